@@ -1,0 +1,1 @@
+"""Command-line interface (Typer). The only layer that prints or exits."""

@@ -1,0 +1,40 @@
+"""The one label list of ocularseg.
+
+Every mask, model and report uses these integer ids. ``model.json`` carries the same
+mapping and is checked against it at load time (see ``label_mapping``).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Label(IntEnum):
+    """Classes of an eye crop, as in CLINICAL.md."""
+
+    BACKGROUND = 0
+    SCLERA = 1
+    IRIS = 2
+    PUPIL = 3
+    CARUNCLE = 4
+
+
+NUM_CLASSES: int = len(Label)
+
+#: Lower-case class name -> id, the form written into model.json and manifests.
+LABEL_NAMES: dict[str, int] = {label.name.lower(): int(label) for label in Label}
+
+#: RGB overlay colour per class, chosen to be told apart by colour-blind readers
+#: (Okabe-Ito palette); background is black (transparent in overlays).
+LABEL_COLOURS_RGB: dict[Label, tuple[int, int, int]] = {
+    Label.BACKGROUND: (0, 0, 0),
+    Label.SCLERA: (86, 180, 233),
+    Label.IRIS: (0, 158, 115),
+    Label.PUPIL: (230, 159, 0),
+    Label.CARUNCLE: (204, 121, 167),
+}
+
+
+def label_mapping() -> dict[str, int]:
+    """Return a fresh copy of the name -> id mapping (for model.json and manifests)."""
+    return dict(LABEL_NAMES)

@@ -1,0 +1,54 @@
+"""Where models live and what ONNX Runtime offers.
+
+The bundled models are the repository's ``models/`` folder (one sub-folder per model) or the
+folder named by ``OCULARSEG_MODELS_DIR``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+MODELS_ENV = "OCULARSEG_MODELS_DIR"
+ONNXRUNTIME_MISSING = (
+    "ONNX Runtime is not installed: install exactly one of `pip install 'ocularseg[cpu]'` "
+    "(onnxruntime) or `pip install 'ocularseg[gpu]'` (onnxruntime-gpu, which also runs on CPU)"
+)
+
+
+def models_dir() -> Path:
+    """Folder holding bundled model folders."""
+    env = os.environ.get(MODELS_ENV)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "models"
+
+
+def sha256_file(path: str | os.PathLike[str], chunk_bytes: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def bundled_models() -> list[tuple[str, str, int]]:
+    """(name, sha256 of model.onnx, size in bytes) for each model folder, sorted by name."""
+    root = models_dir()
+    if not root.is_dir():
+        return []
+    found = []
+    for onnx_path in sorted(root.glob("*/model.onnx")):
+        found.append((onnx_path.parent.name, sha256_file(onnx_path), onnx_path.stat().st_size))
+    return found
+
+
+def onnxruntime_status() -> tuple[str | None, list[str], str]:
+    """(version or None, available providers, message when missing)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return None, [], ONNXRUNTIME_MISSING
+    return str(onnxruntime.__version__), list(onnxruntime.get_available_providers()), ""
