@@ -7,3 +7,27 @@ imported by the functions that need them, so ``import ocularseg`` stays light.
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+
+def analyze(paths, out="ocularseg_out", config=None, **options):
+    """Analyse videos, images or folders; the Python API behind ``ocularseg analyze``.
+
+    Args:
+        paths: a path or a list of paths (files and/or folders).
+        out: output folder for the reports.
+        config: an ``AnalyzeConfig``, a mapping of its fields, or None for the defaults.
+        **options: ``resume`` and ``jobs`` as on the command line.
+
+    Returns:
+        ``ocularseg.pipeline.run.AnalysisResult`` (rows, errors, run info, exit code).
+    """
+    from pathlib import Path
+
+    from ocularseg.pipeline.config import AnalyzeConfig
+    from ocularseg.pipeline.run import run_analysis
+
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    if config is not None and not isinstance(config, AnalyzeConfig):
+        config = AnalyzeConfig.model_validate(config)
+    return run_analysis(list(paths), out, config, **options)

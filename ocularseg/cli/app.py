@@ -87,11 +87,23 @@ def _root(
 def _register_commands() -> None:
     # Imported here (not at the top) to keep the command modules next to their logic while
     # the modules themselves import only Typer; heavy imports live inside each command.
-    from ocularseg.cli import data_cmd, info_cmd, synth_cmd
+    from ocularseg.cli import (
+        analyze_cmd,
+        data_cmd,
+        evaluate_cmd,
+        export_cmd,
+        info_cmd,
+        synth_cmd,
+        train_cmd,
+    )
 
+    analyze_cmd.register(app)
     info_cmd.register(app)
     synth_cmd.register(app)
     data_cmd.register(app)
+    train_cmd.register(app)
+    evaluate_cmd.register(app)
+    export_cmd.register(app)
 
 
 _register_commands()

@@ -1,9 +1,187 @@
-"""``ocularseg data``: import, split, check and export datasets."""
+"""``ocularseg data``: import, split, check and export datasets.
+
+The commands are thin: each parses options, calls ``ocularseg.data`` and prints a summary.
+Library errors (``OcularsegError``) are rendered by the root app as one ``error:`` line.
+"""
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from ocularseg.data.importing import ImportReport
+
+data_app = typer.Typer(
+    help="Datasets: import LabelMe or PNG masks, split by subject, check, export to LabelMe.",
+    no_args_is_help=True,
+)
+import_app = typer.Typer(help="Import annotations as a new dataset folder.", no_args_is_help=True)
+export_app = typer.Typer(help="Export a dataset to other formats.", no_args_is_help=True)
+
+
+class SubjectFrom(StrEnum):
+    """How the subject (person) of each file is found."""
+
+    folder = "folder"
+    filename_prefix = "filename-prefix"
+    none = "none"
+
+
+class SplitBy(StrEnum):
+    """What a split keeps together."""
+
+    subject = "subject"
 
 
 def register(app: typer.Typer) -> None:
     """Add the data commands to ``app``."""
+    data_app.add_typer(import_app, name="import")
+    data_app.add_typer(export_app, name="export")
+    app.add_typer(data_app, name="data")
+
+
+_SUBJECT_HELP = (
+    "Subject (person) of each file: 'folder' = its folder's name, 'filename-prefix' = name "
+    "up to the first _ - or space, 'none' = every file is a different person."
+)
+_SKIP_HELP = (
+    "Write the good files even if some are bad (default: any bad file means nothing is "
+    "written). Skipped files are listed and recorded in import.json."
+)
+
+
+def _print_import(report: ImportReport) -> None:
+    for file, reason in report.skipped:
+        # Library messages already start with the file name; add it only when they do not.
+        typer.echo(
+            f"skipped: {reason}" if file in reason else f"skipped: {file}: {reason}", err=True
+        )
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(report.summary())
+
+
+@import_app.command("labelme")
+def import_labelme_cmd(
+    src_dir: Path = typer.Argument(..., help="Folder with LabelMe .json files (recursive)."),
+    out: Path = typer.Option(..., "--out", "-o", help="New or empty dataset folder."),
+    subject_from: SubjectFrom = typer.Option(SubjectFrom.folder, help=_SUBJECT_HELP),
+    group: str = typer.Option("", help="Value of the manifest's 'group' column."),
+    ignore_label: list[str] = typer.Option(
+        [], "--ignore-label", help="Skip shapes with this label (repeatable), e.g. landmarks."
+    ),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help=_SKIP_HELP),
+) -> None:
+    """Import LabelMe annotations (polygon, circle, ellipse, rectangle, mask shapes).
+
+    Labels (any case): sclera/white, iris/cornea/limbus, pupil, caruncle/carnucle/plica,
+    _background_ (carves). Overlaps: pupil > iris > caruncle > sclera, whatever the order.
+    """
+    from ocularseg.data.labelme import import_labelme
+
+    report = import_labelme(
+        src_dir,
+        out,
+        subject_from=subject_from.value,
+        group=group,
+        ignore_labels=ignore_label,
+        skip_bad=skip_bad,
+    )
+    _print_import(report)
+
+
+@import_app.command("masks")
+def import_masks_cmd(
+    images_dir: Path = typer.Argument(..., help="Folder of images (recursive)."),
+    masks_dir: Path = typer.Argument(..., help="Folder of PNG masks with the same names."),
+    out: Path = typer.Option(..., "--out", "-o", help="New or empty dataset folder."),
+    colors: str | None = typer.Option(
+        None,
+        "--colors",
+        help="Colour mask mapping 'R,G,B=sclera;R,G,B=iris;...' (or #RRGGBB=name); "
+        "default: the ocularseg palette. Index masks (values 0..4) need no mapping.",
+    ),
+    mask_suffix: str = typer.Option(
+        "", help="Suffix of mask names to ignore when pairing, e.g. '_mask'."
+    ),
+    subject_from: SubjectFrom = typer.Option(SubjectFrom.folder, help=_SUBJECT_HELP),
+    group: str = typer.Option("", help="Value of the manifest's 'group' column."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help=_SKIP_HELP),
+) -> None:
+    """Import images with index or colour PNG masks, paired by file name."""
+    from ocularseg.data.labelnames import parse_colour_mapping
+    from ocularseg.data.masks_import import import_masks
+
+    colours = parse_colour_mapping(colors) if colors is not None else None
+    report = import_masks(
+        images_dir,
+        masks_dir,
+        out,
+        colours=colours,
+        mask_suffix=mask_suffix,
+        subject_from=subject_from.value,
+        group=group,
+        skip_bad=skip_bad,
+    )
+    _print_import(report)
+
+
+@data_app.command("split")
+def split_cmd(
+    dataset: Path = typer.Argument(..., help="Dataset folder (with manifest.csv)."),
+    by: SplitBy = typer.Option(SplitBy.subject, help="Keep these together in one split."),
+    fractions: str = typer.Option(
+        "0.7,0.15,0.15", help="train,val[,test] fractions of samples, summing to 1."
+    ),
+    seed: int = typer.Option(0, help="Random seed; same seed, same split."),
+) -> None:
+    """Assign train/val/test by subject (no person in two splits); rewrites manifest.csv."""
+    from ocularseg.data.split import split_dataset
+
+    summary = split_dataset(dataset, fractions, seed=seed, by=by.value)
+    for warning in summary.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    for line in summary.lines():
+        typer.echo(line)
+
+
+@data_app.command("check")
+def check_cmd(
+    dataset: Path = typer.Argument(..., help="Dataset folder (with manifest.csv)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Check files, sizes, label values, duplicates and subject leaks; exit 1 on problems."""
+    from ocularseg.data.check import check_dataset
+
+    report = check_dataset(dataset)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for problem in report.problems:
+            typer.echo(f"{problem.kind:<15} {problem.text()}")
+        typer.echo(report.summary())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@export_app.command("labelme")
+def export_labelme_cmd(
+    dataset: Path = typer.Argument(..., help="Dataset folder (with manifest.csv)."),
+    out: Path = typer.Option(..., "--out", "-o", help="New or empty folder for the JSON files."),
+    embed_images: bool = typer.Option(
+        False, "--embed-images", help="Embed images as imageData instead of copying them."
+    ),
+    tolerance_px: float = typer.Option(
+        0.0, min=0.0, help="Polygon simplification in px (0 = exact)."
+    ),
+) -> None:
+    """Write one LabelMe JSON (polygons) per sample, ready to open and correct in LabelMe."""
+    from ocularseg.data.labelme import export_labelme
+
+    written = export_labelme(dataset, out, embed_images=embed_images, tolerance_px=tolerance_px)
+    typer.echo(f"exported {len(written)} LabelMe file(s) to {out}")

@@ -43,5 +43,8 @@ def info() -> None:
     if not models:
         table.add_row("bundled models", "none")
     for i, (name, sha256, size_bytes) in enumerate(models):
-        table.add_row("bundled models" if i == 0 else "", f"{name}  {size_bytes / 1e6:.1f} MB  sha256 {sha256}")
+        table.add_row(
+            "bundled models" if i == 0 else "",
+            f"{name}  {size_bytes / 1e6:.1f} MB  sha256 {sha256}",
+        )
     Console().print(table)

@@ -68,7 +68,9 @@ class Frame:
         if self.index < 0:
             raise ContainerError(f"frame index must be >= 0, got {self.index}")
         if not np.isfinite(self.timestamp_s) or self.timestamp_s < 0:
-            raise ContainerError(f"frame timestamp must be finite and >= 0 s, got {self.timestamp_s}")
+            raise ContainerError(
+                f"frame timestamp must be finite and >= 0 s, got {self.timestamp_s}"
+            )
 
     @property
     def size_px(self) -> tuple[int, int]:
@@ -96,7 +98,9 @@ class FaceLandmarks:
     def __post_init__(self) -> None:
         pts = self.points_px
         if not isinstance(pts, np.ndarray) or pts.shape != (68, 2):
-            raise ContainerError(f"landmarks must be a (68, 2) array, got {getattr(pts, 'shape', None)}")
+            raise ContainerError(
+                f"landmarks must be a (68, 2) array, got {getattr(pts, 'shape', None)}"
+            )
         if not np.all(np.isfinite(pts)):
             raise ContainerError("landmarks contain non-finite values")
         if self.faces_found < 1:

@@ -26,7 +26,12 @@ class DetectionError(OcularsegError):
 
 
 class ModelError(OcularsegError):
-    """A model folder is missing, corrupt, fails its checksum or does not match the labels."""
+    """A model folder is missing, corrupt, fails its checksum or does not match the labels.
+
+    Exit code 2: the run cannot start until the model (a configuration item) is fixed.
+    """
+
+    exit_code = 2
 
 
 class ConfigError(OcularsegError):

@@ -80,7 +80,9 @@ def read_manifest(dataset_dir: str | os.PathLike[str]) -> list[ManifestRow]:
     if not root.is_dir():
         raise DataError(f"{root}: dataset folder not found")
     if not path.is_file():
-        raise DataError(f"{path}: manifest not found (expected columns {','.join(MANIFEST_COLUMNS)})")
+        raise DataError(
+            f"{path}: manifest not found (expected columns {','.join(MANIFEST_COLUMNS)})"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

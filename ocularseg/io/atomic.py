@@ -35,6 +35,11 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         raise ReportError(f"cannot write {target}: {exc.strerror or exc}") from exc
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp creates 0600 files; give the output the permissions a normal write would
+    # (0666 minus the umask) so reports and models can be shared as usual.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
         os.replace(tmp, target)

@@ -18,20 +18,61 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset(
 )
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_JPEG_SOI = b"\xff\xd8"
+
+
+def truncation_problem(data: bytes) -> str | None:
+    """Why ``data`` looks truncated, or None (also for formats not checked).
+
+    OpenCV decodes a truncated JPEG with only a warning on stderr and fills the missing part
+    with grey, so a cut-off file would silently become a half-grey image. PNG must contain
+    its ``IEND`` chunk near the end; JPEG must have an end-of-image marker after its last
+    start-of-scan marker (an EXIF thumbnail's marker does not count).
+    """
+    if data.startswith(_PNG_SIGNATURE):
+        if b"IEND" not in data[-64:]:
+            return "truncated PNG (no IEND chunk at the end)"
+        return None
+    if data.startswith(_JPEG_SOI):
+        last_scan = data.rfind(b"\xff\xda")
+        last_end = data.rfind(b"\xff\xd9")
+        if last_scan < 0 or last_end < last_scan:
+            return "truncated JPEG (no end-of-image marker after the image data)"
+    return None
+
+
+def decode_image_rgb(data: bytes, source: str) -> np.ndarray:
+    """Decode image bytes (PNG, JPEG, ...) to RGB uint8 (H, W, 3).
+
+    Args:
+        data: encoded image file contents.
+        source: what to name in error messages (a path, or "PATH: imageData").
+
+    Raises:
+        InputError: empty, truncated or undecodable data.
+    """
+    import cv2
+
+    if not data:
+        raise InputError(f"{source}: image data is empty (0 bytes)")
+    problem = truncation_problem(data)
+    if problem:
+        raise InputError(f"{source}: {problem}")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InputError(f"{source}: not a readable image (corrupt, truncated or unknown format)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
 def read_image_rgb(path: str | os.PathLike[str]) -> np.ndarray:
     """Read a colour image as RGB uint8 (H, W, 3).
 
     Raises:
         InputError: the file is missing, empty, truncated or not an image.
     """
-    import cv2
-
     path = Path(path)
-    data = _read_bytes(path)
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise InputError(f"{path}: not a readable image (corrupt, truncated or unknown format)")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return decode_image_rgb(_read_bytes(path), str(path))
 
 
 def read_image_unchanged(path: str | os.PathLike[str]) -> np.ndarray:
@@ -44,6 +85,9 @@ def read_image_unchanged(path: str | os.PathLike[str]) -> np.ndarray:
 
     path = Path(path)
     data = _read_bytes(path)
+    problem = truncation_problem(data)
+    if problem:
+        raise InputError(f"{path}: {problem}")
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise InputError(f"{path}: not a readable image (corrupt, truncated or unknown format)")

@@ -1,0 +1,101 @@
+"""``ocularseg analyze``: videos, images or clinic folders -> per-eye measurements and reports."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("analyze")(analyze)
+
+
+def analyze(
+    inputs: list[Path] = typer.Argument(
+        ..., help="Video files, images and/or folders (recursive)."
+    ),
+    out: Path = typer.Option(Path("ocularseg_out"), "--out", "-o", help="Output folder."),
+    model: Path | None = typer.Option(None, "--model", help="Model folder (default: bundled)."),
+    config: Path | None = typer.Option(None, "--config", help="YAML file of analysis options."),
+    keyframes: int | None = typer.Option(None, "--keyframes", help="Key frames per video."),
+    fps: float | None = typer.Option(
+        None,
+        "--fps",
+        help="Time-series mode: analyse frames at this rate (Hz), e.g. for fatigability.",
+    ),
+    device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Crops per model call."),
+    cleanup: bool | None = typer.Option(
+        None, "--cleanup/--no-cleanup", help="Anatomical clean-up of label maps (default on)."
+    ),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Worker processes."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Skip inputs already done (same file, model, config)."
+    ),
+) -> None:
+    """Measure each eye (MRD1, visible iris fraction, ratios) and write CSV/XLSX reports.
+
+    Exit code: 0 all inputs done, 1 some inputs failed (listed; see errors.csv),
+    2 usage or configuration error.
+    """
+    from rich.console import Console
+
+    from ocularseg.pipeline.config import load_analyze_config
+    from ocularseg.pipeline.run import run_analysis
+
+    console = Console(stderr=True)
+    cfg = load_analyze_config(
+        config,
+        model=str(model) if model else None,
+        keyframes=keyframes,
+        fps=fps,
+        device=device,
+        batch_size=batch_size,
+        cleanup=cleanup,
+    )
+    progress = None
+    task = None
+    if sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        progress.start()
+        task = progress.add_task("analysing", total=None)
+
+    def on_progress(done: int, total: int, item_result) -> None:
+        if progress is not None:
+            progress.update(task, completed=done, total=total, description=item_result.label[-40:])
+
+    try:
+        result = run_analysis(
+            [str(p) for p in inputs], out, cfg, resume=resume, jobs=jobs, on_progress=on_progress
+        )
+    finally:
+        if progress is not None:
+            progress.stop()
+    done = len(result.inputs) - len(result.failed)
+    typer.echo(
+        f"{done} of {len(result.inputs)} input(s) analysed ({len(result.resumed)} resumed), "
+        f"{len(result.rows)} eye measurement(s); results in {out}"
+    )
+    if result.skipped_files:
+        typer.echo(
+            f"{len(result.skipped_files)} file(s) skipped (not video or image): see "
+            f"{out / 'skipped_files.txt'}"
+        )
+    if result.failed:
+        typer.echo(
+            f"{len(result.failed)} input(s) had problems (see {out / 'errors.csv'}):", err=True
+        )
+        for error in result.errors:
+            typer.echo(f"  - {error['error']}", err=True)
+    raise typer.Exit(result.exit_code)

@@ -1,0 +1,46 @@
+"""``ocularseg evaluate``: Dice, IoU, HD95 … with 95 % bootstrap CIs for a model or masks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate)
+
+
+def evaluate(
+    data: Path = typer.Option(
+        ..., "--data", help="Dataset folder (manifest.csv, images/, masks/)."
+    ),
+    model: Path | None = typer.Option(None, "--model", help="Model folder to run on the images."),
+    pred: Path | None = typer.Option(None, "--pred", help="Folder of predicted masks instead."),
+    out: Path = typer.Option(Path("evaluation"), "--out", "-o", help="Output folder."),
+    split: str = typer.Option("test", "--split", help="train, val, test or all."),
+    seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+    resamples: int = typer.Option(1000, "--resamples", help="Bootstrap resamples."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+) -> None:
+    """Per-image metrics and means with 95 % CIs (per_image.csv, summary.csv/json/md)."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    from ocularseg.core.errors import ConfigError
+    from ocularseg.pipeline.evaluate import evaluate as run_evaluation
+
+    if split not in ("train", "val", "test", "all"):
+        raise ConfigError(f"--split must be train, val, test or all, got {split!r}")
+    outcome = run_evaluation(
+        data,
+        out,
+        model_dir=model,
+        pred_dir=pred,
+        split=split,
+        seed=seed,
+        n_resamples=resamples,
+        device=device,
+    )
+    Console().print(Markdown(outcome.markdown))
+    typer.echo(f"written: {', '.join(str(p) for p in outcome.files.values())}")

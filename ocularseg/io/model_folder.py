@@ -1,0 +1,130 @@
+"""One self-describing model folder: ``model.onnx`` + ``model.json`` (+ ``MODEL_CARD.md``).
+
+Inference rebuilds everything (input size, channel order, normalisation, labels) from
+``model.json``; nothing is hard-coded twice. The ONNX file's sha256 is checked at load so a
+corrupted or swapped model is refused rather than producing wrong measurements.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ocularseg.core.errors import ModelError
+from ocularseg.core.labels import LABEL_NAMES
+from ocularseg.io.model_store import sha256_file
+
+MODEL_JSON = "model.json"
+MODEL_ONNX = "model.onnx"
+FORMAT_VERSION = 1
+
+
+class InputSpec(BaseModel):
+    """How a crop becomes the network's input tensor (N, 3, height, width) float32."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    height: int = Field(gt=0, description="input rows, crop px")
+    width: int = Field(gt=0, description="input columns, crop px")
+    channel_order: str = Field("RGB", pattern="^(RGB|BGR)$")
+    layout: str = Field("NCHW", pattern="^NCHW$")
+    scale: float = Field(1.0 / 255.0, gt=0, description="multiplies uint8 pixel values")
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+class ModelSpec(BaseModel):
+    """The contents of ``model.json`` that inference relies on (other keys are kept as info)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    format_version: int = FORMAT_VERSION
+    name: str
+    onnx_file: str = MODEL_ONNX
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+    opset: int
+    input: InputSpec
+    labels: dict[str, int]
+    architecture: dict[str, Any] = Field(default_factory=dict)
+
+
+def load_model_spec(
+    model_dir: str | os.PathLike[str], *, verify_checksum: bool = True
+) -> ModelSpec:
+    """Read and check a model folder.
+
+    Raises:
+        ModelError: the folder, ``model.json`` or the ONNX file is missing; the JSON is
+            invalid; the labels differ from ``ocularseg.core.Label``; or the sha256 differs.
+    """
+    folder = Path(model_dir)
+    if not folder.is_dir():
+        raise ModelError(f"{folder}: model folder not found")
+    json_path = folder / MODEL_JSON
+    if not json_path.is_file():
+        raise ModelError(f"{folder}: no {MODEL_JSON} (not an ocularseg model folder)")
+    try:
+        spec = ModelSpec.model_validate(json.loads(json_path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{json_path}: not valid JSON ({exc})") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ModelError(f"{json_path}: invalid field '{where}': {first['msg']}") from exc
+    if spec.format_version > FORMAT_VERSION:
+        raise ModelError(
+            f"{json_path}: format_version {spec.format_version} is newer than this ocularseg "
+            f"understands ({FORMAT_VERSION}); upgrade ocularseg"
+        )
+    if {k.lower(): v for k, v in spec.labels.items()} != LABEL_NAMES:
+        raise ModelError(f"{json_path}: labels {spec.labels} differ from ocularseg's {LABEL_NAMES}")
+    onnx_path = folder / spec.onnx_file
+    if not onnx_path.is_file():
+        raise ModelError(f"{folder}: {spec.onnx_file} is missing")
+    if verify_checksum:
+        actual = sha256_file(onnx_path)
+        if actual != spec.sha256:
+            raise ModelError(
+                f"{onnx_path}: sha256 {actual[:12]}… does not match model.json "
+                f"({spec.sha256[:12]}…); the file is corrupt or was replaced"
+            )
+    return spec
+
+
+def onnx_path(model_dir: str | os.PathLike[str], spec: ModelSpec) -> Path:
+    """Path of the ONNX file of a loaded spec."""
+    return Path(model_dir) / spec.onnx_file
+
+
+def build_model_json(
+    model_dir: str | os.PathLike[str],
+    *,
+    name: str,
+    opset: int,
+    input_spec: InputSpec,
+    architecture: dict[str, Any] | None = None,
+    **info: Any,
+) -> dict[str, Any]:
+    """The ``model.json`` mapping for the ONNX file already in ``model_dir``.
+
+    ``info`` adds free-form sections (training config, git commit, evaluation summary).
+    The result validates as a :class:`ModelSpec`.
+    """
+    folder = Path(model_dir)
+    content: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "onnx_file": MODEL_ONNX,
+        "sha256": sha256_file(folder / MODEL_ONNX),
+        "opset": opset,
+        "input": input_spec.model_dump(mode="json"),
+        "labels": dict(LABEL_NAMES),
+        "architecture": architecture or {},
+        **info,
+    }
+    ModelSpec.model_validate(content)
+    return content

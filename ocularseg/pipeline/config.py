@@ -1,0 +1,99 @@
+"""Effective configuration of an analysis run.
+
+Packaged defaults < user YAML (``--config``) < command-line flags. The effective config is
+written into every run's ``run.json`` and hashed for ``--resume``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ocularseg.core.errors import ConfigError
+from ocularseg.stages.crop import CropParams
+from ocularseg.stages.face import FaceParams
+from ocularseg.stages.keyframes import KeyframeParams
+from ocularseg.stages.measure import MeasureParams
+
+DEFAULT_MODEL_NAME = "ocularseg-unet-tiu"
+
+
+class AnalyzeConfig(BaseModel):
+    """Every option of ``ocularseg analyze`` (units in the names and descriptions)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: Path | None = Field(
+        None, description=f"model folder; null = the bundled '{DEFAULT_MODEL_NAME}'"
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="ONNX Runtime device")
+    batch_size: int = Field(8, ge=1, le=256, description="eye crops per segmentation batch")
+    keyframes: int = Field(8, ge=1, le=500, description="key frames per video (key-frame mode)")
+    fps: float | None = Field(
+        None, gt=0, le=120, description="time-series mode: analyse frames at this rate (Hz)"
+    )
+    max_candidates: int = Field(
+        120, ge=1, description="frames scored per video when choosing key frames"
+    )
+    max_seconds: float | None = Field(
+        None, gt=0, description="analyse only the first seconds of each video (null = all)"
+    )
+    cleanup: bool = Field(True, description="anatomical clean-up before measuring (recorded)")
+    low_confidence: float = Field(
+        0.75, ge=0, le=1, description="flag 'low_confidence' below this mean max-softmax"
+    )
+    save_crops: bool = Field(True, description="keep the eye crops and raw label maps (PNG)")
+    overlays: bool = Field(True, description="write overlay PNGs and a contact sheet per input")
+    face: FaceParams = Field(default_factory=FaceParams)
+    crop: CropParams = Field(default_factory=CropParams)
+    keyframe: KeyframeParams = Field(default_factory=KeyframeParams)
+    measure: MeasureParams = Field(default_factory=MeasureParams)
+
+    @property
+    def mode(self) -> str:
+        """'timeseries' when ``fps`` is set, else 'keyframes'."""
+        return "timeseries" if self.fps else "keyframes"
+
+    def content_hash(self) -> str:
+        """sha256 of the options that change results (for ``--resume``)."""
+        data = self.model_dump(mode="json", exclude={"model", "device", "batch_size"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def load_analyze_config(
+    yaml_path: str | os.PathLike[str] | None = None, **flags: Any
+) -> AnalyzeConfig:
+    """Merge the defaults, an optional YAML file and the CLI ``flags`` (None = not given).
+
+    Raises:
+        ConfigError: unreadable YAML, unknown keys or invalid values (named).
+    """
+    raw: dict[str, Any] = {}
+    source = "options"
+    if yaml_path is not None:
+        import yaml
+
+        path = Path(yaml_path)
+        source = str(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping of options at the top level")
+        raw.update(loaded)
+    raw.update({key: value for key, value in flags.items() if value is not None})
+    try:
+        return AnalyzeConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{source}: {problems}") from exc

@@ -1,0 +1,240 @@
+"""Analyse one input: frames -> crops -> segmentation -> measurements, plus its images.
+
+Everything an input produces goes into its own folder ``OUT/inputs/<key>/``; the rows
+and errors are also kept in ``result.json`` there, which marks the input as complete and
+lets ``--resume`` reuse it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ocularseg.core.containers import EyeCrop
+from ocularseg.core.errors import OcularsegError
+from ocularseg.io.atomic import write_json_atomic
+from ocularseg.io.images import write_image_atomic
+from ocularseg.pipeline.config import AnalyzeConfig
+from ocularseg.pipeline.frames import AnalysedFrame, FrameStats, analysed_frames
+from ocularseg.pipeline.inputs import InputItem
+from ocularseg.stages.cleanup import clean_label_map
+from ocularseg.stages.crop import crop_eye
+from ocularseg.stages.face import FaceDetector
+from ocularseg.stages.measure import FLAG_EYE_CLOSED, FLAG_IRIS_NOT_FOUND, measure_eye_crop
+from ocularseg.stages.segment import Segmenter
+
+log = logging.getLogger(__name__)
+
+RESULT_JSON = "result.json"
+SIDES = ("right", "left")
+
+
+@dataclass
+class InputResult:
+    """What one input produced (rows for measurements.csv, rows for errors.csv)."""
+
+    label: str
+    key: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    timings_s: dict[str, float] = field(default_factory=dict)
+    frames: dict[str, int] = field(default_factory=dict)
+    resume_key: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "key": self.key,
+            "resume_key": self.resume_key,
+            "rows": [{k: _json_value(v) for k, v in row.items()} for row in self.rows],
+            "errors": self.errors,
+            "timings_s": self.timings_s,
+            "frames": self.frames,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> InputResult:
+        rows = [
+            {k: (float("nan") if v is None else v) for k, v in row.items()} for row in data["rows"]
+        ]
+        return cls(
+            label=data["label"],
+            key=data["key"],
+            rows=rows,
+            errors=list(data["errors"]),
+            timings_s=dict(data["timings_s"]),
+            frames=dict(data["frames"]),
+            resume_key=data["resume_key"],
+        )
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = defaultdict(float)
+
+    def add(self, stage: str, began: float) -> None:
+        self.totals[stage] += time.perf_counter() - began
+
+
+def process_input(
+    item: InputItem,
+    *,
+    detector: FaceDetector,
+    segmenter: Segmenter,
+    config: AnalyzeConfig,
+    out_dir: Path,
+    resume_key: str,
+) -> InputResult:
+    """Analyse one input; never raises for a problem with the input itself.
+
+    Problems with the input (unreadable, no face, eyes never usable) become error rows; the
+    rows of frames that did work are kept.
+    """
+    result = InputResult(label=item.label, key=item.key, resume_key=resume_key)
+    folder = out_dir / "inputs" / item.key
+    timer = _Timer()
+    stats = FrameStats()
+    crops: list[tuple[AnalysedFrame, EyeCrop]] = []
+    began = time.perf_counter()
+    try:
+        frames_iter = analysed_frames(item, detector, config, stats)
+        while True:
+            t0 = time.perf_counter()
+            analysed = next(frames_iter, None)
+            timer.add("frames_and_face", t0)
+            if analysed is None:
+                break
+            t0 = time.perf_counter()
+            for side in SIDES:
+                crops.append(
+                    (analysed, crop_eye(analysed.frame.image, analysed.face, side, config.crop))
+                )
+            timer.add("crop", t0)
+    except OcularsegError as exc:
+        result.errors.append(_error(item, "frames", exc))
+    result.frames = {
+        "decoded": stats.decoded,
+        "no_face": stats.no_face,
+        "several_faces": stats.several_faces,
+        "analysed": len(crops) // 2,
+    }
+    overlays: list[tuple[np.ndarray, str]] = []
+    for start in range(0, len(crops), config.batch_size):
+        batch = crops[start : start + config.batch_size]
+        t0 = time.perf_counter()
+        segmented = segmenter.segment([crop.image for _, crop in batch])
+        timer.add("segment", t0)
+        for (analysed, crop), seg in zip(batch, segmented, strict=True):
+            t0 = time.perf_counter()
+            labels = clean_label_map(seg.labels) if config.cleanup else seg.labels
+            measurement = measure_eye_crop(
+                labels, crop.side, config.measure, crop.scale_crop_per_frame
+            )
+            flags = list(crop.flags) + list(measurement.flags)
+            if seg.mean_confidence < config.low_confidence:
+                flags.append("low_confidence")
+            timer.add("measure", t0)
+            name = f"f{analysed.frame.index:06d}_{crop.side}"
+            row = {
+                "input": item.label,
+                "frame_index": analysed.frame.index,
+                "timestamp_s": round(analysed.frame.timestamp_s, 4),
+                "side": crop.side,
+                "mode": config.mode,
+                "sharpness": analysed.scores.sharpness,
+                "ear": analysed.scores.ear,
+                "blink": analysed.blink,
+                "mean_confidence": seg.mean_confidence,
+                "cleaned": config.cleanup,
+                "flags": ";".join(flags),
+                "overlay": "",
+                **measurement.values,
+            }
+            t0 = time.perf_counter()
+            if config.save_crops:
+                write_image_atomic(folder / "crops" / f"{name}.png", crop.image)
+                write_image_atomic(folder / "masks" / f"{name}.png", seg.labels)
+            if config.overlays:
+                from ocularseg.report.overlay import render_overlay
+
+                overlay = render_overlay(
+                    crop.image, labels, measurement.values, crop.side, cleaned=config.cleanup
+                )
+                relative = Path("inputs") / item.key / "overlays" / f"{name}.png"
+                write_image_atomic(out_dir / relative, overlay)
+                row["overlay"] = relative.as_posix()
+                overlays.append((overlay, f"{analysed.frame.timestamp_s:.2f}s {crop.side}"))
+            timer.add("write_images", t0)
+            result.rows.append(row)
+    _check_usable(item, result)
+    if overlays:
+        from ocularseg.report.overlay import contact_sheet
+
+        t0 = time.perf_counter()
+        sheet = contact_sheet([o for o, _ in overlays], [c for _, c in overlays], columns=4)
+        write_image_atomic(folder / "contact_sheet.png", sheet)
+        timer.add("write_images", t0)
+    result.timings_s = {k: round(v, 4) for k, v in timer.totals.items()}
+    result.timings_s["total"] = round(time.perf_counter() - began, 4)
+    write_json_atomic(folder / RESULT_JSON, result.to_json())
+    return result
+
+
+def _check_usable(item: InputItem, result: InputResult) -> None:
+    """Record an error when no frame gave a usable measurement of an eye."""
+    if not result.rows:
+        return
+    unusable = {FLAG_EYE_CLOSED, FLAG_IRIS_NOT_FOUND}
+    for side in SIDES:
+        side_rows = [r for r in result.rows if r["side"] == side]
+        usable = [r for r in side_rows if not unusable & set(r["flags"].split(";"))]
+        if not usable:
+            result.errors.append(
+                {
+                    "input": item.label,
+                    "stage": "measure",
+                    "error": f"{item.label}: {side} eye closed, hidden or iris not found in all "
+                    f"{len(side_rows)} analysed frame(s)",
+                    "frame_index": None,
+                }
+            )
+
+
+def _error(item: InputItem, stage: str, exc: Exception) -> dict[str, Any]:
+    message = str(exc)
+    if item.label not in message and str(item.path) not in message:
+        message = f"{item.label}: {message}"
+    return {"input": item.label, "stage": stage, "error": message, "frame_index": None}
+
+
+def load_result(out_dir: Path, item: InputItem) -> InputResult | None:
+    """The saved result of ``item`` in ``out_dir``, or None when absent or unreadable."""
+    import json
+
+    path = out_dir / "inputs" / item.key / RESULT_JSON
+    if not path.is_file():
+        return None
+    try:
+        return InputResult.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        log.warning("%s: unreadable saved result; the input will be analysed again", path)
+        return None

@@ -1,0 +1,52 @@
+"""Label-map checks and the two unions every measurement is built on (O and D)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ocularseg.core.errors import InputError
+from ocularseg.core.labels import NUM_CLASSES, Label
+
+#: Classes of the eye opening O (everything inside the lid margins).
+OPENING_LABELS: tuple[Label, ...] = (Label.SCLERA, Label.IRIS, Label.PUPIL, Label.CARUNCLE)
+#: Classes of the visible iris disc D (the pupil lies inside the iris).
+IRIS_DISC_LABELS: tuple[Label, ...] = (Label.IRIS, Label.PUPIL)
+
+
+def check_label_map(labels: object) -> np.ndarray:
+    """Return ``labels`` as a 2-D integer array after checking shape, dtype and values.
+
+    Any (H, W) size is accepted: the measurements are size-agnostic, and the 480×320 crop
+    size is enforced where crops are made (``EyeCrop``, ``SegmentationResult``).
+
+    Args:
+        labels: (H, W) integer label map in crop px with values in ``Label``.
+
+    Returns:
+        The same array (not copied).
+
+    Raises:
+        InputError: not a 2-D integer array, empty, or holding an unknown label value.
+    """
+    if not isinstance(labels, np.ndarray) or labels.ndim != 2:
+        shape = getattr(labels, "shape", None)
+        raise InputError(f"label map must be a 2-D (H, W) array, got shape {shape}")
+    if labels.size == 0:
+        raise InputError(f"label map is empty (shape {labels.shape})")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise InputError(f"label map must hold integers (uint8), got dtype {labels.dtype}")
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= NUM_CLASSES:
+        bad = low if low < 0 else high
+        raise InputError(f"label map holds value {bad}, outside the labels 0..{NUM_CLASSES - 1}")
+    return labels
+
+
+def opening_mask(labels: np.ndarray) -> np.ndarray:
+    """Boolean (H, W) mask of the eye opening O = sclera ∪ iris ∪ pupil ∪ caruncle."""
+    return np.isin(labels, OPENING_LABELS)
+
+
+def iris_disc_mask(labels: np.ndarray) -> np.ndarray:
+    """Boolean (H, W) mask of the visible iris disc D = iris ∪ pupil."""
+    return np.isin(labels, IRIS_DISC_LABELS)

@@ -1,0 +1,99 @@
+"""Face stage: dlib's HOG face detector and 68-point landmark predictor.
+
+Both models are loaded once per run (:class:`FaceDetector`), never per image. With several
+faces in a frame the largest is taken (the patient is the face filmed close up) and the count
+is recorded so the report can warn. Small faces are retried with the image upsampled.
+
+Landmarks follow iBUG 300-W: points 36–41 outline the patient's right eye (image left in a
+frontal view), 42–47 the patient's left eye.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ocularseg.core.containers import FaceLandmarks
+from ocularseg.core.errors import DetectionError, InputError
+from ocularseg.io.landmark_model import landmark_model_path
+
+log = logging.getLogger(__name__)
+
+
+class FaceParams(BaseModel):
+    """Detector settings."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_upsample: int = Field(
+        1, ge=0, le=3, description="retry with the image upsampled up to this many times (×2 each)"
+    )
+    min_score: float = Field(0.0, description="HOG detector score threshold")
+    max_detect_side_px: int = Field(
+        1280,
+        ge=160,
+        description="frames larger than this (longest side, frame px) are shrunk for detection "
+        "only; landmarks are still fitted at full resolution",
+    )
+
+
+class FaceDetector:
+    """Finds the patient's face and its 68 landmarks. Build once; call :meth:`detect` per frame."""
+
+    def __init__(self, params: FaceParams | None = None) -> None:
+        import dlib
+
+        self.params = params or FaceParams()
+        self._detector = dlib.get_frontal_face_detector()
+        self._predictor = dlib.shape_predictor(str(landmark_model_path()))
+        self._dlib = dlib
+
+    def detect(self, image: np.ndarray) -> FaceLandmarks:
+        """Landmarks of the largest face in an RGB uint8 (H, W, 3) image, in frame px.
+
+        Raises:
+            InputError: the image is not RGB uint8.
+            DetectionError: no face is found even after upsampling.
+        """
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise InputError(
+                f"face detection needs RGB uint8 (H, W, 3), got {image.dtype} {image.shape}"
+            )
+        height, width = image.shape[:2]
+        # Detection on 4K frames is slow and gains nothing: shrink for the detector only.
+        shrink = min(1.0, self.params.max_detect_side_px / max(height, width))
+        small = image
+        if shrink < 1.0:
+            import cv2
+
+            small = cv2.resize(
+                image, (round(width * shrink), round(height * shrink)), interpolation=cv2.INTER_AREA
+            )
+        small = np.ascontiguousarray(small)
+        for upsample in range(self.params.max_upsample + 1):
+            boxes, scores, _ = self._detector.run(small, upsample, self.params.min_score)
+            if boxes:
+                break
+        else:
+            raise DetectionError(
+                f"no face found in the {width}×{height} px frame (tried upsampling "
+                f"{self.params.max_upsample}×)"
+            )
+        areas = [box.width() * box.height() for box in boxes]
+        best = int(np.argmax(areas))
+        box = boxes[best]
+        left, top = box.left() / shrink, box.top() / shrink
+        right, bottom = box.right() / shrink, box.bottom() / shrink
+        rect = self._dlib.rectangle(round(left), round(top), round(right), round(bottom))
+        shape = self._predictor(np.ascontiguousarray(image), rect)
+        points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+        if len(boxes) > 1:
+            log.warning("%d faces found; using the largest", len(boxes))
+        return FaceLandmarks(
+            points_px=points,
+            box_px=(float(left), float(top), float(right), float(bottom)),
+            detector_score=float(scores[best]),
+            faces_found=len(boxes),
+        )

@@ -1,0 +1,441 @@
+"""The measurement stage: areas, ratios, iris circle and lid distances of one eye crop.
+
+Pure NumPy/SciPy. Input is a segmentation label map (H, W) in crop px (normally 480×320)
+with the values of ``Label``; output is one flat ``dict[str, float]`` with every column of
+CLINICAL.md (always the same keys, ``MEASUREMENT_COLUMNS``, NaN where undefined) plus
+quality flags.
+
+Units, by column suffix
+    ``_px``        crop px (pixels of the eye crop); areas are pixel counts.
+    ``_frame_px``  frame px: lengths ÷ ``scale_crop_per_frame``, areas ÷ its square.
+    ``_mm``        millimetres via the iris ruler: crop px × ``mm_per_crop_px`` where
+                   ``mm_per_crop_px = iris_diameter_mm / (2 r)`` (r the fitted radius in
+                   crop px). Both ``mm_per_crop_px`` and ``iris_diameter_mm`` are reported.
+    no suffix      dimensionless ratios / fractions, or counts (``iris_fit_points``).
+
+Geometry conventions (so mask values match the analytic ones within 1 px)
+    * Pixel ``labels[i, j]`` is the unit square centred on the continuous point
+      ``(x, y) = (j, i)``; y grows downward. The iris centre (cx, cy) is in these
+      coordinates (see ``iris_circle``).
+    * Centre column = ``floor(cx + 0.5)`` (round half up, not NumPy's half-to-even).
+    * A lid margin lies on the pixel *edge* between background and the opening: the upper
+      lid at ``y = top_row − 0.5`` (``top_row`` = first row of O in the centre column),
+      the lower lid at ``y = bottom_row + 0.5``. A pixel is in the opening when its centre
+      is, so the edge is within ±0.5 px of the true margin and unbiased (using the pixel
+      centre would read the upper lid 0.5 px low on average). Hence
+      ``mrd1 = cy − (top_row − 0.5)``, ``mrd2 = (bottom_row + 0.5) − cy`` and
+      ``fissure_height = bottom_row − top_row + 1`` (the number of pixel rows spanned).
+    * ``superior_scleral_show = max(0, top_row(D) − top_row(O))`` in the centre column and
+      ``inferior_scleral_show = max(0, bottom_row(O) − bottom_row(D))``.
+    * ``visible_iris_fraction = area(D) / (π r²)`` uses every D pixel; digitisation can
+      put a full disc a hair above 1.0, and the lateral canthus in extreme side gaze
+      lowers it just as a lid does (read it with the gaze direction in mind).
+    * ``opening_height_max`` = the most opening pixels in any one column; it needs no iris,
+      so it is the blink / closed-eye signal.
+    * ``lid_clock_hours``: the clock-face arc of the iris circle (12 o'clock at the top)
+      hidden under the upper lid — the contiguous run of background through 12 o'clock,
+      sampled 1 px inside the fitted circle. 0 = the top of the iris is visible; 4 = lid
+      crossing the limbus at 10 and 2 o'clock; 6 = lid at the iris centre. Samples outside
+      the crop count as not covered.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ocularseg.core.containers import EyeMeasurement, Side
+from ocularseg.core.errors import InputError
+from ocularseg.core.labels import Label
+from ocularseg.stages._label_map import check_label_map, iris_disc_mask, opening_mask
+from ocularseg.stages.iris_circle import (
+    FitFailure,
+    IrisCircle,
+    IrisFitParams,
+    fit_iris_circle_detailed,
+)
+
+logger = logging.getLogger(__name__)
+
+NAN = float("nan")
+
+#: Lower-case class names in label order: background, sclera, iris, pupil, caruncle.
+CLASS_NAMES: tuple[str, ...] = tuple(label.name.lower() for label in Label)
+#: Area columns: each class, then O (opening) and D (iris_disc).
+AREA_NAMES: tuple[str, ...] = (*CLASS_NAMES, "opening", "iris_disc")
+RATIO_COLUMNS: tuple[str, ...] = (
+    "iris_opening_ratio",
+    "sclera_opening_ratio",
+    "pupil_iris_ratio",
+    "caruncle_opening_ratio",
+)
+#: Lengths reported in crop px, frame px and mm.
+LENGTH_NAMES: tuple[str, ...] = (
+    "mrd1",
+    "mrd2",
+    "fissure_height",
+    "superior_scleral_show",
+    "inferior_scleral_show",
+    "opening_height_max",
+)
+IRIS_COLUMNS: tuple[str, ...] = (
+    "iris_cx_px",
+    "iris_cy_px",
+    "iris_radius_px",
+    "iris_radius_frame_px",
+    "iris_fit_points",
+    "iris_fit_inliers",
+    "iris_fit_rms_px",
+    "iris_fit_arc_deg",
+    "visible_iris_fraction",
+    "lid_clock_hours",
+)
+SCALE_COLUMNS: tuple[str, ...] = (
+    "scale_crop_per_frame",
+    "iris_diameter_mm",
+    "mm_per_crop_px",
+    "mm_per_frame_px",
+)
+#: Every key of :func:`measure_eye`'s result, in report order.
+MEASUREMENT_COLUMNS: tuple[str, ...] = (
+    *(f"area_{name}_{unit}" for name in AREA_NAMES for unit in ("px", "frame_px")),
+    *RATIO_COLUMNS,
+    *IRIS_COLUMNS,
+    *(f"{name}_{unit}" for name in LENGTH_NAMES for unit in ("px", "frame_px", "mm")),
+    *SCALE_COLUMNS,
+)
+
+FLAG_EYE_CLOSED = "eye_closed"
+FLAG_IRIS_NOT_FOUND = "iris_not_found"
+#: Detail flag added beside ``iris_not_found`` saying why (see ``iris_circle``).
+IRIS_REASON_FLAGS: dict[FitFailure, str] = {
+    "no_iris": "iris_absent",
+    "too_few_limbus_points": "iris_too_few_limbus_points",
+    "arc_too_short": "iris_arc_too_short",
+    "fit_failed": "iris_fit_failed",
+    "radius_out_of_range": "iris_radius_out_of_range",
+    "poor_fit": "iris_poor_fit",
+}
+
+#: How far inside the fitted circle the lid-clock samples lie (crop px), so a sample on
+#: a visible limbus lands in D rather than on the iris/sclera border.
+_CLOCK_INSET_PX = 1.0
+_CLOCK_SAMPLES = 720  # every half degree
+
+
+class MeasureParams(BaseModel):
+    """Parameters of the measurement stage (frozen; unknown keys are an error).
+
+    Attributes:
+        iris_diameter_mm: assumed horizontal visible iris diameter (mm), the in-image
+            ruler: about 11.7 mm in adults (PeriorbitAI uses 11.71, Emotrics 11.77).
+        min_opening_area_px: eye is flagged ``eye_closed`` when the opening O has fewer
+            pixels than this (crop px, i.e. pixel count in the 480×320 crop).
+        min_opening_height_px: eye is flagged ``eye_closed`` when no column of the crop
+            holds this many opening pixels (crop px). An open adult eye is typically
+            60–150 crop px tall; these defaults are screening heuristics, not validated
+            clinical cut-offs.
+        iris_fit: thresholds of the limbus circle fit (``IrisFitParams``, crop px).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    iris_diameter_mm: float = Field(default=11.7, gt=0.0)
+    min_opening_area_px: int = Field(default=500, ge=0)
+    min_opening_height_px: float = Field(default=10.0, ge=0.0)
+    iris_fit: IrisFitParams = Field(default_factory=IrisFitParams)
+
+
+def class_areas_px(labels: np.ndarray) -> dict[str, int]:
+    """Pixel count of every class.
+
+    Args:
+        labels: (H, W) label map in crop px.
+
+    Returns:
+        ``{"area_background_px": n, "area_sclera_px": n, "area_iris_px": n,
+        "area_pupil_px": n, "area_caruncle_px": n}`` in crop px (pixel counts).
+
+    Raises:
+        InputError: ``labels`` is not a valid label map.
+    """
+    labels = check_label_map(labels)
+    counts = np.bincount(labels.ravel().astype(np.intp), minlength=len(Label))
+    return {
+        f"area_{name}_px": int(counts[int(label)])
+        for name, label in zip(CLASS_NAMES, Label, strict=True)
+    }
+
+
+def opening_ratios(areas_px: Mapping[str, float]) -> dict[str, float]:
+    """Area ratios of CLINICAL.md from class areas.
+
+    Args:
+        areas_px: per-class areas as returned by :func:`class_areas_px` (any one unit).
+
+    Returns:
+        ``iris_opening_ratio`` = D/O, ``sclera_opening_ratio`` = sclera/O,
+        ``pupil_iris_ratio`` = pupil/D, ``caruncle_opening_ratio`` = caruncle/O, where
+        D = iris ∪ pupil and O = sclera ∪ iris ∪ pupil ∪ caruncle. NaN where the
+        denominator is 0.
+    """
+    sclera = float(areas_px["area_sclera_px"])
+    pupil = float(areas_px["area_pupil_px"])
+    caruncle = float(areas_px["area_caruncle_px"])
+    disc = float(areas_px["area_iris_px"]) + pupil
+    opening = sclera + disc + caruncle
+    return {
+        "iris_opening_ratio": _ratio(disc, opening),
+        "sclera_opening_ratio": _ratio(sclera, opening),
+        "pupil_iris_ratio": _ratio(pupil, disc),
+        "caruncle_opening_ratio": _ratio(caruncle, opening),
+    }
+
+
+def lid_distances_px(labels: np.ndarray, circle: IrisCircle) -> dict[str, float]:
+    """MRD1, MRD2, fissure height and scleral show in the column through the iris centre.
+
+    Args:
+        labels: (H, W) label map in crop px.
+        circle: the fitted iris circle (crop px).
+
+    Returns:
+        ``mrd1_px``, ``mrd2_px``, ``fissure_height_px``, ``superior_scleral_show_px``,
+        ``inferior_scleral_show_px`` in crop px (conventions in the module docstring).
+        All NaN when the centre column is outside the crop or holds no opening; the
+        scleral shows are NaN when the column holds no D.
+    """
+    labels = check_label_map(labels)
+    out = dict.fromkeys(
+        (
+            "mrd1_px",
+            "mrd2_px",
+            "fissure_height_px",
+            "superior_scleral_show_px",
+            "inferior_scleral_show_px",
+        ),
+        NAN,
+    )
+    column = math.floor(circle.cx_px + 0.5)
+    if not 0 <= column < labels.shape[1]:
+        return out
+    opening_rows = np.flatnonzero(opening_mask(labels[:, column]))
+    if opening_rows.size == 0:
+        return out
+    top, bottom = int(opening_rows[0]), int(opening_rows[-1])
+    out["mrd1_px"] = circle.cy_px - (top - 0.5)
+    out["mrd2_px"] = (bottom + 0.5) - circle.cy_px
+    out["fissure_height_px"] = float(bottom - top + 1)
+    disc_rows = np.flatnonzero(iris_disc_mask(labels[:, column]))
+    if disc_rows.size:
+        out["superior_scleral_show_px"] = float(max(0, int(disc_rows[0]) - top))
+        out["inferior_scleral_show_px"] = float(max(0, bottom - int(disc_rows[-1])))
+    return out
+
+
+def lid_clock_hours(labels: np.ndarray, circle: IrisCircle) -> float:
+    """Clock hours of the iris circle hidden under the upper lid (0–12).
+
+    Args:
+        labels: (H, W) label map in crop px.
+        circle: the fitted iris circle (crop px).
+
+    Returns:
+        Length of the contiguous background (lid) run of the circle through 12 o'clock,
+        in clock hours (12 h = 360°); 0.0 when 12 o'clock is visible. See the module
+        docstring for the sampling rule.
+    """
+    labels = check_label_map(labels)
+    radius = max(circle.radius_px - _CLOCK_INSET_PX, 0.0)
+    # Clock angle: 0 at 12 o'clock, increasing clockwise on the image (y down).
+    clock = np.arange(_CLOCK_SAMPLES) * (2.0 * np.pi / _CLOCK_SAMPLES)
+    cols = np.floor(circle.cx_px + radius * np.sin(clock) + 0.5).astype(np.intp)
+    rows = np.floor(circle.cy_px - radius * np.cos(clock) + 0.5).astype(np.intp)
+    height, width = labels.shape
+    inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+    covered = np.zeros(_CLOCK_SAMPLES, dtype=bool)
+    covered[inside] = labels[rows[inside], cols[inside]] == Label.BACKGROUND
+    if not covered[0]:
+        return 0.0
+    if covered.all():
+        return 12.0
+    # Contiguous run through index 0 on a circular array: forwards, then backwards.
+    forwards = int(np.argmin(covered))
+    backwards = int(np.argmin(covered[::-1]))
+    return (forwards + backwards) * 12.0 / _CLOCK_SAMPLES
+
+
+def quality_flags(
+    values: Mapping[str, float],
+    params: MeasureParams | None = None,
+    iris_fit_reason: FitFailure | None = None,
+) -> tuple[str, ...]:
+    """Quality flags of one eye's measurements.
+
+    Args:
+        values: a :func:`measure_eye` result (needs ``area_opening_px``,
+            ``opening_height_max_px``, ``iris_radius_px``).
+        params: thresholds; defaults to ``MeasureParams()``.
+        iris_fit_reason: why the iris fit failed, when known, for the detail flag.
+
+    Returns:
+        Flags in this order: ``eye_closed`` when the opening is below
+        ``min_opening_area_px`` pixels or ``min_opening_height_px`` rows tall;
+        ``iris_not_found`` when there is no iris circle (always with a closed eye),
+        followed by a detail flag from ``IRIS_REASON_FLAGS`` when the reason is given.
+    """
+    params = params or MeasureParams()
+    flags: list[str] = []
+    if _is_eye_closed(values["area_opening_px"], values["opening_height_max_px"], params):
+        flags.append(FLAG_EYE_CLOSED)
+    if not math.isfinite(values["iris_radius_px"]):
+        flags.append(FLAG_IRIS_NOT_FOUND)
+        if iris_fit_reason is not None and FLAG_EYE_CLOSED not in flags:
+            flags.append(IRIS_REASON_FLAGS[iris_fit_reason])
+    return tuple(flags)
+
+
+def measure_eye(
+    labels: np.ndarray,
+    *,
+    params: MeasureParams | None = None,
+    scale_crop_per_frame: float = 1.0,
+    iris_diameter_mm: float | None = None,
+) -> dict[str, float]:
+    """Every per-eye column of CLINICAL.md for one label map.
+
+    Args:
+        labels: (H, W) label map in crop px (values in ``Label``).
+        params: stage parameters; defaults to ``MeasureParams()``.
+        scale_crop_per_frame: crop px per frame px (``EyeCrop.scale_crop_per_frame``).
+        iris_diameter_mm: overrides ``params.iris_diameter_mm`` when given (mm).
+
+    Returns:
+        ``{column: value}`` with exactly the keys of ``MEASUREMENT_COLUMNS``; NaN where a
+        value is undefined (no iris circle, eye closed, empty denominator). Units by suffix
+        as in the module docstring.
+
+    Raises:
+        InputError: invalid label map or scale.
+        pydantic.ValidationError: ``iris_diameter_mm`` is not > 0.
+    """
+    return _measure(labels, _effective_params(params, iris_diameter_mm), scale_crop_per_frame)[0]
+
+
+def measure_eye_crop(
+    labels: np.ndarray,
+    side: Side,
+    params: MeasureParams | None = None,
+    scale_crop_per_frame: float = 1.0,
+) -> EyeMeasurement:
+    """Measure one eye and attach its quality flags.
+
+    Args:
+        labels: (H, W) label map in crop px (e.g. ``SegmentationResult.labels``).
+        side: the patient's side, ``"right"`` (OD) or ``"left"`` (OS).
+        params: stage parameters; defaults to ``MeasureParams()``.
+        scale_crop_per_frame: crop px per frame px (``EyeCrop.scale_crop_per_frame``).
+
+    Returns:
+        ``EyeMeasurement`` with the :func:`measure_eye` values and the
+        :func:`quality_flags` flags.
+
+    Raises:
+        InputError: invalid label map or scale.
+    """
+    values, flags = _measure(labels, params or MeasureParams(), scale_crop_per_frame)
+    return EyeMeasurement(side=side, values=values, flags=flags)
+
+
+def _measure(
+    labels: np.ndarray, params: MeasureParams, scale_crop_per_frame: float
+) -> tuple[dict[str, float], tuple[str, ...]]:
+    labels = check_label_map(labels)
+    scale = float(scale_crop_per_frame)
+    if not (math.isfinite(scale) and scale > 0):
+        raise InputError(f"scale_crop_per_frame must be finite and > 0, got {scale_crop_per_frame}")
+
+    values = dict.fromkeys(MEASUREMENT_COLUMNS, NAN)
+    areas = class_areas_px(labels)
+    areas["area_iris_disc_px"] = areas["area_iris_px"] + areas["area_pupil_px"]
+    areas["area_opening_px"] = (
+        areas["area_sclera_px"] + areas["area_iris_disc_px"] + areas["area_caruncle_px"]
+    )
+    for name in AREA_NAMES:
+        area_px = float(areas[f"area_{name}_px"])
+        values[f"area_{name}_px"] = area_px
+        values[f"area_{name}_frame_px"] = area_px / scale**2
+    values.update(opening_ratios(areas))
+
+    lengths_px = dict.fromkeys((f"{name}_px" for name in LENGTH_NAMES), NAN)
+    lengths_px["opening_height_max_px"] = float(opening_mask(labels).sum(axis=0).max())
+    values["scale_crop_per_frame"] = scale
+    values["iris_diameter_mm"] = params.iris_diameter_mm
+
+    reason: FitFailure | None = None
+    circle: IrisCircle | None = None
+    closed = _is_eye_closed(values["area_opening_px"], lengths_px["opening_height_max_px"], params)
+    if not closed:
+        # A slit of an eye can show a sliver of iris, but its border fixes no circle and
+        # would give meaningless mm values, so a closed eye is not fitted at all.
+        fit = fit_iris_circle_detailed(labels, params.iris_fit)
+        circle, reason = fit.circle, fit.reason
+
+    mm_per_crop_px = NAN
+    if circle is not None:
+        mm_per_crop_px = params.iris_diameter_mm / (2.0 * circle.radius_px)
+        values.update(
+            iris_cx_px=circle.cx_px,
+            iris_cy_px=circle.cy_px,
+            iris_radius_px=circle.radius_px,
+            iris_radius_frame_px=circle.radius_px / scale,
+            iris_fit_points=float(circle.n_points),
+            iris_fit_inliers=float(circle.n_inliers),
+            iris_fit_rms_px=circle.rms_residual_px,
+            iris_fit_arc_deg=circle.arc_span_deg,
+            visible_iris_fraction=areas["area_iris_disc_px"] / (math.pi * circle.radius_px**2),
+            lid_clock_hours=lid_clock_hours(labels, circle),
+            mm_per_crop_px=mm_per_crop_px,
+            mm_per_frame_px=mm_per_crop_px * scale,
+        )
+        lengths_px.update(lid_distances_px(labels, circle))
+
+    for name in LENGTH_NAMES:
+        length_px = lengths_px[f"{name}_px"]
+        values[f"{name}_px"] = length_px
+        values[f"{name}_frame_px"] = length_px / scale
+        values[f"{name}_mm"] = length_px * mm_per_crop_px
+
+    flags = quality_flags(values, params, reason)
+    if flags:
+        logger.debug("eye measurement flags: %s", ", ".join(flags))
+    return values, flags
+
+
+def _effective_params(
+    params: MeasureParams | None, iris_diameter_mm: float | None
+) -> MeasureParams:
+    params = params or MeasureParams()
+    if iris_diameter_mm is None:
+        return params
+    # Rebuild rather than model_copy(update=...) so the override is validated too.
+    return MeasureParams.model_validate(
+        {**params.model_dump(), "iris_diameter_mm": iris_diameter_mm}
+    )
+
+
+def _is_eye_closed(
+    area_opening_px: float, opening_height_max_px: float, params: MeasureParams
+) -> bool:
+    return (
+        area_opening_px < params.min_opening_area_px
+        or opening_height_max_px < params.min_opening_height_px
+    )
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator > 0 else NAN

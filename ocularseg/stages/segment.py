@@ -1,0 +1,122 @@
+"""Segmentation stage: a model folder -> one ONNX Runtime session -> label maps.
+
+Split into ``_preprocess`` / ``_forward`` / ``_postprocess`` so the maths around the network
+can be tested without one. Providers are chosen once per run: CUDA when present (and asked
+for), else CPU; the chosen providers are recorded for the run's provenance.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from ocularseg.core.containers import SegmentationResult
+from ocularseg.core.errors import ConfigError, InputError, ModelError
+from ocularseg.io.model_folder import ModelSpec, load_model_spec, onnx_path
+from ocularseg.io.model_store import ONNXRUNTIME_MISSING
+
+log = logging.getLogger(__name__)
+
+Device = Literal["auto", "cpu", "cuda"]
+CUDA_PROVIDER = "CUDAExecutionProvider"
+CPU_PROVIDER = "CPUExecutionProvider"
+
+
+def choose_providers(available: Sequence[str], device: str) -> list[str]:
+    """ONNX Runtime providers for ``device`` given the ``available`` ones.
+
+    Raises:
+        ConfigError: ``device`` is unknown, or ``cuda`` was asked for but is not available.
+    """
+    if device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}")
+    has_cuda = CUDA_PROVIDER in available
+    if device == "cuda" and not has_cuda:
+        raise ConfigError(
+            "--device cuda: ONNX Runtime has no CUDA provider here (install the [gpu] extra, "
+            f"onnxruntime-gpu, and check the CUDA driver); available: {', '.join(available)}"
+        )
+    if device in ("cuda", "auto") and has_cuda:
+        return [CUDA_PROVIDER, CPU_PROVIDER]
+    return [CPU_PROVIDER]
+
+
+class Segmenter:
+    """Runs a model folder on eye crops. Build once per run; call :meth:`segment` per batch."""
+
+    def __init__(
+        self,
+        model_dir: str | os.PathLike[str],
+        *,
+        device: Device = "auto",
+        batch_size: int = 8,
+        intra_op_threads: int | None = None,
+    ) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise ModelError(ONNXRUNTIME_MISSING) from exc
+        if batch_size < 1:
+            raise ConfigError(f"batch size must be >= 1, got {batch_size}")
+        self.model_dir = Path(model_dir)
+        self.spec: ModelSpec = load_model_spec(self.model_dir)
+        self.batch_size = batch_size
+        options = ort.SessionOptions()
+        if intra_op_threads:
+            options.intra_op_num_threads = intra_op_threads
+        providers = choose_providers(ort.get_available_providers(), device)
+        try:
+            self.session = ort.InferenceSession(
+                str(onnx_path(self.model_dir, self.spec)), options, providers=providers
+            )
+        except Exception as exc:  # onnxruntime raises its own unrelated exception types
+            raise ModelError(
+                f"{self.model_dir}: ONNX Runtime cannot load the model ({exc})"
+            ) from exc
+        self.providers: list[str] = list(self.session.get_providers())
+        self.input_name = self.session.get_inputs()[0].name
+        log.info("model %s on %s", self.spec.name, ", ".join(self.providers))
+
+    # -- the three parts ------------------------------------------------------------------
+    def _preprocess(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """uint8 (H, W, 3) RGB crops -> float32 (N, 3, H, W) as model.json says."""
+        spec = self.spec.input
+        batch = np.empty((len(crops), 3, spec.height, spec.width), np.float32)
+        for i, crop in enumerate(crops):
+            if crop.shape != (spec.height, spec.width, 3) or crop.dtype != np.uint8:
+                raise InputError(
+                    f"crop {i} is {crop.shape} {crop.dtype}; the model needs "
+                    f"({spec.height}, {spec.width}, 3) uint8"
+                )
+            image = crop[..., ::-1] if spec.channel_order == "BGR" else crop
+            scaled = image.astype(np.float32) * np.float32(spec.scale)
+            scaled = (scaled - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
+            batch[i] = scaled.transpose(2, 0, 1)
+        return batch
+
+    def _forward(self, batch: np.ndarray) -> np.ndarray:
+        """float32 (N, 3, H, W) -> logits float32 (N, C, H, W)."""
+        return self.session.run(None, {self.input_name: batch})[0]
+
+    @staticmethod
+    def _postprocess(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Logits (N, C, H, W) -> (labels uint8 (N, H, W), max softmax probability (N, H, W))."""
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(shifted, dtype=np.float32)
+        probs_max = 1.0 / exp.sum(axis=1)  # the max class has exp(0) = 1 in the numerator
+        return logits.argmax(axis=1).astype(np.uint8), probs_max.astype(np.float32)
+
+    # -- public ---------------------------------------------------------------------------
+    def segment(self, crops: Sequence[np.ndarray]) -> list[SegmentationResult]:
+        """Segment crops in batches of ``batch_size``; one result per crop, in order."""
+        results: list[SegmentationResult] = []
+        for start in range(0, len(crops), self.batch_size):
+            chunk = crops[start : start + self.batch_size]
+            labels, confidence = self._postprocess(self._forward(self._preprocess(chunk)))
+            results.extend(SegmentationResult(labels[i], confidence[i]) for i in range(len(chunk)))
+        return results

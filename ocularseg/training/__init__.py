@@ -1,0 +1,1 @@
+"""Training: models, losses, trainer and ONNX export (needs the ``[train]`` extra)."""

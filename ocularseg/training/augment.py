@@ -1,0 +1,129 @@
+"""Training-time augmentation of (eye crop, label map) pairs, aimed at real photographs.
+
+Pure NumPy + OpenCV so it is deterministic for a given ``numpy.random.Generator`` and can be
+tested without torch. Geometry is applied identically to image and mask (nearest-neighbour
+for the mask, so label values stay valid); photometric changes touch the image only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AugmentParams(BaseModel):
+    """Strength of each augmentation; 0 switches one off. Probabilities are per sample."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hflip_prob: float = Field(0.5, ge=0, le=1, description="mirror left-right (swaps eye side)")
+    max_rotation_deg: float = Field(10.0, ge=0, le=45, description="uniform ± rotation, degrees")
+    max_scale_change: float = Field(0.12, ge=0, lt=1, description="zoom in [1-s, 1+s]")
+    max_shift_frac: float = Field(0.06, ge=0, lt=0.5, description="shift, fraction of crop size")
+    brightness: float = Field(0.25, ge=0, le=1, description="± multiplicative brightness")
+    contrast: float = Field(0.25, ge=0, le=1, description="± contrast around the mean")
+    saturation: float = Field(0.3, ge=0, le=1, description="± saturation")
+    max_hue_shift_deg: float = Field(8.0, ge=0, le=90, description="± hue rotation, degrees")
+    gamma: float = Field(0.25, ge=0, lt=1, description="gamma in [1-g, 1+g]")
+    colour_cast: float = Field(0.08, ge=0, le=0.5, description="± per-channel gain")
+    blur_prob: float = Field(0.3, ge=0, le=1, description="Gaussian or motion blur")
+    max_blur_sigma_px: float = Field(2.0, ge=0, le=10, description="blur sigma, crop px")
+    noise_prob: float = Field(0.3, ge=0, le=1, description="add Gaussian sensor noise")
+    max_noise_sigma: float = Field(8.0, ge=0, le=50, description="noise std, 8-bit levels")
+    jpeg_prob: float = Field(0.3, ge=0, le=1, description="JPEG re-encode")
+    min_jpeg_quality: int = Field(35, ge=5, le=100, description="lowest JPEG quality")
+
+
+def augment_pair(
+    image: np.ndarray,
+    labels: np.ndarray,
+    rng: np.random.Generator,
+    params: AugmentParams | None = None,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Augment one sample.
+
+    Args:
+        image: uint8 RGB (H, W, 3).
+        labels: uint8 label map (H, W).
+        rng: the only source of randomness.
+        params: strengths; defaults when None.
+
+    Returns:
+        (image, labels, flipped): new arrays of the same shapes and dtypes; ``flipped`` is True
+        when the sample was mirrored, i.e. a right eye now looks like a left eye.
+    """
+    import cv2
+
+    p = params or AugmentParams()
+    if image.shape[:2] != labels.shape:
+        raise ValueError(f"image {image.shape[:2]} and labels {labels.shape} differ in size")
+    flipped = bool(rng.random() < p.hflip_prob)
+    if flipped:
+        image, labels = image[:, ::-1], labels[:, ::-1]
+    image, labels = _random_affine(cv2, image, labels, rng, p)
+    image = _photometric(cv2, image, rng, p)
+    return np.ascontiguousarray(image), np.ascontiguousarray(labels), flipped
+
+
+def _random_affine(cv2, image, labels, rng, p: AugmentParams):
+    height, width = labels.shape
+    angle = rng.uniform(-p.max_rotation_deg, p.max_rotation_deg)
+    scale = rng.uniform(1 - p.max_scale_change, 1 + p.max_scale_change)
+    shift = rng.uniform(-p.max_shift_frac, p.max_shift_frac, size=2) * (width, height)
+    if angle == 0 and scale == 1 and not shift.any():
+        return image, labels
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale)
+    matrix[:, 2] += shift
+    # Reflect the border so no black wedges appear (the skin continues); the mask is
+    # reflected identically, which keeps image and labels consistent.
+    image = cv2.warpAffine(
+        image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+    )
+    labels = cv2.warpAffine(
+        labels, matrix, (width, height), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT_101
+    )
+    return image, labels
+
+
+def _photometric(cv2, image, rng, p: AugmentParams) -> np.ndarray:
+    work = image.astype(np.float32) / 255.0
+    work *= 1 + rng.uniform(-p.brightness, p.brightness)
+    mean = work.mean()
+    work = (work - mean) * (1 + rng.uniform(-p.contrast, p.contrast)) + mean
+    work *= 1 + rng.uniform(-p.colour_cast, p.colour_cast, size=3).astype(np.float32)
+    grey = work.mean(axis=2, keepdims=True)
+    work = grey + (work - grey) * (1 + rng.uniform(-p.saturation, p.saturation))
+    work = np.clip(work, 0, 1) ** (1 + rng.uniform(-p.gamma, p.gamma))
+    out = (np.clip(work, 0, 1) * 255 + 0.5).astype(np.uint8)
+    if p.max_hue_shift_deg > 0:
+        hsv = cv2.cvtColor(out, cv2.COLOR_RGB2HSV)
+        # OpenCV stores hue as degrees / 2 in 0..179.
+        shift = int(round(rng.uniform(-p.max_hue_shift_deg, p.max_hue_shift_deg) / 2))
+        hsv[..., 0] = ((hsv[..., 0].astype(np.int16) + shift) % 180).astype(np.uint8)
+        out = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+    if rng.random() < p.blur_prob and p.max_blur_sigma_px > 0:
+        sigma = rng.uniform(0.3, p.max_blur_sigma_px)
+        if rng.random() < 0.5:
+            out = cv2.GaussianBlur(out, (0, 0), sigma)
+        else:
+            out = _motion_blur(cv2, out, sigma, rng)
+    if rng.random() < p.noise_prob and p.max_noise_sigma > 0:
+        noise = rng.normal(0, rng.uniform(1, p.max_noise_sigma), out.shape)
+        out = np.clip(out + noise, 0, 255).astype(np.uint8)
+    if rng.random() < p.jpeg_prob:
+        quality = int(rng.integers(p.min_jpeg_quality, 96))
+        ok, encoded = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if ok:
+            out = cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1]
+    return out
+
+
+def _motion_blur(cv2, image: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    length = max(3, int(round(3 * sigma)) | 1)
+    kernel = np.zeros((length, length), np.float32)
+    kernel[length // 2, :] = 1.0 / length
+    angle = rng.uniform(0, 180)
+    rotation = cv2.getRotationMatrix2D(((length - 1) / 2, (length - 1) / 2), angle, 1.0)
+    kernel = cv2.warpAffine(kernel, rotation, (length, length))
+    kernel /= max(float(kernel.sum()), 1e-6)
+    return cv2.filter2D(image, -1, kernel)

@@ -1,0 +1,121 @@
+"""The training configuration: one frozen pydantic model, every field documented.
+
+Loaded from YAML by ``ocularseg train CONFIG.yaml``; unknown keys are an error so a misspelt
+option never silently falls back to a default. ``examples/train.yaml`` shows every field.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ocularseg.core.errors import ConfigError
+from ocularseg.training.augment import AugmentParams
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelConfig(_Frozen):
+    """Which network to build (see ``ocularseg.training.models``)."""
+
+    name: str = Field("unet", description="registry name: unet, fcn or unetr")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="constructor keyword arguments, e.g. base_channels"
+    )
+
+
+class LossConfig(_Frozen):
+    """Which compound loss to use (see ``ocularseg.training.losses``)."""
+
+    name: str = Field("ce+tiu", description="registry name, e.g. ce, dice, ce+tiu, ce+rw-gradual")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="keyword arguments of the loss, e.g. alpha, beta"
+    )
+
+
+class TrainConfig(_Frozen):
+    """Everything a training run needs; written beside the run's outputs."""
+
+    data: Path = Field(description="dataset folder (manifest.csv, images/, masks/)")
+    out: Path = Field(Path("runs/train"), description="run folder for checkpoints and metrics")
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    epochs: int = Field(50, ge=1, description="maximum number of epochs")
+    batch_size: int = Field(16, ge=1, description="images per step (the paper used 16)")
+    learning_rate: float = Field(1e-3, gt=0, description="Adam learning rate")
+    weight_decay: float = Field(0.0, ge=0, description="Adam weight decay")
+    lr_schedule: Literal["cosine", "step", "constant"] = Field(
+        "cosine", description="cosine decay to 1 % over the epochs, step (×0.1 at 2/3), constant"
+    )
+    train_fraction: float = Field(
+        1.0, gt=0, le=1, description="fraction of training subjects used (0.1 / 0.5 / 1.0)"
+    )
+    val_fraction: float = Field(
+        0.15,
+        ge=0,
+        lt=1,
+        description="share of subjects held out for validation if the manifest has no val split",
+    )
+    augment: AugmentParams | None = Field(
+        default_factory=AugmentParams, description="augmentation strengths; null switches it off"
+    )
+    early_stopping_patience: int = Field(
+        10, ge=0, description="stop after this many epochs without a better val Dice (0 = never)"
+    )
+    amp: bool = Field(True, description="mixed precision on CUDA (ignored on CPU)")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = CUDA if present")
+    num_workers: int = Field(0, ge=0, description="data-loading worker processes")
+    seed: int = Field(0, description="seeds subsampling, splits, augmentation and init")
+    max_steps_per_epoch: int | None = Field(
+        None, ge=1, description="cap on steps per epoch (for quick runs); null = whole epoch"
+    )
+    init: Path | None = Field(
+        None, description="model folder or safetensors file to start from (fine-tuning)"
+    )
+
+    @field_validator("data", "out", "init")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return None if value is None else Path(os.path.expanduser(str(value)))
+
+
+def load_train_config(path: str | os.PathLike[str], **overrides: Any) -> TrainConfig:
+    """Read a YAML config; relative paths are taken relative to the YAML file's folder.
+
+    Raises:
+        ConfigError: the file is missing, not YAML, or a field is unknown or invalid
+            (the message names the field).
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of options at the top level")
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    for key in ("data", "out", "init"):
+        if raw.get(key) is not None and not Path(os.path.expanduser(str(raw[key]))).is_absolute():
+            raw[key] = str(path.parent / str(raw[key]))
+    return parse_train_config(raw, source=str(path))
+
+
+def parse_train_config(raw: dict[str, Any], source: str = "config") -> TrainConfig:
+    """Validate a mapping into a ``TrainConfig``; errors name the offending field."""
+    try:
+        return TrainConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{source}: {problems}") from exc

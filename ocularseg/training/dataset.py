@@ -1,0 +1,95 @@
+"""Torch dataset over the on-disk dataset format (``ocularseg.data.manifest``).
+
+Every random choice is derived from ``(seed, epoch, index)`` so a sample's augmentation is
+the same whichever worker or process loads it, and a resumed run sees the same data.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ocularseg.core.errors import DataError
+from ocularseg.core.labels import NUM_CLASSES
+from ocularseg.core.preprocess import normalise_rgb
+from ocularseg.data.manifest import ManifestRow
+from ocularseg.io.images import read_image_rgb, read_image_unchanged
+from ocularseg.training.augment import AugmentParams, augment_pair
+
+
+def subsample_subjects(
+    rows: Sequence[ManifestRow], fraction: float, seed: int
+) -> list[ManifestRow]:
+    """Keep the rows of a seeded random ``fraction`` of the subjects (at least one subject).
+
+    Subsampling by subject, not by image, keeps the paper's protocol: fewer *people*, each
+    with all their images.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"train fraction must be in (0, 1], got {fraction}")
+    subjects = sorted({row.subject for row in rows})
+    if fraction == 1 or not subjects:
+        return list(rows)
+    keep_count = max(1, int(round(fraction * len(subjects))))
+    rng = np.random.default_rng(seed)
+    keep = set(rng.choice(np.array(subjects, dtype=object), size=keep_count, replace=False))
+    return [row for row in rows if row.subject in keep]
+
+
+class EyeSegmentationDataset(Dataset):
+    """(image, labels) pairs for training and validation.
+
+    Items are ``(image, labels)``: float32 tensor (3, H, W) normalised as in
+    ``ocularseg.core.preprocess`` and int64 tensor (H, W) with values in ``Label``.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        rows: Sequence[ManifestRow],
+        *,
+        augment: AugmentParams | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.root = Path(root)
+        self.rows = list(rows)
+        self.augment = augment
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Change the augmentation draw (call once per epoch)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def load_pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Raw uint8 RGB (H, W, 3) and uint8 labels (H, W) of sample ``index``."""
+        row = self.rows[index]
+        image = read_image_rgb(self.root / row.image)
+        labels = read_image_unchanged(self.root / row.mask)
+        if labels.ndim != 2:
+            raise DataError(
+                f"{self.root / row.mask}: mask must be single-channel, got {labels.shape}"
+            )
+        if labels.shape != image.shape[:2]:
+            raise DataError(
+                f"{self.root / row.mask}: mask {labels.shape[1]}×{labels.shape[0]} px does not "
+                f"match image {image.shape[1]}×{image.shape[0]} px"
+            )
+        if int(labels.max(initial=0)) >= NUM_CLASSES:
+            raise DataError(f"{self.root / row.mask}: unknown label value {int(labels.max())}")
+        return image, labels
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image, labels = self.load_pair(index)
+        if self.augment is not None:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            image, labels, _ = augment_pair(image, labels, rng, self.augment)
+        return torch.from_numpy(normalise_rgb(image)), torch.from_numpy(labels.astype(np.int64))

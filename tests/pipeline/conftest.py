@@ -1,0 +1,59 @@
+"""Inputs for pipeline tests: real face images/videos made from the astronaut photograph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
+    import cv2
+
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut())
+
+
+@pytest.fixture(scope="session")
+def face_inputs(tmp_path_factory, astronaut) -> dict[str, Path]:
+    """Good and bad input files, made once per session."""
+    from ocularseg.io.images import write_image_atomic
+
+    root = tmp_path_factory.mktemp("inputs")
+    good = root / "clinic" / "patient-a"
+    good.mkdir(parents=True)
+    write_image_atomic(good / "face.png", astronaut)
+    write_image_atomic(good / "face.jpg", astronaut)
+    frames = [np.roll(astronaut, shift, axis=1) for shift in range(0, 12, 2)]
+    write_video(good / "clip.mp4", frames)
+    bad = root / "bad"
+    bad.mkdir()
+    (bad / "empty.mp4").write_bytes(b"")
+    (bad / "notes.mp4").write_text("this is a text file, not a video\n")
+    data = (good / "clip.mp4").read_bytes()
+    (bad / "truncated.mp4").write_bytes(data[: len(data) // 3])
+    from skimage import data as skdata
+
+    write_image_atomic(bad / "coffee.png", np.ascontiguousarray(skdata.coffee()))
+    return {
+        "good_dir": good,
+        "png": good / "face.png",
+        "jpg": good / "face.jpg",
+        "video": good / "clip.mp4",
+        "empty": bad / "empty.mp4",
+        "text": bad / "notes.mp4",
+        "truncated": bad / "truncated.mp4",
+        "no_face": bad / "coffee.png",
+    }

@@ -1,0 +1,259 @@
+"""``ocularseg analyze`` end to end with a real (tiny) ONNX model and real faces.
+
+The tiny model's segmentation is not anatomically meaningful; these tests check what the
+pipeline promises regardless of model quality: files written, rows per eye and frame,
+errors recorded per input, exit codes, resume and atomic outputs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from ocularseg.cli.app import app
+
+pytest.importorskip("onnxruntime")
+runner = CliRunner()
+
+
+def _run(args):
+    return runner.invoke(app, args)
+
+
+def _csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_three_good_two_bad_inputs(tmp_path, face_inputs, tiny_model_dir):
+    out = tmp_path / "out"
+    args = [
+        "analyze",
+        str(face_inputs["png"]),
+        str(face_inputs["jpg"]),
+        str(face_inputs["video"]),
+        str(face_inputs["empty"]),
+        str(face_inputs["text"]),
+        "--out",
+        str(out),
+        "--model",
+        str(tiny_model_dir),
+        "--keyframes",
+        "2",
+    ]
+    result = _run(args)
+    assert result.exit_code == 1, result.output
+    for name in ("measurements.csv", "summary.csv", "errors.csv", "run.json", "report.xlsx"):
+        assert (out / name).is_file(), name
+    rows = _csv(out / "measurements.csv")
+    inputs = {r["input"] for r in rows}
+    assert inputs == {str(face_inputs[k]) for k in ("png", "jpg", "video")}
+    assert {r["side"] for r in rows} == {"right", "left"}
+    # Two key frames of the video and one frame per image, two eyes each.
+    assert len(rows) == 2 * (1 + 1 + 2)
+    errors = _csv(out / "errors.csv")
+    failed = {e["input"] for e in errors}
+    assert {str(face_inputs["empty"]), str(face_inputs["text"])} <= failed
+    assert any("empty (0 bytes)" in e["error"] for e in errors)
+    assert any("not a readable video" in e["error"] for e in errors)
+    assert "empty.mp4" in result.output and "notes.mp4" in result.output
+    run = json.loads((out / "run.json").read_text())
+    assert run["model"]["sha256"] and run["providers"] == ["CPUExecutionProvider"]
+    assert run["config"]["keyframes"] == 2
+    overlay = rows[0]["overlay"]
+    assert overlay and (out / overlay).is_file()
+
+
+def test_resume_reruns_nothing_that_was_complete(tmp_path, face_inputs, tiny_model_dir):
+    out = tmp_path / "out"
+    args = ["analyze", str(face_inputs["png"]), "--out", str(out), "--model", str(tiny_model_dir)]
+    first = _run(args)
+    results = list(out.glob("inputs/*/result.json"))
+    assert len(results) == 1
+    before = results[0].stat().st_mtime_ns
+    second = _run([*args, "--resume"])
+    assert second.exit_code == first.exit_code
+    assert "1 resumed" in second.output
+    assert results[0].stat().st_mtime_ns == before
+    assert _csv(out / "measurements.csv")  # reports rebuilt from the saved result
+
+
+def test_folder_input_is_recursive_and_names_skipped_files(tmp_path, face_inputs, tiny_model_dir):
+    clinic = tmp_path / "clinic"
+    shutil.copytree(face_inputs["good_dir"], clinic / "p1")
+    (clinic / "p1" / "notes.docx").write_bytes(b"PK")
+    out = tmp_path / "out"
+    result = _run(
+        [
+            "analyze",
+            str(clinic),
+            "--out",
+            str(out),
+            "--model",
+            str(tiny_model_dir),
+            "--keyframes",
+            "1",
+        ]
+    )
+    rows = _csv(out / "measurements.csv")
+    assert len({r["input"] for r in rows}) == 3
+    assert "1 file(s) skipped" in result.output
+    assert "notes.docx" in (out / "skipped_files.txt").read_text()
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [("truncated", "truncated.mp4"), ("no_face", "no face found")],
+)
+def test_bad_input_is_one_error_row(tmp_path, face_inputs, tiny_model_dir, key, message):
+    out = tmp_path / "out"
+    result = _run(
+        ["analyze", str(face_inputs[key]), "--out", str(out), "--model", str(tiny_model_dir)]
+    )
+    assert result.exit_code == 1
+    errors = _csv(out / "errors.csv")
+    assert len(errors) >= 1 and message in errors[0]["error"]
+    assert "Traceback" not in result.output
+
+
+def test_inputs_are_never_modified(tmp_path, face_inputs, tiny_model_dir):
+    before = {p: p.read_bytes() for p in face_inputs["good_dir"].iterdir()}
+    _run(
+        [
+            "analyze",
+            str(face_inputs["good_dir"]),
+            "--out",
+            str(tmp_path / "o"),
+            "--model",
+            str(tiny_model_dir),
+            "--keyframes",
+            "1",
+        ]
+    )
+    assert {p: p.read_bytes() for p in face_inputs["good_dir"].iterdir()} == before
+
+
+def test_missing_model_folder_is_exit_2(tmp_path, face_inputs):
+    result = _run(
+        [
+            "analyze",
+            str(face_inputs["png"]),
+            "--out",
+            str(tmp_path / "o"),
+            "--model",
+            str(tmp_path / "nope"),
+        ]
+    )
+    assert result.exit_code == 2
+    assert "model folder not found" in result.output
+
+
+def test_checksum_mismatch_is_exit_2(tmp_path, face_inputs, tiny_model_dir):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    with open(model / "model.onnx", "ab") as handle:
+        handle.write(b"\0")
+    result = _run(
+        ["analyze", str(face_inputs["png"]), "--out", str(tmp_path / "o"), "--model", str(model)]
+    )
+    assert result.exit_code == 2
+    assert "sha256" in result.output
+
+
+def test_corrupt_model_file_is_exit_2(tmp_path, face_inputs, tiny_model_dir):
+    from ocularseg.io.atomic import write_json_atomic
+    from ocularseg.io.model_store import sha256_file
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    (model / "model.onnx").write_bytes(b"not an onnx file")
+    spec = json.loads((model / "model.json").read_text())
+    spec["sha256"] = sha256_file(model / "model.onnx")
+    write_json_atomic(model / "model.json", spec)
+    result = _run(
+        ["analyze", str(face_inputs["png"]), "--out", str(tmp_path / "o"), "--model", str(model)]
+    )
+    assert result.exit_code == 2
+    assert "cannot load the model" in result.output
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_output_folder_is_exit_2(tmp_path, face_inputs, tiny_model_dir):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        result = _run(
+            [
+                "analyze",
+                str(face_inputs["png"]),
+                "--out",
+                str(locked / "o"),
+                "--model",
+                str(tiny_model_dir),
+            ]
+        )
+    finally:
+        locked.chmod(0o700)
+    assert result.exit_code == 2
+    assert "not writable" in result.output
+
+
+def test_output_folder_that_is_a_file_is_exit_2(tmp_path, face_inputs, tiny_model_dir):
+    blocker = tmp_path / "report"
+    blocker.write_text("a file where the output folder should be")
+    result = _run(
+        ["analyze", str(face_inputs["png"]), "--out", str(blocker), "--model", str(tiny_model_dir)]
+    )
+    assert result.exit_code == 2
+    assert "not writable" in result.output
+
+
+def test_bad_options_are_exit_2(tmp_path, face_inputs, tiny_model_dir):
+    for extra in (["--fps", "-1"], ["--keyframes", "0"], ["--device", "tpu"], ["--jobs", "0"]):
+        result = _run(
+            [
+                "analyze",
+                str(face_inputs["png"]),
+                "--out",
+                str(tmp_path / "o"),
+                "--model",
+                str(tiny_model_dir),
+                *extra,
+            ]
+        )
+        assert result.exit_code == 2, (extra, result.output)
+    result = _run(["analyze", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_unknown_config_key_is_exit_2(tmp_path, face_inputs, tiny_model_dir):
+    config = tmp_path / "analysis.yaml"
+    config.write_text("keyframe_count: 3\n")
+    result = _run(
+        [
+            "analyze",
+            str(face_inputs["png"]),
+            "--out",
+            str(tmp_path / "o"),
+            "--model",
+            str(tiny_model_dir),
+            "--config",
+            str(config),
+        ]
+    )
+    assert result.exit_code == 2 and "keyframe_count" in result.output
+
+
+def test_python_api(tmp_path, face_inputs, tiny_model_dir):
+    import ocularseg
+
+    result = ocularseg.analyze(
+        face_inputs["png"], out=tmp_path / "o", config={"model": str(tiny_model_dir)}
+    )
+    assert len(result.rows) == 2 and result.run_info["inputs"] == 1

@@ -1,0 +1,40 @@
+"""The anatomical clean-up removes what cannot be anatomy and keeps a valid eye unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ocularseg.core.labels import Label
+from ocularseg.stages.cleanup import clean_label_map
+
+
+def _eye() -> np.ndarray:
+    yy, xx = np.mgrid[0:320, 0:480]
+    labels = np.zeros((320, 480), np.uint8)
+    labels[((xx - 240) / 180) ** 2 + ((yy - 160) / 80) ** 2 <= 1] = Label.SCLERA
+    disc = (xx - 240) ** 2 + (yy - 160) ** 2 <= 60**2
+    labels[disc & (labels > 0)] = Label.IRIS
+    labels[((xx - 240) ** 2 + (yy - 160) ** 2 <= 20**2)] = Label.PUPIL
+    return labels
+
+
+def test_valid_eye_is_unchanged():
+    labels = _eye()
+    np.testing.assert_array_equal(clean_label_map(labels), labels)
+
+
+def test_pupil_blob_in_sclera_becomes_sclera():
+    labels = _eye()
+    labels[150:160, 100:110] = Label.PUPIL
+    cleaned = clean_label_map(labels)
+    assert np.all(cleaned[150:160, 100:110] == Label.SCLERA)
+
+
+def test_speck_on_the_skin_is_removed_and_holes_filled():
+    labels = _eye()
+    labels[10:14, 10:14] = Label.IRIS
+    labels[155:158, 200:203] = Label.SCLERA  # a hole inside the iris
+    cleaned = clean_label_map(labels)
+    assert np.all(cleaned[10:14, 10:14] == Label.BACKGROUND)
+    assert np.all(cleaned[155:158, 200:203] == Label.IRIS)
+    assert labels[10, 10] == Label.IRIS  # the input is not modified

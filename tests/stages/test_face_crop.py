@@ -1,0 +1,103 @@
+"""Face and crop stages on a real face: scikit-image's astronaut photograph (public domain)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ocularseg.core.containers import CROP_HEIGHT_PX, CROP_WIDTH_PX, FaceLandmarks
+from ocularseg.core.errors import DetectionError
+from ocularseg.stages.crop import CropParams, crop_eye, crop_geometry
+from ocularseg.stages.face import FaceDetector
+from ocularseg.stages.keyframes import FrameScores, eye_aspect_ratio, select_keyframes
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return FaceDetector()
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    from skimage import data
+
+    return data.astronaut()
+
+
+def test_both_eyes_found_on_the_astronaut(detector, astronaut):
+    face = detector.detect(astronaut)
+    assert face.faces_found == 1
+    right, left = face.eye_points_px("right"), face.eye_points_px("left")
+    # The patient's right eye is on the image's left in a frontal photograph.
+    assert right[:, 0].mean() < left[:, 0].mean()
+    left_box, top, right_box, bottom = face.box_px
+    for eye in (right, left):
+        assert np.all((eye[:, 0] > left_box) & (eye[:, 0] < right_box))
+        assert np.all((eye[:, 1] > top) & (eye[:, 1] < bottom))
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_crop_contains_the_eye_landmarks_with_margin(detector, astronaut, side):
+    face = detector.detect(astronaut)
+    crop = crop_eye(astronaut, face, side)
+    assert crop.image.shape == (CROP_HEIGHT_PX, CROP_WIDTH_PX, 3)
+    pts = face.eye_points_px(side)
+    in_crop = pts @ crop.crop_from_frame[:, :2].T + crop.crop_from_frame[:, 2]
+    # All six eye points inside the crop, at least 15 % of the width from its sides.
+    assert np.all(in_crop[:, 0] > 0.15 * CROP_WIDTH_PX) and np.all(
+        in_crop[:, 0] < 0.85 * CROP_WIDTH_PX
+    )
+    assert np.all(in_crop[:, 1] > 0.2 * CROP_HEIGHT_PX) and np.all(
+        in_crop[:, 1] < 0.8 * CROP_HEIGHT_PX
+    )
+    # The eye is darker in the middle of the crop than the skin at its corners.
+    grey = crop.image.mean(axis=2)
+    assert grey[130:190, 180:300].mean() < grey[:40, :60].mean()
+    # The astronaut's face is small: the crop is flagged so the report can say so.
+    assert "too_small" in crop.flags
+
+
+def test_roll_is_corrected():
+    points = np.zeros((68, 2))
+    angle = np.deg2rad(12)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    eye = np.array([[0, 0], [10, -4], [20, -4], [30, 0], [20, 4], [10, 4]], float)
+    points[36:42] = eye @ rotation.T + (200, 200)
+    points[42:48] = (eye + (60, 0)) @ rotation.T + (200, 200)
+    face = FaceLandmarks(points, (150, 150, 300, 300), 1.0)
+    matrix, scale, width = crop_geometry(face, "right", CropParams())
+    corners = points[[36, 39]] @ matrix[:, :2].T + matrix[:, 2]
+    assert corners[0, 1] == pytest.approx(corners[1, 1], abs=1e-9)  # horizontal after roll
+    assert width == pytest.approx(30 * 1.8)
+    assert scale == pytest.approx(CROP_WIDTH_PX / width)
+
+
+def test_eye_at_the_frame_border_is_flagged(detector, astronaut):
+    face = detector.detect(astronaut)
+    shifted = FaceLandmarks(face.points_px - face.points_px[36] + (3, 200), face.box_px, 1.0)
+    assert "at_border" in crop_eye(astronaut, shifted, "right").flags
+
+
+def test_no_face_is_a_detection_error(detector):
+    from skimage import data
+
+    with pytest.raises(DetectionError, match="no face"):
+        detector.detect(np.ascontiguousarray(data.coffee()))
+
+
+def test_ear_of_open_and_closed_eye():
+    open_eye = np.array([[0, 0], [10, -5], [20, -5], [30, 0], [20, 5], [10, 5]], float)
+    closed = open_eye * (1, 0.1)
+    assert eye_aspect_ratio(open_eye) == pytest.approx(10 / 30)
+    assert eye_aspect_ratio(closed) < 0.05
+
+
+def test_keyframes_skip_blinks_and_spread_over_time():
+    scores = [FrameScores(i, i * 0.5, 100.0, 0.3, 0.0, 0.0) for i in range(20)]
+    scores[5] = FrameScores(5, 2.5, 100.0, 0.05, 0.0, 0.0)  # blink
+    scores[6] = FrameScores(6, 3.0, 5.0, 0.3, 0.0, 0.0)  # blurred
+    chosen = select_keyframes(scores, 4)
+    assert len(chosen) == 4 and 5 not in chosen and 6 not in chosen
+    times = [scores[i].timestamp_s for i in chosen]
+    assert times[0] <= 1.0 and times[-1] >= 8.5  # both ends of the video are covered
+    assert select_keyframes(scores, 4) == chosen  # deterministic

@@ -1,0 +1,96 @@
+"""Augmentation keeps masks valid and aligned; the dataset is deterministic per seed/epoch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ocularseg.data.manifest import ManifestRow
+from ocularseg.io.images import write_image_atomic
+from ocularseg.training.augment import AugmentParams, augment_pair
+
+torch = pytest.importorskip("torch")
+
+from ocularseg.training.dataset import EyeSegmentationDataset, subsample_subjects  # noqa: E402
+
+
+def _eye(height=64, width=96):
+    yy, xx = np.mgrid[0:height, 0:width]
+    labels = np.zeros((height, width), np.uint8)
+    labels[((xx - 48) / 40) ** 2 + ((yy - 32) / 18) ** 2 <= 1] = 1
+    labels[(xx - 40) ** 2 + (yy - 32) ** 2 <= 14**2] = 2
+    labels[(xx - 40) ** 2 + (yy - 32) ** 2 <= 5**2] = 3
+    image = np.zeros((height, width, 3), np.uint8)
+    palette = np.array(
+        [[180, 120, 100], [235, 230, 225], [90, 60, 30], [10, 10, 10], [200, 120, 130]]
+    )
+    image[:] = palette[labels]
+    return image, labels
+
+
+def test_augmentation_is_deterministic_and_keeps_labels_valid():
+    image, labels = _eye()
+    a = augment_pair(image, labels, np.random.default_rng(3))
+    b = augment_pair(image, labels, np.random.default_rng(3))
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert set(np.unique(a[1])) <= {0, 1, 2, 3}
+    assert a[0].dtype == np.uint8 and a[0].shape == image.shape
+
+
+def test_geometry_moves_image_and_mask_together():
+    image, labels = _eye()
+    photometric_off = AugmentParams(
+        brightness=0,
+        contrast=0,
+        saturation=0,
+        max_hue_shift_deg=0,
+        gamma=0,
+        colour_cast=0,
+        blur_prob=0,
+        noise_prob=0,
+        jpeg_prob=0,
+        hflip_prob=1.0,
+    )
+    out_image, out_labels, flipped = augment_pair(
+        image, labels, np.random.default_rng(1), photometric_off
+    )
+    assert flipped
+    pupil = out_labels == 3
+    # The dark pixels of the image are where the mask says pupil (up to interpolation at edges).
+    dark = out_image.mean(axis=2) < 40
+    overlap = (pupil & dark).sum() / max(pupil.sum(), 1)
+    assert overlap > 0.8
+    # Mirrored: the pupil centre moved to the other side of the crop centre (40 -> ~56).
+    assert np.argwhere(pupil)[:, 1].mean() > 48
+
+
+def test_unknown_augment_option_is_rejected():
+    with pytest.raises(ValueError, match="extra"):
+        AugmentParams(blur_probability=0.5)
+
+
+def test_subsample_by_subject_keeps_whole_subjects():
+    rows = [ManifestRow(f"images/{i}.png", f"masks/{i}.png", f"s{i % 10}") for i in range(40)]
+    kept = subsample_subjects(rows, 0.3, seed=1)
+    subjects = {r.subject for r in kept}
+    assert len(subjects) == 3 and len(kept) == 12
+    assert subsample_subjects(rows, 0.3, seed=1) == kept
+    with pytest.raises(ValueError, match="fraction"):
+        subsample_subjects(rows, 0.0, seed=1)
+
+
+def test_dataset_items_are_normalised_tensors(tmp_path):
+    image, labels = _eye()
+    write_image_atomic(tmp_path / "images" / "a.png", image)
+    write_image_atomic(tmp_path / "masks" / "a.png", labels)
+    rows = [ManifestRow("images/a.png", "masks/a.png", "s1")]
+    plain = EyeSegmentationDataset(tmp_path, rows)
+    x, y = plain[0]
+    assert x.shape == (3, 64, 96) and x.dtype == torch.float32
+    assert y.dtype == torch.int64 and torch.equal(y, torch.from_numpy(labels.astype(np.int64)))
+    augmented = EyeSegmentationDataset(tmp_path, rows, augment=AugmentParams(), seed=5)
+    first = augmented[0][0]
+    assert torch.equal(first, augmented[0][0])  # same epoch, same draw
+    augmented.set_epoch(1)
+    assert not torch.equal(first, augmented[0][0])
