@@ -15,11 +15,25 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
-def build_tiny_onnx_model(folder: Path, *, seed: int = 0) -> Path:
+def drawn_eye_labels() -> np.ndarray:
+    """A fixed, anatomically valid 320×480 label map (open eye, iris centred)."""
+    yy, xx = np.mgrid[0:320, 0:480]
+    labels = np.zeros((320, 480), np.uint8)
+    opening = ((xx - 240) / 170) ** 2 + ((yy - 165) / 75) ** 2 <= 1
+    labels[opening] = 1
+    labels[opening & ((xx - 250) ** 2 + (yy - 160) ** 2 <= 62**2)] = 2
+    labels[opening & ((xx - 250) ** 2 + (yy - 160) ** 2 <= 22**2)] = 3
+    labels[opening & ((xx - 395) ** 2 + (yy - 165) ** 2 <= 14**2)] = 4
+    return labels
+
+
+def build_tiny_onnx_model(folder: Path, *, seed: int = 0, eye_prior: bool = False) -> Path:
     """A real (tiny) segmentation network: a 1×1 convolution 3 -> 5 classes at 320×480.
 
     Built with ``onnx.helper`` so the inference tests need no torch. Its weights map
     bright pixels to sclera and dark ones to pupil, so the output depends on the input.
+    With ``eye_prior`` a constant logit map of a drawn eye (``drawn_eye_labels``) is added
+    and dominates, so the pipeline downstream sees an anatomically valid segmentation.
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -33,12 +47,18 @@ def build_tiny_onnx_model(folder: Path, *, seed: int = 0) -> Path:
     weight[1] += 1.0  # sclera ~ brightness
     weight[3] -= 1.0  # pupil ~ darkness
     bias = np.zeros(5, np.float32)
+    nodes = [helper.make_node("Conv", ["input", "W", "B"], ["conv" if eye_prior else "logits"])]
+    initialisers = [numpy_helper.from_array(weight, "W"), numpy_helper.from_array(bias, "B")]
+    if eye_prior:
+        prior = 20.0 * np.eye(5, dtype=np.float32)[drawn_eye_labels()].transpose(2, 0, 1)[None]
+        nodes.append(helper.make_node("Add", ["conv", "P"], ["logits"]))
+        initialisers.append(numpy_helper.from_array(prior, "P"))
     graph = helper.make_graph(
-        [helper.make_node("Conv", ["input", "W", "B"], ["logits"])],
+        nodes,
         "tiny",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, 320, 480])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 5, 320, 480])],
-        [numpy_helper.from_array(weight, "W"), numpy_helper.from_array(bias, "B")],
+        initialisers,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -58,3 +78,9 @@ def build_tiny_onnx_model(folder: Path, *, seed: int = 0) -> Path:
 def tiny_model_dir(tmp_path_factory) -> Path:
     pytest.importorskip("onnx")
     return build_tiny_onnx_model(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def eye_prior_model_dir(tmp_path_factory) -> Path:
+    pytest.importorskip("onnx")
+    return build_tiny_onnx_model(tmp_path_factory.mktemp("models") / "eye-prior", eye_prior=True)

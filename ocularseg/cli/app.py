@@ -91,19 +91,23 @@ def _register_commands() -> None:
         analyze_cmd,
         data_cmd,
         evaluate_cmd,
+        experiment_cmd,
         export_cmd,
         info_cmd,
         synth_cmd,
+        synth_video_cmd,
         train_cmd,
     )
 
     analyze_cmd.register(app)
     info_cmd.register(app)
     synth_cmd.register(app)
+    synth_video_cmd.register(app)
     data_cmd.register(app)
     train_cmd.register(app)
     evaluate_cmd.register(app)
     export_cmd.register(app)
+    experiment_cmd.register(app)
 
 
 _register_commands()

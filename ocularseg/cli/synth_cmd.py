@@ -25,13 +25,24 @@ def synth(
         help="Number of phantom people, 1..N (default N // 10, at least 1); "
         "sample i belongs to person i % K.",
     ),
+    profile: str = typer.Option(
+        "standard",
+        "--profile",
+        help="standard, or shifted: mostly darker skin, more ptosis, harsher lighting "
+        "(a stand-in for a clinical test set that differs from training).",
+    ),
 ) -> None:
     """Write N eye-crop phantoms (480×320 RGB PNG, label mask, exact truth JSON) and a manifest.
 
     The same --n/--seed/--subjects always give byte-identical files. Sample i does not
     depend on N (for the same number of subjects).
     """
+    from ocularseg.core.errors import ConfigError
     from ocularseg.synth.dataset import check_options, default_subjects, write_dataset
+    from ocularseg.synth.params import PROFILES
+
+    if profile not in PROFILES:
+        raise ConfigError(f"--profile must be one of {', '.join(PROFILES)}, got {profile!r}")
 
     k = default_subjects(n) if subjects is None and n >= 1 else subjects
     check_options(n, seed, k if k is not None else 1, out)
@@ -46,8 +57,11 @@ def synth(
                 n,
                 seed=seed,
                 n_subjects=k,
+                profile=profile,
                 progress=lambda done: progress.update(task, completed=done),
             )
     else:
-        write_dataset(out, n, seed=seed, n_subjects=k)
-    typer.echo(f"wrote {n} phantoms of {k} subjects to {out} (manifest.csv, images/, masks/, meta/)")
+        write_dataset(out, n, seed=seed, n_subjects=k, profile=profile)
+    typer.echo(
+        f"wrote {n} phantoms of {k} subjects to {out} (manifest.csv, images/, masks/, meta/)"
+    )

@@ -6,10 +6,22 @@ from pathlib import Path
 
 import typer
 
+#: The command's help, one string per paragraph (Rich keeps hard line breaks as they are).
+HELP = (
+    "Render a phantom face video with exact per-frame ground truth, for testing the "
+    "pipeline end to end.\n\n"
+    "The astronaut photograph (NASA, public domain, shipped with scikit-image) gets phantom "
+    "eyes at dlib's landmarks; the head sways, the gaze moves, she blinks once, a few "
+    "frames are blurred, and the patient's LEFT upper lid droops slowly (a fatigability "
+    "test) while the RIGHT eye stays steady.\n\n"
+    "Beside FILE.mp4, FILE.json holds per frame and eye: MRD1/MRD2, visible iris fraction, "
+    "iris circle, lid curves and canthi in frame px, and the blink/blur flags."
+)
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``synth-video`` command to ``app``."""
-    app.command("synth-video")(synth_video)
+    app.command("synth-video", help=HELP)(synth_video)
 
 
 def synth_video(
@@ -29,14 +41,7 @@ def synth_video(
         False, "--overwrite", help="Replace an existing video and ground-truth file."
     ),
 ) -> None:
-    """Render a phantom face video for testing the pipeline end to end.
-
-    The astronaut photograph (NASA, public domain, shipped with scikit-image) gets phantom
-    eyes at dlib's landmarks; the head sways, the gaze moves, she blinks once, a few frames
-    are blurred, and the patient's LEFT upper lid droops slowly (a fatigability test) while
-    the RIGHT eye stays steady. The JSON holds per-frame MRD1/MRD2, visible iris fraction,
-    iris circle and lid curves per eye, in frame px.
-    """
+    """Write a phantom face video and its ground truth (help text: ``HELP``)."""
     from ocularseg.synth.video import SynthVideoSpec, ground_truth_path, write_synth_video
 
     spec = SynthVideoSpec(seconds=seconds, fps=fps, seed=seed, frame_size_px=(size, size))

@@ -245,16 +245,15 @@ def _run_info(config, model_dir, segmenter, result: AnalysisResult, *, elapsed_s
 
 def write_reports(result: AnalysisResult) -> None:
     """measurements.csv, summary.csv, errors.csv, report.xlsx and run.json (all atomic)."""
-    import pandas as pd
-
     from ocularseg.report.summary import summarise
-    from ocularseg.report.tables import measurements_frame, write_tables
+    from ocularseg.report.tables import errors_frame, measurements_frame, write_tables
     from ocularseg.report.xlsx import write_xlsx
+    from ocularseg.stages.measure import MEASUREMENT_COLUMNS
 
     out = result.out_dir
-    measurements = measurements_frame(result.rows)
+    measurements = measurements_frame(result.rows, MEASUREMENT_COLUMNS)
     summary = summarise(measurements)
-    errors = pd.DataFrame(result.errors, columns=["input", "stage", "error", "frame_index"])
+    errors = errors_frame(result.errors)
     write_tables(out, measurements, summary, errors)
     write_xlsx(out / "report.xlsx", summary, measurements, errors, result.run_info)
     write_json_atomic(out / "run.json", result.run_info)

@@ -64,6 +64,12 @@ class TrainConfig(_Frozen):
     augment: AugmentParams | None = Field(
         default_factory=AugmentParams, description="augmentation strengths; null switches it off"
     )
+    crop_hw: tuple[int, int] | None = Field(
+        None,
+        description="train on random [height, width] windows (crop px, multiples of the "
+        "model's stride) near the eye instead of whole crops: cheaper steps on CPU; "
+        "validation always uses whole crops; null = whole crops",
+    )
     early_stopping_patience: int = Field(
         10, ge=0, description="stop after this many epochs without a better val Dice (0 = never)"
     )

@@ -129,7 +129,11 @@ class Trainer:
         train_rows = subsample_subjects(train_rows, config.train_fraction, config.seed)
         self.train_rows, self.val_rows = train_rows, val_rows
         self.train_set = EyeSegmentationDataset(
-            config.data, train_rows, augment=config.augment, seed=config.seed
+            config.data,
+            train_rows,
+            augment=config.augment,
+            seed=config.seed,
+            crop_hw=config.crop_hw,
         )
         self.val_set = EyeSegmentationDataset(config.data, val_rows)
 

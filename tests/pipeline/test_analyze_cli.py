@@ -26,11 +26,11 @@ def _run(args):
 
 
 def _csv(path):
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         return list(csv.DictReader(handle))
 
 
-def test_three_good_two_bad_inputs(tmp_path, face_inputs, tiny_model_dir):
+def test_three_good_two_bad_inputs(tmp_path, face_inputs, eye_prior_model_dir):
     out = tmp_path / "out"
     args = [
         "analyze",
@@ -42,7 +42,7 @@ def test_three_good_two_bad_inputs(tmp_path, face_inputs, tiny_model_dir):
         "--out",
         str(out),
         "--model",
-        str(tiny_model_dir),
+        str(eye_prior_model_dir),
         "--keyframes",
         "2",
     ]
@@ -69,9 +69,9 @@ def test_three_good_two_bad_inputs(tmp_path, face_inputs, tiny_model_dir):
     assert overlay and (out / overlay).is_file()
 
 
-def test_resume_reruns_nothing_that_was_complete(tmp_path, face_inputs, tiny_model_dir):
+def test_resume_reruns_nothing_that_was_complete(tmp_path, face_inputs, eye_prior_model_dir):
     out = tmp_path / "out"
-    args = ["analyze", str(face_inputs["png"]), "--out", str(out), "--model", str(tiny_model_dir)]
+    args = ["analyze", str(face_inputs["png"]), "--out", str(out), "--model", str(eye_prior_model_dir)]
     first = _run(args)
     results = list(out.glob("inputs/*/result.json"))
     assert len(results) == 1
@@ -83,7 +83,7 @@ def test_resume_reruns_nothing_that_was_complete(tmp_path, face_inputs, tiny_mod
     assert _csv(out / "measurements.csv")  # reports rebuilt from the saved result
 
 
-def test_folder_input_is_recursive_and_names_skipped_files(tmp_path, face_inputs, tiny_model_dir):
+def test_folder_input_is_recursive_and_names_skipped_files(tmp_path, face_inputs, eye_prior_model_dir):
     clinic = tmp_path / "clinic"
     shutil.copytree(face_inputs["good_dir"], clinic / "p1")
     (clinic / "p1" / "notes.docx").write_bytes(b"PK")
@@ -95,7 +95,7 @@ def test_folder_input_is_recursive_and_names_skipped_files(tmp_path, face_inputs
             "--out",
             str(out),
             "--model",
-            str(tiny_model_dir),
+            str(eye_prior_model_dir),
             "--keyframes",
             "1",
         ]
@@ -110,10 +110,10 @@ def test_folder_input_is_recursive_and_names_skipped_files(tmp_path, face_inputs
     ("key", "message"),
     [("truncated", "truncated.mp4"), ("no_face", "no face found")],
 )
-def test_bad_input_is_one_error_row(tmp_path, face_inputs, tiny_model_dir, key, message):
+def test_bad_input_is_one_error_row(tmp_path, face_inputs, eye_prior_model_dir, key, message):
     out = tmp_path / "out"
     result = _run(
-        ["analyze", str(face_inputs[key]), "--out", str(out), "--model", str(tiny_model_dir)]
+        ["analyze", str(face_inputs[key]), "--out", str(out), "--model", str(eye_prior_model_dir)]
     )
     assert result.exit_code == 1
     errors = _csv(out / "errors.csv")
@@ -121,7 +121,7 @@ def test_bad_input_is_one_error_row(tmp_path, face_inputs, tiny_model_dir, key, 
     assert "Traceback" not in result.output
 
 
-def test_inputs_are_never_modified(tmp_path, face_inputs, tiny_model_dir):
+def test_inputs_are_never_modified(tmp_path, face_inputs, eye_prior_model_dir):
     before = {p: p.read_bytes() for p in face_inputs["good_dir"].iterdir()}
     _run(
         [
@@ -130,7 +130,7 @@ def test_inputs_are_never_modified(tmp_path, face_inputs, tiny_model_dir):
             "--out",
             str(tmp_path / "o"),
             "--model",
-            str(tiny_model_dir),
+            str(eye_prior_model_dir),
             "--keyframes",
             "1",
         ]
@@ -153,9 +153,9 @@ def test_missing_model_folder_is_exit_2(tmp_path, face_inputs):
     assert "model folder not found" in result.output
 
 
-def test_checksum_mismatch_is_exit_2(tmp_path, face_inputs, tiny_model_dir):
+def test_checksum_mismatch_is_exit_2(tmp_path, face_inputs, eye_prior_model_dir):
     model = tmp_path / "model"
-    shutil.copytree(tiny_model_dir, model)
+    shutil.copytree(eye_prior_model_dir, model)
     with open(model / "model.onnx", "ab") as handle:
         handle.write(b"\0")
     result = _run(
@@ -165,12 +165,12 @@ def test_checksum_mismatch_is_exit_2(tmp_path, face_inputs, tiny_model_dir):
     assert "sha256" in result.output
 
 
-def test_corrupt_model_file_is_exit_2(tmp_path, face_inputs, tiny_model_dir):
+def test_corrupt_model_file_is_exit_2(tmp_path, face_inputs, eye_prior_model_dir):
     from ocularseg.io.atomic import write_json_atomic
     from ocularseg.io.model_store import sha256_file
 
     model = tmp_path / "model"
-    shutil.copytree(tiny_model_dir, model)
+    shutil.copytree(eye_prior_model_dir, model)
     (model / "model.onnx").write_bytes(b"not an onnx file")
     spec = json.loads((model / "model.json").read_text())
     spec["sha256"] = sha256_file(model / "model.onnx")
@@ -183,7 +183,7 @@ def test_corrupt_model_file_is_exit_2(tmp_path, face_inputs, tiny_model_dir):
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
-def test_unwritable_output_folder_is_exit_2(tmp_path, face_inputs, tiny_model_dir):
+def test_unwritable_output_folder_is_exit_2(tmp_path, face_inputs, eye_prior_model_dir):
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
@@ -195,7 +195,7 @@ def test_unwritable_output_folder_is_exit_2(tmp_path, face_inputs, tiny_model_di
                 "--out",
                 str(locked / "o"),
                 "--model",
-                str(tiny_model_dir),
+                str(eye_prior_model_dir),
             ]
         )
     finally:
@@ -204,17 +204,17 @@ def test_unwritable_output_folder_is_exit_2(tmp_path, face_inputs, tiny_model_di
     assert "not writable" in result.output
 
 
-def test_output_folder_that_is_a_file_is_exit_2(tmp_path, face_inputs, tiny_model_dir):
+def test_output_folder_that_is_a_file_is_exit_2(tmp_path, face_inputs, eye_prior_model_dir):
     blocker = tmp_path / "report"
     blocker.write_text("a file where the output folder should be")
     result = _run(
-        ["analyze", str(face_inputs["png"]), "--out", str(blocker), "--model", str(tiny_model_dir)]
+        ["analyze", str(face_inputs["png"]), "--out", str(blocker), "--model", str(eye_prior_model_dir)]
     )
     assert result.exit_code == 2
     assert "not writable" in result.output
 
 
-def test_bad_options_are_exit_2(tmp_path, face_inputs, tiny_model_dir):
+def test_bad_options_are_exit_2(tmp_path, face_inputs, eye_prior_model_dir):
     for extra in (["--fps", "-1"], ["--keyframes", "0"], ["--device", "tpu"], ["--jobs", "0"]):
         result = _run(
             [
@@ -223,7 +223,7 @@ def test_bad_options_are_exit_2(tmp_path, face_inputs, tiny_model_dir):
                 "--out",
                 str(tmp_path / "o"),
                 "--model",
-                str(tiny_model_dir),
+                str(eye_prior_model_dir),
                 *extra,
             ]
         )
@@ -232,7 +232,7 @@ def test_bad_options_are_exit_2(tmp_path, face_inputs, tiny_model_dir):
     assert result.exit_code == 2 and "no such file" in result.output
 
 
-def test_unknown_config_key_is_exit_2(tmp_path, face_inputs, tiny_model_dir):
+def test_unknown_config_key_is_exit_2(tmp_path, face_inputs, eye_prior_model_dir):
     config = tmp_path / "analysis.yaml"
     config.write_text("keyframe_count: 3\n")
     result = _run(
@@ -242,7 +242,7 @@ def test_unknown_config_key_is_exit_2(tmp_path, face_inputs, tiny_model_dir):
             "--out",
             str(tmp_path / "o"),
             "--model",
-            str(tiny_model_dir),
+            str(eye_prior_model_dir),
             "--config",
             str(config),
         ]
@@ -250,10 +250,48 @@ def test_unknown_config_key_is_exit_2(tmp_path, face_inputs, tiny_model_dir):
     assert result.exit_code == 2 and "keyframe_count" in result.output
 
 
-def test_python_api(tmp_path, face_inputs, tiny_model_dir):
+def test_python_api(tmp_path, face_inputs, eye_prior_model_dir):
     import ocularseg
 
     result = ocularseg.analyze(
-        face_inputs["png"], out=tmp_path / "o", config={"model": str(tiny_model_dir)}
+        face_inputs["png"], out=tmp_path / "o", config={"model": str(eye_prior_model_dir)}
     )
     assert len(result.rows) == 2 and result.run_info["inputs"] == 1
+
+
+def test_tiny_face_is_flagged_or_reported(tmp_path, astronaut, eye_prior_model_dir):
+    import cv2
+
+    from ocularseg.io.images import write_image_atomic
+
+    small = cv2.resize(astronaut, (160, 160), interpolation=cv2.INTER_AREA)
+    write_image_atomic(tmp_path / "tiny.png", small)
+    out = tmp_path / "out"
+    result = _run(["analyze", str(tmp_path / "tiny.png"), "--out", str(out),
+                   "--model", str(eye_prior_model_dir)])
+    rows = _csv(out / "measurements.csv")
+    errors = _csv(out / "errors.csv")
+    # Either the face is found and every crop says it is too small, or the file is reported.
+    assert (rows and all("too_small" in r["flags"] for r in rows)) or (
+        errors and "no face" in errors[0]["error"] and result.exit_code == 1
+    )
+
+
+def test_4k_frame_is_analysed(tmp_path, astronaut, eye_prior_model_dir):
+    import cv2
+    import numpy as np
+
+    from ocularseg.io.images import write_image_atomic
+
+    canvas = np.full((2160, 3840, 3), 90, np.uint8)
+    face = cv2.resize(astronaut, (2048, 2048), interpolation=cv2.INTER_CUBIC)
+    canvas[56:2104, 896:2944] = face
+    write_image_atomic(tmp_path / "uhd.jpg", canvas)
+    out = tmp_path / "out"
+    result = _run(["analyze", str(tmp_path / "uhd.jpg"), "--out", str(out),
+                   "--model", str(eye_prior_model_dir)])
+    assert result.exit_code == 0, result.output
+    rows = _csv(out / "measurements.csv")
+    assert len(rows) == 2 and all("too_small" not in r["flags"] for r in rows)
+    # The frame is 4× the photograph: frame-px lengths are 4× larger than at 512 px.
+    assert float(rows[0]["scale_crop_per_frame"]) < 4.0

@@ -94,3 +94,16 @@ def test_dataset_items_are_normalised_tensors(tmp_path):
     assert torch.equal(first, augmented[0][0])  # same epoch, same draw
     augmented.set_epoch(1)
     assert not torch.equal(first, augmented[0][0])
+
+
+def test_random_eye_crop_is_a_window_of_the_pair_near_the_eye():
+    from ocularseg.training.dataset import random_eye_crop
+
+    image, labels = _eye(128, 192)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        crop_image, crop_labels = random_eye_crop(image, labels, (64, 96), rng)
+        assert crop_image.shape == (64, 96, 3) and crop_labels.shape == (64, 96)
+        assert (crop_labels > 0).any()  # the jitter keeps some of the eye in view
+    with pytest.raises(ValueError, match="larger than the image"):
+        random_eye_crop(image, labels, (256, 96), rng)

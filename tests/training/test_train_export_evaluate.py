@@ -49,8 +49,14 @@ def _metrics(run):
 
 def test_training_writes_checkpoints_metrics_and_curve(trained):
     run = trained / "run"
-    for name in ("checkpoints/best.safetensors", "checkpoints/last.safetensors",
-                 "checkpoints/last_state.pt", "curve.png", "train_config.json", "run.json"):
+    for name in (
+        "checkpoints/best.safetensors",
+        "checkpoints/last.safetensors",
+        "checkpoints/last_state.pt",
+        "curve.png",
+        "train_config.json",
+        "run.json",
+    ):
         assert (run / name).is_file(), name
     rows = _metrics(run)
     assert [int(r["epoch"]) for r in rows] == [1, 2]
@@ -87,8 +93,9 @@ def test_unknown_loss_lists_the_valid_ones(tmp_path, trained):
 
 def test_export_passes_parity_and_evaluate_prints_cis(trained, tmp_path):
     model_dir = tmp_path / "models" / "tiny-unet"
-    result = runner.invoke(app, ["export", str(trained / "run"), "--out", str(model_dir),
-                                 "--split", "all"])
+    result = runner.invoke(
+        app, ["export", str(trained / "run"), "--out", str(model_dir), "--split", "all"]
+    )
     assert result.exit_code == 0, result.output
     assert "argmax agreement" in result.output
     spec = json.loads((model_dir / "model.json").read_text())
@@ -100,9 +107,22 @@ def test_export_passes_parity_and_evaluate_prints_cis(trained, tmp_path):
     # Exporting again into the same folder is refused.
     again = runner.invoke(app, ["export", str(trained / "run"), "--out", str(model_dir)])
     assert again.exit_code == 2
-    evaluated = runner.invoke(app, ["evaluate", "--model", str(model_dir), "--data",
-                                    str(trained / "data"), "--split", "all",
-                                    "--out", str(tmp_path / "eval"), "--resamples", "200"])
+    evaluated = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--model",
+            str(model_dir),
+            "--data",
+            str(trained / "data"),
+            "--split",
+            "all",
+            "--out",
+            str(tmp_path / "eval"),
+            "--resamples",
+            "200",
+        ],
+    )
     assert evaluated.exit_code == 0, evaluated.output
     assert "95% CI" in evaluated.output or "95 % CI" in evaluated.output
     for name in ("per_image.csv", "summary.csv", "summary.json", "summary.md"):
@@ -111,8 +131,12 @@ def test_export_passes_parity_and_evaluate_prints_cis(trained, tmp_path):
 
 def test_fine_tuning_starts_from_a_model_folder(trained, tmp_path):
     model_dir = tmp_path / "m"
-    assert runner.invoke(app, ["export", str(trained / "run"), "--out", str(model_dir),
-                               "--no-evaluate"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["export", str(trained / "run"), "--out", str(model_dir), "--no-evaluate"]
+        ).exit_code
+        == 0
+    )
     (tmp_path / "ft.yaml").write_text(CONFIG.format(epochs=1).replace("out: run", "out: ft"))
     (tmp_path / "data").symlink_to(trained / "data")
     result = runner.invoke(app, ["train", str(tmp_path / "ft.yaml"), "--init", str(model_dir)])
@@ -125,10 +149,25 @@ def test_distributed_training_with_two_cpu_processes(tmp_path):
     (tmp_path / "ddp.yaml").write_text(CONFIG.format(epochs=1).replace("out: run", "out: ddp"))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     completed = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-         "--master_port", "29531", "-m", "ocularseg", "train", str(tmp_path / "ddp.yaml"),
-         "--device", "cpu"],
-        capture_output=True, text=True, timeout=300, env=env,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29531",
+            "-m",
+            "ocularseg",
+            "train",
+            str(tmp_path / "ddp.yaml"),
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     info = json.loads((tmp_path / "ddp" / "run.json").read_text())

@@ -1,0 +1,357 @@
+"""Overlays of one eye crop and contact sheets of several, for a clinician to check.
+
+``render_overlay`` draws, on a copy of the 480×320 crop (crop px, y down, pixel (j, i)
+centred on the point (x, y) = (j, i) as in ``stages.measure``):
+
+* the segmentation as semi-transparent class colours (``LABEL_COLOURS_RGB``, Okabe-Ito,
+  background left clear) with a 1-px outline of each class region in the full colour;
+* the fitted iris circle as a crisp 1-px yellow line (skipped when ``iris_radius_px``
+  is NaN) with a small cross at its centre;
+* the MRD1 line in vermillion: a vertical segment in the centre column
+  (``floor(iris_cx_px + 0.5)``, the column the measurement used) from the iris centre up to
+  the upper-lid margin at ``iris_cy_px − mrd1_px``, with a tick at the margin; and the
+  MRD2 line in white, down to ``iris_cy_px + mrd2_px``. Each line is drawn 1 px wide
+  over a 3-px dark underlay so it stays visible on skin, sclera and iris alike;
+* a text block at the top left: ``OD (right)`` / ``OS (left)``, MRD1 in mm, the visible
+  iris fraction, and the quality flags (``values["flags"]``, ``;``-joined or a sequence),
+  white with a dark outline so it reads on any background.
+
+Colours are RGB throughout; OpenCV is imported lazily.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ocularseg.core.errors import InputError, OcularsegError, ReportError
+from ocularseg.core.labels import LABEL_COLOURS_RGB, Label
+from ocularseg.io.images import write_image_atomic
+
+#: Opacity of the class colours over the crop (0 = invisible, 1 = opaque).
+CLASS_ALPHA = 0.4
+IRIS_CIRCLE_RGB: tuple[int, int, int] = (240, 228, 66)  # Okabe-Ito yellow
+MRD1_RGB: tuple[int, int, int] = (213, 94, 0)  # Okabe-Ito vermillion
+MRD2_RGB: tuple[int, int, int] = (255, 255, 255)
+TEXT_RGB: tuple[int, int, int] = (255, 255, 255)
+OUTLINE_RGB: tuple[int, int, int] = (0, 0, 0)
+SHEET_BACKGROUND_RGB: tuple[int, int, int] = (32, 32, 32)
+
+SIDE_LABELS: dict[str, str] = {"right": "OD (right)", "left": "OS (left)"}
+
+_FONT_SCALE = 0.45  # ~10 px cap height: legible at 480×320 without hiding the eye
+_LINE_STEP_PX = 16
+_TEXT_MARGIN_PX = 6
+_CAPTION_SCALE = 0.4
+_CAPTION_HEIGHT_PX = 20
+_TICK_HALF_PX = 5
+_SUBPIXEL_SHIFT = 4  # cv2 fixed-point bits, so the circle sits at sub-pixel precision
+
+
+def render_overlay(
+    crop_rgb: np.ndarray,
+    labels: np.ndarray,
+    values: Mapping[str, Any],
+    side: str,
+    *,
+    cleaned: bool = False,
+) -> np.ndarray:
+    """Draw segmentation, iris circle, MRD1/MRD2 and a text block over one eye crop.
+
+    Args:
+        crop_rgb: (H, W, 3) uint8 RGB eye crop, normally (320, 480, 3) (crop px).
+        labels: (H, W) integer label map with values in ``Label``.
+        values: one eye's measurements (``iris_cx_px``, ``iris_cy_px``,
+            ``iris_radius_px``, ``mrd1_px``, ``mrd2_px`` in crop px; ``mrd1_mm``;
+            ``visible_iris_fraction``; optional ``flags``). Missing or NaN values skip the
+            element that needs them.
+        side: patient's side, ``"right"`` (OD) or ``"left"`` (OS).
+        cleaned: the label map was post-processed (e.g. anatomy clean-up); says so in the
+            text block.
+
+    Returns:
+        A new (H, W, 3) uint8 RGB image; the inputs are not modified.
+
+    Raises:
+        InputError: wrong shapes, dtypes, label values or side.
+    """
+    import cv2
+
+    crop_rgb, labels = _check_inputs(crop_rgb, labels)
+    if side not in SIDE_LABELS:
+        raise InputError(f"side must be one of {list(SIDE_LABELS)}, got {side!r}")
+
+    image = crop_rgb.astype(np.float32)
+    colours = np.zeros((len(Label), 3), np.float32)
+    for label, rgb in LABEL_COLOURS_RGB.items():
+        colours[int(label)] = rgb
+    tinted = labels != Label.BACKGROUND
+    image[tinted] = (1.0 - CLASS_ALPHA) * image[tinted] + CLASS_ALPHA * colours[labels[tinted]]
+    out = np.ascontiguousarray(np.clip(np.rint(image), 0, 255).astype(np.uint8))
+
+    kernel = np.ones((3, 3), np.uint8)
+    for label in Label:
+        if label == Label.BACKGROUND:
+            continue
+        mask = (labels == label).astype(np.uint8)
+        if not mask.any():
+            continue
+        # Outline = region minus its erosion; the crop border is not an edge of the region.
+        inner = cv2.erode(mask, kernel, borderType=cv2.BORDER_REPLICATE)
+        out[(mask > 0) & (inner == 0)] = LABEL_COLOURS_RGB[label]
+
+    cx, cy, radius = (
+        _number(values, key) for key in ("iris_cx_px", "iris_cy_px", "iris_radius_px")
+    )
+    if all(math.isfinite(v) for v in (cx, cy, radius)) and radius > 0:
+        # Crisp 1-px line at full colour (anti-aliasing would wash it out at 1 px), so the
+        # fit can be compared with the limbus underneath.
+        scale = 1 << _SUBPIXEL_SHIFT
+        centre = (round(cx * scale), round(cy * scale))
+        cv2.circle(
+            out, centre, round(radius * scale), IRIS_CIRCLE_RGB, 1, cv2.LINE_8, _SUBPIXEL_SHIFT
+        )
+    if math.isfinite(cx) and math.isfinite(cy):
+        column = math.floor(cx + 0.5)
+        centre_row = round(cy)
+        segments: list[tuple[tuple[int, int], tuple[int, int], tuple[int, int, int]]] = []
+        for key, sign, colour in (("mrd1_px", -1.0, MRD1_RGB), ("mrd2_px", 1.0, MRD2_RGB)):
+            length = _number(values, key)
+            if math.isfinite(length):
+                end_row = round(cy + sign * length)
+                segments.append(((column, centre_row), (column, end_row), colour))
+                tick = ((column - _TICK_HALF_PX, end_row), (column + _TICK_HALF_PX, end_row))
+                segments.append((*tick, colour))
+        # All dark underlays first, so one line's underlay never covers the other line.
+        for start, end, _ in segments:
+            cv2.line(out, start, end, OUTLINE_RGB, 3, cv2.LINE_8)
+        for start, end, colour in segments:
+            cv2.line(out, start, end, colour, 1, cv2.LINE_8)
+        if math.isfinite(radius):
+            cv2.drawMarker(out, (column, centre_row), IRIS_CIRCLE_RGB, cv2.MARKER_CROSS, 7, 1)
+
+    _text_block(out, _text_lines(values, side, cleaned))
+    return out
+
+
+def contact_sheet(
+    images: Sequence[np.ndarray],
+    captions: Sequence[str],
+    columns: int = 4,
+    tile_width: int = 240,
+) -> np.ndarray:
+    """Arrange images in a grid, each scaled to ``tile_width`` with a caption below.
+
+    Tiles keep their aspect ratio; every tile is as tall as the tallest scaled image
+    (shorter ones are padded at the bottom with the dark background). Captions too long
+    for the tile are cut with ``...``; non-ASCII characters are drawn as ``?`` (OpenCV's
+    Hershey fonts are ASCII only).
+
+    Args:
+        images: RGB (H, W, 3) or grey (H, W) uint8 images.
+        captions: one caption per image.
+        columns: tiles per row (≥ 1).
+        tile_width: width of each tile (px, ≥ 16).
+
+    Returns:
+        RGB uint8 image of ``min(N, columns) * tile_width`` px wide and
+        ``ceil(N / columns) * (tile_height + 20)`` px tall.
+
+    Raises:
+        InputError: no images, a caption count that differs, or bad sizes / dtypes.
+    """
+    import cv2
+
+    if not images:
+        raise InputError("contact sheet needs at least one image, got none")
+    if len(captions) != len(images):
+        raise InputError(f"contact sheet: {len(images)} images but {len(captions)} captions")
+    if columns < 1:
+        raise InputError(f"contact sheet columns must be >= 1, got {columns}")
+    if tile_width < 16:
+        raise InputError(f"contact sheet tile_width must be >= 16 px, got {tile_width}")
+
+    tiles = []
+    for number, image in enumerate(images):
+        image = np.asarray(image)
+        if image.dtype != np.uint8 or image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
+            raise InputError(
+                f"contact sheet image {number}: expected uint8 (H, W[, 3]), "
+                f"got {image.dtype} {image.shape}"
+            )
+        if image.ndim == 2:
+            image = np.repeat(image[:, :, None], 3, axis=2)
+        elif image.shape[2] != 3:
+            raise InputError(
+                f"contact sheet image {number}: expected 3 channels, got {image.shape}"
+            )
+        height = max(1, round(image.shape[0] * tile_width / image.shape[1]))
+        shrink = image.shape[1] > tile_width
+        tiles.append(
+            cv2.resize(
+                np.ascontiguousarray(image),
+                (tile_width, height),
+                interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR,
+            )
+        )
+
+    tile_height = max(tile.shape[0] for tile in tiles)
+    cell_height = tile_height + _CAPTION_HEIGHT_PX
+    n_columns = min(len(tiles), columns)
+    n_rows = math.ceil(len(tiles) / columns)
+    sheet = np.empty((n_rows * cell_height, n_columns * tile_width, 3), np.uint8)
+    sheet[:] = SHEET_BACKGROUND_RGB
+    for number, (tile, caption) in enumerate(zip(tiles, captions, strict=True)):
+        top = (number // columns) * cell_height
+        left = (number % columns) * tile_width
+        sheet[top : top + tile.shape[0], left : left + tile_width] = tile
+        text = _fit_text(_ascii(caption), tile_width - 2 * 4, _CAPTION_SCALE)
+        _put_text(sheet, text, (left + 4, top + tile_height + 14), _CAPTION_SCALE)
+    return sheet
+
+
+def write_png(path: str | os.PathLike[str], image: np.ndarray) -> Path:
+    """Write an RGB (or grey) uint8 image as PNG, atomically.
+
+    Returns:
+        ``path`` as a Path.
+
+    Raises:
+        ReportError: ``path`` does not end in ``.png``, the image is not uint8, or the file
+            could not be written (the path is named).
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ReportError(f"{path}: write_png writes .png files only")
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise ReportError(f"{path}: expected a uint8 image, got {image.dtype} {image.shape}")
+    try:
+        write_image_atomic(path, np.ascontiguousarray(image))
+    except OcularsegError:
+        raise
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ReportError(f"cannot write {path}: {reason}") from exc
+    return path
+
+
+def _check_inputs(crop_rgb: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    crop_rgb = np.asarray(crop_rgb)
+    labels = np.asarray(labels)
+    if crop_rgb.dtype != np.uint8 or crop_rgb.ndim != 3 or crop_rgb.shape[2] != 3:
+        raise InputError(f"crop must be uint8 (H, W, 3) RGB, got {crop_rgb.dtype} {crop_rgb.shape}")
+    if labels.shape != crop_rgb.shape[:2]:
+        raise InputError(
+            f"label map {labels.shape} does not match the crop {crop_rgb.shape[:2]} (H, W)"
+        )
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise InputError(f"label map must hold integers, got {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= len(Label)):
+        raise InputError(
+            f"label map values must be in 0..{len(Label) - 1}, "
+            f"got {int(labels.min())}..{int(labels.max())}"
+        )
+    return crop_rgb, labels.astype(np.intp, copy=False)
+
+
+def _number(values: Mapping[str, Any], key: str) -> float:
+    value = values.get(key)
+    try:
+        return float(value) if value is not None else math.nan
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _text_lines(values: Mapping[str, Any], side: str, cleaned: bool) -> list[str]:
+    mrd1_mm = _number(values, "mrd1_mm")
+    fraction = _number(values, "visible_iris_fraction")
+    lines = [SIDE_LABELS[side] + ("  [cleaned]" if cleaned else "")]
+    lines.append(f"MRD1 {mrd1_mm:.1f} mm" if math.isfinite(mrd1_mm) else "MRD1 n/a")
+    lines.append(f"visible iris {fraction:.2f}" if math.isfinite(fraction) else "visible iris n/a")
+    raw = values.get("flags")
+    if isinstance(raw, str):
+        raw = raw.split(";")
+    elif not isinstance(raw, (list, tuple)):
+        raw = ()  # None, or NaN from a DataFrame row
+    flags = [str(flag).strip() for flag in raw if str(flag).strip()]
+    if flags:
+        lines.append("flags: " + ", ".join(flags))
+    return lines
+
+
+def _text_block(image: np.ndarray, lines: list[str]) -> None:
+    import cv2
+
+    max_width = image.shape[1] - 2 * _TEXT_MARGIN_PX
+    wrapped: list[str] = []
+    for line in lines:
+        wrapped.extend(_wrap(_ascii(line), max_width, _FONT_SCALE))
+    (_, cap_height), _ = cv2.getTextSize("M", cv2.FONT_HERSHEY_SIMPLEX, _FONT_SCALE, 1)
+    for number, line in enumerate(wrapped):
+        baseline_y = _TEXT_MARGIN_PX + cap_height + number * _LINE_STEP_PX
+        _put_text(image, line, (_TEXT_MARGIN_PX, baseline_y), _FONT_SCALE)
+
+
+def _put_text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float) -> None:
+    """White anti-aliased text with a 1-px dark halo, legible on skin, sclera and iris.
+
+    The halo is the dilated glyph mask rather than a second, thicker ``putText``: OpenCV
+    widens the glyph advance with the thickness, so a thick outline drifts off the text.
+    """
+    import cv2
+
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    (width, height), baseline = cv2.getTextSize(text, font, scale, 1)
+    pad = 3
+    x0, y0 = max(origin[0] - pad, 0), max(origin[1] - height - pad, 0)
+    x1 = min(origin[0] + width + pad, image.shape[1])
+    y1 = min(origin[1] + baseline + pad, image.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.putText(mask, text, (origin[0] - x0, origin[1] - y0), font, scale, 255, 1, cv2.LINE_AA)
+    halo = cv2.dilate(mask, np.ones((3, 3), np.uint8)).astype(np.float32)[..., None] / 255.0
+    glyph = mask.astype(np.float32)[..., None] / 255.0
+    region = image[y0:y1, x0:x1].astype(np.float32)
+    region = region * (1.0 - halo) + np.float32(OUTLINE_RGB) * halo
+    region = region * (1.0 - glyph) + np.float32(TEXT_RGB) * glyph
+    image[y0:y1, x0:x1] = np.clip(np.rint(region), 0, 255).astype(np.uint8)
+
+
+def _text_width(text: str, scale: float) -> int:
+    import cv2
+
+    (width, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    return width
+
+
+def _wrap(text: str, max_width: int, scale: float) -> list[str]:
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if current and _text_width(candidate, scale) > max_width:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    lines.append(current)
+    return [_fit_text(line, max_width, scale) for line in lines]
+
+
+def _fit_text(text: str, max_width: int, scale: float) -> str:
+    if _text_width(text, scale) <= max_width:
+        return text
+    while text and _text_width(text + "...", scale) > max_width:
+        text = text[:-1]
+    return text + "..."
+
+
+def _ascii(text: str) -> str:
+    return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in str(text))

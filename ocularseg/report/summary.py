@@ -1,0 +1,486 @@
+"""Per-input, per-eye summary of the measurements with screening indicators.
+
+The indicators flag values in ranges that CLINICAL.md names (MRD1 ≤ 2 mm, right/left
+asymmetry ≥ 1 / ≥ 2 mm, MRD1 falling ≥ 2 mm during a sustained-upgaze time series). They
+are **screening indicators, not diagnoses**: a clinician reads them beside the overlays.
+
+Layout of ``summary.csv`` (one block of three rows per input)
+    ``side = right``       OD, the patient's right eye: frame counts, medians / IQR,
+                           MRD1 slope, fatigability, ``indicator_mrd1_le_2mm``,
+                           ``indicator_fatigable_ge_2mm``, ``screening_notes``.
+    ``side = left``        OS: the same for the left eye.
+    ``side = right-left``  OD vs OS: ``*_right_minus_left`` differences and
+                           ``*_right_over_left`` ratios of the medians,
+                           ``indicator_asymmetry_ge_1mm``, ``indicator_asymmetry_ge_2mm``,
+                           ``screening_notes``. The per-eye columns are empty here.
+
+    Why this shape: a clinician opening the file in Excel reads each input as the familiar
+    OD / OS / OD − OS table, top to bottom, without scrolling across 80 side-suffixed
+    columns of a wide layout; every column keeps one meaning and one unit (a per-eye
+    median is never reused for a difference or a ratio), so filtering on ``side`` or
+    plotting a column stays correct. Cells that do not apply to a row are empty. Both eye
+    rows are always present, even when an eye was never measured (``frames_total`` 0), so
+    a missing eye is visible rather than silently absent. The indicators, the screening
+    notes and the MRD1 median come first; the remaining medians / IQR follow.
+
+Definitions
+    * Usable frame: not a blink (``blink`` False) and none of ``ReportParams.exclude_flags``
+      (``eye_closed``, ``iris_not_found``) in ``flags``. Other frames are counted in
+      ``frames_excluded`` (a frame with several reasons counts once there, and once per
+      reason in ``frames_excluded_reasons``) and never enter a statistic.
+    * ``<measure>_median``, ``_q25``, ``_q75``: over the usable frames whose value is
+      finite (NaN values, e.g. MRD1 when the centre column holds no opening, are skipped;
+      ``mrd1_mm_n`` says how many MRD1 values were used). Quartiles use linear
+      interpolation, the same as Excel's ``QUARTILE.INC``.
+    * ``mrd1_mm_slope_per_s`` (mm/s) and ``_per_min`` (mm/min): ordinary least-squares slope
+      of MRD1 (mm) on ``timestamp_s`` over the usable frames (n in ``mrd1_slope_n``);
+      negative = the lid is coming down. Reported only with at least
+      ``slope_min_frames`` (3) points at distinct times, and — in key-frame mode, where
+      frames are picked for sharpness and gaze, not time — only when they span more than
+      ``slope_min_span_s`` (1 s). Otherwise empty.
+    * Fatigability (time-series mode only): with span T between the first and last usable
+      frame with an MRD1 value, ``mrd1_mm_start_median`` is the median MRD1 over
+      ``t ≤ t_first + 0.1 T``, ``mrd1_mm_end_median`` over ``t ≥ t_last − 0.1 T``, and
+      ``mrd1_mm_fatigue_drop`` = start − end (positive = the lid came down). Assessed only
+      with ≥ ``fatigue_min_frames`` usable frames over ≥ ``fatigue_min_span_s``
+      (guards against a two-frame "trend", not clinical cut-offs).
+    * ``*_right_minus_left``: right median − left median (same unit as the measure).
+      ``*_right_over_left``: right median / left median, only when both are > 0 (a ratio of
+      a negative MRD1 means nothing); otherwise empty.
+    * Indicators are nullable booleans: True / False, or empty when the value they test is
+      undefined (no usable frames, not a time series, too short). Comparisons allow 1e-9
+      for floating-point rounding, so an asymmetry printed as 1.00 mm counts as ≥ 1 mm.
+    * Column names keep the default thresholds (``..._le_2mm``) so downstream scripts can
+      rely on them; the thresholds actually used are written in ``screening_notes``.
+    * ``iris_diameter_mm`` is the ruler used for the mm values (the first usable frame's).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ocularseg.core.errors import ReportError
+
+logger = logging.getLogger(__name__)
+
+NAN = float("nan")
+#: Slack of the indicator comparisons (mm), absorbing floating-point rounding only.
+_TOLERANCE = 1e-9
+
+SIDE_RIGHT = "right"
+SIDE_LEFT = "left"
+#: ``side`` of the per-input comparison row.
+SIDE_COMPARISON = "right-left"
+MODE_TIMESERIES = "timeseries"
+
+#: Measures summarised per eye by median, q25 and q75 (units in the names).
+SUMMARY_MEASURES: tuple[str, ...] = (
+    "mrd1_mm",
+    "mrd2_mm",
+    "fissure_height_mm",
+    "visible_iris_fraction",
+    "superior_scleral_show_mm",
+    "iris_opening_ratio",
+    "sclera_opening_ratio",
+    "pupil_iris_ratio",
+    "caruncle_opening_ratio",
+    "mrd1_px",
+    "mrd2_px",
+    "fissure_height_px",
+)
+#: Measures compared between the eyes: (measure, unit-free stem for the ratio column).
+COMPARED_MEASURES: tuple[tuple[str, str], ...] = (
+    ("mrd1_mm", "mrd1"),
+    ("visible_iris_fraction", "visible_iris_fraction"),
+    ("fissure_height_mm", "fissure_height"),
+)
+STATISTICS: tuple[str, ...] = ("median", "q25", "q75")
+
+INDICATOR_COLUMNS: tuple[str, ...] = (
+    "indicator_mrd1_le_2mm",
+    "indicator_asymmetry_ge_1mm",
+    "indicator_asymmetry_ge_2mm",
+    "indicator_fatigable_ge_2mm",
+)
+_COUNT_COLUMNS: tuple[str, ...] = (
+    "frames_total",
+    "frames_used",
+    "frames_excluded",
+    "mrd1_mm_n",
+    "mrd1_slope_n",
+)
+_TEXT_COLUMNS: tuple[str, ...] = ("screening_notes", "frames_excluded_reasons")
+
+#: Every column of :func:`summarise`'s result, in order.
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "input",
+    "side",
+    "mode",
+    "frames_total",
+    "frames_used",
+    "frames_excluded",
+    *INDICATOR_COLUMNS,
+    "screening_notes",
+    "mrd1_mm_median",
+    "mrd1_mm_q25",
+    "mrd1_mm_q75",
+    "mrd1_mm_n",
+    *(
+        column
+        for measure, stem in COMPARED_MEASURES
+        for column in (f"{measure}_right_minus_left", f"{stem}_right_over_left")
+    ),
+    *(f"{m}_{stat}" for m in SUMMARY_MEASURES if m != "mrd1_mm" for stat in STATISTICS),
+    "mrd1_mm_slope_per_s",
+    "mrd1_mm_slope_per_min",
+    "mrd1_slope_n",
+    "fatigue_span_s",
+    "mrd1_mm_start_median",
+    "mrd1_mm_end_median",
+    "mrd1_mm_fatigue_drop",
+    "time_span_s",
+    "iris_diameter_mm",
+    "frames_excluded_reasons",
+)
+
+#: Columns ``summarise`` needs in the measurements table.
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "input",
+    "side",
+    "mode",
+    "timestamp_s",
+    "blink",
+    "flags",
+    "iris_diameter_mm",
+    *SUMMARY_MEASURES,
+)
+
+DISCLAIMER = (
+    "Screening indicators, not diagnoses: they flag values in ranges named in the "
+    "clinical literature and must be read by a clinician beside the overlays."
+)
+
+
+class ReportParams(BaseModel):
+    """Thresholds of the summary and its screening indicators (frozen; unknown keys fail).
+
+    Defaults are the reference values of CLINICAL.md.
+
+    Attributes:
+        mrd1_low_mm: ``indicator_mrd1_le_2mm`` when an eye's median MRD1 ≤ this (mm);
+            2.0 mm is the usual functional-ptosis threshold (2.5 mm on some forms).
+        asymmetry_noticeable_mm: ``indicator_asymmetry_ge_1mm`` when |median MRD1 right −
+            left| ≥ this (mm).
+        asymmetry_marked_mm: ``indicator_asymmetry_ge_2mm`` when |right − left| ≥ this (mm),
+            commonly called asymmetric ptosis.
+        fatigue_drop_mm: ``indicator_fatigable_ge_2mm`` when MRD1 falls by ≥ this (mm) from
+            the start to the end of a time series (sustained-upgaze test).
+        fatigue_window_fraction: start / end windows as a fraction of the usable time span.
+        fatigue_min_frames: fewest usable frames with an MRD1 value to assess fatigability.
+        fatigue_min_span_s: shortest usable time span (s) to assess fatigability.
+        slope_min_frames: fewest usable frames with an MRD1 value for a slope.
+        slope_min_span_s: in key-frame mode, the slope's frames must span more than this (s).
+        exclude_flags: a frame carrying any of these flags is not used.
+        exclude_blinks: frames marked ``blink`` are not used.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mrd1_low_mm: float = 2.0
+    asymmetry_noticeable_mm: float = Field(default=1.0, ge=0.0)
+    asymmetry_marked_mm: float = Field(default=2.0, ge=0.0)
+    fatigue_drop_mm: float = Field(default=2.0, gt=0.0)
+    fatigue_window_fraction: float = Field(default=0.1, gt=0.0, le=0.5)
+    fatigue_min_frames: int = Field(default=5, ge=2)
+    fatigue_min_span_s: float = Field(default=5.0, ge=0.0)
+    slope_min_frames: int = Field(default=3, ge=2)
+    slope_min_span_s: float = Field(default=1.0, ge=0.0)
+    exclude_flags: tuple[str, ...] = ("eye_closed", "iris_not_found")
+    exclude_blinks: bool = True
+
+    @model_validator(mode="after")
+    def _asymmetry_order(self) -> ReportParams:
+        if self.asymmetry_marked_mm < self.asymmetry_noticeable_mm:
+            raise ValueError(
+                f"asymmetry_marked_mm ({self.asymmetry_marked_mm}) must be >= "
+                f"asymmetry_noticeable_mm ({self.asymmetry_noticeable_mm})"
+            )
+        return self
+
+
+def summarise(measurements_df: pd.DataFrame, params: ReportParams | None = None) -> pd.DataFrame:
+    """Summarise the measurements per input and eye, and compare the eyes.
+
+    Args:
+        measurements_df: the table of :func:`ocularseg.report.tables.measurements_frame`
+            (one row per eye per analysed frame; units in the column names).
+        params: thresholds; defaults to ``ReportParams()``.
+
+    Returns:
+        DataFrame with ``SUMMARY_COLUMNS``: per input (in order of first appearance), a
+        ``right`` row, a ``left`` row and a ``right-left`` row, as in the module docstring.
+        Dtypes: counts nullable Int64, indicators nullable boolean, text str, other float64
+        (mm, s, mm/s, ratios as named). Empty (with the columns) for an empty input.
+
+    Raises:
+        ReportError: a required column is missing from a non-empty table.
+    """
+    params = params or ReportParams()
+    records: list[dict[str, Any]] = []
+    if len(measurements_df):
+        missing = [c for c in REQUIRED_COLUMNS if c not in measurements_df.columns]
+        if missing:
+            raise ReportError(f"cannot summarise: measurements lack {', '.join(missing)}")
+        for input_name, group in measurements_df.groupby("input", sort=False):
+            mode = _input_mode(group["mode"])
+            eyes: dict[str, dict[str, Any]] = {}
+            for side in (SIDE_RIGHT, SIDE_LEFT):
+                eyes[side] = _summarise_eye(group[group["side"] == side], mode, params)
+                records.append({"input": input_name, "side": side, "mode": mode, **eyes[side]})
+            records.append(
+                {
+                    "input": input_name,
+                    "side": SIDE_COMPARISON,
+                    "mode": mode,
+                    **_compare_eyes(eyes[SIDE_RIGHT], eyes[SIDE_LEFT], params),
+                }
+            )
+    return _typed(pd.DataFrame.from_records(records, columns=list(SUMMARY_COLUMNS)))
+
+
+def usable_mask(measurements_df: pd.DataFrame, params: ReportParams | None = None) -> pd.Series:
+    """Which rows enter the statistics (see "Usable frame" in the module docstring).
+
+    Returns:
+        Boolean Series aligned with ``measurements_df``.
+    """
+    params = params or ReportParams()
+    reasons = _exclusion_reasons(measurements_df, params)
+    return reasons.map(len) == 0
+
+
+def _exclusion_reasons(df: pd.DataFrame, params: ReportParams) -> pd.Series:
+    excluded = set(params.exclude_flags)
+
+    def reasons(row: Mapping[str, Any]) -> list[str]:
+        found = []
+        if params.exclude_blinks and bool(row["blink"]):
+            found.append("blink")
+        flags = [f.strip() for f in str(row["flags"] or "").split(";")]
+        found.extend(f for f in flags if f in excluded)
+        return found
+
+    if df.empty:
+        return pd.Series([], index=df.index, dtype=object)
+    return df[["blink", "flags"]].apply(reasons, axis=1)
+
+
+def _summarise_eye(rows: pd.DataFrame, mode: str, params: ReportParams) -> dict[str, Any]:
+    reasons = _exclusion_reasons(rows, params)
+    used = rows[reasons.map(len) == 0] if len(rows) else rows
+    counts: dict[str, int] = {}
+    for found in reasons:
+        for reason in found:
+            counts[reason] = counts.get(reason, 0) + 1
+    out: dict[str, Any] = {
+        "frames_total": len(rows),
+        "frames_used": len(used),
+        "frames_excluded": len(rows) - len(used),
+        "frames_excluded_reasons": "; ".join(f"{k} {v}" for k, v in counts.items()),
+        "time_span_s": _span(used["timestamp_s"].to_numpy(float)) if len(used) else NAN,
+        "iris_diameter_mm": _first_finite(used["iris_diameter_mm"]) if len(used) else NAN,
+    }
+    for measure in SUMMARY_MEASURES:
+        values = _finite(used[measure]) if len(used) else np.empty(0)
+        out.update(zip((f"{measure}_{s}" for s in STATISTICS), _quartiles(values), strict=True))
+        if measure == "mrd1_mm":
+            out["mrd1_mm_n"] = int(values.size)
+
+    times, mrd1 = _mrd1_series(used)
+    slope = _mrd1_slope(times, mrd1, mode, params)
+    out["mrd1_mm_slope_per_s"] = slope
+    out["mrd1_mm_slope_per_min"] = slope * 60.0
+    out["mrd1_slope_n"] = int(times.size) if math.isfinite(slope) else 0
+
+    fatigue = _fatigue(times, mrd1, mode, params)
+    out.update(fatigue)
+    median = out["mrd1_mm_median"]
+    out["indicator_mrd1_le_2mm"] = (
+        median <= params.mrd1_low_mm + _TOLERANCE if math.isfinite(median) else None
+    )
+    drop = fatigue["mrd1_mm_fatigue_drop"]
+    out["indicator_fatigable_ge_2mm"] = (
+        drop >= params.fatigue_drop_mm - _TOLERANCE if math.isfinite(drop) else None
+    )
+    out["screening_notes"] = "; ".join(
+        (_mrd1_note(median, out["frames_used"], params), _fatigue_note(out, mode, params))
+    )
+    return out
+
+
+def _compare_eyes(
+    right: Mapping[str, Any], left: Mapping[str, Any], params: ReportParams
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for measure, stem in COMPARED_MEASURES:
+        r, lt = right[f"{measure}_median"], left[f"{measure}_median"]
+        out[f"{measure}_right_minus_left"] = r - lt
+        out[f"{stem}_right_over_left"] = r / lt if r > 0 and lt > 0 else NAN
+    asymmetry = abs(out["mrd1_mm_right_minus_left"])
+    defined = math.isfinite(asymmetry)
+    out["indicator_asymmetry_ge_1mm"] = (
+        asymmetry >= params.asymmetry_noticeable_mm - _TOLERANCE if defined else None
+    )
+    out["indicator_asymmetry_ge_2mm"] = (
+        asymmetry >= params.asymmetry_marked_mm - _TOLERANCE if defined else None
+    )
+    out["screening_notes"] = _asymmetry_note(out["mrd1_mm_right_minus_left"], params)
+    return out
+
+
+def _mrd1_series(used: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Usable (time s, MRD1 mm) pairs where both are finite, in time order."""
+    if not len(used):
+        return np.empty(0), np.empty(0)
+    times = used["timestamp_s"].to_numpy(float)
+    mrd1 = used["mrd1_mm"].to_numpy(float)
+    keep = np.isfinite(times) & np.isfinite(mrd1)
+    order = np.argsort(times[keep], kind="stable")
+    return times[keep][order], mrd1[keep][order]
+
+
+def _mrd1_slope(times: np.ndarray, mrd1: np.ndarray, mode: str, params: ReportParams) -> float:
+    """Least-squares slope of MRD1 (mm) on time (s), or NaN when the rule says none."""
+    if times.size < params.slope_min_frames or np.unique(times).size < 2:
+        return NAN
+    if mode != MODE_TIMESERIES and _span(times) <= params.slope_min_span_s:
+        return NAN
+    dt = times - times.mean()
+    return float(np.sum(dt * (mrd1 - mrd1.mean())) / np.sum(dt * dt))
+
+
+def _fatigue(
+    times: np.ndarray, mrd1: np.ndarray, mode: str, params: ReportParams
+) -> dict[str, float]:
+    out = {
+        "fatigue_span_s": NAN,
+        "mrd1_mm_start_median": NAN,
+        "mrd1_mm_end_median": NAN,
+        "mrd1_mm_fatigue_drop": NAN,
+    }
+    if mode != MODE_TIMESERIES or times.size == 0:
+        return out
+    span = _span(times)
+    out["fatigue_span_s"] = span
+    if times.size < params.fatigue_min_frames or span < params.fatigue_min_span_s or span <= 0:
+        return out
+    window = params.fatigue_window_fraction * span
+    start = float(np.median(mrd1[times <= times[0] + window + _TOLERANCE]))
+    end = float(np.median(mrd1[times >= times[-1] - window - _TOLERANCE]))
+    out.update(mrd1_mm_start_median=start, mrd1_mm_end_median=end, mrd1_mm_fatigue_drop=start - end)
+    return out
+
+
+def _mrd1_note(median: float, frames_used: int, params: ReportParams) -> str:
+    if not math.isfinite(median):
+        return f"MRD1 not measurable ({frames_used} usable frames)"
+    if median <= params.mrd1_low_mm + _TOLERANCE:
+        return (
+            f"MRD1 median {median:.2f} mm ≤ {params.mrd1_low_mm:g} mm "
+            "(at or below the usual functional-ptosis threshold)"
+        )
+    return f"MRD1 median {median:.2f} mm > {params.mrd1_low_mm:g} mm"
+
+
+def _fatigue_note(eye: Mapping[str, Any], mode: str, params: ReportParams) -> str:
+    if mode != MODE_TIMESERIES:
+        return "fatigability not assessed (key frames, not a time series)"
+    drop = eye["mrd1_mm_fatigue_drop"]
+    if not math.isfinite(drop):
+        return (
+            f"fatigability not assessed ({eye['mrd1_mm_n']} usable MRD1 frames over "
+            f"{_fmt(eye['fatigue_span_s'], '.1f')} s; needs ≥ {params.fatigue_min_frames} "
+            f"over ≥ {params.fatigue_min_span_s:g} s)"
+        )
+    percent = f"{params.fatigue_window_fraction * 100:g} %"
+    change = (
+        f"MRD1 {eye['mrd1_mm_start_median']:.2f} → {eye['mrd1_mm_end_median']:.2f} mm "
+        f"from the first to the last {percent} of {eye['fatigue_span_s']:.1f} s"
+    )
+    if drop >= params.fatigue_drop_mm - _TOLERANCE:
+        return f"{change}: fell {drop:.2f} mm ≥ {params.fatigue_drop_mm:g} mm (fatigability)"
+    # "+ 0.0" turns -0.0 into 0.0 so a steady lid reads "+0.00", not "-0.00".
+    return f"{change}: change {-drop + 0.0:+.2f} mm (fall < {params.fatigue_drop_mm:g} mm)"
+
+
+def _asymmetry_note(difference: float, params: ReportParams) -> str:
+    if not math.isfinite(difference):
+        return "MRD1 asymmetry not measurable (an eye has no MRD1 median)"
+    size = abs(difference)
+    text = f"|MRD1 right − left| = {size:.2f} mm"
+    if size >= params.asymmetry_marked_mm - _TOLERANCE:
+        return f"{text} ≥ {params.asymmetry_marked_mm:g} mm (asymmetric-ptosis range)"
+    if size >= params.asymmetry_noticeable_mm - _TOLERANCE:
+        return f"{text} ≥ {params.asymmetry_noticeable_mm:g} mm (noticeable asymmetry)"
+    return f"{text} < {params.asymmetry_noticeable_mm:g} mm"
+
+
+def _input_mode(modes: pd.Series) -> str:
+    unique = list(dict.fromkeys(str(m) for m in modes))
+    if len(unique) > 1:
+        # The pipeline runs one mode per input; a mix would make the slope rule ambiguous.
+        logger.warning("input has rows in several modes %s; treating it as key frames", unique)
+        return "+".join(unique)
+    return unique[0]
+
+
+def _quartiles(values: np.ndarray) -> tuple[float, float, float]:
+    if values.size == 0:
+        return NAN, NAN, NAN
+    q25, median, q75 = np.percentile(values, [25.0, 50.0, 75.0])
+    return float(median), float(q25), float(q75)
+
+
+def _finite(series: pd.Series) -> np.ndarray:
+    values = series.to_numpy(dtype=float)
+    return values[np.isfinite(values)]
+
+
+def _first_finite(series: pd.Series) -> float:
+    values = _finite(series)
+    return float(values[0]) if values.size else NAN
+
+
+def _span(times: np.ndarray) -> float:
+    finite = times[np.isfinite(times)]
+    return float(finite.max() - finite.min()) if finite.size else NAN
+
+
+def _fmt(value: float, spec: str) -> str:
+    return format(value, spec) if math.isfinite(value) else "n/a"
+
+
+def _text(value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    for column in df.columns:
+        if column in ("input", "side", "mode", *_TEXT_COLUMNS):
+            df[column] = df[column].map(_text).astype(object)
+        elif column in INDICATOR_COLUMNS:
+            df[column] = df[column].astype("boolean")
+        elif column in _COUNT_COLUMNS:
+            df[column] = pd.to_numeric(df[column]).astype("Int64")
+        else:
+            df[column] = pd.to_numeric(df[column]).astype(np.float64)
+    return df

@@ -1,0 +1,251 @@
+"""``report.xlsx``: the summary, measurements, errors and run provenance in one workbook.
+
+Sheets, in order
+    ``summary``       the :func:`~ocularseg.report.summary.summarise` table; below it,
+                      after one empty row, a bold note "Screening indicators, not
+                      diagnoses …" (so read the data rows with ``nrows=`` or use
+                      ``summary.csv`` when processing by program). TRUE indicator cells
+                      are shaded; indicator headers carry a comment with the threshold.
+    ``measurements``  one row per eye per analysed frame; ``overlay`` cells link to the
+                      PNG (relative to the workbook's folder).
+    ``errors``        one row per recorded error; header only when there were none.
+    ``run``           ``key`` / ``value`` rows: nested dicts flattened with dotted keys
+                      (``config.measure.iris_diameter_mm``), lists written as JSON text.
+
+Every table sheet has a bold, frozen header row (panes at ``A2``), an auto-filter, column
+widths fitted to the content (capped) and number formats from the column's unit:
+``0.00`` for mm and seconds, ``0.000`` for ratios, fractions and slopes, ``0.0`` for
+lengths in px, ``0`` for counts and pixel areas. Values are stored unrounded; only the
+display is formatted. Text that starts with ``=`` is stored as text, never as a formula.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ocularseg.report.summary import DISCLAIMER, INDICATOR_COLUMNS, ReportParams
+from ocularseg.report.tables import errors_frame, write_atomic
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
+
+SHEET_NAMES: tuple[str, ...] = ("summary", "measurements", "errors", "run")
+XLSX_NAME = "report.xlsx"
+
+_MIN_WIDTH = 6.0
+_MAX_WIDTH = 60.0
+_INDICATOR_FILL_RGB = "FFE0B2"  # light orange: visible, not alarming
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def write_xlsx(
+    path: str | os.PathLike[str],
+    summary_df: pd.DataFrame,
+    measurements_df: pd.DataFrame,
+    errors_df: pd.DataFrame | None,
+    run_info: Mapping[str, Any],
+    *,
+    params: ReportParams | None = None,
+) -> Path:
+    """Write the workbook described in the module docstring, atomically.
+
+    Args:
+        path: target ``.xlsx`` file (its folder is created if missing).
+        summary_df: from :func:`ocularseg.report.summary.summarise`.
+        measurements_df: from :func:`ocularseg.report.tables.measurements_frame`.
+        errors_df: from :func:`ocularseg.report.tables.errors_frame`; None = no errors.
+        run_info: JSON-able provenance (version, model sha256, effective config, timings).
+        params: the thresholds used, quoted in the indicator header comments; defaults to
+            ``ReportParams()``.
+
+    Returns:
+        ``path`` as a Path.
+
+    Raises:
+        ReportError: the workbook could not be written (the path is named); a failure
+            leaves no partial file and an existing ``path`` untouched.
+    """
+    from openpyxl import Workbook
+
+    path = Path(path)
+    params = params or ReportParams()
+    if errors_df is None:
+        errors_df = errors_frame([])
+
+    workbook = Workbook()
+    summary_sheet = workbook.active
+    summary_sheet.title = "summary"
+    _write_table(summary_sheet, summary_df, comments=_indicator_comments(params))
+    note_row = summary_sheet.max_row + 2
+    note = summary_sheet.cell(row=note_row, column=1, value=DISCLAIMER)
+    note.font = _font(bold=True, italic=True)
+    _write_table(workbook.create_sheet("measurements"), measurements_df, link_column="overlay")
+    _write_table(workbook.create_sheet("errors"), errors_df)
+    run_df = pd.DataFrame(flatten_run_info(run_info), columns=["key", "value"])
+    _write_table(workbook.create_sheet("run"), run_df)
+
+    write_atomic(path, lambda tmp: workbook.save(tmp))
+    return path
+
+
+def flatten_run_info(run_info: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Flatten nested provenance into ``(dotted key, scalar)`` pairs, in insertion order.
+
+    Dicts recurse (``{"a": {"b": 1}}`` → ``("a.b", 1)``; an empty dict → ``("a", "{}")``);
+    lists and other non-scalars become JSON text; None stays None (an empty cell).
+    """
+    items: list[tuple[str, Any]] = []
+    for key, value in run_info.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            items.extend(flatten_run_info(value, prefix=f"{name}."))
+        elif value is None or isinstance(value, (str, bool, int, float, np.generic)):
+            items.append((name, value.item() if isinstance(value, np.generic) else value))
+        else:
+            items.append((name, json.dumps(value, sort_keys=True, default=str)))
+    return items
+
+
+def number_format(column: str) -> str | None:
+    """Excel number format for a column, from the unit in its name (None = General)."""
+    if column in ("frame_index", "iris_fit_points", "iris_fit_inliers") or column.startswith(
+        "frames_"
+    ):
+        return "0"
+    if column.endswith("_n") or (column.startswith("area_") and column.endswith("_px")):
+        if "_frame_px" in column:
+            return "0.0"
+        return "0"
+    if column.startswith("mm_per_"):
+        return "0.0000"
+    if "slope" in column or any(
+        token in column for token in ("ratio", "fraction", "_over_", "confidence")
+    ):
+        return "0.000"
+    if column == "ear":
+        return "0.000"
+    if "_mm" in column or column.endswith("_s"):
+        return "0.00"
+    if column.endswith("_px") or "_px_" in column or column.endswith(("_deg", "_hours")):
+        return "0.0"
+    if column == "sharpness" or column.startswith("scale_"):
+        return "0.00"
+    return None
+
+
+def _indicator_comments(params: ReportParams) -> dict[str, str]:
+    return {
+        "indicator_mrd1_le_2mm": (
+            f"Median MRD1 <= {params.mrd1_low_mm:g} mm (usual functional-ptosis "
+            "threshold). Screening indicator, not a diagnosis."
+        ),
+        "indicator_asymmetry_ge_1mm": (
+            f"|median MRD1 right - left| >= {params.asymmetry_noticeable_mm:g} mm "
+            "(noticeable). Screening indicator, not a diagnosis."
+        ),
+        "indicator_asymmetry_ge_2mm": (
+            f"|median MRD1 right - left| >= {params.asymmetry_marked_mm:g} mm "
+            "(asymmetric ptosis range). Screening indicator, not a diagnosis."
+        ),
+        "indicator_fatigable_ge_2mm": (
+            f"Time series only: MRD1 fell >= {params.fatigue_drop_mm:g} mm from the first "
+            f"to the last {params.fatigue_window_fraction * 100:g} % of the usable time "
+            "span. Screening indicator, not a diagnosis."
+        ),
+    }
+
+
+def _write_table(
+    sheet: Worksheet,
+    df: pd.DataFrame,
+    *,
+    comments: Mapping[str, str] | None = None,
+    link_column: str | None = None,
+) -> None:
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+    from openpyxl.utils import get_column_letter
+
+    comments = comments or {}
+    bold = _font(bold=True)
+    fill = PatternFill("solid", start_color=_INDICATOR_FILL_RGB, end_color=_INDICATOR_FILL_RGB)
+    columns = [str(c) for c in df.columns]
+    for col, name in enumerate(columns, start=1):
+        cell = sheet.cell(row=1, column=col, value=name)
+        cell.font = bold
+        if name in comments:
+            cell.comment = Comment(comments[name], "ocularseg", width=300, height=90)
+
+    widths = [len(name) + 3.0 for name in columns]  # + room for the filter arrow
+    for col, name in enumerate(columns, start=1):
+        fmt = number_format(name)
+        for row, value in enumerate(df[df.columns[col - 1]].tolist(), start=2):
+            cell = sheet.cell(row=row, column=col)
+            _set_value(cell, value)
+            if cell.value is None:
+                continue
+            if (
+                fmt is not None
+                and isinstance(cell.value, (int, float))
+                and not isinstance(cell.value, bool)
+            ):
+                cell.number_format = fmt
+            if name in INDICATOR_COLUMNS and cell.value is True:
+                cell.fill = fill
+            if name == link_column and isinstance(cell.value, str):
+                cell.hyperlink = cell.value.replace(os.sep, "/")
+                cell.style = "Hyperlink"
+            widths[col - 1] = max(widths[col - 1], _display_width(cell.value))
+
+    for col, width in enumerate(widths, start=1):
+        letter = get_column_letter(col)
+        sheet.column_dimensions[letter].width = min(max(width, _MIN_WIDTH), _MAX_WIDTH)
+    sheet.freeze_panes = "A2"
+    if columns:
+        last = get_column_letter(len(columns))
+        sheet.auto_filter.ref = f"A1:{last}{max(len(df), 1) + 1}"
+
+
+def _set_value(cell: Any, value: Any) -> None:
+    value = _cell_value(value)
+    cell.value = value
+    if isinstance(value, str) and value.startswith("="):
+        # openpyxl turns "=..." into a formula; a file name or message must stay text.
+        cell.data_type = "s"
+
+
+def _cell_value(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        return _ILLEGAL_XML.sub("", value) or None
+    return _ILLEGAL_XML.sub("", str(value))
+
+
+def _display_width(value: Any) -> float:
+    if isinstance(value, bool):
+        return 6.0
+    if isinstance(value, (int, float)):
+        return 10.0
+    return float(len(str(value))) + 1.0
+
+
+def _font(*, bold: bool = False, italic: bool = False) -> Any:
+    from openpyxl.styles import Font
+
+    return Font(bold=bold, italic=italic)

@@ -1,0 +1,211 @@
+"""Region-wise / boundary losses, their maps and schedules, and the pixel losses the
+reference file lists (Dice, CE, Focal, combinations at several epochs), within 1e-6."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ocularseg.training.losses import (
+    MAP_BOUNDARY,
+    MAP_RRW,
+    BoundaryLoss,
+    CrossEntropyLoss,
+    DiceLoss,
+    FocalLoss,
+    RegionWiseLoss,
+    ScheduledSum,
+    alpha_schedule,
+    boundary_loss,
+    boundary_map,
+    region_wise_loss,
+    rrw_map,
+)
+
+REFERENCE = (
+    Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "loss_vectors.json"
+)
+TOLERANCE = 1e-6
+
+
+def _reference() -> dict | None:
+    if not REFERENCE.is_file():
+        return None
+    return json.loads(REFERENCE.read_text())["region_wise"]
+
+
+def _require_reference() -> dict:
+    data = _reference()
+    if data is None:
+        pytest.skip(f"reference vectors not found at {REFERENCE.resolve()}")
+    return data
+
+
+def concentric_labels(batch: int, size: list[int], radii: list[float], shift=None) -> np.ndarray:
+    """The input protocol's concentric labels: (B, 1, *S), label = Σ_j [r ≤ radii[j]]."""
+    shift = shift or [[0.0] * len(size)] * batch
+    grid = np.indices(size).astype(float)
+    out = np.zeros((batch, 1, *size), dtype=np.int64)
+    for b in range(batch):
+        centre = [(s - 1) / 2 + shift[b][d] for d, s in enumerate(size)]
+        r = np.sqrt(sum((grid[d] - centre[d]) ** 2 for d in range(len(size))))
+        out[b, 0] = sum((r <= radius).astype(np.int64) for radius in radii)
+    return out
+
+
+def _case_inputs(case: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits float64 (B, C, *S), labels int64 (B, *S)) as the input protocol says."""
+    rng = np.random.default_rng(case["seed"])
+    logits = rng.standard_normal(size=(case["B"], case["C"], *case["S"]))
+    if "radii" in case:
+        labels = concentric_labels(case["B"], case["S"], case["radii"], case.get("shift"))
+    else:
+        n_label = case.get("n_label", case["C"])
+        labels = rng.integers(0, n_label, size=(case["B"], 1, *case["S"]))
+    return torch.from_numpy(logits), torch.from_numpy(labels[:, 0])
+
+
+_SINGLE = {
+    "RWLoss": RegionWiseLoss,
+    "BoundaryLoss": BoundaryLoss,
+    "DiceLoss": DiceLoss,
+    "CELoss": CrossEntropyLoss,
+    "FocalLoss": FocalLoss,
+}
+_PARTS = {"RW": RegionWiseLoss, "Boundary": BoundaryLoss, "Dice": DiceLoss, "CE": CrossEntropyLoss}
+
+
+def loss_for(reference_name: str) -> tuple[torch.nn.Module, int]:
+    """Our loss and epoch for a reference key such as ``RWGradualCELoss@e=50``."""
+    name, _, epoch = reference_name.partition("@e=")
+    if name in _SINGLE:
+        return _SINGLE[name](), int(epoch or 0)
+    match = re.fullmatch(r"(RW|Boundary)(Gradual|Equal|)(Dice|CE)Loss", name)
+    if match is None:
+        raise KeyError(reference_name)
+    region, schedule, pixel = match.groups()
+    # "BoundaryDiceLoss" (no schedule word) is the gradual schedule in the reference code.
+    schedule = (schedule or "Gradual").lower()
+    return ScheduledSum(_PARTS[pixel](), _PARTS[region](), schedule), int(epoch)
+
+
+def _cases() -> list[tuple[str, str]]:
+    data = _reference()
+    if data is None:
+        return [("missing", "missing")]
+    return [(c["name"], key) for c in data["cases"] for key in c["losses"]]
+
+
+@pytest.mark.parametrize(("case_name", "loss_name"), _cases())
+def test_matches_reference(case_name: str, loss_name: str) -> None:
+    data = _require_reference()
+    case = next(c for c in data["cases"] if c["name"] == case_name)
+    logits, labels = _case_inputs(case)
+    loss, epoch = loss_for(loss_name)
+    value = loss(logits, labels, epoch=epoch)
+    assert value.dtype == torch.float64
+    assert abs(value.item() - case["losses"][loss_name]["value"]) <= TOLERANCE
+
+
+def test_every_reference_key_is_understood() -> None:
+    data = _require_reference()
+    for case in data["cases"]:
+        for key in case["losses"]:
+            loss_for(key)
+
+
+@pytest.mark.parametrize("kind", ["rrw_map", "boundary_map"])
+def test_maps_match_reference_9x9(kind: str) -> None:
+    data = _require_reference()["maps_9x9"]
+    labels = np.array(data["labels"], dtype=np.int64)[None, None]
+    np.testing.assert_array_equal(labels, concentric_labels(1, [9, 9], [3.6, 1.5]))
+    compute = rrw_map if kind == "rrw_map" else boundary_map
+    ours = compute(labels, 3)
+    assert ours.dtype == np.float32 and ours.shape == (1, 3, 9, 9)
+    np.testing.assert_array_equal(ours[0], np.array(data[kind], dtype=np.float32))
+
+
+def test_rrw_map_hand_case() -> None:
+    # A 1x5 strip: class 1 at columns 1-3 (depths 1, 2, 1 from the outside).
+    labels = np.array([[[[0, 1, 1, 1, 0]]]])
+    maps = rrw_map(labels, 3)
+    np.testing.assert_array_equal(maps[0, 1, 0], np.float32([1, -0.5, -1, -0.5, 1]))
+    np.testing.assert_array_equal(maps[0, 0, 0], np.float32([-1, 1, 1, 1, -1]))
+    np.testing.assert_array_equal(maps[0, 2], np.ones((1, 5), np.float32))  # absent class
+
+
+def test_boundary_map_absent_class_is_zero() -> None:
+    labels = np.array([[[[0, 1, 1, 0]]]])
+    maps = boundary_map(labels, 3)
+    np.testing.assert_array_equal(maps[0, 2], 0)
+    np.testing.assert_array_equal(maps[0, 1, 0], np.float32([1, -1, -1, 1]))
+
+
+def test_map_inputs_accept_torch_and_validate() -> None:
+    labels = torch.tensor([[[[0, 1], [2, 1]]]])
+    assert rrw_map(labels, 3).shape == (1, 3, 2, 2)
+    with pytest.raises(ValueError, match=r"\(B, 1, \*S\)"):
+        rrw_map(np.zeros((4, 4), np.int64), 2)
+    with pytest.raises(ValueError, match="outside"):
+        boundary_map(np.full((1, 1, 3, 3), 5), 3)
+    with pytest.raises(TypeError, match="integer"):
+        rrw_map(np.zeros((1, 1, 3, 3), np.float32), 2)
+
+
+def test_precomputed_maps_equal_on_the_fly() -> None:
+    torch.manual_seed(1)
+    logits = torch.randn(2, 5, 12, 14, dtype=torch.float64)
+    target = torch.randint(0, 5, (2, 12, 14))
+    labels = target[:, None].numpy()
+    maps = {
+        MAP_RRW: torch.from_numpy(rrw_map(labels, 5)),
+        MAP_BOUNDARY: torch.from_numpy(boundary_map(labels, 5)),
+    }
+    assert RegionWiseLoss()(logits, target, maps=maps) == RegionWiseLoss()(logits, target)
+    assert BoundaryLoss()(logits, target, maps=maps) == BoundaryLoss()(logits, target)
+    assert region_wise_loss(logits, maps[MAP_RRW]) == RegionWiseLoss()(logits, target)
+    assert boundary_loss(logits, maps[MAP_BOUNDARY]) == BoundaryLoss()(logits, target)
+    with pytest.raises(ValueError, match="shape"):
+        RegionWiseLoss()(logits, target, maps={MAP_RRW: maps[MAP_RRW][:, :3]})
+
+
+def test_region_wise_loss_is_lowest_for_the_right_answer() -> None:
+    target = torch.from_numpy(concentric_labels(1, [16, 16], [6.0, 3.0]))[:, 0]
+    right = 10.0 * torch.nn.functional.one_hot(target, 3).movedim(-1, 1).double()
+    wrong = right.roll(1, dims=1)
+    assert RegionWiseLoss()(right, target) < RegionWiseLoss()(wrong, target)
+    assert RegionWiseLoss()(right, target) < 0
+
+
+@pytest.mark.parametrize(
+    ("epoch", "alpha"), [(0, 1.0), (1, 0.99), (50, 0.5), (99, 0.01), (100, 0.01), (1000, 0.01)]
+)
+def test_alpha_schedule(epoch: int, alpha: float) -> None:
+    assert alpha_schedule(epoch) == pytest.approx(alpha)
+
+
+def test_alpha_schedule_rejects_bad_epochs() -> None:
+    with pytest.raises(ValueError):
+        alpha_schedule(-1)
+    with pytest.raises(TypeError):
+        alpha_schedule(1.5)  # type: ignore[arg-type]
+
+
+def test_scheduled_sum_combinations() -> None:
+    torch.manual_seed(2)
+    logits = torch.randn(1, 3, 8, 8, dtype=torch.float64)
+    target = torch.randint(0, 3, (1, 8, 8))
+    ce, rw = CrossEntropyLoss()(logits, target), RegionWiseLoss()(logits, target)
+    gradual = ScheduledSum(CrossEntropyLoss(), RegionWiseLoss(), "gradual")
+    equal = ScheduledSum(CrossEntropyLoss(), RegionWiseLoss(), "equal")
+    assert gradual(logits, target, epoch=0).item() == pytest.approx(ce.item())
+    assert gradual(logits, target, epoch=30).item() == pytest.approx((0.7 * ce + 0.3 * rw).item())
+    assert equal(logits, target, epoch=30).item() == pytest.approx((ce + rw).item())
+    assert gradual.required_maps == (MAP_RRW,)
+    with pytest.raises(ValueError, match="schedule"):
+        ScheduledSum(CrossEntropyLoss(), RegionWiseLoss(), "sudden")  # type: ignore[arg-type]

@@ -1,0 +1,93 @@
+"""Loss registry: every name builds, follows the calling convention, and bad names or
+options raise ValueError listing the valid ones."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ocularseg.training.losses import (
+    LOSSES,
+    MAP_BOUNDARY,
+    MAP_RRW,
+    SegmentationLoss,
+    TIULoss,
+    boundary_map,
+    build_loss,
+    loss_options,
+    rrw_map,
+)
+
+REQUIRED_NAMES = (
+    "ce",
+    "dice",
+    "ce+tiu",
+    "dice+tiu",
+    "rw",
+    "ce+rw-gradual",
+    "ce+rw-equal",
+    "dice+rw-gradual",
+    "dice+pp",
+    "ce+pp",
+    "boundary",
+    "ce+boundary-gradual",
+)
+EXPECTED_MAPS = {"rw": (MAP_RRW,), "boundary": (MAP_BOUNDARY,), "ce+rw-gradual": (MAP_RRW,)}
+
+
+def test_required_names_are_registered() -> None:
+    assert set(REQUIRED_NAMES) <= set(LOSSES)
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_every_loss_builds_and_runs(name: str) -> None:
+    loss = build_loss(name)
+    assert isinstance(loss, SegmentationLoss)
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, 5, 40, 48, generator=generator, requires_grad=True)
+    target = torch.randint(0, 5, (2, 40, 48), generator=generator)
+    labels = target[:, None].numpy()
+    maps = {
+        MAP_RRW: torch.from_numpy(rrw_map(labels, 5)),
+        MAP_BOUNDARY: torch.from_numpy(boundary_map(labels, 5)),
+    }
+    value = loss(logits, target, epoch=3, maps=maps)
+    assert value.dim() == 0 and torch.isfinite(value)
+    value.backward()
+    assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0
+    # Maps are optional: computed from the target when absent, with the same result.
+    assert loss(logits, target, epoch=3).item() == pytest.approx(value.item(), rel=1e-6)
+    assert set(loss.required_maps) <= {MAP_RRW, MAP_BOUNDARY}
+    if name in EXPECTED_MAPS:
+        assert loss.required_maps == EXPECTED_MAPS[name]
+
+
+def test_gradual_losses_use_the_epoch() -> None:
+    logits = torch.randn(1, 5, 24, 24, generator=torch.Generator().manual_seed(1))
+    target = torch.randint(0, 5, (1, 24, 24), generator=torch.Generator().manual_seed(2))
+    loss = build_loss("ce+rw-gradual")
+    assert loss(logits, target, epoch=0) != loss(logits, target, epoch=60)
+    equal = build_loss("ce+rw-equal")
+    assert equal(logits, target, epoch=0) == equal(logits, target, epoch=60)
+
+
+def test_options_reach_the_loss() -> None:
+    loss = build_loss("ce+tiu", alpha=0.25, beta=4.0, topology_form="location")
+    assert isinstance(loss, TIULoss)
+    assert (loss.alpha, loss.beta, loss.topology_form) == (0.25, 4.0, "location")
+    assert "topology_form" in loss_options("dice+tiu")
+    assert build_loss("dice", include_background=False).include_background is False
+
+
+def test_unknown_name_lists_valid_names() -> None:
+    with pytest.raises(ValueError, match="unknown loss 'tversky'") as info:
+        build_loss("tversky")
+    for name in REQUIRED_NAMES:
+        assert name in str(info.value)
+
+
+def test_unknown_option_lists_valid_options() -> None:
+    with pytest.raises(ValueError, match="unknown option.*alhpa.*valid options: alpha"):
+        build_loss("ce+tiu", alhpa=1.0)
+    with pytest.raises(ValueError, match=r"\(none\)"):
+        build_loss("ce", weight=2.0)
