@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ocularseg.core.errors import ConfigError
+from ocularseg.io.config_files import read_yaml_mapping, validate_config
 from ocularseg.stages.crop import CropParams
 from ocularseg.stages.face import FaceParams
 from ocularseg.stages.keyframes import KeyframeParams
@@ -76,24 +76,7 @@ def load_analyze_config(
     raw: dict[str, Any] = {}
     source = "options"
     if yaml_path is not None:
-        import yaml
-
-        path = Path(yaml_path)
-        source = str(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found")
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: expected a mapping of options at the top level")
-        raw.update(loaded)
+        raw.update(read_yaml_mapping(yaml_path))
+        source = str(yaml_path)
     raw.update({key: value for key, value in flags.items() if value is not None})
-    try:
-        return AnalyzeConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"{source}: {problems}") from exc
+    return validate_config(AnalyzeConfig, raw, source)

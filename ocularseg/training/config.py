@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ocularseg.core.errors import ConfigError
+from ocularseg.io.config_files import read_yaml_mapping, relative_to_file, validate_config
 from ocularseg.training.augment import AugmentParams
 
 
@@ -93,35 +93,20 @@ class TrainConfig(_Frozen):
 def load_train_config(path: str | os.PathLike[str], **overrides: Any) -> TrainConfig:
     """Read a YAML config; relative paths are taken relative to the YAML file's folder.
 
+    ``overrides`` (None = not given) win over the file; their paths are used as given.
+
     Raises:
         ConfigError: the file is missing, not YAML, or a field is unknown or invalid
             (the message names the field).
     """
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of options at the top level")
-    raw.update({k: v for k, v in overrides.items() if v is not None})
+    raw = read_yaml_mapping(path)
     for key in ("data", "out", "init"):
-        if raw.get(key) is not None and not Path(os.path.expanduser(str(raw[key]))).is_absolute():
-            raw[key] = str(path.parent / str(raw[key]))
+        if raw.get(key) is not None:
+            raw[key] = relative_to_file(path, raw[key])
+    raw.update({k: v for k, v in overrides.items() if v is not None})
     return parse_train_config(raw, source=str(path))
 
 
 def parse_train_config(raw: dict[str, Any], source: str = "config") -> TrainConfig:
     """Validate a mapping into a ``TrainConfig``; errors name the offending field."""
-    try:
-        return TrainConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{source}: {problems}") from exc
+    return validate_config(TrainConfig, raw, source)

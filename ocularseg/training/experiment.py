@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ocularseg.core.errors import ConfigError
 from ocularseg.core.preprocess import normalise_rgb
 from ocularseg.data.manifest import read_manifest
 from ocularseg.evaluation import bootstrap_ci, evaluate_dataset
 from ocularseg.io.atomic import write_json_atomic, write_text_atomic
+from ocularseg.io.config_files import read_yaml_mapping, relative_to_file, validate_config
 from ocularseg.io.images import read_image_rgb, read_image_unchanged
 from ocularseg.training.config import parse_train_config
 from ocularseg.training.models.io import load_model
@@ -65,31 +65,13 @@ class GridConfig(BaseModel):
 
 def load_grid(path: str | os.PathLike[str]) -> GridConfig:
     """Read a grid YAML; relative paths are relative to its folder."""
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: grid file not found")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-
-    def here(value: Any) -> str:
-        p = Path(os.path.expanduser(str(value)))
-        return str(p if p.is_absolute() else path.parent / p)
-
+    raw = read_yaml_mapping(path)
     for key in ("out", "train_data"):
         if key in raw:
-            raw[key] = here(raw[key])
+            raw[key] = relative_to_file(path, raw[key])
     if isinstance(raw.get("test_sets"), dict):
-        raw["test_sets"] = {k: here(v) for k, v in raw["test_sets"].items()}
-    try:
-        return GridConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from exc
+        raw["test_sets"] = {k: relative_to_file(path, v) for k, v in raw["test_sets"].items()}
+    return validate_config(GridConfig, raw, str(path))
 
 
 def cell_name(model: str, loss: str, fraction: float, seed: int) -> str:

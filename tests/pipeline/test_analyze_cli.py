@@ -71,7 +71,14 @@ def test_three_good_two_bad_inputs(tmp_path, face_inputs, eye_prior_model_dir):
 
 def test_resume_reruns_nothing_that_was_complete(tmp_path, face_inputs, eye_prior_model_dir):
     out = tmp_path / "out"
-    args = ["analyze", str(face_inputs["png"]), "--out", str(out), "--model", str(eye_prior_model_dir)]
+    args = [
+        "analyze",
+        str(face_inputs["png"]),
+        "--out",
+        str(out),
+        "--model",
+        str(eye_prior_model_dir),
+    ]
     first = _run(args)
     results = list(out.glob("inputs/*/result.json"))
     assert len(results) == 1
@@ -83,7 +90,9 @@ def test_resume_reruns_nothing_that_was_complete(tmp_path, face_inputs, eye_prio
     assert _csv(out / "measurements.csv")  # reports rebuilt from the saved result
 
 
-def test_folder_input_is_recursive_and_names_skipped_files(tmp_path, face_inputs, eye_prior_model_dir):
+def test_folder_input_is_recursive_and_names_skipped_files(
+    tmp_path, face_inputs, eye_prior_model_dir
+):
     clinic = tmp_path / "clinic"
     shutil.copytree(face_inputs["good_dir"], clinic / "p1")
     (clinic / "p1" / "notes.docx").write_bytes(b"PK")
@@ -208,7 +217,14 @@ def test_output_folder_that_is_a_file_is_exit_2(tmp_path, face_inputs, eye_prior
     blocker = tmp_path / "report"
     blocker.write_text("a file where the output folder should be")
     result = _run(
-        ["analyze", str(face_inputs["png"]), "--out", str(blocker), "--model", str(eye_prior_model_dir)]
+        [
+            "analyze",
+            str(face_inputs["png"]),
+            "--out",
+            str(blocker),
+            "--model",
+            str(eye_prior_model_dir),
+        ]
     )
     assert result.exit_code == 2
     assert "not writable" in result.output
@@ -267,8 +283,16 @@ def test_tiny_face_is_flagged_or_reported(tmp_path, astronaut, eye_prior_model_d
     small = cv2.resize(astronaut, (160, 160), interpolation=cv2.INTER_AREA)
     write_image_atomic(tmp_path / "tiny.png", small)
     out = tmp_path / "out"
-    result = _run(["analyze", str(tmp_path / "tiny.png"), "--out", str(out),
-                   "--model", str(eye_prior_model_dir)])
+    result = _run(
+        [
+            "analyze",
+            str(tmp_path / "tiny.png"),
+            "--out",
+            str(out),
+            "--model",
+            str(eye_prior_model_dir),
+        ]
+    )
     rows = _csv(out / "measurements.csv")
     errors = _csv(out / "errors.csv")
     # Either the face is found and every crop says it is too small, or the file is reported.
@@ -288,8 +312,16 @@ def test_4k_frame_is_analysed(tmp_path, astronaut, eye_prior_model_dir):
     canvas[56:2104, 896:2944] = face
     write_image_atomic(tmp_path / "uhd.jpg", canvas)
     out = tmp_path / "out"
-    result = _run(["analyze", str(tmp_path / "uhd.jpg"), "--out", str(out),
-                   "--model", str(eye_prior_model_dir)])
+    result = _run(
+        [
+            "analyze",
+            str(tmp_path / "uhd.jpg"),
+            "--out",
+            str(out),
+            "--model",
+            str(eye_prior_model_dir),
+        ]
+    )
     assert result.exit_code == 0, result.output
     rows = _csv(out / "measurements.csv")
     assert len(rows) == 2 and all("too_small" not in r["flags"] for r in rows)

@@ -37,7 +37,9 @@ def test_grid_runs_scores_and_resumes(tmp_path):
     table = pd.read_csv(tmp_path / "grid" / "results.csv")
     assert len(table) == 4  # 2 losses × 2 test sets
     assert set(table["seeds"]) == {2}
-    assert ((table["dice"] >= table["dice_ci_low"]) & (table["dice"] <= table["dice_ci_high"])).all()
+    assert (
+        (table["dice"] >= table["dice_ci_low"]) & (table["dice"] <= table["dice_ci_high"])
+    ).all()
     markdown = (tmp_path / "grid" / "results.md").read_text()
     assert "ce+tiu" in markdown and "test Dice % [95% CI]" in markdown
     done = sorted((tmp_path / "grid" / "cells").glob("*/cell_result.json"))

@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
-from ocularseg.cli.app import app  # noqa: E402
 from eye_dataset import make_eye_dataset  # noqa: E402
+
+from ocularseg.cli.app import app  # noqa: E402
 
 runner = CliRunner()
 
