@@ -72,3 +72,23 @@ def test_bad_options() -> None:
         DiceLoss(eps=-1.0)
     with pytest.raises(ValueError):
         FocalLoss(gamma=-1.0)
+
+
+def test_class_weights_make_a_rare_class_count():
+    import torch
+
+    from ocularseg.training.losses import build_loss
+
+    target = torch.zeros(1, 8, 8, dtype=torch.long)
+    target[0, 0, 0] = 4  # one caruncle pixel
+    logits = torch.zeros(1, 5, 8, 8)
+    logits[:, 0] = 4.0  # confident background everywhere, also on the caruncle pixel
+    plain = build_loss("ce")(logits, target)
+    weighted = build_loss("ce", class_weights=[1, 1, 1, 1, 50])(logits, target)
+    assert weighted > 5 * plain  # the missed rare pixel now dominates the loss
+    tiu = build_loss("ce+tiu", class_weights=[1, 1, 1, 1, 50])
+    assert tiu.pixel.class_weights.tolist() == [1, 1, 1, 1, 50]
+    import pytest
+
+    with pytest.raises(ValueError, match="5 classes"):
+        build_loss("ce", class_weights=[1, 1])(logits, target)

@@ -89,5 +89,7 @@ def test_unknown_name_lists_valid_names() -> None:
 def test_unknown_option_lists_valid_options() -> None:
     with pytest.raises(ValueError, match="unknown option.*alhpa.*valid options: alpha"):
         build_loss("ce+tiu", alhpa=1.0)
-    with pytest.raises(ValueError, match=r"\(none\)"):
+    with pytest.raises(ValueError, match="valid options: class_weights"):
         build_loss("ce", weight=2.0)
+    with pytest.raises(ValueError, match=r"\(none\)"):
+        build_loss("rw", weight=2.0)

@@ -23,8 +23,24 @@ class CrossEntropyLoss(SegmentationLoss):
     the region-wise paper uses ``log(p + 1e-15)``; the two agree to ~1e-15 relative unless
     a true-class probability is below ~1e-12.
 
+    Args:
+        class_weights: optional per-class weights ``(C,)``; the mean is then weighted
+            (``Σ w_y · CE / Σ w_y`` over pixels, as ``torch.nn.functional.cross_entropy``).
+            Rare classes such as the caruncle (≈1 % of the eye opening) are otherwise
+            learned last or not at all.
+
     Shapes: logits ``(B, C, *S)``, target ``(B, *S)`` int. Returns a scalar.
     """
+
+    def __init__(self, class_weights: tuple[float, ...] | None = None) -> None:
+        super().__init__()
+        if class_weights is not None:
+            weights = torch.as_tensor(class_weights, dtype=torch.float32)
+            if weights.ndim != 1 or (weights < 0).any() or not weights.sum() > 0:
+                raise ValueError(f"class_weights must be non-negative numbers, got {class_weights}")
+            self.register_buffer("class_weights", weights)
+        else:
+            self.class_weights = None
 
     def forward(
         self,
@@ -35,7 +51,14 @@ class CrossEntropyLoss(SegmentationLoss):
         maps: Maps | None = None,
     ) -> torch.Tensor:
         check_logits_target(logits, target)
-        return F.cross_entropy(logits, target.long(), reduction="mean")
+        weight = None
+        if self.class_weights is not None:
+            if self.class_weights.numel() != logits.shape[1]:
+                raise ValueError(
+                    f"{self.class_weights.numel()} class weights for {logits.shape[1]} classes"
+                )
+            weight = self.class_weights.to(device=logits.device, dtype=logits.dtype)
+        return F.cross_entropy(logits, target.long(), weight=weight, reduction="mean")
 
 
 class DiceLoss(SegmentationLoss):

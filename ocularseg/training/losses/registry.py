@@ -22,8 +22,8 @@ from ocularseg.training.losses.region_wise import BoundaryLoss, RegionWiseLoss, 
 from ocularseg.training.losses.tiu import DEFAULT_TIU_KERNELS, TIULoss, TopologyForm
 
 
-def _ce() -> SegmentationLoss:
-    return CrossEntropyLoss()
+def _ce(class_weights: Sequence[float] | None = None) -> SegmentationLoss:
+    return CrossEntropyLoss(None if class_weights is None else tuple(class_weights))
 
 
 def _dice(
@@ -56,6 +56,7 @@ def _tiu_factory(pixel_loss: str) -> Callable[..., SegmentationLoss]:
         tau: float = 0.5,
         exclusion_kernel: int = 4,
         tolerance_px: int = 2,
+        class_weights: Sequence[float] | None = None,
     ) -> SegmentationLoss:
         return TIULoss(
             alpha=alpha,
@@ -67,6 +68,7 @@ def _tiu_factory(pixel_loss: str) -> Callable[..., SegmentationLoss]:
             tau=tau,
             exclusion_kernel=exclusion_kernel,
             tolerance_px=tolerance_px,
+            class_weights=None if class_weights is None else tuple(class_weights),
         )
 
     return factory
@@ -98,13 +100,21 @@ def _pp_factory(pixel: Callable[[], SegmentationLoss]) -> Callable[..., Segmenta
     return factory
 
 
+def _rw() -> SegmentationLoss:
+    return RegionWiseLoss()
+
+
+def _boundary() -> SegmentationLoss:
+    return BoundaryLoss()
+
+
 #: Registry name → factory. Options of ``build_loss`` are the factory's keyword arguments.
 LOSSES: dict[str, Callable[..., SegmentationLoss]] = {
     "ce": _ce,
     "dice": _dice,
     "focal": _focal,
-    "rw": RegionWiseLoss,
-    "boundary": BoundaryLoss,
+    "rw": _rw,
+    "boundary": _boundary,
     "ce+rw-gradual": _scheduled_factory(CrossEntropyLoss, RegionWiseLoss, "gradual"),
     "ce+rw-equal": _scheduled_factory(CrossEntropyLoss, RegionWiseLoss, "equal"),
     "dice+rw-gradual": _scheduled_factory(DiceLoss, RegionWiseLoss, "gradual"),

@@ -361,6 +361,7 @@ class TIULoss(SegmentationLoss):
         exclusion_kernel: Cell size, in pixels, of the contact relations.
         tolerance_px: Radius, in pixels, within which the reference's own violations
             excuse the prediction's.
+        class_weights: Per-class weights of the CE pixel loss (``pixel_loss="ce"`` only).
     """
 
     def __init__(
@@ -374,8 +375,11 @@ class TIULoss(SegmentationLoss):
         tau: float = 0.5,
         exclusion_kernel: int = 4,
         tolerance_px: int = 2,
+        class_weights: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
+        if class_weights is not None and pixel_loss != "ce":
+            raise ValueError("class_weights apply to pixel_loss='ce' only")
         for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"{name} must be a number, got {value!r}")
@@ -388,7 +392,7 @@ class TIULoss(SegmentationLoss):
         if isinstance(pixel_loss, SegmentationLoss):
             self.pixel: SegmentationLoss = pixel_loss
         elif pixel_loss == "ce":
-            self.pixel = CrossEntropyLoss()
+            self.pixel = CrossEntropyLoss(class_weights)
         elif pixel_loss == "dice":
             self.pixel = DiceLoss(include_background=True)
         else:
