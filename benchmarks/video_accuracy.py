@@ -31,8 +31,8 @@ def ground_truth(json_path: Path) -> pd.DataFrame:
     rows = []
     for frame in data["frames"]:
         for side, eye in frame["eyes"].items():
-            radius = eye["iris_radius_px"]
-            mrd1 = eye["mrd1_px"]
+            radius = eye.get("iris_radius_px")
+            mrd1 = eye.get("mrd1_px")  # absent (or null) while the eye is closed
             rows.append(
                 {
                     "frame_index": frame["index"],
@@ -41,9 +41,11 @@ def ground_truth(json_path: Path) -> pd.DataFrame:
                     "gt_blurred": frame["blurred"],
                     "gt_closed": eye["eye_closed"],
                     "gt_mrd1_frame_px": mrd1,
-                    "gt_mrd2_frame_px": eye["mrd2_px"],
-                    "gt_mrd1_mm": None if mrd1 is None else mrd1 * IRIS_MM / (2 * radius),
-                    "gt_visible_iris_fraction": eye["visible_iris_fraction"],
+                    "gt_mrd2_frame_px": eye.get("mrd2_px"),
+                    "gt_mrd1_mm": None
+                    if mrd1 is None or not radius
+                    else mrd1 * IRIS_MM / (2 * radius),
+                    "gt_visible_iris_fraction": eye.get("visible_iris_fraction"),
                 }
             )
     return pd.DataFrame(rows)

@@ -155,7 +155,10 @@ def check_cmd(
     dataset: Path = typer.Argument(..., help="Dataset folder (with manifest.csv)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Check files, sizes, label values, duplicates and subject leaks; exit 1 on problems."""
+    """Check files, sizes, label values, duplicates and subject leaks; exit 1 on problems.
+
+    Empty masks (closed eyes) are listed as warnings and do not fail the check.
+    """
     from ocularseg.data.check import check_dataset
 
     report = check_dataset(dataset)
@@ -163,7 +166,8 @@ def check_cmd(
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
         for problem in report.problems:
-            typer.echo(f"{problem.kind:<15} {problem.text()}")
+            label = f"warning {problem.kind}" if problem.is_warning else problem.kind
+            typer.echo(f"{label:<22} {problem.text()}")
         typer.echo(report.summary())
     if not report.ok:
         raise typer.Exit(1)

@@ -39,6 +39,11 @@ PROBLEM_KINDS: tuple[str, ...] = (
     "subject-leak",
 )
 
+#: Kinds reported but not failing the check. An empty mask is a valid annotation of a
+#: closed eye (a blink), which training data should contain; it is listed so that an
+#: accidental blank mask is still seen.
+WARNING_KINDS: frozenset[str] = frozenset({"empty-mask"})
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -55,6 +60,11 @@ class Problem:
     kind: str
     message: str
     line: int = 0
+
+    @property
+    def is_warning(self) -> bool:
+        """True for kinds that are reported but do not fail the check."""
+        return self.kind in WARNING_KINDS
 
     def text(self) -> str:
         """``path: message`` (plus the manifest line), for the report."""
@@ -74,8 +84,12 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        """True when no problem was found."""
-        return not self.problems
+        """True when nothing but warnings was found."""
+        return not any(not p.is_warning for p in self.problems)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_warning]
 
     def summary(self) -> str:
         """One line: the counts, and OK or the number of problems."""
@@ -83,9 +97,11 @@ class CheckReport:
         counts = f"{self.n_samples} sample(s), {self.n_subjects} subject(s)" + (
             f" ({splits})" if splits else ""
         )
+        warned = len(self.warnings)
+        note = f" ({warned} warning(s): empty masks are fine for closed eyes)" if warned else ""
         if self.ok:
-            return f"OK: {self.dataset}: {counts}"
-        return f"{len(self.problems)} problem(s) in {self.dataset}: {counts}"
+            return f"OK: {self.dataset}: {counts}{note}"
+        return f"{len(self.problems) - warned} problem(s) in {self.dataset}: {counts}{note}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``--json``)."""

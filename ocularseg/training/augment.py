@@ -28,6 +28,14 @@ class AugmentParams(BaseModel):
     colour_cast: float = Field(0.08, ge=0, le=0.5, description="± per-channel gain")
     blur_prob: float = Field(0.3, ge=0, le=1, description="Gaussian or motion blur")
     max_blur_sigma_px: float = Field(2.0, ge=0, le=10, description="blur sigma, crop px")
+    lowres_prob: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="shrink then enlarge the crop: an eye filmed at ~1 m is often 50–100 px "
+        "wide, so its 480×320 crop is upsampled ×5–10 and soft",
+    )
+    max_downscale: float = Field(6.0, ge=1, le=16, description="largest shrink factor")
     noise_prob: float = Field(0.3, ge=0, le=1, description="add Gaussian sensor noise")
     max_noise_sigma: float = Field(8.0, ge=0, le=50, description="noise std, 8-bit levels")
     jpeg_prob: float = Field(0.3, ge=0, le=1, description="JPEG re-encode")
@@ -107,6 +115,15 @@ def _photometric(cv2, image, rng, p: AugmentParams) -> np.ndarray:
             out = cv2.GaussianBlur(out, (0, 0), sigma)
         else:
             out = _motion_blur(cv2, out, sigma, rng)
+    if rng.random() < p.lowres_prob and p.max_downscale > 1:
+        height, width = out.shape[:2]
+        factor = rng.uniform(1.5, p.max_downscale) if p.max_downscale > 1.5 else p.max_downscale
+        small = cv2.resize(
+            out,
+            (max(8, round(width / factor)), max(8, round(height / factor))),
+            interpolation=cv2.INTER_AREA,
+        )
+        out = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
     if rng.random() < p.noise_prob and p.max_noise_sigma > 0:
         noise = rng.normal(0, rng.uniform(1, p.max_noise_sigma), out.shape)
         out = np.clip(out + noise, 0, 255).astype(np.uint8)

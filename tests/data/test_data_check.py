@@ -46,7 +46,6 @@ CASES = [
     ("masks/b.png", _unknown_value, "unknown-labels", "7 (4 px)"),
     ("masks/b.png", _smaller, "size-mismatch", "150×100 px"),
     ("masks/b.png", _colour, "mask-format", "3 channel(s)"),
-    ("masks/b.png", _empty, "empty-mask", "no foreground"),
     ("images/b.png", lambda p: p.unlink(), "missing-file", "not found"),
 ]
 
@@ -97,3 +96,14 @@ def test_missing_or_broken_manifest_is_a_problem_not_a_crash(tmp_path):
     (tmp_path / "manifest.csv").write_text("image,mask\nimages/a.png,masks/a.png\n")
     result = runner.invoke(app, ["data", "check", str(tmp_path)])
     assert result.exit_code == 1 and "lacks column(s) subject" in result.stdout
+
+
+def test_empty_mask_is_a_warning_not_a_failure(tmp_path):
+    ds = write_dataset(tmp_path / "ds", SAMPLES)
+    _empty(ds / "masks/b.png")
+    report = check_dataset(ds)
+    assert report.ok and [p.kind for p in report.warnings] == ["empty-mask"]
+    result = runner.invoke(app, ["data", "check", str(ds)])
+    assert result.exit_code == 0
+    assert "warning empty-mask" in result.stdout and "masks/b.png" in result.stdout
+    assert "1 warning(s)" in result.stdout

@@ -120,3 +120,29 @@ def test_shifted_profile_has_darker_skin_and_more_ptosis(tmp_path):
         app, ["synth", "--n", "2", "--out", str(tmp_path / "x"), "--profile", "odd"]
     )
     assert bad.exit_code == 2 and "--profile" in bad.output
+
+
+def test_fresh_phantoms_pass_data_check_and_a_broken_file_fails_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from ocularseg.cli.app import app
+
+    runner = CliRunner()
+    out = tmp_path / "D1"
+    assert (
+        runner.invoke(app, ["synth", "--n", "40", "--seed", "7", "--out", str(out)]).exit_code == 0
+    )
+    checked = runner.invoke(app, ["data", "check", str(out)])
+    assert checked.exit_code == 0, checked.output
+    assert checked.stdout.strip().splitlines()[-1].startswith("OK:")
+    image = out / "images" / "000003.png"
+    image.write_bytes(image.read_bytes()[:5000])  # truncated
+    mask = out / "masks" / "000004.png"
+    import numpy as np
+
+    from ocularseg.io.images import write_image_atomic
+
+    write_image_atomic(mask, np.full((320, 480), 9, np.uint8))  # unknown label value
+    broken = runner.invoke(app, ["data", "check", str(out)])
+    assert broken.exit_code == 1
+    assert "images/000003.png" in broken.stdout and "masks/000004.png" in broken.stdout

@@ -107,3 +107,31 @@ def test_random_eye_crop_is_a_window_of_the_pair_near_the_eye():
         assert (crop_labels > 0).any()  # the jitter keeps some of the eye in view
     with pytest.raises(ValueError, match="larger than the image"):
         random_eye_crop(image, labels, (256, 96), rng)
+
+
+def test_low_resolution_augmentation_softens_the_image():
+    import cv2
+
+    image, labels = _eye()
+    only_lowres = AugmentParams(
+        hflip_prob=0,
+        max_rotation_deg=0,
+        max_scale_change=0,
+        max_shift_frac=0,
+        brightness=0,
+        contrast=0,
+        saturation=0,
+        max_hue_shift_deg=0,
+        gamma=0,
+        colour_cast=0,
+        blur_prob=0,
+        noise_prob=0,
+        jpeg_prob=0,
+        lowres_prob=1.0,
+        max_downscale=6.0,
+    )
+    out, out_labels, _ = augment_pair(image, labels, np.random.default_rng(2), only_lowres)
+    np.testing.assert_array_equal(out_labels, labels)  # labels stay sharp and exact
+    sharpness = cv2.Laplacian(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()
+    original = cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()
+    assert sharpness < 0.7 * original
