@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ocularseg.core.containers import EyeCrop
+from ocularseg.core.containers import SIDES, EyeCrop
 from ocularseg.core.errors import OcularsegError
 from ocularseg.io.atomic import write_json_atomic
 from ocularseg.io.images import write_image_atomic
@@ -33,7 +33,6 @@ from ocularseg.stages.segment import Segmenter
 log = logging.getLogger(__name__)
 
 RESULT_JSON = "result.json"
-SIDES = ("right", "left")
 
 
 @dataclass

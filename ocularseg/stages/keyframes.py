@@ -111,13 +111,11 @@ def usable_mask(scores: list[FrameScores], params: KeyframeParams | None = None)
     p = params or KeyframeParams()
     if not scores:
         return np.zeros(0, bool)
-    ear = np.array([s.ear for s in scores])
+    ear = np.array([s.ear for s in scores], float)
     sharp = np.array([s.sharpness for s in scores])
-    ok = np.isfinite(ear)
-    if ok.any():
-        ok &= ear >= p.blink_ear_ratio * np.nanmedian(ear)
-    ok &= sharp >= p.min_sharpness_ratio * np.median(sharp)
-    return ok
+    # A frame without a finite EAR cannot be vouched for, even when no frame has one.
+    ok = ~is_blink(scores, p) & np.isfinite(ear)
+    return ok & (sharp >= p.min_sharpness_ratio * np.median(sharp))
 
 
 def is_blink(scores: list[FrameScores], params: KeyframeParams | None = None) -> np.ndarray:
