@@ -94,6 +94,7 @@ def _register_commands() -> None:
         experiment_cmd,
         export_cmd,
         info_cmd,
+        quantize_cmd,
         synth_cmd,
         synth_video_cmd,
         train_cmd,
@@ -107,6 +108,7 @@ def _register_commands() -> None:
     train_cmd.register(app)
     evaluate_cmd.register(app)
     export_cmd.register(app)
+    quantize_cmd.register(app)
     experiment_cmd.register(app)
 
 

@@ -184,7 +184,10 @@ def export_labelme_cmd(
         0.0, min=0.0, help="Polygon simplification in px (0 = exact)."
     ),
 ) -> None:
-    """Write one LabelMe JSON (polygons) per sample, ready to open and correct in LabelMe."""
+    """Write one LabelMe JSON (polygons) per sample, ready to open and correct in LabelMe.
+
+    Files go into one folder per subject, so `data import labelme` gets the people back.
+    """
     from ocularseg.data.labelme import export_labelme
 
     written = export_labelme(dataset, out, embed_images=embed_images, tolerance_px=tolerance_px)

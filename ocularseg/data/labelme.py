@@ -47,7 +47,7 @@ from ocularseg.data.labelnames import (
 )
 from ocularseg.data.manifest import read_manifest
 from ocularseg.data.raster import ellipse_mask, paint_by_priority, polygon_mask, rectangle_mask
-from ocularseg.data.writer import SUBJECT_MODES, staged_folder, subject_for
+from ocularseg.data.writer import SUBJECT_MODES, sample_name, staged_folder, subject_for
 from ocularseg.io.atomic import write_bytes_atomic, write_json_atomic
 from ocularseg.io.images import decode_image_rgb, read_image_rgb, read_image_unchanged
 
@@ -446,8 +446,12 @@ def export_labelme(
 ) -> list[Path]:
     """Write one LabelMe JSON per dataset sample into a new folder (openable in LabelMe).
 
-    Each ``NAME.json`` sits beside a copy of its image ``NAME.<ext>`` (``imagePath`` is the
-    bare file name), or embeds the image as ``imageData`` with ``embed_images``.
+    Files go into one sub-folder per subject (``OUT/SUBJECT/NAME.json``; samples without a
+    subject at the top level), so ``data import labelme`` with its default
+    ``--subject-from folder`` gets the same people back and a subject-wise split stays
+    leak-free. Each ``NAME.json`` sits beside a copy of its image ``NAME.<ext>``
+    (``imagePath`` is the bare file name), or embeds the image as ``imageData`` with
+    ``embed_images``.
 
     Returns:
         The JSON files written, in manifest order.
@@ -476,6 +480,8 @@ def export_labelme(
             if mask.ndim != 2 or mask.dtype != np.uint8:
                 raise DataError(f"{root / row.mask}: not a single-channel uint8 label map")
             image_name = f"{name}{image_file.suffix.lower() or '.png'}"
+            folder = sample_name(row.subject) if row.subject else ""
+            (staging / folder).mkdir(exist_ok=True)
             doc = mask_to_labelme(
                 mask,
                 image_name,
@@ -486,9 +492,9 @@ def export_labelme(
                 # LabelMe ignores imagePath when imageData is present; keep the name as a hint.
                 doc["imagePath"] = image_name
             else:
-                write_bytes_atomic(staging / image_name, image_bytes)
-            write_json_atomic(staging / f"{name}.json", doc)
-            written.append(Path(out_dir) / f"{name}.json")
+                write_bytes_atomic(staging / folder / image_name, image_bytes)
+            write_json_atomic(staging / folder / f"{name}.json", doc)
+            written.append(Path(out_dir) / folder / f"{name}.json")
     log.info("exported %d LabelMe files to %s", len(written), out_dir)
     return written
 

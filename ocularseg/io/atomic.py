@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -69,3 +70,29 @@ def write_with_atomic(target: str | os.PathLike[str], writer: Callable[[Path], N
     """Call ``writer(tmp_path)`` and rename the result onto ``target``."""
     with atomic_path(target) as tmp:
         writer(tmp)
+
+
+@contextlib.contextmanager
+def replacing_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a new staging folder beside ``target`` that replaces it when the block succeeds.
+
+    An existing ``target`` is removed only then; on any error the staging folder is deleted
+    and ``target`` is left as it was (model folders: no half-written export is ever found
+    where ``analyze --model`` would look).
+    """
+    final = Path(target)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    # mkdtemp makes the folder private (0700); a model folder should be as readable as any
+    # folder the user creates.
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
+    try:
+        yield staging
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -70,6 +70,14 @@ class TrainConfig(_Frozen):
         "model's stride) near the eye instead of whole crops: cheaper steps on CPU; "
         "validation always uses whole crops; null = whole crops",
     )
+    input_scale: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="resize images and masks by this factor for training and validation "
+        "(0.5 = 240×160; experiments on a CPU). Export refuses models trained at a scale "
+        "other than 1, because analyze feeds whole 480×320 crops",
+    )
     early_stopping_patience: int = Field(
         10, ge=0, description="stop after this many epochs without a better val Dice (0 = never)"
     )

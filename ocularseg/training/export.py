@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from ocularseg import __version__
 from ocularseg.core.errors import ConfigError, DataError
 from ocularseg.core.preprocess import CHANNEL_ORDER, NORM_MEAN_RGB, NORM_STD_RGB, normalise_rgb
 from ocularseg.data.manifest import read_manifest
-from ocularseg.io.atomic import write_json_atomic, write_text_atomic
+from ocularseg.io.atomic import replacing_folder, write_json_atomic, write_text_atomic
 from ocularseg.io.images import read_image_rgb
 from ocularseg.io.model_folder import InputSpec, build_model_json
 from ocularseg.training.models.io import load_model, read_metadata, save_weights
@@ -82,7 +80,8 @@ def export_model_folder(
         overwrite: replace an existing folder.
 
     Raises:
-        ConfigError: missing checkpoint or data, or the target exists without overwrite.
+        ConfigError: missing checkpoint or data, the target exists without overwrite, or
+            the run was trained at an ``input_scale`` other than 1.
         ModelError: parity between PyTorch and ONNX Runtime fails.
     """
     weights, run_dir = resolve_checkpoint(Path(checkpoint))
@@ -95,6 +94,14 @@ def export_model_folder(
         train_config = json.loads((run_dir / "train_config.json").read_text())
         if (run_dir / "run.json").is_file():
             run_info = json.loads((run_dir / "run.json").read_text())
+    input_scale = float(train_config.get("input_scale", 1.0))
+    if input_scale != 1:
+        # analyze feeds whole 480×320 crops; a net trained on 240×160 would see every
+        # structure twice as large as it learned and segment it badly without any error.
+        raise ConfigError(
+            f"{run_dir}: trained at input_scale {input_scale:g}, but analyze feeds 480×320 "
+            "crops; only models trained at input_scale 1 can be exported"
+        )
     data = Path(data_dir) if data_dir else (Path(train_config["data"]) if train_config else None)
     if data is None:
         raise ConfigError("no dataset for the parity check: pass --data DATASET")
@@ -102,9 +109,7 @@ def export_model_folder(
     model = load_model(weights)
     model.eval()
     batch = parity_batch(data)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    try:
+    with replacing_folder(target) as staging:
         export_onnx(model, staging / "model.onnx", opset=opset)
         parity = check_parity(model, staging / "model.onnx", torch.from_numpy(batch))
         save_weights(model, staging / "model.safetensors", {"exported_from": weights.name})
@@ -144,12 +149,6 @@ def export_model_folder(
         )
         write_json_atomic(staging / "model.json", content)
         write_text_atomic(staging / "MODEL_CARD.md", model_card(content, evaluation_markdown))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info("exported %s (parity max |Δ| %.2e)", target, parity.max_abs_logit_diff)
     return content
 

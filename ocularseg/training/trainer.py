@@ -134,8 +134,9 @@ class Trainer:
             augment=config.augment,
             seed=config.seed,
             crop_hw=config.crop_hw,
+            input_scale=config.input_scale,
         )
-        self.val_set = EyeSegmentationDataset(config.data, val_rows)
+        self.val_set = EyeSegmentationDataset(config.data, val_rows, input_scale=config.input_scale)
 
         self.model = build_model(config.model.name, **config.model.options).to(self.device)
         if config.init is not None:

@@ -93,27 +93,21 @@ def test_cli_export_then_import_round_trip(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "exported 2 LabelMe file(s)" in result.stdout
-    assert sorted(p.name for p in (tmp_path / "lm").iterdir()) == [
-        "a.json",
-        "a.png",
-        "b.json",
-        "b.png",
+    # One folder per subject, so the default --subject-from folder gets the people back.
+    lm = tmp_path / "lm"
+    assert sorted(str(p.relative_to(lm)) for p in lm.rglob("*.*")) == [
+        "s1/a.json",
+        "s1/a.png",
+        "s2/b.json",
+        "s2/b.png",
     ]
     result = runner.invoke(
-        app,
-        [
-            "data",
-            "import",
-            "labelme",
-            str(tmp_path / "lm"),
-            "--out",
-            str(tmp_path / "ds2"),
-            "--subject-from",
-            "none",
-        ],
+        app, ["data", "import", "labelme", str(lm), "--out", str(tmp_path / "ds2")]
     )
     assert result.exit_code == 0, result.output
-    for old, new in zip(read_manifest(ds), read_manifest(tmp_path / "ds2"), strict=True):
+    rows = read_manifest(tmp_path / "ds2")
+    assert [r.subject for r in rows] == ["s1", "s2"]
+    for old, new in zip(read_manifest(ds), rows, strict=True):
         for column in ("image", "mask"):
             assert (ds / getattr(old, column)).read_bytes() == (
                 tmp_path / "ds2" / getattr(new, column)
@@ -128,7 +122,7 @@ def test_cli_export_embedded_and_refuses_non_empty_out(tmp_path):
         app, ["data", "export", "labelme", str(ds), "-o", str(out), "--embed-images"]
     )
     assert result.exit_code == 0
-    assert [p.name for p in out.iterdir()] == ["a.json"]
-    assert json.loads((out / "a.json").read_text())["imageData"]
+    assert [str(p.relative_to(out)) for p in out.rglob("*.*")] == ["s1/a.json"]
+    assert json.loads((out / "s1" / "a.json").read_text())["imageData"]
     result = runner.invoke(app, ["data", "export", "labelme", str(ds), "-o", str(out)])
     assert result.exit_code == 1 and "not empty" in result.stderr

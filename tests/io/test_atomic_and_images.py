@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 from ocularseg.core.errors import InputError, ReportError
-from ocularseg.io.atomic import atomic_path, write_json_atomic
+from ocularseg.io.atomic import atomic_path, replacing_folder, write_json_atomic
 from ocularseg.io.images import read_image_rgb, read_image_unchanged, write_image_atomic
 
 
@@ -67,3 +69,21 @@ def test_truncated_png_is_rejected(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="not found"):
         read_image_rgb(tmp_path / "nope.png")
+
+
+def test_replacing_folder_swaps_in_a_finished_folder_only(tmp_path):
+
+    target = tmp_path / "models" / "m"
+    target.mkdir(parents=True)
+    (target / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError), replacing_folder(target) as staging:
+        (staging / "new.txt").write_text("half")
+        raise RuntimeError("export failed")
+    assert [p.name for p in target.iterdir()] == ["old.txt"]  # untouched
+    with replacing_folder(target) as staging:
+        (staging / "new.txt").write_text("new")
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["m"]  # no staging left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's private 0700

@@ -135,3 +135,24 @@ def test_low_resolution_augmentation_softens_the_image():
     sharpness = cv2.Laplacian(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()
     original = cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()
     assert sharpness < 0.7 * original
+
+
+def test_input_scale_shrinks_image_and_mask_together(tmp_path):
+    image, labels = _eye(320, 480)  # a full-size crop with a small eye in its corner
+    write_image_atomic(tmp_path / "images" / "a.png", image)
+    write_image_atomic(tmp_path / "masks" / "a.png", labels)
+    rows = [ManifestRow("images/a.png", "masks/a.png", "s1")]
+    x, y = EyeSegmentationDataset(tmp_path, rows, input_scale=0.4)[0]
+    assert x.shape == (3, 128, 192) and y.shape == (128, 192)  # 480×320 → 192×128
+    # Nearest-neighbour labels: same classes, areas scaled by 0.4² (within a few px).
+    assert set(torch.unique(y).tolist()) == set(np.unique(labels).tolist())
+    for label in (1, 2, 3):
+        small, full = int((y == label).sum()), int((labels == label).sum())
+        assert abs(small - 0.16 * full) <= 0.1 * 0.16 * full + 6, label
+    augmented = EyeSegmentationDataset(
+        tmp_path, rows, input_scale=0.4, augment=AugmentParams(), crop_hw=(64, 96)
+    )
+    x, y = augmented[0]
+    assert x.shape == (3, 64, 96) and y.shape == (64, 96)  # windows are in scaled px
+    with pytest.raises(ValueError, match="input_scale"):
+        EyeSegmentationDataset(tmp_path, rows, input_scale=0)

@@ -93,3 +93,17 @@ def test_unknown_option_lists_valid_options() -> None:
         build_loss("ce", weight=2.0)
     with pytest.raises(ValueError, match=r"\(none\)"):
         build_loss("rw", weight=2.0)
+
+
+def test_ce_map_losses_take_the_ce_class_weights() -> None:
+    # A grid weights the rare caruncle alike in every CE-based cell, CE+RW included.
+    logits = torch.randn(2, 5, 24, 24, generator=torch.Generator().manual_seed(3))
+    target = torch.randint(0, 5, (2, 24, 24), generator=torch.Generator().manual_seed(4))
+    assert loss_options("ce+rw-equal") == ["class_weights"]
+    plain = build_loss("ce+rw-equal")(logits, target)
+    weighted = build_loss("ce+rw-equal", class_weights=[1, 1, 1, 1, 8])(logits, target)
+    ce_gap = build_loss("ce", class_weights=[1, 1, 1, 1, 8])(logits, target) - build_loss("ce")(
+        logits, target
+    )
+    assert torch.isclose(weighted - plain, ce_gap)
+    assert loss_options("dice+rw-equal") == []

@@ -144,6 +144,80 @@ def test_fine_tuning_starts_from_a_model_folder(trained, tmp_path):
     assert result.exit_code == 0, result.output
 
 
+def test_runs_trained_on_shrunk_crops_cannot_be_exported(trained, tmp_path):
+    # analyze feeds 480×320 crops; a net trained on 240×160 ones would silently misread them.
+    (tmp_path / "data").symlink_to(trained / "data")
+    config = CONFIG.format(epochs=1).replace("out: run", "out: small") + "input_scale: 0.5\n"
+    (tmp_path / "small.yaml").write_text(config)
+    assert runner.invoke(app, ["train", str(tmp_path / "small.yaml")]).exit_code == 0
+    result = runner.invoke(app, ["export", str(tmp_path / "small"), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "input_scale 0.5" in result.output, result.output
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.slow
+def test_quantize_writes_a_checked_int8_folder(trained, tmp_path):
+    pytest.importorskip("onnx")
+    import onnx
+
+    from ocularseg.io.model_folder import load_model_spec
+
+    float_dir = tmp_path / "float"
+    assert (
+        runner.invoke(
+            app, ["export", str(trained / "run"), "--out", str(float_dir), "--no-evaluate"]
+        ).exit_code
+        == 0
+    )
+    int8_dir = tmp_path / "int8"
+    args = [
+        "quantize",
+        str(float_dir),
+        "--out",
+        str(int8_dir),
+        "--calibration",
+        str(trained / "data"),
+    ]
+    args += [
+        "--images",
+        "4",
+        "--data",
+        str(trained / "data"),
+        "--split",
+        "all",
+        "--latency-runs",
+        "2",
+    ]
+    # The tiny test network is barely trained, so allow any Dice change here.
+    result = runner.invoke(app, [*args, "--max-dice-loss", "100"])
+    assert result.exit_code == 0, result.output
+    assert "int8 − float" in result.output and "CPU latency per crop" in result.output
+    spec = load_model_spec(int8_dir)  # loads (and checksums) like any model folder
+    content = json.loads((int8_dir / "model.json").read_text())
+    q = content["quantization"]
+    assert q["calibration_images"] == 4 and len(q["kept_float_nodes"]) == 2
+    assert (
+        q["float_model"]["sha256"] == json.loads((float_dir / "model.json").read_text())["sha256"]
+    )
+    assert 0.5 < q["agreement_with_float"]["mean"] <= 1
+    assert {"latency_ratio", "paired", "worst_class_dice_loss_points"} <= set(q["comparison"])
+    ops = {node.op_type for node in onnx.load(str(int8_dir / spec.onnx_file)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
+    assert not (int8_dir / "model.safetensors").exists()  # fine-tune from the float folder
+    assert "int8-quantised variant" in (int8_dir / "MODEL_CARD.md").read_text()
+    assert (int8_dir / "evaluation" / "summary.csv").is_file()
+    # Never overwrites; a variant that loses more than allowed is not kept.
+    assert runner.invoke(app, args).exit_code == 2
+    strict = runner.invoke(
+        app, [*args[:3], str(tmp_path / "strict"), *args[4:], "--max-dice-loss", "0"]
+    )
+    worst = q["comparison"]["worst_class_dice_loss_points"]
+    if worst > 0:  # int8 lost something on some class: refused and nothing left behind
+        assert strict.exit_code == 1 and "not kept" in strict.output
+        assert not (tmp_path / "strict").exists()
+    assert not list(tmp_path.glob(".*partial*"))
+
+
 @pytest.mark.slow
 def test_distributed_training_with_two_cpu_processes(tmp_path):
     make_eye_dataset(tmp_path / "data")

@@ -85,6 +85,17 @@ def _scheduled_factory(
     return factory
 
 
+def _scheduled_ce_factory(
+    region: Callable[[], SegmentationLoss], schedule: str
+) -> Callable[..., SegmentationLoss]:
+    # CE + map losses take the same class weights as plain CE, so a grid can weight the
+    # rare caruncle alike in every CE-based cell.
+    def factory(class_weights: Sequence[float] | None = None) -> SegmentationLoss:
+        return ScheduledSum(_ce(class_weights), region(), schedule)  # type: ignore[arg-type]
+
+    return factory
+
+
 def _pp_factory(pixel: Callable[[], SegmentationLoss]) -> Callable[..., SegmentationLoss]:
     def factory(
         weight: float = 1.0,
@@ -115,12 +126,12 @@ LOSSES: dict[str, Callable[..., SegmentationLoss]] = {
     "focal": _focal,
     "rw": _rw,
     "boundary": _boundary,
-    "ce+rw-gradual": _scheduled_factory(CrossEntropyLoss, RegionWiseLoss, "gradual"),
-    "ce+rw-equal": _scheduled_factory(CrossEntropyLoss, RegionWiseLoss, "equal"),
+    "ce+rw-gradual": _scheduled_ce_factory(RegionWiseLoss, "gradual"),
+    "ce+rw-equal": _scheduled_ce_factory(RegionWiseLoss, "equal"),
     "dice+rw-gradual": _scheduled_factory(DiceLoss, RegionWiseLoss, "gradual"),
     "dice+rw-equal": _scheduled_factory(DiceLoss, RegionWiseLoss, "equal"),
-    "ce+boundary-gradual": _scheduled_factory(CrossEntropyLoss, BoundaryLoss, "gradual"),
-    "ce+boundary-equal": _scheduled_factory(CrossEntropyLoss, BoundaryLoss, "equal"),
+    "ce+boundary-gradual": _scheduled_ce_factory(BoundaryLoss, "gradual"),
+    "ce+boundary-equal": _scheduled_ce_factory(BoundaryLoss, "equal"),
     "dice+boundary-gradual": _scheduled_factory(DiceLoss, BoundaryLoss, "gradual"),
     "dice+boundary-equal": _scheduled_factory(DiceLoss, BoundaryLoss, "equal"),
     "ce+pp": _pp_factory(CrossEntropyLoss),
