@@ -266,6 +266,20 @@ def test_tiu_is_the_weighted_sum_of_its_components() -> None:
     assert TIULoss(pixel_loss="dice").components(logits, target)["pixel"].item() < 0.1
 
 
+def test_warmup_trains_on_the_pixel_loss_alone_first() -> None:
+    torch.manual_seed(3)
+    target = torch.from_numpy(OPEN)[None]
+    logits = 8 * onehot(VIOLATIONS["pupil_blob_in_skin"]) + 0.1 * torch.randn(1, 5, H, W)
+    loss = TIULoss(gamma=2.0, warmup_epochs=3)
+    pixel = 2.0 * CrossEntropyLoss()(logits, target).item()
+    assert [loss(logits, target, epoch=e).item() for e in (0, 2)] == pytest.approx([pixel] * 2)
+    # From epoch 3 on the constraint terms count, and this pupil blob violates them.
+    assert loss(logits, target, epoch=3).item() > pixel + VIOLATION_MIN
+    assert loss(logits, target, epoch=3).item() == pytest.approx(
+        TIULoss(gamma=2.0)(logits, target).item()
+    )
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
@@ -278,6 +292,8 @@ def test_tiu_is_the_weighted_sum_of_its_components() -> None:
         ({"tau": 1.0}, ValueError),
         ({"tolerance_px": -1}, ValueError),
         ({"exclusion_kernel": 0}, ValueError),
+        ({"warmup_epochs": -1}, ValueError),
+        ({"warmup_epochs": 1.5}, ValueError),
     ],
 )
 def test_bad_options(kwargs: dict, error: type[Exception]) -> None:

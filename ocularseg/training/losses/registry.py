@@ -57,6 +57,7 @@ def _tiu_factory(pixel_loss: str) -> Callable[..., SegmentationLoss]:
         exclusion_kernel: int = 4,
         tolerance_px: int = 2,
         class_weights: Sequence[float] | None = None,
+        warmup_epochs: int = 0,
     ) -> SegmentationLoss:
         return TIULoss(
             alpha=alpha,
@@ -69,6 +70,7 @@ def _tiu_factory(pixel_loss: str) -> Callable[..., SegmentationLoss]:
             exclusion_kernel=exclusion_kernel,
             tolerance_px=tolerance_px,
             class_weights=None if class_weights is None else tuple(class_weights),
+            warmup_epochs=warmup_epochs,
         )
 
     return factory

@@ -362,6 +362,11 @@ class TIULoss(SegmentationLoss):
         tolerance_px: Radius, in pixels, within which the reference's own violations
             excuse the prediction's.
         class_weights: Per-class weights of the CE pixel loss (``pixel_loss="ce"`` only).
+        warmup_epochs: Epochs (0-based ``epoch`` below this) trained on the pixel loss
+            alone before the topology and relation terms switch on. In short runs from
+            scratch the terms kept the UNet from ever learning the pupil
+            (docs/experiments.md, "TIU ablation"); they are meant to refine structures the
+            pixel loss has found.
     """
 
     def __init__(
@@ -376,8 +381,16 @@ class TIULoss(SegmentationLoss):
         exclusion_kernel: int = 4,
         tolerance_px: int = 2,
         class_weights: Sequence[float] | None = None,
+        warmup_epochs: int = 0,
     ) -> None:
         super().__init__()
+        if (
+            isinstance(warmup_epochs, bool)
+            or not isinstance(warmup_epochs, int)
+            or warmup_epochs < 0
+        ):
+            raise ValueError(f"warmup_epochs must be an integer ≥ 0, got {warmup_epochs!r}")
+        self.warmup_epochs = warmup_epochs
         if class_weights is not None and pixel_loss != "ce":
             raise ValueError("class_weights apply to pixel_loss='ce' only")
         for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
@@ -461,6 +474,8 @@ class TIULoss(SegmentationLoss):
         epoch: int = 0,
         maps: Maps | None = None,
     ) -> torch.Tensor:
+        if epoch < self.warmup_epochs:
+            return self.gamma * self.pixel(logits, target, epoch=epoch, maps=maps)
         parts = self.components(logits, target, epoch=epoch, maps=maps)
         return (
             self.gamma * parts["pixel"]
