@@ -1,154 +1,61 @@
-"""Experiment grids: models × losses × training fractions × seeds, trained and scored.
+"""Experiment grids: train and score every cell (``ocularseg experiment GRID.yaml``).
 
-The layout follows Table 2 of the TIU paper: for each (model, loss, train fraction), Dice
-and HD95 with 95 % CIs on a test set and on a shifted test set. Each cell (one seed) is a
-normal training run in ``OUT/cells/<cell>/`` and is skipped when its ``cell_result.json``
-exists, so a grid can be interrupted and resumed.
+Each cell (one model, loss, train fraction and seed) is a normal training run in
+``OUT/cells/<cell>/`` and is skipped when its ``cell_result.json`` exists, so a grid can be
+interrupted and resumed, and ``--shard I/N`` lets N processes share one grid folder.
 
-Scoring: the best checkpoint of each cell segments every test image (PyTorch, eval mode).
-Per image, Dice / HD95 are averaged over the foreground classes present in the reference,
-component error is summed over classes. Across seeds, each image's value is averaged, then
-a 95 % percentile bootstrap over test *subjects* gives the CI (test-set uncertainty); the
-standard deviation over seeds is reported beside it (training uncertainty).
+Scoring: the best checkpoint of each cell segments every test image (PyTorch, eval mode;
+trained at ``input_scale`` < 1, its logits are resized back to the full 480×320 crop) and
+is scored against the full-size masks. Per image, Dice / HD95 are averaged over the
+foreground classes present, component error is summed over classes, and per-class Dice is
+kept beside them. Tables: :mod:`ocularseg.training.grid_results`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import re
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch.nn import functional as F
 
 from ocularseg.core.errors import ConfigError
-from ocularseg.core.labels import Label
 from ocularseg.core.preprocess import normalise_rgb
 from ocularseg.data.manifest import read_manifest
-from ocularseg.evaluation import bootstrap_ci, evaluate_dataset
+from ocularseg.evaluation import evaluate_dataset
 from ocularseg.io.atomic import write_json_atomic, write_text_atomic
-from ocularseg.io.config_files import read_yaml_mapping, relative_to_file, validate_config
 from ocularseg.io.images import read_image_rgb, read_image_unchanged
 from ocularseg.training.config import parse_train_config
 from ocularseg.training.dataset import rescale_image
+from ocularseg.training.grid_config import (
+    CELL_RESULT,
+    CLASS_NAMES,
+    GridConfig,
+    cell_name,
+    grid_cells,
+    load_grid,
+    resolve_loss,
+)
+from ocularseg.training.grid_results import aggregate, paired_effects, results_markdown
 from ocularseg.training.models.io import load_model
 from ocularseg.training.trainer import train
 
 log = logging.getLogger(__name__)
 
-CELL_RESULT = "cell_result.json"
-#: Foreground classes scored per image (``dice_<name>`` columns).
-CLASS_NAMES: tuple[str, ...] = tuple(
-    label.name.lower() for label in Label if label != Label.BACKGROUND
-)
-#: Per-image scores aggregated per cell (mean with a bootstrap CI and the seed spread).
-SCORE_KEYS: tuple[str, ...] = (
-    "dice",
-    "hd95_px",
-    "component_error",
-    *(f"dice_{name}" for name in CLASS_NAMES),
-)
-
-
-class LossVariant(BaseModel):
-    """A named loss setting for ablations, e.g. ``ce+tiu-topo: {loss: ce+tiu, options: ...}``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    loss: str = Field(description="loss registry name")
-    options: dict[str, Any] = Field(
-        default_factory=dict, description="options, on top of loss_options[loss]"
-    )
-
-
-class GridConfig(BaseModel):
-    """An experiment grid (see ``GRID.yaml``)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    out: Path = Field(description="results folder")
-    train_data: Path = Field(description="dataset for training/validation")
-    test_sets: dict[str, Path] = Field(description="name -> dataset, e.g. test, shifted")
-    models: dict[str, dict[str, Any]] = Field(description="model name -> constructor options")
-    losses: list[str] = Field(min_length=1, description="loss registry names")
-    extra_losses: dict[str, list[str]] = Field(
-        default_factory=dict,
-        description="model name -> further losses run for that model only (extra rows)",
-    )
-    train_fractions: list[float] = Field([1.0], description="shares of training subjects")
-    seeds: list[int] = Field([0], min_length=1)
-    base: dict[str, Any] = Field(
-        default_factory=dict, description="TrainConfig fields shared by every cell"
-    )
-    loss_options: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="loss name -> options"
-    )
-    loss_variants: dict[str, LossVariant] = Field(
-        default_factory=dict,
-        description="row name -> loss and options; the name can be used in losses and "
-        "extra_losses like a registry name (ablations of one loss's weights)",
-    )
-    resamples: int = Field(1000, ge=100)
-    bootstrap_seed: int = 0
-    max_test_images: int | None = Field(None, ge=1, description="cap per test set (speed)")
-
-
-def model_losses(grid: GridConfig, model: str) -> list[str]:
-    """The losses of one model's rows: the shared ones, then its extra ones."""
-    return list(dict.fromkeys([*grid.losses, *grid.extra_losses.get(model, [])]))
-
-
-def grid_cells(grid: GridConfig) -> list[tuple[str, str, float, int]]:
-    """Every ``(model, loss, train fraction, seed)`` of the grid, in run order."""
-    return [
-        (model, loss, fraction, seed)
-        for model in grid.models
-        for loss in model_losses(grid, model)
-        for fraction in grid.train_fractions
-        for seed in grid.seeds
-    ]
-
-
-def load_grid(path: str | os.PathLike[str]) -> GridConfig:
-    """Read a grid YAML; relative paths are relative to its folder."""
-    raw = read_yaml_mapping(path)
-    for key in ("out", "train_data"):
-        if key in raw:
-            raw[key] = relative_to_file(path, raw[key])
-    if isinstance(raw.get("test_sets"), dict):
-        raw["test_sets"] = {k: relative_to_file(path, v) for k, v in raw["test_sets"].items()}
-    grid = validate_config(GridConfig, raw, str(path))
-    bad = sorted(n for n in grid.loss_variants if not re.fullmatch(r"[a-z0-9][a-z0-9+._-]*", n))
-    if bad:
-        raise ConfigError(
-            f"{path}: loss variant name(s) {', '.join(bad)} must be lower-case letters, "
-            "digits and + . _ - (they name folders)"
-        )
-    unknown = sorted(set(grid.extra_losses) - set(grid.models))
-    if unknown:
-        raise ConfigError(
-            f"{path}: extra_losses names model(s) {', '.join(unknown)} that are not in "
-            f"models ({', '.join(grid.models)})"
-        )
-    return grid
-
-
-def resolve_loss(grid: GridConfig, row_loss: str) -> tuple[str, dict[str, Any]]:
-    """Registry name and options of a row's loss (a registry name or a loss variant)."""
-    variant = grid.loss_variants.get(row_loss)
-    if variant is None:
-        return row_loss, dict(grid.loss_options.get(row_loss, {}))
-    return variant.loss, {**grid.loss_options.get(variant.loss, {}), **variant.options}
-
-
-def cell_name(model: str, loss: str, fraction: float, seed: int) -> str:
-    return f"{model}__{loss.replace('+', '-')}__f{fraction:g}__s{seed}"
+__all__ = [
+    "GridConfig",
+    "aggregate",
+    "grid_cells",
+    "load_grid",
+    "paired_effects",
+    "resolve_loss",
+    "results_markdown",
+    "run_grid",
+    "score_checkpoint",
+]
 
 
 def _predict(
@@ -308,215 +215,3 @@ def _scores_current(cell_dir: Path, grid: GridConfig) -> bool:
             if not wanted <= set(handle.readline().strip().split(",")):
                 return False
     return True
-
-
-def aggregate(grid: GridConfig) -> pd.DataFrame:
-    """One row per (model, loss, fraction, test set) over the finished cells."""
-    records = []
-    for model_name in grid.models:
-        for loss in model_losses(grid, model_name):
-            for fraction in grid.train_fractions:
-                for set_name in grid.test_sets:
-                    frames: list[pd.DataFrame] = []
-                    seed_means: dict[str, list[float]] = {key: [] for key in SCORE_KEYS}
-                    for seed in grid.seeds:
-                        path = grid.out / "cells" / cell_name(model_name, loss, fraction, seed)
-                        scores_path = path / f"scores_{set_name}.csv"
-                        if scores_path.is_file():
-                            df = pd.read_csv(scores_path)
-                            frames.append(df)
-                            for key in seed_means:
-                                seed_means[key].append(
-                                    float(df[key].mean()) if key in df else float("nan")
-                                )
-                    if not frames:
-                        continue
-                    stacked = pd.concat(frames)
-                    present = [key for key in SCORE_KEYS if key in stacked]
-                    pooled = stacked.groupby("image_id").agg(
-                        subject=("subject", "first"),
-                        **{key: (key, "mean") for key in present},
-                    )
-                    record = {
-                        "model": model_name,
-                        "loss": loss,
-                        "train_fraction": fraction,
-                        "test_set": set_name,
-                        "seeds": len(frames),
-                        "images": len(pooled),
-                    }
-                    for key in present:
-                        est, low, high = bootstrap_ci(
-                            pooled[key].to_numpy(),
-                            seed=grid.bootstrap_seed,
-                            n_resamples=grid.resamples,
-                            clusters=pooled["subject"].to_numpy(),
-                        )
-                        record[key] = est
-                        record[f"{key}_ci_low"] = low
-                        record[f"{key}_ci_high"] = high
-                        record[f"{key}_seed_sd"] = (
-                            float(np.std(seed_means[key], ddof=1))
-                            if len(frames) > 1
-                            else float("nan")
-                        )
-                    records.append(record)
-    return pd.DataFrame.from_records(records)
-
-
-def results_markdown(
-    table: pd.DataFrame, grid: GridConfig, effects: pd.DataFrame | None = None
-) -> str:
-    """The Table-2 layout: one row per (model, loss, fraction), Dice / HD95 per test set."""
-    if table.empty:
-        return "No finished cells.\n"
-    sets = list(grid.test_sets)
-    header = ["model", "loss", "train %"]
-    for s in sets:
-        header += [f"{s} Dice % [95% CI]", f"{s} HD95 px [95% CI]", f"{s} comp. err."]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    keys = table[["model", "loss", "train_fraction"]].drop_duplicates().itertuples(index=False)
-    for model_name, loss, fraction in keys:
-        cells = [model_name, loss, f"{100 * fraction:g}"]
-        for s in sets:
-            row = table[
-                (table.model == model_name)
-                & (table.loss == loss)
-                & (table.train_fraction == fraction)
-                & (table.test_set == s)
-            ]
-            if row.empty:
-                cells += ["n/a"] * 3
-                continue
-            r = row.iloc[0]
-            cells.append(
-                f"{100 * r.dice:.1f} [{100 * r.dice_ci_low:.1f}, {100 * r.dice_ci_high:.1f}]"
-            )
-            cells.append(f"{r.hd95_px:.1f} [{r.hd95_px_ci_low:.1f}, {r.hd95_px_ci_high:.1f}]")
-            cells.append(
-                f"{r.component_error:.2f} [{r.component_error_ci_low:.2f}, "
-                f"{r.component_error_ci_high:.2f}]"
-            )
-        lines.append("| " + " | ".join(cells) + " |")
-    seeds = int(table["seeds"].max())
-    lines += [
-        "",
-        f"Seeds per cell: {seeds}. CIs: 95 % percentile bootstrap over test subjects "
-        f"({grid.resamples} resamples) of per-image values averaged over seeds. "
-        "Dice and HD95 are means over the foreground classes present in each image; "
-        "component error is summed over classes.",
-    ]
-    lines += _per_class_markdown(table, sets)
-    if effects is None:
-        effects = paired_effects(grid)
-    if not effects.empty:
-        lines += _effects_markdown(effects)
-    return "\n".join(lines) + "\n"
-
-
-def _per_class_markdown(table: pd.DataFrame, sets: list[str]) -> list[str]:
-    if "dice_sclera" not in table:
-        return []
-    lines = []
-    for s in sets:
-        part = table[table.test_set == s]
-        lines += [
-            "",
-            f"Per-class Dice % on {s} (mean over images where the class is in the reference "
-            "or the prediction):",
-            "",
-            "| model | loss | train % | " + " | ".join(CLASS_NAMES) + " |",
-            "|" + "---|" * (3 + len(CLASS_NAMES)),
-        ]
-        for r in part.itertuples(index=False):
-            values = [f"{100 * getattr(r, f'dice_{name}'):.1f}" for name in CLASS_NAMES]
-            head = f"| {r.model} | {r.loss} | {100 * r.train_fraction:g} | "
-            lines.append(head + " | ".join(values) + " |")
-    return lines
-
-
-def _cell_scores(grid: GridConfig, model: str, loss: str, fraction: float, set_name: str):
-    """Per-image scores of one (model, loss, fraction) averaged over its finished seeds."""
-    frames = []
-    for seed in grid.seeds:
-        cell_dir = grid.out / "cells" / cell_name(model, loss, fraction, seed)
-        path = cell_dir / f"scores_{set_name}.csv"
-        if path.is_file():
-            frames.append(pd.read_csv(path))
-    if not frames:
-        return None
-    return (
-        pd.concat(frames)
-        .groupby("image_id")
-        .agg(subject=("subject", "first"), dice=("dice", "mean"), hd95_px=("hd95_px", "mean"))
-    )
-
-
-def paired_effects(grid: GridConfig) -> pd.DataFrame:
-    """Effect of each added term: ``score(X+extra) − score(X)`` per image, paired.
-
-    For every model and every loss ``X+extra`` whose pixel loss ``X`` is also in that model's
-    row set (``ce+tiu`` vs ``ce``, ``dice+tiu`` vs ``dice``, ``dice+pp`` vs ``dice``, …), the
-    per-image differences of Dice and HD95 on the same test images, with a 95 % percentile
-    bootstrap CI over test subjects. Pairing removes the between-image spread, so these CIs
-    are much narrower than a comparison of two cells' own CIs.
-    """
-    records = []
-    for model in grid.models:
-        losses = model_losses(grid, model)
-        for loss in losses:
-            base = loss.split("+", 1)[0]
-            if "+" not in loss or base not in losses:
-                continue
-            for fraction in grid.train_fractions:
-                for set_name in grid.test_sets:
-                    with_term = _cell_scores(grid, model, loss, fraction, set_name)
-                    without = _cell_scores(grid, model, base, fraction, set_name)
-                    if with_term is None or without is None:
-                        continue
-                    joined = with_term.merge(
-                        without, left_index=True, right_index=True, suffixes=("", "_base")
-                    )
-                    record = {
-                        "model": model,
-                        "loss": loss,
-                        "baseline": base,
-                        "train_fraction": fraction,
-                        "test_set": set_name,
-                        "images": len(joined),
-                    }
-                    for key in ("dice", "hd95_px"):
-                        est, low, high = bootstrap_ci(
-                            (joined[key] - joined[f"{key}_base"]).to_numpy(),
-                            seed=grid.bootstrap_seed,
-                            n_resamples=grid.resamples,
-                            clusters=joined["subject"].to_numpy(),
-                        )
-                        record.update(
-                            {
-                                f"delta_{key}": est,
-                                f"delta_{key}_ci_low": low,
-                                f"delta_{key}_ci_high": high,
-                            }
-                        )
-                    records.append(record)
-    return pd.DataFrame.from_records(records)
-
-
-def _effects_markdown(effects: pd.DataFrame) -> list[str]:
-    lines = [
-        "",
-        "Paired effect of the added term (X+term − X on the same images; 95 % CI by subject "
-        "bootstrap; Dice in points, HD95 in px, negative HD95 = better):",
-        "",
-        "| model | loss vs baseline | train % | test set | ΔDice [95% CI] | ΔHD95 px [95% CI] |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in effects.itertuples(index=False):
-        lines.append(
-            f"| {r.model} | {r.loss} vs {r.baseline} | {100 * r.train_fraction:g} | {r.test_set} "
-            f"| {100 * r.delta_dice:+.1f} [{100 * r.delta_dice_ci_low:+.1f}, "
-            f"{100 * r.delta_dice_ci_high:+.1f}] | {r.delta_hd95_px:+.1f} "
-            f"[{r.delta_hd95_px_ci_low:+.1f}, {r.delta_hd95_px_ci_high:+.1f}] |"
-        )
-    return lines
