@@ -130,14 +130,16 @@ def test_export_passes_parity_and_evaluate_prints_cis(trained, tmp_path):
         assert (tmp_path / "eval" / name).is_file()
 
 
-def test_fine_tuning_starts_from_a_model_folder(trained, tmp_path):
-    model_dir = tmp_path / "m"
-    assert (
-        runner.invoke(
-            app, ["export", str(trained / "run"), "--out", str(model_dir), "--no-evaluate"]
-        ).exit_code
-        == 0
+def _export_unevaluated(trained, model_dir):
+    result = runner.invoke(
+        app, ["export", str(trained / "run"), "--out", str(model_dir), "--no-evaluate"]
     )
+    assert result.exit_code == 0, result.output
+    return model_dir
+
+
+def test_fine_tuning_starts_from_a_model_folder(trained, tmp_path):
+    model_dir = _export_unevaluated(trained, tmp_path / "m")
     (tmp_path / "ft.yaml").write_text(CONFIG.format(epochs=1).replace("out: run", "out: ft"))
     (tmp_path / "data").symlink_to(trained / "data")
     result = runner.invoke(app, ["train", str(tmp_path / "ft.yaml"), "--init", str(model_dir)])
@@ -162,13 +164,7 @@ def test_quantize_writes_a_checked_int8_folder(trained, tmp_path):
 
     from ocularseg.io.model_folder import load_model_spec
 
-    float_dir = tmp_path / "float"
-    assert (
-        runner.invoke(
-            app, ["export", str(trained / "run"), "--out", str(float_dir), "--no-evaluate"]
-        ).exit_code
-        == 0
-    )
+    float_dir = _export_unevaluated(trained, tmp_path / "float")
     int8_dir = tmp_path / "int8"
     args = [
         "quantize",
