@@ -23,11 +23,11 @@ def experiment(
     from ocularseg.cli.deps import require_torch
 
     require_torch()
-    from ocularseg.training.experiment import load_grid, results_markdown, run_grid
+    from ocularseg.training.experiment import load_grid, run_grid
 
     config = load_grid(grid)
-    table = run_grid(config, shard=_parse_shard(shard))
-    typer.echo(results_markdown(table, config))
+    run_grid(config, shard=_parse_shard(shard))
+    typer.echo((config.out / "results.md").read_text(encoding="utf-8"))
     typer.echo(f"results: {config.out / 'results.csv'}, {config.out / 'results.md'}")
 
 

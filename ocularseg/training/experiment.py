@@ -64,7 +64,7 @@ def _predict(
     """Label maps (H, W) uint8 at the images' own size for a list of (H, W, 3) RGB images.
 
     With ``input_scale`` < 1 the network sees images resized as in training
-    (:func:`~ocularseg.training.dataset.rescale_pair`) and its logits are resized back
+    (:func:`~ocularseg.training.dataset.rescale_image`) and its logits are resized back
     (bilinear) before the argmax, so the scores are in full-size crop pixels.
     """
     height, width = images[0].shape[:2]

@@ -26,26 +26,11 @@ def aggregate(grid: GridConfig) -> pd.DataFrame:
         for loss in model_losses(grid, model_name):
             for fraction in grid.train_fractions:
                 for set_name in grid.test_sets:
-                    frames: list[pd.DataFrame] = []
-                    seed_means: dict[str, list[float]] = {key: [] for key in SCORE_KEYS}
-                    for seed in grid.seeds:
-                        path = grid.out / "cells" / cell_name(model_name, loss, fraction, seed)
-                        scores_path = path / f"scores_{set_name}.csv"
-                        if scores_path.is_file():
-                            df = pd.read_csv(scores_path)
-                            frames.append(df)
-                            for key in seed_means:
-                                seed_means[key].append(
-                                    float(df[key].mean()) if key in df else float("nan")
-                                )
+                    frames = _seed_frames(grid, model_name, loss, fraction, set_name)
                     if not frames:
                         continue
-                    stacked = pd.concat(frames)
-                    present = [key for key in SCORE_KEYS if key in stacked]
-                    pooled = stacked.groupby("image_id").agg(
-                        subject=("subject", "first"),
-                        **{key: (key, "mean") for key in present},
-                    )
+                    pooled = _pooled(frames)
+                    present = [key for key in SCORE_KEYS if key in pooled]
                     record = {
                         "model": model_name,
                         "loss": loss,
@@ -65,7 +50,7 @@ def aggregate(grid: GridConfig) -> pd.DataFrame:
                         record[f"{key}_ci_low"] = low
                         record[f"{key}_ci_high"] = high
                         record[f"{key}_seed_sd"] = (
-                            float(np.std(seed_means[key], ddof=1))
+                            float(np.std([df[key].mean() for df in frames], ddof=1))
                             if len(frames) > 1
                             else float("nan")
                         )
@@ -144,20 +129,25 @@ def _per_class_markdown(table: pd.DataFrame, sets: list[str]) -> list[str]:
     return lines
 
 
-def _cell_scores(grid: GridConfig, model: str, loss: str, fraction: float, set_name: str):
-    """Per-image scores of one (model, loss, fraction) averaged over its finished seeds."""
+def _seed_frames(
+    grid: GridConfig, model: str, loss: str, fraction: float, set_name: str
+) -> list[pd.DataFrame]:
+    """The per-image score tables of one (model, loss, fraction) on one test set, per seed."""
     frames = []
     for seed in grid.seeds:
         cell_dir = grid.out / "cells" / cell_name(model, loss, fraction, seed)
         path = cell_dir / f"scores_{set_name}.csv"
         if path.is_file():
             frames.append(pd.read_csv(path))
-    if not frames:
-        return None
-    return (
-        pd.concat(frames)
-        .groupby("image_id")
-        .agg(subject=("subject", "first"), dice=("dice", "mean"), hd95_px=("hd95_px", "mean"))
+    return frames
+
+
+def _pooled(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per-image means over seeds of every score the tables have, indexed by image."""
+    stacked = pd.concat(frames)
+    present = [key for key in SCORE_KEYS if key in stacked]
+    return stacked.groupby("image_id").agg(
+        subject=("subject", "first"), **{key: (key, "mean") for key in present}
     )
 
 
@@ -179,12 +169,12 @@ def paired_effects(grid: GridConfig) -> pd.DataFrame:
                 continue
             for fraction in grid.train_fractions:
                 for set_name in grid.test_sets:
-                    with_term = _cell_scores(grid, model, loss, fraction, set_name)
-                    without = _cell_scores(grid, model, base, fraction, set_name)
-                    if with_term is None or without is None:
+                    with_term = _seed_frames(grid, model, loss, fraction, set_name)
+                    without = _seed_frames(grid, model, base, fraction, set_name)
+                    if not with_term or not without:
                         continue
-                    joined = with_term.merge(
-                        without, left_index=True, right_index=True, suffixes=("", "_base")
+                    joined = _pooled(with_term).merge(
+                        _pooled(without), left_index=True, right_index=True, suffixes=("", "_base")
                     )
                     record = {
                         "model": model,

@@ -122,29 +122,26 @@ def quantize_model_folder(
     spec = load_model_spec(source)
     height, width = spec.input.height, spec.input.width
     calibration, agreement = calibration_rows(data, n_images, seed)
-    input_name = (
-        ort.InferenceSession(str(onnx_path(source, spec)), providers=["CPUExecutionProvider"])
-        .get_inputs()[0]
-        .name
-    )
 
     class _Reader(CalibrationDataReader):
-        def __init__(self) -> None:
+        def __init__(self, input_name: str) -> None:
             self._rows = iter(calibration)
+            self._input_name = input_name
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             row = next(self._rows, None)
-            return None if row is None else {input_name: _batch(data, row, height, width)}
+            return None if row is None else {self._input_name: _batch(data, row, height, width)}
 
     with replacing_folder(target) as staging:
         prepared = staging / "prepared.onnx"
         quant_pre_process(str(onnx_path(source, spec)), str(prepared))
-        kept_float = _float_kept_nodes(onnx.load(str(prepared)))
+        prepared_model = onnx.load(str(prepared))
+        kept_float = _float_kept_nodes(prepared_model)
         began = time.perf_counter()
         quantize_static(
             str(prepared),
             str(staging / MODEL_ONNX),
-            _Reader(),
+            _Reader(prepared_model.graph.input[0].name),
             quant_format=QuantFormat.QDQ,
             per_channel=True,
             activation_type=QuantType.QUInt8,
