@@ -24,7 +24,8 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
 
     The temporary name keeps ``target``'s suffix so writers that pick a format from the
     extension (OpenCV, pandas) still work. On any exception the temporary file is removed
-    and ``target`` is left untouched.
+    and ``target`` is left untouched; an ``OSError`` (full disk, read-only folder) becomes a
+    ``ReportError`` naming ``target``.
     """
     target = Path(target)
     try:
@@ -44,6 +45,11 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        # A full disk or a read-only folder: one line naming the file, not a traceback.
+        raise ReportError(f"cannot write {target}: {exc.strerror or exc}") from exc
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -8,19 +8,25 @@ corrupted or swapped model is refused rather than producing wrong measurements.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ocularseg.core.errors import ModelError
+from ocularseg.core.errors import InputError, ModelError
 from ocularseg.core.labels import LABEL_NAMES
+from ocularseg.io.files import read_regular_bytes, sha256_regular
 from ocularseg.io.model_store import sha256_file
 
 MODEL_JSON = "model.json"
 MODEL_ONNX = "model.onnx"
 FORMAT_VERSION = 1
+#: model.json is a few hundred kB at most; anything far larger is not one.
+MAX_MODEL_JSON_BYTES = 16_000_000
+_PLAIN_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class InputSpec(BaseModel):
@@ -36,6 +42,28 @@ class InputSpec(BaseModel):
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
 
+    @field_validator("scale")
+    @classmethod
+    def _finite_scale(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError(f"must be a finite number, got {value}")
+        return value
+
+    @field_validator("mean")
+    @classmethod
+    def _finite_mean(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if not all(math.isfinite(v) for v in value):
+            raise ValueError(f"must be three finite numbers, got {list(value)}")
+        return value
+
+    @field_validator("std")
+    @classmethod
+    def _positive_std(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        # A zero std divides every pixel by zero: inf/NaN input, garbage masks, no error.
+        if not all(math.isfinite(v) and v > 0 for v in value):
+            raise ValueError(f"must be three finite numbers > 0, got {list(value)}")
+        return value
+
 
 class ModelSpec(BaseModel):
     """The contents of ``model.json`` that inference relies on (other keys are kept as info)."""
@@ -50,6 +78,18 @@ class ModelSpec(BaseModel):
     input: InputSpec
     labels: dict[str, int]
     architecture: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("onnx_file")
+    @classmethod
+    def _inside_folder(cls, value: str) -> str:
+        # A file name only: "../../etc/x" or "/dev/zero" must be refused before anything
+        # is opened, not after.
+        if not _PLAIN_FILE_NAME.match(value) or value in (".", ".."):
+            raise ValueError(
+                f"must be a file name inside the model folder (letters, digits, . _ -), "
+                f"got {value!r}"
+            )
+        return value
 
 
 def load_model_spec(
@@ -68,9 +108,14 @@ def load_model_spec(
     if not json_path.is_file():
         raise ModelError(f"{folder}: no {MODEL_JSON} (not an ocularseg model folder)")
     try:
-        spec = ModelSpec.model_validate(json.loads(json_path.read_text(encoding="utf-8")))
+        raw = read_regular_bytes(json_path, max_bytes=MAX_MODEL_JSON_BYTES)
+        spec = ModelSpec.model_validate(json.loads(raw.decode("utf-8-sig")))
+    except InputError as exc:
+        raise ModelError(str(exc)) from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelError(f"{json_path}: not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise ModelError(f"{json_path}: not a model.json (nested too deeply)") from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -86,7 +131,10 @@ def load_model_spec(
     if not onnx_path.is_file():
         raise ModelError(f"{folder}: {spec.onnx_file} is missing")
     if verify_checksum:
-        actual = sha256_file(onnx_path)
+        try:
+            actual = sha256_regular(onnx_path)
+        except InputError as exc:
+            raise ModelError(str(exc)) from exc
         if actual != spec.sha256:
             raise ModelError(
                 f"{onnx_path}: sha256 {actual[:12]}… does not match model.json "

@@ -1,0 +1,52 @@
+"""Text that is safe to show, print and write: file names that are not valid UTF-8, and cells
+that a spreadsheet would run as formulas.
+
+File names on Linux are bytes. Python decodes the bytes that are not valid UTF-8 into lone
+"surrogate" characters (``b'\\xe9'`` -> ``'\\udce9'``), which no UTF-8 writer accepts: one such
+name used to abort a whole batch. :func:`printable` turns them into a visible ``\\xe9`` so the
+name can go into messages, CSV, JSON and XLSX; the file itself is always opened by its real
+path, never by this text.
+"""
+
+from __future__ import annotations
+
+import os
+
+#: First characters that make Excel, LibreOffice or Google Sheets read a cell as a formula
+#: (OWASP "CSV injection"): ``=`` ``+`` ``-`` ``@`` and tab / carriage return.
+FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def printable(text: str | os.PathLike[str]) -> str:
+    """``text`` with undecodable file-name bytes shown as ``\\xNN`` (valid UTF-8 throughout).
+
+    Text without such bytes is returned unchanged.
+    """
+    value = os.fspath(text)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` as a spreadsheet shows it literally: a leading ``'`` when it starts like a formula.
+
+    A file named ``=HYPERLINK(...).mp4`` would otherwise become a live formula when
+    ``measurements.csv`` is double-clicked. Spreadsheets hide the ``'``; a program reading
+    the CSV sees it (documented in the README).
+    """
+    if text and text.startswith(FORMULA_TRIGGERS):
+        return "'" + text
+    return text
+
+
+def safe_cell(value: object) -> object:
+    """A table cell as written to CSV: text through :func:`printable` and
+    :func:`spreadsheet_safe`, anything else unchanged."""
+    if isinstance(value, str):
+        return spreadsheet_safe(printable(value))
+    return value
