@@ -20,9 +20,12 @@ Column order of ``measurements.csv``
 
 Rows are sorted stably by ``input``, ``frame_index``, then ``side`` (right before left).
 
-CSV conventions (all three files)
-    UTF-8 with a byte-order mark, so Excel shows non-ASCII text (``≤``, ``−``, accented
-    file names) correctly when the file is double-clicked; ``pandas.read_csv`` and
+CSV conventions (all report CSVs)
+    Text that would start like a spreadsheet formula (``=``, ``+``, ``-``, ``@``, tab,
+    carriage return) gets a leading ``'`` so Excel shows it as text instead of running it
+    (a file named ``=HYPERLINK(...).mp4``); file-name bytes that are not UTF-8 are shown
+    as ``\\xNN``. UTF-8 with a byte-order mark, so Excel shows non-ASCII text (``≤``,
+    ``−``, accented file names) correctly when the file is double-clicked; ``pandas.read_csv`` and
     ``csv`` with ``encoding="utf-8-sig"`` read it transparently. Floats are rounded to
     ``CSV_DECIMALS`` (4) decimal places, far below the measurement error (~0.05 mm, ~1 crop
     px), and written without trailing zeros; NaN / missing is an empty cell; booleans are
@@ -41,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ocularseg.core.errors import OcularsegError, ReportError
+from ocularseg.core.text import safe_cell
 from ocularseg.io.atomic import write_with_atomic
 
 #: Identity columns of a measurement row, first in ``measurements.csv``.
@@ -58,6 +62,8 @@ QUALITY_COLUMNS: tuple[str, ...] = ("blink", "sharpness", "ear", "mean_confidenc
 TRAILING_COLUMNS: tuple[str, ...] = ("overlay",)
 #: Columns of ``errors.csv``.
 ERROR_COLUMNS: tuple[str, ...] = ("input", "stage", "frame_index", "error")
+#: Columns of ``warnings.csv``: like ``errors.csv``, with ``warning`` for the message.
+WARNING_COLUMNS: tuple[str, ...] = ("input", "stage", "frame_index", "warning")
 
 SIDES: tuple[str, ...] = ("right", "left")
 MODES: tuple[str, ...] = ("keyframes", "timeseries")
@@ -65,6 +71,7 @@ MODES: tuple[str, ...] = ("keyframes", "timeseries")
 MEASUREMENTS_CSV_NAME = "measurements.csv"
 SUMMARY_CSV_NAME = "summary.csv"
 ERRORS_CSV_NAME = "errors.csv"
+WARNINGS_CSV_NAME = "warnings.csv"
 
 #: Decimal places kept for floats in the CSV files.
 CSV_DECIMALS = 4
@@ -162,15 +169,33 @@ def errors_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     Raises:
         ReportError: a row lacks one of the keys.
     """
+    return _issues_frame(rows, ERROR_COLUMNS, "error")
+
+
+def warnings_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Build the warnings table: ``WARNING_COLUMNS``, as :func:`errors_frame` with ``warning``.
+
+    Warnings do not make an input fail (several faces in a frame, an assumed frame rate,
+    a file skipped inside a folder); each names its file.
+
+    Raises:
+        ReportError: a row lacks one of the keys.
+    """
+    return _issues_frame(rows, WARNING_COLUMNS, "warning")
+
+
+def _issues_frame(
+    rows: Iterable[Mapping[str, Any]], columns_: Sequence[str], what: str
+) -> pd.DataFrame:
     rows = [dict(row) for row in rows]
     for number, row in enumerate(rows):
-        missing = [key for key in ERROR_COLUMNS if key not in row]
+        missing = [key for key in columns_ if key not in row]
         if missing:
-            raise ReportError(f"error row {number} lacks {', '.join(missing)}")
-    columns = list(ERROR_COLUMNS)
+            raise ReportError(f"{what} row {number} lacks {', '.join(missing)}")
+    columns = list(columns_)
     df = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
-    for column in ("input", "stage", "error"):
-        # A multi-line message would break the one-error-per-line reading of the CSV.
+    for column in ("input", "stage", what):
+        # A multi-line message would break the one-message-per-line reading of the CSV.
         df[column] = df[column].map(lambda v: " ".join(_text(v).split())).astype(object)
     df["frame_index"] = df["frame_index"].map(_none_to_nan).astype("Int64")
     return df
@@ -222,13 +247,23 @@ def write_csv(path: str | os.PathLike[str], df: pd.DataFrame) -> None:
     Raises:
         ReportError: the file could not be written (the path is named).
     """
-    rounded = round_floats(df, CSV_DECIMALS)
+    rounded = escape_text(round_floats(df, CSV_DECIMALS))
     write_atomic(
         path,
         lambda tmp: rounded.to_csv(
             tmp, index=False, na_rep="", float_format="%.10g", encoding=CSV_ENCODING
         ),
     )
+
+
+def escape_text(df: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``df`` with every text cell made safe for a spreadsheet and for UTF-8
+    (``core.text.spreadsheet_safe`` and ``printable``); other cells unchanged."""
+    out = df.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
+            out[column] = out[column].map(safe_cell)
+    return out
 
 
 def round_floats(df: pd.DataFrame, decimals: int) -> pd.DataFrame:

@@ -55,6 +55,7 @@ def write_xlsx(
     run_info: Mapping[str, Any],
     *,
     params: ReportParams | None = None,
+    extra_sheets: Mapping[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write the workbook described in the module docstring, atomically.
 
@@ -66,6 +67,8 @@ def write_xlsx(
         run_info: JSON-able provenance (version, model sha256, effective config, timings).
         params: the thresholds used, quoted in the indicator header comments; defaults to
             ``ReportParams()``.
+        extra_sheets: more tables (sheet name -> DataFrame), written after ``run`` with the
+            same table layout (the pipeline adds ``warnings``).
 
     Returns:
         ``path`` as a Path.
@@ -92,6 +95,8 @@ def write_xlsx(
     _write_table(workbook.create_sheet("errors"), errors_df)
     run_df = pd.DataFrame(flatten_run_info(run_info), columns=["key", "value"])
     _write_table(workbook.create_sheet("run"), run_df)
+    for sheet_name, table in (extra_sheets or {}).items():
+        _write_table(workbook.create_sheet(sheet_name), table)
 
     write_atomic(path, lambda tmp: workbook.save(tmp))
     return path

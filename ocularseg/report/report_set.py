@@ -1,0 +1,103 @@
+"""Write a run's report files as one set: all from the same run, or none.
+
+Writing the files one after another used to mix runs when the disk filled up half-way:
+the CSVs came from the new run, report.xlsx and run.json from the old one. Now:
+
+1. every file is written to a temporary name beside its target; if any writer fails, the
+   temporaries are removed and the previous set is left exactly as it was;
+2. the previous set is removed, its commit marker (``run.json``) first;
+3. the new files are renamed into place, the marker last.
+
+So at any moment the report files present all come from one run, and a ``run.json`` is
+present only beside a complete set; it lists every file of its set with its sha256
+(``report_files``), so a reader can check the set too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+from ocularseg.core.errors import OcularsegError, ReportError
+
+#: Writes one file at the given (temporary) path.
+Writer = Callable[[Path], None]
+
+
+def _staging_path(target: Path, token: str) -> Path:
+    # Keeps the suffix: writers that choose a format from it (pandas, openpyxl) still work.
+    return target.with_name(f".{target.stem}.new-{token}{target.suffix}")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_report_set(
+    out_dir: str | os.PathLike[str],
+    writers: Mapping[str, Writer],
+    marker_name: str,
+    marker_writer: Callable[[Path, dict[str, str]], None],
+    *,
+    previous: Iterable[str] = (),
+) -> dict[str, str]:
+    """Write ``writers`` (file name -> writer) and the marker into ``out_dir`` as one set.
+
+    Args:
+        out_dir: the folder (exists).
+        writers: each file of the set, by name inside ``out_dir``.
+        marker_name: the commit marker's name (``run.json``), written last.
+        marker_writer: writes the marker at a path, given ``{name: sha256}`` of the other
+            files.
+        previous: names of files a previous run may have left that belong to the set
+            (removed with the old set even when this run does not write them, e.g.
+            ``skipped_files.txt`` when nothing was skipped this time).
+
+    Returns:
+        ``{name: sha256}`` of the files written (the marker excluded).
+
+    Raises:
+        ReportError: a file could not be written; the previous set is then untouched.
+    """
+    out = Path(out_dir)
+    token = secrets.token_hex(4)
+    staged: dict[str, Path] = {}
+    try:
+        for name, writer in writers.items():
+            staged[name] = _staging_path(out / name, token)
+            writer(staged[name])
+        hashes = {name: _sha256(path) for name, path in staged.items()}
+        staged[marker_name] = _staging_path(out / marker_name, token)
+        marker_writer(staged[marker_name], hashes)
+    except BaseException as exc:
+        for path in staged.values():
+            with contextlib.suppress(OSError):
+                path.unlink()
+        if isinstance(exc, OcularsegError) or not isinstance(exc, (OSError, ValueError)):
+            raise
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ReportError(f"cannot write the reports in {out}: {reason}") from exc
+    order = [n for n in staged if n != marker_name]
+    try:
+        # Old set out (marker first), then the new set in (marker last).
+        for name in [marker_name, *order, *[n for n in previous if n not in staged]]:
+            with contextlib.suppress(FileNotFoundError):
+                (out / name).unlink()
+        for name in [*order, marker_name]:
+            os.replace(staged[name], out / name)
+    except OSError as exc:
+        for path in staged.values():
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise ReportError(
+            f"cannot move the reports into place in {out}: {exc.strerror or exc}"
+        ) from exc
+    return hashes
