@@ -19,20 +19,27 @@ def analyze(
     out: Path = typer.Option(Path("ocularseg_out"), "--out", "-o", help="Output folder."),
     model: Path | None = typer.Option(None, "--model", help="Model folder (default: bundled)."),
     config: Path | None = typer.Option(None, "--config", help="YAML file of analysis options."),
-    keyframes: int | None = typer.Option(None, "--keyframes", help="Key frames per video."),
+    keyframes: int | None = typer.Option(
+        None, "--keyframes", help="Key frames per video (key-frame mode; not with --fps)."
+    ),
     fps: float | None = typer.Option(
         None,
         "--fps",
-        help="Time-series mode: analyse frames at this rate (Hz), e.g. for fatigability.",
+        help="Time-series mode: analyse frames at this rate (Hz), e.g. for fatigability "
+        "(not with --keyframes).",
     ),
     device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda."),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Crops per model call."),
     cleanup: bool | None = typer.Option(
         None, "--cleanup/--no-cleanup", help="Anatomical clean-up of label maps (default on)."
     ),
-    jobs: int = typer.Option(1, "--jobs", "-j", help="Worker processes."),
+    jobs: int = typer.Option(
+        1, "--jobs", "-j", help="Worker processes (at most the CPU cores and memory allow)."
+    ),
     resume: bool = typer.Option(
-        False, "--resume", help="Skip inputs already done (same file, model, config)."
+        False,
+        "--resume",
+        help="Skip inputs that finished before, measurable or not (same file, model, config).",
     ),
 ) -> None:
     """Measure each eye (MRD1, visible iris fraction, ratios) and write CSV/XLSX reports.
@@ -43,7 +50,7 @@ def analyze(
     from rich.console import Console
 
     from ocularseg.pipeline.config import load_analyze_config
-    from ocularseg.pipeline.run import run_analysis
+    from ocularseg.pipeline.run import RunStoppedError, run_analysis
 
     console = Console(stderr=True)
     cfg = load_analyze_config(
@@ -79,9 +86,17 @@ def analyze(
         result = run_analysis(
             [str(p) for p in inputs], out, cfg, resume=resume, jobs=jobs, on_progress=on_progress
         )
+    except RunStoppedError as exc:
+        _print_summary(exc.result, out)
+        raise
     finally:
         if progress is not None:
             progress.stop()
+    _print_summary(result, out)
+    raise typer.Exit(result.exit_code)
+
+
+def _print_summary(result, out: Path) -> None:
     done = len(result.inputs) - len(result.failed)
     typer.echo(
         f"{done} of {len(result.inputs)} input(s) analysed ({len(result.resumed)} resumed), "
@@ -89,13 +104,17 @@ def analyze(
     )
     if result.skipped_files:
         typer.echo(
-            f"{len(result.skipped_files)} file(s) skipped (not video or image): see "
-            f"{out / 'skipped_files.txt'}"
+            f"{len(result.skipped_files)} file(s) or folder(s) skipped inside folders, each "
+            f"with its reason in {out / 'skipped_files.txt'}"
         )
+    warnings = [w for r in result.inputs for w in r.warnings]
+    if warnings:
+        typer.echo(f"{len(warnings)} warning(s) (see {out / 'warnings.csv'}):", err=True)
+        for warning in warnings:
+            typer.echo(f"  - {warning['warning']}", err=True)
     if result.failed:
         typer.echo(
             f"{len(result.failed)} input(s) had problems (see {out / 'errors.csv'}):", err=True
         )
         for error in result.errors:
             typer.echo(f"  - {error['error']}", err=True)
-    raise typer.Exit(result.exit_code)

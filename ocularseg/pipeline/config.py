@@ -12,9 +12,10 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ocularseg.io.config_files import read_yaml_mapping, validate_config
+from ocularseg.io.images import DEFAULT_MAX_IMAGE_PIXELS
 from ocularseg.stages.crop import CropParams
 from ocularseg.stages.face import FaceParams
 from ocularseg.stages.keyframes import KeyframeParams
@@ -43,6 +44,13 @@ class AnalyzeConfig(BaseModel):
     max_seconds: float | None = Field(
         None, gt=0, description="analyse only the first seconds of each video (null = all)"
     )
+    max_image_megapixels: float = Field(
+        DEFAULT_MAX_IMAGE_PIXELS / 1e6,
+        gt=0,
+        le=1000,
+        description="refuse images and video frames larger than this (width × height, "
+        "megapixels); checked on the file header before decoding",
+    )
     cleanup: bool = Field(True, description="anatomical clean-up before measuring (recorded)")
     low_confidence: float = Field(
         0.75, ge=0, le=1, description="flag 'low_confidence' below this mean max-softmax"
@@ -53,6 +61,17 @@ class AnalyzeConfig(BaseModel):
     crop: CropParams = Field(default_factory=CropParams)
     keyframe: KeyframeParams = Field(default_factory=KeyframeParams)
     measure: MeasureParams = Field(default_factory=MeasureParams)
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> AnalyzeConfig:
+        # Key frames are chosen only in key-frame mode: with fps set they would be
+        # silently ignored, so asking for both is a mistake worth stopping for.
+        if self.fps is not None and "keyframes" in self.model_fields_set:
+            raise ValueError(
+                "fps (time-series mode, --fps) and keyframes (key-frame mode, --keyframes) "
+                "cannot be combined: give one of them"
+            )
+        return self
 
     @property
     def mode(self) -> str:

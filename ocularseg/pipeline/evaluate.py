@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,11 @@ from ocularseg.core.errors import ConfigError, DataError
 from ocularseg.data.manifest import ManifestRow, read_manifest
 from ocularseg.evaluation import evaluate_dataset, summarise, summary_markdown, write_evaluation
 from ocularseg.io.images import read_image_rgb, read_image_unchanged
+from ocularseg.io.share import IMAGE_PREFIX, SUBJECT_PREFIX, new_key, pseudonymise
+
+#: How image and subject ids are written: as they are, or as unlinkable pseudonyms (for
+#: files that travel with a shared model folder; see ``io.share``).
+IdPolicy = Literal["keep", "pseudonymise"]
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +99,15 @@ def evaluate(
     device: str = "auto",
     batch_size: int = 8,
     metadata: dict[str, Any] | None = None,
+    ids: IdPolicy = "keep",
 ) -> EvaluationOutcome:
     """Evaluate and (when ``out_dir`` is given) write per_image.csv, summary.csv/json/md.
 
     Exactly one of ``model_dir`` and ``pred_dir`` must be given. CIs are 95 % percentile
     bootstrap intervals over images, resampled by subject (images of one person are not
-    independent), ``n_resamples`` times with ``seed``.
+    independent), ``n_resamples`` times with ``seed``. With ``ids="pseudonymise"`` the
+    image and subject ids in every output are replaced by keyed-hash pseudonyms (rows of
+    one person stay together) and the data and model folders are named without their path.
     """
     if (model_dir is None) == (pred_dir is None):
         raise ConfigError("give exactly one of --model (a model folder) and --pred (mask folder)")
@@ -112,13 +120,22 @@ def evaluate(
     per_image = evaluate_dataset(pairs)
     subjects = {r.stem: r.subject for r in rows}
     per_image.insert(1, "subject", per_image["image_id"].map(subjects))
+    if ids == "pseudonymise":
+        key = new_key()
+        per_image["image_id"] = per_image["image_id"].map(
+            pseudonymise(per_image["image_id"], IMAGE_PREFIX, key)
+        )
+        per_image["subject"] = per_image["subject"].map(
+            pseudonymise(per_image["subject"], SUBJECT_PREFIX, key)
+        )
     summary = summarise(per_image, seed=seed, n_resamples=n_resamples, cluster_column="subject")
     title = f"Evaluation on {root.name} ({split}, {len(rows)} images)"
     markdown = summary_markdown(summary, per_image=per_image, title=title)
     files: dict[str, Path] = {}
     if out_dir is not None:
-        info = {"data": str(root), "split": split, "images": len(rows), **(metadata or {})}
+        shown = (lambda p: Path(p).absolute().name) if ids == "pseudonymise" else str
+        info = {"data": shown(root), "split": split, "images": len(rows), **(metadata or {})}
         if model_dir is not None:
-            info["model"] = str(model_dir)
+            info["model"] = shown(model_dir)
         files = write_evaluation(per_image, summary, out_dir, title=title, metadata=info)
     return EvaluationOutcome(per_image, summary, markdown, files)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ocularseg.core.containers import FaceLandmarks, Frame
 from ocularseg.core.errors import DetectionError, InputError
 from ocularseg.io.images import read_image_rgb
-from ocularseg.io.video import iter_frames, probe_video, read_frames_at
+from ocularseg.io.video import DecodeReport, iter_frames, probe_video, read_frames_at
 from ocularseg.pipeline.config import AnalyzeConfig
 from ocularseg.pipeline.inputs import InputItem
 from ocularseg.stages.face import FaceDetector
@@ -37,11 +37,23 @@ class AnalysedFrame:
 
 @dataclass
 class FrameStats:
-    """Counts for the report: how many frames were looked at and why some were not used."""
+    """Counts for the report: how many frames were looked at and why some were not used.
+
+    Attributes:
+        decoded / no_face / several_faces: frame counts.
+        first_several_faces: index of the first frame with more than one face (or None).
+        most_faces: the largest number of faces seen in one frame.
+        decode: what decoding the video found (None for images).
+        warnings: sentences for ``warnings.csv`` (without the file name).
+    """
 
     decoded: int = 0
     no_face: int = 0
     several_faces: int = 0
+    first_several_faces: int | None = None
+    most_faces: int = 0
+    decode: DecodeReport | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def _detect(detector: FaceDetector, frame: Frame, stats: FrameStats) -> FaceLandmarks | None:
@@ -52,6 +64,9 @@ def _detect(detector: FaceDetector, frame: Frame, stats: FrameStats) -> FaceLand
         return None
     if face.faces_found > 1:
         stats.several_faces += 1
+        stats.most_faces = max(stats.most_faces, face.faces_found)
+        if stats.first_several_faces is None:
+            stats.first_several_faces = frame.index
     return face
 
 
@@ -64,15 +79,20 @@ def analysed_frames(
         InputError: the file cannot be decoded.
         DetectionError: no face in any frame looked at.
     """
+    max_pixels = round(config.max_image_megapixels * 1e6)
+    if item.kind == "unsupported":
+        read_image_rgb(item.path)  # raises the format's own message
     if item.kind == "image":
-        frame = Frame(item.label, 0, 0.0, read_image_rgb(item.path))
+        frame = Frame(item.label, 0, 0.0, read_image_rgb(item.path, max_pixels=max_pixels))
         stats.decoded = 1
         face = _detect(detector, frame, stats)
         if face is None:
             raise DetectionError(f"{item.label}: no face found in the image")
         yield AnalysedFrame(frame, face, score_frame(0, 0.0, frame.image, face), False)
         return
-    info = probe_video(item.path)
+    info = probe_video(item.path, max_pixels=max_pixels)
+    stats.warnings.extend(info.warnings)
+    stats.decode = DecodeReport()
     limit = info.frame_count
     if config.max_seconds is not None:
         limit = min(limit, max(1, int(config.max_seconds * info.fps)))
@@ -85,7 +105,13 @@ def analysed_frames(
 def _timeseries(item, video_fps, limit, detector, config, stats) -> Iterator[AnalysedFrame]:
     step = max(1, round(video_fps / config.fps))
     pending: list[tuple[Frame, FaceLandmarks, FrameScores]] = []
-    for frame in iter_frames(item.path, every_n=step, max_frames=max(1, -(-limit // step))):
+    for frame in iter_frames(
+        item.path,
+        every_n=step,
+        max_frames=max(1, -(-limit // step)),
+        report=stats.decode,
+        max_pixels=round(config.max_image_megapixels * 1e6),
+    ):
         stats.decoded += 1
         face = _detect(detector, frame, stats)
         if face is not None:
@@ -102,7 +128,13 @@ def _timeseries(item, video_fps, limit, detector, config, stats) -> Iterator[Ana
 def _keyframes(item, limit, detector, config, stats) -> Iterator[AnalysedFrame]:
     step = max(1, limit // config.max_candidates)
     scored: list[tuple[FrameScores, FaceLandmarks]] = []
-    for frame in iter_frames(item.path, every_n=step, max_frames=config.max_candidates):
+    for frame in iter_frames(
+        item.path,
+        every_n=step,
+        max_frames=config.max_candidates,
+        report=stats.decode,
+        max_pixels=round(config.max_image_megapixels * 1e6),
+    ):
         stats.decoded += 1
         face = _detect(detector, frame, stats)
         if face is not None:
@@ -117,8 +149,14 @@ def _keyframes(item, limit, detector, config, stats) -> Iterator[AnalysedFrame]:
             : config.keyframes
         ]
         chosen.sort()
+        stats.warnings.append(
+            f"every one of {len(scored)} candidate frames looked like a blink or was "
+            f"blurred; analysed the {len(chosen)} sharpest anyway"
+        )
     by_index = {scored[i][0].index: scored[i] for i in chosen}
-    frames = read_frames_at(item.path, sorted(by_index))
+    frames = read_frames_at(
+        item.path, sorted(by_index), max_pixels=round(config.max_image_megapixels * 1e6)
+    )
     if len(frames) != len(by_index):
         raise InputError(f"{item.label}: could not decode the chosen key frames on a second pass")
     for frame in frames:

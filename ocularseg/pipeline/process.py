@@ -1,8 +1,13 @@
 """Analyse one input: frames -> crops -> segmentation -> measurements, plus its images.
 
-Everything an input produces goes into its own folder ``OUT/inputs/<key>/``; the rows
-and errors are also kept in ``result.json`` there, which marks the input as complete and
-lets ``--resume`` reuse it.
+Everything an input produces goes into its own folder ``OUT/inputs/<key>/``; the rows,
+errors and warnings are also kept in ``result.json`` there, which marks the input as
+finished (measurable or not) and lets ``--resume`` reuse it.
+
+Warnings are things a reader of the numbers should know that do not make the input fail:
+several faces in a frame (the largest was measured), a header frame rate that had to be
+assumed, key frames that all looked like blinks. Each names the file and goes to
+``warnings.csv``.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ocularseg.core.containers import SIDES, EyeCrop
 from ocularseg.core.errors import OcularsegError
+from ocularseg.core.text import printable
 from ocularseg.io.atomic import write_json_atomic
 from ocularseg.io.images import write_image_atomic
 from ocularseg.pipeline.config import AnalyzeConfig
@@ -33,16 +40,19 @@ from ocularseg.stages.segment import Segmenter
 log = logging.getLogger(__name__)
 
 RESULT_JSON = "result.json"
+#: Flag on every row of a video that stopped decoding early (see ``io.video.DecodeReport``).
+FLAG_PARTIAL_VIDEO = "partial_video"
 
 
 @dataclass
 class InputResult:
-    """What one input produced (rows for measurements.csv, rows for errors.csv)."""
+    """What one input produced (rows for measurements.csv, errors.csv and warnings.csv)."""
 
     label: str
     key: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
     frames: dict[str, int] = field(default_factory=dict)
     resume_key: str = ""
@@ -58,24 +68,68 @@ class InputResult:
             "resume_key": self.resume_key,
             "rows": [{k: _json_value(v) for k, v in row.items()} for row in self.rows],
             "errors": self.errors,
+            "warnings": self.warnings,
             "timings_s": self.timings_s,
             "frames": self.frames,
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> InputResult:
+    def from_json(cls, data: Any) -> InputResult:
+        """Rebuild from :meth:`to_json` output.
+
+        Raises:
+            ValueError: ``data`` does not have the shape of a saved result.
+        """
+        try:
+            saved = _SavedResult.model_validate(data)
+        except ValidationError as exc:
+            raise ValueError(f"not a saved result ({exc.error_count()} problem(s))") from exc
         rows = [
-            {k: (float("nan") if v is None else v) for k, v in row.items()} for row in data["rows"]
+            {k: (float("nan") if v is None else v) for k, v in row.items()} for row in saved.rows
         ]
+        for row in rows:
+            if not isinstance(row.get("input"), str) or row.get("side") not in SIDES:
+                raise ValueError("a saved row lacks its input or side")
         return cls(
-            label=data["label"],
-            key=data["key"],
+            label=saved.label,
+            key=saved.key,
             rows=rows,
-            errors=list(data["errors"]),
-            timings_s=dict(data["timings_s"]),
-            frames=dict(data["frames"]),
-            resume_key=data["resume_key"],
+            errors=[e.model_dump() for e in saved.errors],
+            warnings=[w.model_dump() for w in saved.warnings],
+            timings_s=dict(saved.timings_s),
+            frames=dict(saved.frames),
+            resume_key=saved.resume_key,
         )
+
+
+class _SavedError(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    input: str
+    stage: str
+    error: str
+    frame_index: int | None = None
+
+
+class _SavedWarning(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    input: str
+    stage: str
+    warning: str
+    frame_index: int | None = None
+
+
+class _SavedResult(BaseModel):
+    """The schema of ``result.json``: anything else is treated as absent (re-analysed)."""
+
+    model_config = ConfigDict(extra="ignore")
+    label: str
+    key: str
+    resume_key: str
+    rows: list[dict[str, str | bool | int | float | None]]
+    errors: list[_SavedError]
+    warnings: list[_SavedWarning] = []
+    timings_s: dict[str, float]
+    frames: dict[str, int]
 
 
 def _json_value(value: Any) -> Any:
@@ -130,6 +184,20 @@ def process_input(
             timer.add("crop", t0)
     except OcularsegError as exc:
         result.errors.append(_error(item, "frames", exc))
+    partial = stats.decode is not None and stats.decode.stopped_early
+    if partial and crops:
+        span = stats.decode.last_timestamp_s
+        result.errors.append(
+            _error(
+                item,
+                "frames",
+                f"{'; '.join(stats.decode.problems)}; the measurements cover only the first "
+                f"{span:.1f} s and are flagged '{FLAG_PARTIAL_VIDEO}'",
+            )
+        )
+    elif partial:
+        result.errors.append(_error(item, "frames", "; ".join(stats.decode.problems)))
+    _frame_warnings(item, stats, result)
     result.frames = {
         "decoded": stats.decoded,
         "no_face": stats.no_face,
@@ -151,6 +219,8 @@ def process_input(
             flags = list(crop.flags) + list(measurement.flags)
             if seg.mean_confidence < config.low_confidence:
                 flags.append("low_confidence")
+            if partial:
+                flags.append(FLAG_PARTIAL_VIDEO)
             timer.add("measure", t0)
             name = f"f{analysed.frame.index:06d}_{crop.side}"
             row = {
@@ -218,11 +288,41 @@ def _check_usable(item: InputItem, result: InputResult) -> None:
             )
 
 
-def _error(item: InputItem, stage: str, exc: Exception) -> dict[str, Any]:
-    message = str(exc)
-    if item.label not in message and str(item.path) not in message:
-        message = f"{item.label}: {message}"
-    return {"input": item.label, "stage": stage, "error": message, "frame_index": None}
+def _error(item: InputItem, stage: str, exc: Exception | str) -> dict[str, Any]:
+    return {"input": item.label, "stage": stage, "error": _named(item, exc), "frame_index": None}
+
+
+def _warning(item: InputItem, stage: str, text: str) -> dict[str, Any]:
+    return {"input": item.label, "stage": stage, "warning": _named(item, text), "frame_index": None}
+
+
+def _named(item: InputItem, exc: Exception | str) -> str:
+    """The message, valid UTF-8, starting with the file's name unless it already names it."""
+    message = printable(str(exc))
+    if item.label in message:
+        return message
+    # Lower layers name the resolved path (a link's target); the user named the label.
+    resolved = printable(item.path)
+    if message.startswith(resolved):
+        return item.label + message[len(resolved) :]
+    return f"{item.label}: {message}"
+
+
+def _frame_warnings(item: InputItem, stats: FrameStats, result: InputResult) -> None:
+    if stats.several_faces:
+        result.warnings.append(
+            _warning(
+                item,
+                "face",
+                f"{stats.several_faces} of {stats.decoded} frame(s) show more than one face "
+                f"(up to {stats.most_faces}, first in frame {stats.first_several_faces}); "
+                "one face was measured in each: check the overlays show the patient",
+            )
+        )
+    for text in stats.warnings:
+        result.warnings.append(_warning(item, "frames", text))
+    for text in result.warnings:
+        log.info("%s", text["warning"])  # the CLI prints them; API users read result.warnings
 
 
 def load_result(out_dir: Path, item: InputItem) -> InputResult | None:
@@ -233,7 +333,17 @@ def load_result(out_dir: Path, item: InputItem) -> InputResult | None:
     if not path.is_file():
         return None
     try:
-        return InputResult.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
-        log.warning("%s: unreadable saved result; the input will be analysed again", path)
+        saved = InputResult.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, RecursionError) as exc:
+        log.warning("%s: unreadable saved result (%s); the input will be analysed again", path, exc)
         return None
+    if saved.key != item.key:
+        log.warning("%s: saved for another input; the input will be analysed again", path)
+        return None
+    if saved.label != item.label:
+        # The same file named another way this time ("./clinic" vs "clinic"): report it
+        # under the name used now.
+        saved.label = item.label
+        for record in (*saved.rows, *saved.errors, *saved.warnings):
+            record["input"] = item.label
+    return saved

@@ -2,34 +2,62 @@
 
 Error policy: a problem with one input (unreadable file, no face, eyes never usable) is an
 error row for that input and the run goes on; a problem with the run itself (bad options,
-missing or corrupt model, unwritable output folder) stops before any input is touched.
+missing or corrupt model, unwritable output folder, another run using the same output
+folder) stops before any input is touched. Outputs that stop being writable part-way (a
+full disk) stop the run: the inputs finished so far are saved and ``--resume`` continues.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ocularseg import __version__
-from ocularseg.core.errors import ConfigError, OcularsegError
-from ocularseg.io.atomic import write_json_atomic, write_text_atomic
-from ocularseg.io.model_store import models_dir, sha256_file
+from ocularseg._privacy import silence_loaded_onnxruntime
+from ocularseg.core.containers import CROP_HEIGHT_PX, CROP_WIDTH_PX
+from ocularseg.core.errors import (
+    ConfigError,
+    InputError,
+    ModelError,
+    OcularsegError,
+    ReportError,
+)
+from ocularseg.core.text import printable
+from ocularseg.io.atomic import write_json_atomic
+from ocularseg.io.config_files import check_finite
+from ocularseg.io.files import sha256_regular
+from ocularseg.io.model_store import models_dir
 from ocularseg.pipeline.config import DEFAULT_MODEL_NAME, AnalyzeConfig
-from ocularseg.pipeline.inputs import InputItem, discover_inputs
-from ocularseg.pipeline.process import InputResult, load_result, process_input
+from ocularseg.pipeline.inputs import InputItem, SkippedFile, discover_inputs
+from ocularseg.pipeline.lock import run_lock
+from ocularseg.pipeline.process import FLAG_PARTIAL_VIDEO, InputResult, load_result, process_input
+from ocularseg.pipeline.workers import check_jobs, init_worker, usable_cores, work
 
 log = logging.getLogger(__name__)
 
 #: Called after each input: (done count, total, result).
 ProgressCallback = Callable[[int, int, InputResult], None]
+
+#: Report files of a run, written as one set (see ``report.report_set``); run.json last.
+REPORT_FILES: tuple[str, ...] = (
+    "measurements.csv",
+    "summary.csv",
+    "errors.csv",
+    "warnings.csv",
+    "skipped_files.txt",
+    "report.xlsx",
+)
+RUN_JSON = "run.json"
 
 
 @dataclass
@@ -38,7 +66,7 @@ class AnalysisResult:
 
     out_dir: Path
     inputs: list[InputResult] = field(default_factory=list)
-    skipped_files: list[str] = field(default_factory=list)
+    skipped_files: list[SkippedFile] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
     run_info: dict[str, Any] = field(default_factory=dict)
 
@@ -58,6 +86,32 @@ class AnalysisResult:
     @property
     def errors(self) -> list[dict[str, Any]]:
         return [e for r in self.inputs for e in r.errors]
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """Warnings of the inputs, then one per file skipped inside a folder."""
+        skipped = [
+            {
+                "input": s.label,
+                "stage": "inputs",
+                "warning": f"{s.label}: skipped: {s.reason}",
+                "frame_index": None,
+            }
+            for s in self.skipped_files
+        ]
+        return [w for r in self.inputs for w in r.warnings] + skipped
+
+
+class RunStoppedError(ReportError):
+    """The run stopped part-way because its outputs could not be written (a full disk).
+
+    Attributes:
+        result: what was finished before the stop (saved per input; ``--resume`` keeps it).
+    """
+
+    def __init__(self, message: str, result: AnalysisResult) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 def resolve_model_dir(config: AnalyzeConfig) -> Path:
@@ -80,31 +134,40 @@ def check_out_dir(out_dir: Path) -> None:
         ) from exc
 
 
-# Worker-process state: one detector and one model session per process, loaded once.
-_WORKER: dict[str, Any] = {}
+def check_model_input(segmenter: Any) -> None:
+    """Refuse, once per run, a model whose input is not the 480×320 eye crop.
 
-
-def _init_worker(model_dir: str, config_json: str, threads: int | None) -> None:
-    from ocularseg.stages.face import FaceDetector
-    from ocularseg.stages.segment import Segmenter
-
-    config = AnalyzeConfig.model_validate_json(config_json)
-    _WORKER["config"] = config
-    _WORKER["detector"] = FaceDetector(config.face)
-    _WORKER["segmenter"] = Segmenter(
-        model_dir, device=config.device, batch_size=config.batch_size, intra_op_threads=threads
+    Raises:
+        ModelError: model.json or the ONNX graph declares another input size.
+    """
+    spec = segmenter.spec.input
+    folder = segmenter.model_dir
+    if (spec.height, spec.width) != (CROP_HEIGHT_PX, CROP_WIDTH_PX):
+        raise ModelError(
+            f"{folder}: model.json declares a {spec.width}×{spec.height} px input, but "
+            f"analyze feeds {CROP_WIDTH_PX}×{CROP_HEIGHT_PX} px eye crops"
+        )
+    shape = list(segmenter.session.get_inputs()[0].shape)
+    expected = [None, 3, CROP_HEIGHT_PX, CROP_WIDTH_PX]
+    wrong = len(shape) != 4 or any(
+        isinstance(dim, int) and want is not None and dim != want
+        for dim, want in zip(shape, expected, strict=False)
     )
+    if wrong:
+        raise ModelError(
+            f"{folder}: the ONNX model's input is {shape}; analyze needs "
+            f"[batch, 3, {CROP_HEIGHT_PX}, {CROP_WIDTH_PX}]"
+        )
 
 
-def _work(item: InputItem, out_dir: str, resume_key: str) -> InputResult:
-    return process_input(
-        item,
-        detector=_WORKER["detector"],
-        segmenter=_WORKER["segmenter"],
-        config=_WORKER["config"],
-        out_dir=Path(out_dir),
-        resume_key=resume_key,
-    )
+def resume_key_for(item: InputItem, model_sha: str, config_hash: str) -> str:
+    """What must match for ``--resume`` to reuse a saved result: the file's content, the
+    model, the options that change results and the ocularseg version."""
+    try:
+        content = sha256_regular(item.path)
+    except InputError:
+        content = "unreadable"  # analysed again every time; the error row says why
+    return f"{content}:{model_sha}:{config_hash}:{__version__}"
 
 
 def run_analysis(
@@ -119,35 +182,55 @@ def run_analysis(
     """Analyse every input and write the reports into ``out_dir``.
 
     Raises:
-        ConfigError / ModelError: the run cannot start (nothing is analysed).
+        ConfigError / ModelError: the run cannot start (nothing is analysed), including
+            another run holding ``out_dir``.
+        RunStoppedError: outputs stopped being writable part-way (a full disk); inputs
+            finished before are saved for ``--resume``.
     """
     config = config or AnalyzeConfig()
+    check_finite(config, "options")
     out = Path(out_dir)
-    if jobs < 1:
-        raise ConfigError(f"--jobs must be >= 1, got {jobs}")
-    items, skipped = discover_inputs(list(paths))
+    check_jobs(jobs)
+    items, skipped = discover_inputs(list(paths), exclude=[out])
     check_out_dir(out)
+    with run_lock(out):
+        return _run_locked(items, skipped, out, config, resume, jobs, on_progress)
+
+
+def _run_locked(
+    items: list[InputItem],
+    skipped: list[SkippedFile],
+    out: Path,
+    config: AnalyzeConfig,
+    resume: bool,
+    jobs: int,
+    on_progress: ProgressCallback | None,
+) -> AnalysisResult:
     model_dir = resolve_model_dir(config)
     started = time.perf_counter()
-    # Loading the model here (also when workers load their own) checks folder, JSON and
-    # checksum once, before any input is touched.
+    # Loading the model here (also when workers load their own) checks folder, JSON,
+    # checksum and input size once, before any input is touched.
+    try:
+        import onnxruntime
+
+        silence_loaded_onnxruntime(onnxruntime)
+    except ImportError:
+        pass  # the Segmenter says what to install
     from ocularseg.stages.face import FaceDetector
     from ocularseg.stages.segment import Segmenter
 
     segmenter = Segmenter(model_dir, device=config.device, batch_size=config.batch_size)
+    check_model_input(segmenter)
     model_sha = segmenter.spec.sha256
     config_hash = config.content_hash()
     result = AnalysisResult(out_dir=out, skipped_files=skipped)
     todo: list[tuple[InputItem, str]] = []
     for item in items:
-        try:
-            content = sha256_file(item.path)
-        except OSError:
-            content = "unreadable"
-        resume_key = f"{content}:{model_sha}:{config_hash}"
+        resume_key = resume_key_for(item, model_sha, config_hash)
         saved = load_result(out, item) if resume else None
-        # Only inputs that completed without errors count as done; failed ones are retried.
-        if saved is not None and saved.resume_key == resume_key and not saved.failed:
+        # Every input that finished (measurable or not) with the same file, model and
+        # options is reused; one that crashed or was interrupted left no result.json.
+        if saved is not None and saved.resume_key == resume_key:
             result.inputs.append(saved)
             result.resumed.append(item.label)
             if on_progress:
@@ -155,33 +238,43 @@ def run_analysis(
             continue
         todo.append((item, resume_key))
 
+    stop: ReportError | None = None
     if todo and jobs == 1:
         detector = FaceDetector(config.face)
         for item, resume_key in todo:
-            done = _safe_process(
-                lambda i=item, k=resume_key: process_input(
-                    i,
-                    detector=detector,
-                    segmenter=segmenter,
-                    config=config,
-                    out_dir=out,
-                    resume_key=k,
-                ),
-                item,
-            )
+            try:
+                done = _safe_process(
+                    lambda i=item, k=resume_key: process_input(
+                        i,
+                        detector=detector,
+                        segmenter=segmenter,
+                        config=config,
+                        out_dir=out,
+                        resume_key=k,
+                    ),
+                    item,
+                )
+            except ReportError as exc:
+                stop = exc
+                break
             result.inputs.append(done)
             if on_progress:
                 on_progress(len(result.inputs), len(items), done)
     elif todo:
-        threads = max(1, (os.cpu_count() or 1) // jobs)
+        threads = max(1, usable_cores() // jobs)
         with ProcessPoolExecutor(
             max_workers=jobs,
-            initializer=_init_worker,
-            initargs=(str(model_dir), config.model_dump_json(), threads),
+            initializer=init_worker,
+            initargs=(str(model_dir), config.model_dump_json(exclude_unset=True), threads),
         ) as pool:
-            futures = [(item, pool.submit(_work, item, str(out), key)) for item, key in todo]
+            futures = [(item, pool.submit(work, item, str(out), key)) for item, key in todo]
             for item, future in futures:
-                done = _safe_process(future.result, item)
+                try:
+                    done = _safe_process(future.result, item)
+                except ReportError as exc:
+                    stop = exc
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    break
                 result.inputs.append(done)
                 if on_progress:
                     on_progress(len(result.inputs), len(items), done)
@@ -191,19 +284,42 @@ def run_analysis(
     result.run_info = _run_info(
         config, model_dir, segmenter, result, elapsed_s=time.perf_counter() - started
     )
+    if stop is not None:
+        result.run_info["stopped"] = str(stop)
+        with contextlib.suppress(ReportError):
+            write_reports(result)
+        raise RunStoppedError(
+            f"{stop}; the run stopped after {len(result.inputs)} of {len(items)} input(s) "
+            "(each finished input is saved: free some space and rerun with --resume)",
+            result,
+        )
     write_reports(result)
     return result
 
 
 def _safe_process(call: Callable[[], InputResult], item: InputItem) -> InputResult:
-    """Run one input; an unexpected failure becomes an error row, never a lost batch."""
+    """Run one input; an unexpected failure becomes an error row, never a lost batch.
+
+    Raises:
+        ReportError: the input's outputs could not be written (a full disk, a read-only
+            folder): a problem of the run, not of this input, so the run stops.
+    """
     try:
         return call()
+    except ReportError:
+        raise
     except OcularsegError as exc:
-        message = str(exc)
+        message = printable(str(exc))
+    except BrokenProcessPool:
+        message = (
+            f"{item.label}: a worker process ended unexpectedly (killed, for example by the "
+            "out-of-memory killer); rerun with --resume and fewer --jobs"
+        )
     except Exception as exc:  # a bug must not lose the other patients' results
-        log.exception("unexpected failure on %s", item.label)
-        message = f"{item.label}: internal error ({type(exc).__name__}: {exc})"
+        message = f"{item.label}: internal error ({type(exc).__name__}: {printable(str(exc))})"
+        # One line for the user; the traceback only with --verbose.
+        log.error("%s", message)
+        log.debug("traceback of the internal error on %s", item.label, exc_info=True)
     failed = InputResult(label=item.label, key=item.key)
     failed.errors.append(
         {"input": item.label, "stage": "pipeline", "error": message, "frame_index": None}
@@ -234,8 +350,14 @@ def _run_info(config, model_dir, segmenter, result: AnalysisResult, *, elapsed_s
         "mode": config.mode,
         "inputs": len(result.inputs),
         "inputs_failed": [r.label for r in result.failed],
+        "inputs_partial": [
+            r.label
+            for r in result.inputs
+            if any(FLAG_PARTIAL_VIDEO in str(row.get("flags", "")) for row in r.rows)
+        ],
         "inputs_resumed": result.resumed,
-        "skipped_files": result.skipped_files,
+        "skipped_files": [{"file": s.label, "reason": s.reason} for s in result.skipped_files],
+        "warnings": len(result.warnings),
         "frames_analysed": frames,
         "timings_s": timings,
         "elapsed_s": round(elapsed_s, 3),
@@ -244,18 +366,45 @@ def _run_info(config, model_dir, segmenter, result: AnalysisResult, *, elapsed_s
 
 
 def write_reports(result: AnalysisResult) -> None:
-    """measurements.csv, summary.csv, errors.csv, report.xlsx and run.json (all atomic)."""
+    """The report files of ``REPORT_FILES`` and ``run.json``, written as one set.
+
+    Either all of them come from this run or the previous run's set is left as it was
+    (see ``report.report_set``); ``skipped_files.txt`` (``PATH<TAB>REASON`` lines) only
+    when something was skipped.
+
+    Raises:
+        ReportError: the set could not be written (the reason and folder are named).
+    """
+    from ocularseg.report.report_set import write_report_set
     from ocularseg.report.summary import summarise
-    from ocularseg.report.tables import errors_frame, measurements_frame, write_tables
+    from ocularseg.report.tables import (
+        errors_frame,
+        measurements_frame,
+        warnings_frame,
+        write_csv,
+    )
     from ocularseg.report.xlsx import write_xlsx
     from ocularseg.stages.measure import MEASUREMENT_COLUMNS
 
-    out = result.out_dir
     measurements = measurements_frame(result.rows, MEASUREMENT_COLUMNS)
     summary = summarise(measurements)
     errors = errors_frame(result.errors)
-    write_tables(out, measurements, summary, errors)
-    write_xlsx(out / "report.xlsx", summary, measurements, errors, result.run_info)
-    write_json_atomic(out / "run.json", result.run_info)
+    warnings = warnings_frame(result.warnings)
+    writers: dict[str, Callable[[Path], None]] = {
+        "measurements.csv": lambda p: write_csv(p, measurements),
+        "summary.csv": lambda p: write_csv(p, summary),
+        "errors.csv": lambda p: write_csv(p, errors),
+        "warnings.csv": lambda p: write_csv(p, warnings),
+    }
     if result.skipped_files:
-        write_text_atomic(out / "skipped_files.txt", "\n".join(result.skipped_files) + "\n")
+        text = "".join(f"{s.line()}\n" for s in result.skipped_files)
+        writers["skipped_files.txt"] = lambda p: p.write_text(text, encoding="utf-8")
+    writers["report.xlsx"] = lambda p: write_xlsx(
+        p, summary, measurements, errors, result.run_info, extra_sheets={"warnings": warnings}
+    )
+
+    def write_run_json(path: Path, hashes: dict[str, str]) -> None:
+        result.run_info["report_files"] = hashes
+        write_json_atomic(path, result.run_info)
+
+    write_report_set(result.out_dir, writers, RUN_JSON, write_run_json, previous=REPORT_FILES)

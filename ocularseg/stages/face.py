@@ -90,7 +90,8 @@ class FaceDetector:
         shape = self._predictor(np.ascontiguousarray(image), rect)
         points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
         if len(boxes) > 1:
-            log.warning("%d faces found; using the largest", len(boxes))
+            # Reported once per input, with the file's name, by the pipeline (warnings.csv).
+            log.debug("%d faces found; using the largest", len(boxes))
         return FaceLandmarks(
             points_px=points,
             box_px=(float(left), float(top), float(right), float(bottom)),

@@ -111,8 +111,8 @@ def test_folder_input_is_recursive_and_names_skipped_files(
     )
     rows = _csv(out / "measurements.csv")
     assert len({r["input"] for r in rows}) == 3
-    assert "1 file(s) skipped" in result.output
-    assert "notes.docx" in (out / "skipped_files.txt").read_text()
+    assert "1 file(s) or folder(s) skipped" in result.output
+    assert "notes.docx\tnot a video or image" in (out / "skipped_files.txt").read_text()
 
 
 @pytest.mark.parametrize(

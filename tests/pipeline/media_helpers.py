@@ -1,0 +1,77 @@
+"""Test media with the properties phones and cameras give them: fast-start MP4 (index at the
+front, so a truncated file still opens), rotation metadata, EXIF orientation."""
+
+from __future__ import annotations
+
+import io
+import struct
+from pathlib import Path
+
+import numpy as np
+
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+
+
+def _boxes(data: bytes, start: int = 0, end: int | None = None):
+    """(type, offset, size) of each box in data[start:end]."""
+    end = len(data) if end is None else end
+    offset = start
+    while offset + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[offset + 8 : offset + 16])[0]
+        elif size == 0:
+            size = end - offset
+        yield kind, offset, size
+        offset += size
+
+
+def _shift_chunk_offsets(moov: bytearray, shift: int) -> None:
+    def walk(start: int, end: int) -> None:
+        for kind, offset, size in _boxes(bytes(moov), start, end):
+            if kind in _CONTAINERS:
+                walk(offset + 8, offset + size)
+            elif kind == b"stco":
+                count = struct.unpack(">I", moov[offset + 12 : offset + 16])[0]
+                for i in range(count):
+                    at = offset + 16 + 4 * i
+                    value = struct.unpack(">I", moov[at : at + 4])[0]
+                    moov[at : at + 4] = struct.pack(">I", value + shift)
+            elif kind == b"co64":
+                count = struct.unpack(">I", moov[offset + 12 : offset + 16])[0]
+                for i in range(count):
+                    at = offset + 16 + 8 * i
+                    value = struct.unpack(">Q", moov[at : at + 8])[0]
+                    moov[at : at + 8] = struct.pack(">Q", value + shift)
+
+    walk(8, len(moov))
+
+
+def make_fast_start(path: Path) -> Path:
+    """Rewrite an MP4 in place with its ``moov`` index before ``mdat`` (what phones and
+    ``ffmpeg -movflags +faststart`` write), fixing the chunk offsets."""
+    data = path.read_bytes()
+    boxes = {kind: (offset, size) for kind, offset, size in _boxes(data)}
+    moov_offset, moov_size = boxes[b"moov"]
+    mdat_offset, _ = boxes[b"mdat"]
+    if moov_offset < mdat_offset:
+        return path
+    moov = bytearray(data[moov_offset : moov_offset + moov_size])
+    _shift_chunk_offsets(moov, moov_size)
+    before = data[:mdat_offset]
+    rest = data[mdat_offset:moov_offset] + data[moov_offset + moov_size :]
+    path.write_bytes(before + bytes(moov) + rest)
+    return path
+
+
+def jpeg_with_exif_orientation(image_rgb: np.ndarray, orientation: int) -> bytes:
+    """JPEG bytes of ``image_rgb`` stored as a camera does: pixels as sensed, plus an EXIF
+    orientation tag saying how to turn them upright (6 = rotate 90° clockwise)."""
+    from PIL import Image
+
+    picture = Image.fromarray(image_rgb)
+    exif = picture.getexif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", exif=exif.tobytes(), quality=95)
+    return buffer.getvalue()
