@@ -95,6 +95,7 @@ def import_samples(
     group: str = "",
     skip_bad: bool = False,
     provenance: dict[str, Any] | None = None,
+    source_root: str | os.PathLike[str] | None = None,
 ) -> ImportReport:
     """Load each sample with ``load`` and write a dataset to ``out_dir``.
 
@@ -106,6 +107,7 @@ def import_samples(
         group: written into the manifest's ``group`` column.
         skip_bad: write the good samples even when some fail.
         provenance: extra fields for ``import.json`` (importer, source folder, options).
+        source_root: the folder imported from; ``import.json`` names files relative to it.
 
     Returns:
         The report; ``rows`` are the manifest rows written.
@@ -115,6 +117,7 @@ def import_samples(
         DataError: ``out_dir`` is not new/empty.
     """
     check_output_dir(out_dir)
+    source_root = Path(source_root) if source_root is not None else None
     failures: list[tuple[str, str]] = []
     sources: dict[str, str] = {}
     with DatasetWriter(out_dir) as writer:
@@ -133,7 +136,9 @@ def import_samples(
                 failures.append((str(sample.path), str(exc)))
                 log.debug("cannot import %s: %s", sample.path, exc)
                 continue
-            sources[row.stem] = str(sample.path)
+            # Relative to the source folder: import.json must not record where on whose
+            # machine the annotations lived (see README, Privacy).
+            sources[row.stem] = f"{sample.key}{sample.path.suffix}"
         if failures and (not skip_bad or not writer.rows):
             raise ImportFailedError(_failure_message(failures, len(samples), out_dir), failures)
         report = ImportReport(out_dir=Path(out_dir), rows=list(writer.rows), skipped=failures)
@@ -142,7 +147,13 @@ def import_samples(
             **(provenance or {}),
             "ocularseg_version": __version__,
             "samples": sources,
-            "skipped": [{"file": f, "reason": r} for f, r in failures],
+            "skipped": [
+                {
+                    "file": _relative_to_source(f, source_root),
+                    "reason": _relative_to_source(r, source_root),
+                }
+                for f, r in failures
+            ],
         }
         writer.write_json(IMPORT_RECORD_NAME, record)
         writer.commit()
@@ -150,6 +161,16 @@ def import_samples(
     for warning in report.warnings:
         log.info("%s", warning)
     return report
+
+
+def _relative_to_source(text: str, root: Path | None) -> str:
+    """``text`` with the source folder's path replaced by its name (for import.json)."""
+    if root is None:
+        return text
+    for prefix in sorted({str(root.absolute()), str(root)}, key=len, reverse=True):
+        if prefix not in (".", ""):
+            text = text.replace(prefix, root.absolute().name)
+    return text
 
 
 def _failure_message(failures: list[tuple[str, str]], total: int, out_dir: object) -> str:

@@ -13,6 +13,12 @@ Supported LabelMe shapes (coordinates are image px, (x, y), pixel centres at int
 ``line``, ``linestrip``, ``point`` and ``points`` have no area and are an error for a class
 label; pass their label in ``ignore_labels`` (``--ignore-label``) to skip e.g. landmark points.
 
+Limits (each a one-line error naming the file): ``imageWidth`` × ``imageHeight`` and the
+embedded or referenced image at most ``max_pixels`` (default 100 MP, checked before any
+memory is allocated or the image decoded); a polygon at most ``MAX_POLYGON_VERTICES``
+vertices and a file at most ``MAX_FILE_VERTICES`` (filling a self-intersecting polygon
+costs time that grows with the square of its vertex count: 30,000 took 140 s).
+
 Overlaps are resolved by class priority, not by shape order: background (carves) > pupil >
 iris > caruncle > sclera (see ``labelnames``). The exporter relies on the same priority:
 LabelMe polygons have no holes, so each class is written as the outer contours of the class
@@ -49,7 +55,15 @@ from ocularseg.data.manifest import read_manifest
 from ocularseg.data.raster import ellipse_mask, paint_by_priority, polygon_mask, rectangle_mask
 from ocularseg.data.writer import SUBJECT_MODES, sample_name, staged_folder, subject_for
 from ocularseg.io.atomic import write_bytes_atomic, write_json_atomic
-from ocularseg.io.images import decode_image_rgb, read_image_rgb, read_image_unchanged
+from ocularseg.io.files import read_regular_bytes
+from ocularseg.io.images import (
+    DEFAULT_MAX_IMAGE_PIXELS,
+    check_pixel_limit,
+    decode_image_rgb,
+    header_size_wh,
+    read_image_rgb,
+    read_image_unchanged,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +71,14 @@ log = logging.getLogger(__name__)
 LABELME_VERSION = "5.4.1"
 
 _NO_AREA_SHAPES = frozenset({"line", "linestrip", "point", "points"})
+
+#: Most vertices in one polygon (a hand-drawn eye outline has tens to hundreds; an exported
+#: full-resolution contour a few thousand). Worst case (self-intersecting): ~6 s to fill.
+MAX_POLYGON_VERTICES = 10_000
+#: Most vertices over all shapes of one file.
+MAX_FILE_VERTICES = 40_000
+#: A LabelMe file with a 100 MP image embedded is about 400 MB; larger is not an annotation.
+MAX_LABELME_JSON_BYTES = 600_000_000
 
 
 @dataclass(frozen=True)
@@ -85,6 +107,7 @@ def labelme_to_mask(
     *,
     source: str = "<labelme>",
     ignore_labels: Collection[str] = (),
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
 ) -> np.ndarray:
     """Rasterise a LabelMe document's shapes into a label map of its image size.
 
@@ -92,20 +115,25 @@ def labelme_to_mask(
         doc: parsed LabelMe JSON (needs ``shapes``, ``imageHeight``, ``imageWidth``).
         source: file name for error messages.
         ignore_labels: label names (any case/alias spelling) whose shapes are skipped.
+        max_pixels: largest allowed imageWidth × imageHeight.
 
     Returns:
         uint8 (imageHeight, imageWidth) label map, values in ``Label``.
 
     Raises:
-        InputError: a required field is missing or malformed, a label is unknown, or a
-            shape is invalid; the message names ``source``, the shape and the label.
+        InputError: a required field is missing or malformed, a label is unknown, a
+            shape is invalid or a limit is exceeded; the message names ``source``, the
+            shape and the label.
     """
-    mask, _, _ = _rasterise(doc, source, ignore_labels)
+    mask, _, _ = _rasterise(doc, source, ignore_labels, max_pixels)
     return mask
 
 
 def read_labelme(
-    json_path: str | os.PathLike[str], *, ignore_labels: Collection[str] = ()
+    json_path: str | os.PathLike[str],
+    *,
+    ignore_labels: Collection[str] = (),
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
 ) -> LabelmeSample:
     """Read a LabelMe JSON file, its image and rasterise its shapes.
 
@@ -114,12 +142,13 @@ def read_labelme(
 
     Raises:
         InputError: unreadable JSON, missing fields, unknown labels, missing or truncated
-            image, or an image whose size differs from ``imageWidth`` × ``imageHeight``.
+            image, an image whose size differs from ``imageWidth`` × ``imageHeight``, or
+            a limit exceeded (see the module docstring).
     """
     path = Path(json_path)
     doc = _load_json(path)
-    mask, n_shapes, n_ignored = _rasterise(doc, str(path), ignore_labels)
-    image = _labelme_image(doc, path)
+    mask, n_shapes, n_ignored = _rasterise(doc, str(path), ignore_labels, max_pixels)
+    image = _labelme_image(doc, path, (mask.shape[1], mask.shape[0]), max_pixels)
     if image.shape[:2] != mask.shape:
         raise InputError(
             f"{path}: image is {image.shape[1]}×{image.shape[0]} px but the annotation says "
@@ -186,7 +215,9 @@ def import_labelme(
 
     provenance = {
         "importer": "labelme",
-        "source": str(src.absolute()),
+        # The folder's name only: an absolute path tells who ran the import where, and a
+        # dataset may be shared (see README, Privacy).
+        "source": src.absolute().name,
         "options": {
             "subject_from": subject_from,
             "group": group,
@@ -195,27 +226,32 @@ def import_labelme(
         },
     }
     return import_samples(
-        samples, load, out_dir, group=group, skip_bad=skip_bad, provenance=provenance
+        samples,
+        load,
+        out_dir,
+        group=group,
+        skip_bad=skip_bad,
+        provenance=provenance,
+        source_root=src,
     )
 
 
 def _load_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
+    raw = read_regular_bytes(path, max_bytes=MAX_LABELME_JSON_BYTES)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+        doc = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from exc
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except RecursionError as exc:
+        raise InputError(f"{path}: not a LabelMe file (JSON nested too deeply)") from exc
     if not isinstance(doc, dict):
         raise InputError(f"{path}: not a LabelMe file (top level is not a JSON object)")
     return doc
 
 
-def _image_size(doc: dict[str, Any], source: str) -> tuple[int, int]:
+def _image_size(doc: dict[str, Any], source: str, max_pixels: int) -> tuple[int, int]:
     size = []
     for key in ("imageHeight", "imageWidth"):
         if key not in doc:
@@ -224,20 +260,26 @@ def _image_size(doc: dict[str, Any], source: str) -> tuple[int, int]:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise InputError(f"{source}: '{key}' must be a positive integer, got {value!r}")
         size.append(value)
+    # Before any mask is allocated: 2^40 × 2^40 used to end in a MemoryError.
+    check_pixel_limit(size[1], size[0], f"{source}: imageWidth × imageHeight", max_pixels)
     return size[0], size[1]
 
 
 def _rasterise(
-    doc: dict[str, Any], source: str, ignore_labels: Collection[str]
+    doc: dict[str, Any], source: str, ignore_labels: Collection[str], max_pixels: int
 ) -> tuple[np.ndarray, int, int]:
     if "shapes" not in doc:
         raise InputError(f"{source}: not a LabelMe file or incomplete: no 'shapes' field")
     shapes = doc["shapes"]
     if not isinstance(shapes, list):
         raise InputError(f"{source}: 'shapes' must be a list, got {type(shapes).__name__}")
-    shape_hw = _image_size(doc, source)
+    shape_hw = _image_size(doc, source, max_pixels)
+    _check_vertex_budget(shapes, source)
     ignored = {normalise_name(name) for name in ignore_labels}
-    layers: list[tuple[Label, np.ndarray]] = []
+    # One union per class (not one mask per shape): memory stays at a few label maps
+    # however many shapes a file has.
+    union: dict[Label, np.ndarray] = {}
+    n_painted = 0
     unknown: list[str] = []
     n_ignored = 0
     for index, shape in enumerate(shapes):
@@ -255,14 +297,39 @@ def _rasterise(
             if raw_label not in unknown:
                 unknown.append(raw_label)
             continue
-        layers.append((label, _shape_mask(shape, shape_hw, f"{where} ({raw_label!r})")))
+        region = _shape_mask(shape, shape_hw, f"{where} ({raw_label!r})")
+        if label in union:
+            union[label] |= region
+        else:
+            union[label] = region
+        n_painted += 1
     if unknown:
         names = ", ".join(repr(u) for u in unknown)
         raise InputError(
             f"{source}: unknown label(s) {names}; accepted: {accepted_names()} "
             "(or skip them with --ignore-label)"
         )
-    return paint_by_priority(layers, shape_hw), len(layers), n_ignored
+    return paint_by_priority(list(union.items()), shape_hw), n_painted, n_ignored
+
+
+def _check_vertex_budget(shapes: list[Any], source: str) -> None:
+    """Refuse polygons too large to fill in reasonable time, before filling any."""
+    total = 0
+    for index, shape in enumerate(shapes):
+        points = shape.get("points") if isinstance(shape, dict) else None
+        count = len(points) if isinstance(points, list) else 0
+        if count > MAX_POLYGON_VERTICES:
+            raise InputError(
+                f"{source}: shape {index} has {count:,} vertices, over the "
+                f"{MAX_POLYGON_VERTICES:,} limit; simplify it (in LabelMe, or export with "
+                "'data export labelme --tolerance-px 0.5')"
+            )
+        total += count
+    if total > MAX_FILE_VERTICES:
+        raise InputError(
+            f"{source}: the shapes have {total:,} vertices in all, over the "
+            f"{MAX_FILE_VERTICES:,} limit for one file; simplify them"
+        )
 
 
 def _points(shape: dict[str, Any], where: str) -> np.ndarray:
@@ -331,11 +398,16 @@ def _mask_shape(shape: dict[str, Any], shape_hw: tuple[int, int], where: str) ->
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InputError(f"{where}: 'mask' is not valid base64") from exc
+    size = header_size_wh(data)
+    height, width = shape_hw
+    if size is not None and size[0] * size[1] > height * width:
+        raise InputError(
+            f"{where}: 'mask' is {size[0]}×{size[1]} px, larger than the {width}×{height} px image"
+        )
     local = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if local is None:
         raise InputError(f"{where}: 'mask' is not a readable PNG")
     x0, y0 = (int(math.floor(v + 0.5)) for v in points.min(axis=0))
-    height, width = shape_hw
     out = np.zeros(shape_hw, bool)
     # Clip the local mask to the image; parts outside are dropped like any shape's.
     ys, xs = max(0, y0), max(0, x0)
@@ -345,7 +417,9 @@ def _mask_shape(shape: dict[str, Any], shape_hw: tuple[int, int], where: str) ->
     return out
 
 
-def _labelme_image(doc: dict[str, Any], json_path: Path) -> np.ndarray:
+def _labelme_image(
+    doc: dict[str, Any], json_path: Path, declared_wh: tuple[int, int], max_pixels: int
+) -> np.ndarray:
     image_data = doc.get("imageData")
     if image_data:
         if not isinstance(image_data, str):
@@ -354,7 +428,15 @@ def _labelme_image(doc: dict[str, Any], json_path: Path) -> np.ndarray:
             data = base64.b64decode(image_data, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise InputError(f"{json_path}: 'imageData' is not valid base64") from exc
-        return decode_image_rgb(data, f"{json_path}: imageData")
+        size = header_size_wh(data)
+        # Sorted: a phone photo's stored size is its upright size turned by its EXIF tag.
+        if size is not None and sorted(size) != sorted(declared_wh):
+            # Known before decoding: a 389 KB PNG here used to decode to 3.2 GB first.
+            raise InputError(
+                f"{json_path}: imageData is {size[0]}×{size[1]} px but the annotation says "
+                f"imageWidth×imageHeight = {declared_wh[0]}×{declared_wh[1]} px"
+            )
+        return decode_image_rgb(data, f"{json_path}: imageData", max_pixels=max_pixels)
     image_path = doc.get("imagePath")
     if not isinstance(image_path, str) or not image_path.strip():
         raise InputError(f"{json_path}: neither 'imageData' nor 'imagePath' names the image")
@@ -363,7 +445,7 @@ def _labelme_image(doc: dict[str, Any], json_path: Path) -> np.ndarray:
     resolved = relative if relative.is_absolute() else json_path.parent / relative
     if not resolved.is_file():
         raise InputError(f"{json_path}: image {image_path!r} not found (looked for {resolved})")
-    return read_image_rgb(resolved)
+    return read_image_rgb(resolved, max_pixels=max_pixels)
 
 
 # --------------------------------------------------------------------------- export

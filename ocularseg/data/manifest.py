@@ -84,9 +84,19 @@ def read_manifest(dataset_dir: str | os.PathLike[str]) -> list[ManifestRow]:
             f"{path}: manifest not found (expected columns {','.join(MANIFEST_COLUMNS)})"
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: Excel saves "CSV UTF-8" with a byte-order mark, which would otherwise
+        # glue itself to the first column's name ("lacks column image").
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read manifest ({exc})") from exc
+    try:
+        return _parse_manifest(text, path)
+    except csv.Error as exc:
+        # e.g. a field over the csv module's 131,072-character limit
+        raise DataError(f"{path}: not a readable manifest ({exc})") from exc
+
+
+def _parse_manifest(text: str, path: Path) -> list[ManifestRow]:
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:

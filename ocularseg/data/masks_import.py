@@ -223,8 +223,9 @@ def import_masks(
 
     provenance = {
         "importer": "masks",
-        "source": str(images_root.absolute()),
-        "masks": str(Path(masks_dir).absolute()),
+        # Folder names only, as for LabelMe (see README, Privacy).
+        "source": images_root.absolute().name,
+        "masks": Path(masks_dir).absolute().name,
         "options": {
             "colours": None
             if colours is None
@@ -236,5 +237,11 @@ def import_masks(
         },
     }
     return import_samples(
-        samples, load, out_dir, group=group, skip_bad=skip_bad, provenance=provenance
+        samples,
+        load,
+        out_dir,
+        group=group,
+        skip_bad=skip_bad,
+        provenance=provenance,
+        source_root=images_root,
     )

@@ -17,6 +17,10 @@ from ocularseg.data.labelnames import PAINT_ORDER
 
 #: Fixed-point bits for sub-pixel polygon vertices (OpenCV's ``shift``): 1/256 px.
 _SHIFT_BITS = 8
+#: Vertices farther than this from the origin (px) would overflow OpenCV's int32 fixed-point
+#: coordinates (2^31 / 2^8 ≈ 8.4 M px): a vertex at 9 M px filled 3,195 px instead of ~129k.
+#: Such polygons are first clipped to a box around the image (exact for the pixels inside).
+_SAFE_COORD_PX = 1 << 20
 
 
 def polygon_mask(points: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
@@ -32,12 +36,79 @@ def polygon_mask(points: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
     import cv2
 
     mask = np.zeros(shape_hw, np.uint8)
-    fixed = np.round(np.asarray(points, np.float64) * (1 << _SHIFT_BITS)).astype(np.int32)
+    points = np.asarray(points, np.float64)
+    if np.abs(points).max(initial=0.0) > _SAFE_COORD_PX:
+        height, width = shape_hw
+        points = clip_polygon(points, (-2.0, -2.0, width + 1.0, height + 1.0))
+        if len(points) < 3:
+            return mask.astype(bool)
+    fixed = np.round(points * (1 << _SHIFT_BITS)).astype(np.int32)
     cv2.fillPoly(mask, [fixed.reshape(-1, 1, 2)], 1, lineType=cv2.LINE_8, shift=_SHIFT_BITS)
     # fillPoly's edge rule can leave out pixels on steep edges; drawing the outline too
     # makes "on the edge" always inside, which is what a region's contour means.
     cv2.polylines(mask, [fixed.reshape(-1, 1, 2)], True, 1, lineType=cv2.LINE_8, shift=_SHIFT_BITS)
     return mask.astype(bool)
+
+
+def clip_polygon(points: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Clip a polygon to an axis-aligned box (Sutherland–Hodgman, one half-plane at a time).
+
+    Each half-plane cut replaces the part outside by a segment on the cutting line, and the
+    removed loop lies entirely outside, so every point inside the box keeps its winding
+    number: the fill inside the box is unchanged, also for concave and self-intersecting
+    polygons. The box must hold the image with a margin, so the added segments draw no
+    image pixel.
+
+    Args:
+        points: (N, 2) float vertices (x, y) in px.
+        box: (x_min, y_min, x_max, y_max) in px.
+
+    Returns:
+        (M, 2) float vertices; M < 3 when nothing of the polygon is inside the box.
+    """
+    x_min, y_min, x_max, y_max = box
+    cuts = (
+        (0, x_min, True),
+        (0, x_max, False),
+        (1, y_min, True),
+        (1, y_max, False),
+    )
+    current = [tuple(p) for p in np.asarray(points, np.float64)]
+    for axis, limit, keep_above in cuts:
+        if not current:
+            break
+
+        def inside(
+            p: tuple[float, float],
+            axis: int = axis,
+            limit: float = limit,
+            keep_above: bool = keep_above,
+        ) -> bool:
+            return p[axis] >= limit if keep_above else p[axis] <= limit
+
+        clipped: list[tuple[float, float]] = []
+        previous = current[-1]
+        for point in current:
+            if inside(point):
+                if not inside(previous):
+                    clipped.append(_crossing(previous, point, axis, limit))
+                clipped.append(point)
+            elif inside(previous):
+                clipped.append(_crossing(previous, point, axis, limit))
+            previous = point
+        current = clipped
+    return np.asarray(current, np.float64).reshape(-1, 2)
+
+
+def _crossing(
+    a: tuple[float, float], b: tuple[float, float], axis: int, limit: float
+) -> tuple[float, float]:
+    t = (limit - a[axis]) / (b[axis] - a[axis])
+    other = 1 - axis
+    point = [0.0, 0.0]
+    point[axis] = limit
+    point[other] = a[other] + t * (b[other] - a[other])
+    return point[0], point[1]
 
 
 def ellipse_mask(
