@@ -40,6 +40,7 @@ def quantize(
     from ocularseg.evaluation.compare import differences_markdown, paired_differences
     from ocularseg.io.atomic import replacing_folder
     from ocularseg.io.model_folder import load_model_spec, onnx_path
+    from ocularseg.io.share import new_key
     from ocularseg.pipeline.evaluate import evaluate as run_evaluation
     from ocularseg.training.quantize import (
         attach_comparison,
@@ -77,20 +78,22 @@ def quantize(
         ]
         evaluation, evaluation_md = {}, ""
         if data is not None:
-            common = {"split": split, "device": "cpu"}
+            # Pseudonymised ids (one key for both, so their rows still pair): the int8
+            # folder is shared like any model folder.
+            common = {"split": split, "device": "cpu", "ids": "pseudonymise", "id_key": new_key()}
             float_eval = run_evaluation(data, None, model_dir=model, **common)
             int8_eval = run_evaluation(data, staging / "evaluation", model_dir=staging, **common)
             table = paired_differences(float_eval.per_image, int8_eval.per_image)
             dice = table[table.metric == "dice"]
             worst = float(-100 * dice["delta"].min())
             comparison.update(
-                data=str(data),
+                data=data.absolute().name,
                 split=split,
                 paired=table.to_dict(orient="records"),
                 worst_class_dice_loss_points=worst,
                 max_dice_loss_points=max_dice_loss,
             )
-            lines += ["", f"On `{data}` ({split}), paired per image:", ""]
+            lines += ["", f"On `{data.absolute().name}` ({split}), paired per image:", ""]
             lines.append(differences_markdown(table, "float", "int8"))
             evaluation = json.loads(int8_eval.files["summary_json"].read_text())
             evaluation_md = int8_eval.markdown
@@ -107,4 +110,19 @@ def quantize(
         if latency[1] >= latency[0]:
             typer.echo("warning: the int8 model was not faster here", err=True)
         attach_comparison(staging, comparison, "\n".join(lines), evaluation, evaluation_md)
+        _share_safe(staging, "\n".join(lines), evaluation_md)
     typer.echo(f"wrote {out}")
+
+
+def _share_safe(folder: Path, comparison_md: str, evaluation_md: str) -> None:
+    """Cut the paths the float model's model.json carried to folder names (README, Privacy)."""
+    import json
+
+    from ocularseg.io.atomic import write_json_atomic, write_text_atomic
+    from ocularseg.io.share import without_paths
+    from ocularseg.training.quantize import quantized_card
+
+    shared = without_paths(json.loads((folder / "model.json").read_text(encoding="utf-8")))
+    write_json_atomic(folder / "model.json", shared)
+    card = quantized_card(shared, comparison_md, evaluation_md)
+    write_text_atomic(folder / "MODEL_CARD.md", card)

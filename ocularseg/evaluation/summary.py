@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ocularseg.core.errors import ConfigError, DataError
+from ocularseg.core.text import safe_cell
 from ocularseg.evaluation.bootstrap import bootstrap_ci
 from ocularseg.io.atomic import write_json_atomic, write_text_atomic, write_with_atomic
 
@@ -244,6 +245,14 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
+            out[column] = out[column].map(safe_cell)
+    return out
+
+
 def write_evaluation(
     df: pd.DataFrame,
     summary: pd.DataFrame,
@@ -276,9 +285,14 @@ def write_evaluation(
         "summary_md": out / SUMMARY_MD_NAME,
     }
     # %.6g keeps files small and diff-friendly; it is far below the bootstrap's precision.
-    write_with_atomic(paths["per_image"], lambda p: df.to_csv(p, index=False, float_format="%.6g"))
+    # Ids and groups come from file and folder names: escaped so a spreadsheet shows them
+    # as text, never runs them as formulas.
+    per_image_safe, summary_safe = _spreadsheet_safe(df), _spreadsheet_safe(summary)
     write_with_atomic(
-        paths["summary_csv"], lambda p: summary.to_csv(p, index=False, float_format="%.6g")
+        paths["per_image"], lambda p: per_image_safe.to_csv(p, index=False, float_format="%.6g")
+    )
+    write_with_atomic(
+        paths["summary_csv"], lambda p: summary_safe.to_csv(p, index=False, float_format="%.6g")
     )
     settings = {k: _json_safe(v) for k, v in summary.attrs.items()}
     settings.update(metadata or {})

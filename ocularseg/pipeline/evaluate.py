@@ -100,6 +100,7 @@ def evaluate(
     batch_size: int = 8,
     metadata: dict[str, Any] | None = None,
     ids: IdPolicy = "keep",
+    id_key: bytes | None = None,
 ) -> EvaluationOutcome:
     """Evaluate and (when ``out_dir`` is given) write per_image.csv, summary.csv/json/md.
 
@@ -107,7 +108,8 @@ def evaluate(
     bootstrap intervals over images, resampled by subject (images of one person are not
     independent), ``n_resamples`` times with ``seed``. With ``ids="pseudonymise"`` the
     image and subject ids in every output are replaced by keyed-hash pseudonyms (rows of
-    one person stay together) and the data and model folders are named without their path.
+    one person stay together) and the data and model folders are named without their path;
+    evaluations given the same ``id_key`` get the same pseudonyms (to pair two models' rows).
     """
     if (model_dir is None) == (pred_dir is None):
         raise ConfigError("give exactly one of --model (a model folder) and --pred (mask folder)")
@@ -121,7 +123,7 @@ def evaluate(
     subjects = {r.stem: r.subject for r in rows}
     per_image.insert(1, "subject", per_image["image_id"].map(subjects))
     if ids == "pseudonymise":
-        key = new_key()
+        key = id_key or new_key()
         per_image["image_id"] = per_image["image_id"].map(
             pseudonymise(per_image["image_id"], IMAGE_PREFIX, key)
         )
