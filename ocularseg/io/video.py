@@ -66,6 +66,8 @@ class DecodeReport:
 #: frame count without being called truncated: containers round their counts.
 _SHORTFALL_FRAMES = 2
 _SHORTFALL_FRACTION = 0.01
+#: Timestamps within this many seconds count as equal (container rounding).
+_TIME_EPS_S = 1e-3
 
 
 def probe_video(
@@ -110,10 +112,18 @@ def iter_frames(
     *,
     every_n: int = 1,
     max_frames: int | None = None,
+    every_s: float | None = None,
+    max_s: float | None = None,
     report: DecodeReport | None = None,
     max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
 ) -> Iterator[Frame]:
-    """Decode frames in order, keeping every ``every_n``-th.
+    """Decode frames in order, keeping every ``every_n``-th, or one frame per ``every_s``
+    seconds of the video's own timestamps.
+
+    Phones record at a variable frame rate: with ``every_s`` the kept frames are spaced
+    evenly in time (the first frame at or after each multiple of ``every_s``), not in frame
+    count, so a time series sampled at 5 Hz stays at 5 Hz where the frame rate drops.
+    ``max_s`` stops after that many seconds of video.
 
     A file that stops decoding early (truncated) ends the iteration after the frames that
     did decode; ``report`` says so (``stopped_early``) and the caller decides what that
@@ -123,23 +133,37 @@ def iter_frames(
 
     if every_n < 1:
         raise ValueError(f"every_n must be >= 1, got {every_n}")
+    if every_s is not None and not every_s > 0:
+        raise ValueError(f"every_s must be > 0, got {every_s}")
     report = report if report is not None else DecodeReport()
     info = probe_video(path, max_pixels=max_pixels)
     shown = printable(info.path)
     report.frames_announced = info.frame_count
     capture = cv2.VideoCapture(str(info.path))
     index, kept = 0, 0
+    next_s: float | None = None  # time of the next frame to keep (every_s mode)
     try:
         while True:
             if not capture.grab():
                 break
-            if index % every_n == 0:
+            ms = capture.get(cv2.CAP_PROP_POS_MSEC)
+            timestamp = ms / 1000.0 if ms and ms > 0 else index / info.fps
+            if max_s is not None and timestamp > max_s + _TIME_EPS_S:
+                report.frames_decoded = index
+                return  # asked to stop here: not a truncation
+            if every_s is not None:
+                keep = next_s is None or timestamp >= next_s - _TIME_EPS_S
+                if keep:
+                    next_s = timestamp if next_s is None else next_s
+                    while next_s <= timestamp + _TIME_EPS_S:
+                        next_s += every_s
+            else:
+                keep = index % every_n == 0
+            if keep:
                 ok, frame = capture.retrieve()
                 if not ok or frame is None:
                     report.problems.append(f"frame {index} does not decode")
                     break
-                ms = capture.get(cv2.CAP_PROP_POS_MSEC)
-                timestamp = ms / 1000.0 if ms and ms > 0 else index / info.fps
                 rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
                 report.last_timestamp_s = max(timestamp, 0.0)
                 yield Frame(str(info.path), index, max(timestamp, 0.0), rgb)

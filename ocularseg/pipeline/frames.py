@@ -97,18 +97,19 @@ def analysed_frames(
     if config.max_seconds is not None:
         limit = min(limit, max(1, int(config.max_seconds * info.fps)))
     if config.fps:
-        yield from _timeseries(item, info.fps, limit, detector, config, stats)
+        yield from _timeseries(item, detector, config, stats)
     else:
         yield from _keyframes(item, limit, detector, config, stats)
 
 
-def _timeseries(item, video_fps, limit, detector, config, stats) -> Iterator[AnalysedFrame]:
-    step = max(1, round(video_fps / config.fps))
+def _timeseries(item, detector, config, stats) -> Iterator[AnalysedFrame]:
+    # Sampled by the video's timestamps, not by frame count: phone videos have a variable
+    # frame rate, and a time series must keep its rate (and its slope its meaning).
     pending: list[tuple[Frame, FaceLandmarks, FrameScores]] = []
     for frame in iter_frames(
         item.path,
-        every_n=step,
-        max_frames=max(1, -(-limit // step)),
+        every_s=1.0 / config.fps,
+        max_s=config.max_seconds,
         report=stats.decode,
         max_pixels=round(config.max_image_megapixels * 1e6),
     ):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"}
 
 
 def _boxes(data: bytes, start: int = 0, end: int | None = None):
@@ -61,6 +61,51 @@ def make_fast_start(path: Path) -> Path:
     before = data[:mdat_offset]
     rest = data[mdat_offset:moov_offset] + data[moov_offset + moov_size :]
     path.write_bytes(before + bytes(moov) + rest)
+    return path
+
+
+def _find(data: bytes, path: list[bytes], start: int = 0, end: int | None = None):
+    for kind, offset, size in _boxes(data, start, end):
+        if kind == path[0]:
+            if len(path) == 1:
+                return offset, size
+            return _find(data, path[1:], offset + 8, offset + size)
+    raise KeyError(path)
+
+
+def make_variable_rate(path: Path, slow_factor: int = 3) -> Path:
+    """Rewrite an MP4 (index at the end, as OpenCV writes it) so that the second half of its
+    frames last ``slow_factor`` times longer: a phone's variable frame rate."""
+    data = path.read_bytes()
+    stts = [b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stts"]
+    offset, size = _find(data, stts)
+    count, delta = struct.unpack(">II", data[offset + 16 : offset + 24])
+    half = count // 2
+    body = struct.pack(">II", 0, 2) + struct.pack(
+        ">IIII", half, delta, count - half, slow_factor * delta
+    )
+    box = struct.pack(">I4s", 8 + len(body), b"stts") + body
+    out = bytearray(data[:offset] + box + data[offset + size :])
+    for depth in range(1, len(stts)):  # the boxes around it grow too
+        parent, parent_size = _find(data, stts[:depth])
+        out[parent : parent + 4] = struct.pack(">I", parent_size + len(box) - size)
+    # The durations (movie, track, media, edit list) grow by the same factor, or players
+    # stop at the old end. Offsets are those of version-0 boxes, which OpenCV writes.
+    scale = (half + slow_factor * (count - half)) / count
+    data = bytes(out)
+    for box_path, at in (
+        ([b"moov", b"mvhd"], 24),
+        ([b"moov", b"trak", b"tkhd"], 28),
+        ([b"moov", b"trak", b"mdia", b"mdhd"], 24),
+        ([b"moov", b"trak", b"edts", b"elst"], 16),
+    ):
+        try:
+            start, _ = _find(data, box_path)
+        except KeyError:
+            continue
+        value = struct.unpack(">I", out[start + at : start + at + 4])[0]
+        out[start + at : start + at + 4] = struct.pack(">I", round(value * scale))
+    path.write_bytes(bytes(out))
     return path
 
 

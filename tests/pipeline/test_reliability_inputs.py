@@ -296,3 +296,26 @@ def test_heic_photo_is_a_named_error_row(tmp_path, face_inputs, eye_prior_model_
     assert result.exit_code == 1
     errors = _csv(out / "errors.csv")
     assert "HEIC photos" in errors[0]["error"] and "JPEG" in errors[0]["error"]
+
+
+def test_time_series_keeps_its_rate_on_a_variable_frame_rate_video(
+    tmp_path, astronaut, eye_prior_model_dir
+):
+    # Audit extension: phones record at a variable frame rate; sampling every k-th frame
+    # gave 5 Hz where frames were 0.1 s apart and 1.7 Hz where they were 0.3 s apart.
+    import numpy as np
+    from conftest import write_video
+    from media_helpers import make_variable_rate
+
+    from ocularseg.io.video import iter_frames
+
+    frames = [np.roll(astronaut, shift, axis=1) for shift in range(0, 40, 2)]
+    video = make_variable_rate(write_video(tmp_path / "vfr.mp4", frames, fps=10))
+    times = [f.timestamp_s for f in iter_frames(video, every_s=0.5)]
+    assert times == pytest.approx([0.0, 0.5, 1.0, 1.6, 2.2, 2.5, 3.1, 3.7], abs=0.01)
+    out = tmp_path / "o"
+    _analyze(video, "--out", out, "--model", eye_prior_model_dir, "--fps", "2")
+    analysed = sorted({float(r["timestamp_s"]) for r in _csv(out / "measurements.csv")})
+    gaps = np.diff(analysed)
+    assert len(analysed) == 8 and gaps.min() >= 0.3 - 0.01 and gaps.max() <= 0.6 + 0.01
+    assert not _csv(out / "errors.csv") or "truncated" not in _csv(out / "errors.csv")[0]["error"]
