@@ -11,6 +11,11 @@ path, never by this text.
 from __future__ import annotations
 
 import os
+import re
+
+#: Control characters (C0 and DEL): a newline in a file name would split a message or a
+#: report line in two, a tab would shift the columns of skipped_files.txt.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 #: First characters that make Excel, LibreOffice or Google Sheets read a cell as a formula
 #: (OWASP "CSV injection"): ``=`` ``+`` ``-`` ``@`` and tab / carriage return.
@@ -18,18 +23,20 @@ FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
 
 def printable(text: str | os.PathLike[str]) -> str:
-    """``text`` with undecodable file-name bytes shown as ``\\xNN`` (valid UTF-8 throughout).
+    """``text`` on one line, valid UTF-8: undecodable file-name bytes and control
+    characters (newline, tab ...) shown as ``\\xNN``.
 
-    Text without such bytes is returned unchanged.
+    Text without such characters is returned unchanged.
     """
     value = os.fspath(text)
     if isinstance(value, bytes):
-        return value.decode("utf-8", "backslashreplace")
-    try:
-        value.encode("utf-8")
-        return value
-    except UnicodeEncodeError:
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        value = value.decode("utf-8", "backslashreplace")
+    else:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
 
 
 def spreadsheet_safe(text: str) -> str:

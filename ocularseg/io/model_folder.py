@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ocularseg.core.errors import InputError, ModelError
 from ocularseg.core.labels import LABEL_NAMES
-from ocularseg.io.files import read_regular_bytes, sha256_regular
+from ocularseg.io.files import check_regular_file, read_regular_bytes, sha256_regular
 from ocularseg.io.model_store import sha256_file
 
 MODEL_JSON = "model.json"
@@ -105,7 +105,7 @@ def load_model_spec(
     if not folder.is_dir():
         raise ModelError(f"{folder}: model folder not found")
     json_path = folder / MODEL_JSON
-    if not json_path.is_file():
+    if not os.path.lexists(json_path):
         raise ModelError(f"{folder}: no {MODEL_JSON} (not an ocularseg model folder)")
     try:
         raw = read_regular_bytes(json_path, max_bytes=MAX_MODEL_JSON_BYTES)
@@ -119,7 +119,8 @@ def load_model_spec(
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ModelError(f"{json_path}: invalid field '{where}': {first['msg']}") from exc
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ModelError(f"{json_path}: invalid field '{where}': {message}") from exc
     if spec.format_version > FORMAT_VERSION:
         raise ModelError(
             f"{json_path}: format_version {spec.format_version} is newer than this ocularseg "
@@ -128,8 +129,12 @@ def load_model_spec(
     if {k.lower(): v for k, v in spec.labels.items()} != LABEL_NAMES:
         raise ModelError(f"{json_path}: labels {spec.labels} differ from ocularseg's {LABEL_NAMES}")
     onnx_path = folder / spec.onnx_file
-    if not onnx_path.is_file():
+    if not os.path.lexists(onnx_path):
         raise ModelError(f"{folder}: {spec.onnx_file} is missing")
+    try:
+        check_regular_file(onnx_path)  # a FIFO here would hang ONNX Runtime's read
+    except InputError as exc:
+        raise ModelError(str(exc)) from exc
     if verify_checksum:
         try:
             actual = sha256_regular(onnx_path)

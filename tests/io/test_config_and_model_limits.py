@@ -106,3 +106,15 @@ def test_deeply_nested_model_json_is_a_model_error(tmp_path, tiny_model_dir):
     (folder / "model.json").write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(ModelError, match="nested too deeply"):
         load_model_spec(folder)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("name", ["model.json", "model.onnx"])
+def test_model_file_that_is_a_fifo_is_named_not_read(tmp_path, tiny_model_dir, name):
+    import os
+
+    folder = _model_copy(tmp_path, tiny_model_dir)
+    (folder / name).unlink()
+    os.mkfifo(folder / name)
+    with pytest.raises(ModelError, match=f"{name}: is a FIFO"):
+        load_model_spec(folder)

@@ -319,3 +319,13 @@ def test_time_series_keeps_its_rate_on_a_variable_frame_rate_video(
     gaps = np.diff(analysed)
     assert len(analysed) == 8 and gaps.min() >= 0.3 - 0.01 and gaps.max() <= 0.6 + 0.01
     assert not _csv(out / "errors.csv") or "truncated" not in _csv(out / "errors.csv")[0]["error"]
+
+
+def test_file_name_with_a_newline_stays_on_one_line(tmp_path, face_inputs, eye_prior_model_dir):
+    # Audit extension: a newline in a (legal) file name split messages and report lines.
+    shutil.copy(face_inputs["no_face"], tmp_path / "a\nb.png")
+    out = tmp_path / "o"
+    result = _analyze(tmp_path, "--out", out, "--model", eye_prior_model_dir)
+    label = f"{tmp_path}/a\\x0ab.png"
+    assert [e["input"] for e in _csv(out / "errors.csv")] == [label]
+    assert f"  - {label}: no face found" in result.output
