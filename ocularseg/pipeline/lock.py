@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import platform
 import sys
@@ -27,8 +28,11 @@ from pathlib import Path
 from ocularseg.core.errors import ConfigError
 from ocularseg.pipeline.inputs import OUTPUT_MARKER
 
+log = logging.getLogger(__name__)
 
-def _try_lock(fd: int) -> bool:
+
+def _try_lock(fd: int, path: Path) -> bool:
+    """True when this process now holds the lock (or the file system has no locks)."""
     if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
         import msvcrt
 
@@ -43,6 +47,9 @@ def _try_lock(fd: int) -> bool:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
+    except OSError as exc:
+        # Some network shares have no locks (ENOLCK): refusing would make them unusable.
+        log.warning("%s: the file system cannot lock (%s); make sure one run at a time", path, exc)
     return True
 
 
@@ -68,7 +75,7 @@ def run_lock(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
     except OSError as exc:
         raise ConfigError(f"cannot lock output folder {out_dir} ({exc.strerror or exc})") from exc
     try:
-        if not _try_lock(fd):
+        if not _try_lock(fd, path):
             raise ConfigError(
                 f"output folder {out_dir} is in use by another ocularseg run "
                 f"({_holder(path)}); wait for it to finish or choose another --out "

@@ -267,17 +267,22 @@ def _run_locked(
             initializer=init_worker,
             initargs=(str(model_dir), config.model_dump_json(exclude_unset=True), threads),
         ) as pool:
-            futures = [(item, pool.submit(work, item, str(out), key)) for item, key in todo]
-            for item, future in futures:
-                try:
-                    done = _safe_process(future.result, item)
-                except ReportError as exc:
-                    stop = exc
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    break
-                result.inputs.append(done)
-                if on_progress:
-                    on_progress(len(result.inputs), len(items), done)
+            try:
+                futures = [(item, pool.submit(work, item, str(out), key)) for item, key in todo]
+                for item, future in futures:
+                    try:
+                        done = _safe_process(future.result, item)
+                    except ReportError as exc:
+                        stop = exc
+                        pool.shutdown(wait=True, cancel_futures=True)
+                        break
+                    result.inputs.append(done)
+                    if on_progress:
+                        on_progress(len(result.inputs), len(items), done)
+            except BaseException:
+                # Ctrl-C: leaving the block would wait for every queued input to finish.
+                _stop_workers(pool)
+                raise
 
     order = {item.label: i for i, item in enumerate(items)}
     result.inputs.sort(key=lambda r: order.get(r.label, len(order)))
@@ -295,6 +300,17 @@ def _run_locked(
         )
     write_reports(result)
     return result
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the workers now and cancel what is queued (what they finished is saved)."""
+    # Taken first: shutdown() forgets the processes. A private attribute, hence the guard;
+    # without it the workers still end, after their current input (die_with_parent).
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _safe_process(call: Callable[[], InputResult], item: InputItem) -> InputResult:

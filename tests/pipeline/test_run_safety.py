@@ -188,19 +188,21 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
 def test_workers_die_with_their_parent(tmp_path, face_inputs, eye_prior_model_dir, how):
     # Issue 11.3: after kill -9 or SIGTERM of the parent, the workers finished their queue
-    # and then blocked forever on a pipe.
+    # and then blocked forever on a pipe. Ctrl-C (SIGINT) waited for the whole queue.
     clinic = tmp_path / "clinic"
     clinic.mkdir()
-    for i in range(16):
+    for i in range(32):
         shutil.copy(face_inputs["jpg"], clinic / f"p{i:02d}.jpg")
     parent = subprocess.Popen(
         [sys.executable, "-m", "ocularseg", "analyze", str(clinic), "--jobs", "2"]
         + ["--out", str(tmp_path / "o"), "--model", str(eye_prior_model_dir)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # As in a terminal (a background job of a script starts with SIGINT ignored).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     workers: set[int] = set()
     try:
@@ -212,7 +214,10 @@ def test_workers_die_with_their_parent(tmp_path, face_inputs, eye_prior_model_di
         time.sleep(3)  # let them load their models and take work
         os.kill(parent.pid, how)
         parent.wait(timeout=30)
-        deadline = time.monotonic() + 20
+        stopped = time.monotonic()
+        # Ctrl-C must stop the run, not wait for the whole queue (32 inputs: ~30 s).
+        assert len(list((tmp_path / "o").glob("inputs/*/result.json"))) < 32
+        deadline = stopped + 20
         while time.monotonic() < deadline and any(_alive(w) for w in workers):
             time.sleep(0.2)
         assert not [w for w in workers if _alive(w)], "workers outlived their parent"
