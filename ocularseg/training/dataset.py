@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ocularseg.core.errors import DataError
-from ocularseg.core.labels import NUM_CLASSES
+from ocularseg.core.labels import LABEL_SETS, NUM_CLASSES
 from ocularseg.core.preprocess import normalise_rgb
 from ocularseg.data.manifest import ManifestRow
 from ocularseg.io.images import read_image_rgb, read_image_unchanged
@@ -91,7 +91,10 @@ class EyeSegmentationDataset(Dataset):
                 f"match image {image.shape[1]}×{image.shape[0]} px"
             )
         if int(labels.max(initial=0)) >= NUM_CLASSES:
-            raise DataError(f"{self.root / row.mask}: unknown label value {int(labels.max())}")
+            # Silver masks of real eyes hold set-valued partial labels (PartialLabel).
+            bad = [int(v) for v in np.unique(labels) if int(v) not in LABEL_SETS]
+            if bad:
+                raise DataError(f"{self.root / row.mask}: unknown label values {bad}")
         return image, labels
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -158,3 +161,44 @@ def random_eye_crop(
     left = int(np.clip(round(cx - crop_w / 2), 0, width - crop_w))
     window = (slice(top, top + crop_h), slice(left, left + crop_w))
     return np.ascontiguousarray(image[window]), np.ascontiguousarray(labels[window])
+
+
+class MixedDataset(Dataset):
+    """Several datasets drawn as one: items are looked up by a global index.
+
+    Used with :func:`mixing_weights` and a weighted sampler so each source gets its share of
+    every batch whatever its size (5,000 phantoms beside 400 real eyes).
+    """
+
+    def __init__(self, parts: Sequence[EyeSegmentationDataset]) -> None:
+        self.parts = list(parts)
+        self.offsets = np.cumsum([0] + [len(p) for p in self.parts])
+
+    def set_epoch(self, epoch: int) -> None:
+        for part in self.parts:
+            part.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        part = int(np.searchsorted(self.offsets, index, side="right")) - 1
+        return self.parts[part][index - int(self.offsets[part])]
+
+    @property
+    def rows(self) -> list[ManifestRow]:
+        return [row for part in self.parts for row in part.rows]
+
+
+def mixing_weights(sizes: Sequence[int], shares: Sequence[float]) -> np.ndarray:
+    """Per-sample sampling weights giving part ``i`` the batch share ``shares[i]``.
+
+    Shares are normalised over the non-empty parts; an empty part gets no weight.
+    """
+    sizes = np.asarray(sizes, dtype=np.float64)
+    shares = np.where(sizes > 0, np.asarray(shares, dtype=np.float64), 0.0)
+    if not shares.sum() > 0:
+        raise ValueError(f"no data to sample: sizes {sizes.tolist()}, shares {shares.tolist()}")
+    shares = shares / shares.sum()
+    per_sample = np.divide(shares, sizes, out=np.zeros_like(shares), where=sizes > 0)
+    return np.repeat(per_sample, sizes.astype(int))
