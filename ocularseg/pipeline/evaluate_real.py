@@ -42,6 +42,7 @@ from ocularseg.evaluation.bootstrap import bootstrap_ci
 from ocularseg.io.images import read_image_rgb, read_image_unchanged
 from ocularseg.pipeline.evaluate import select_rows
 from ocularseg.stages.cleanup import clean_label_map
+from ocularseg.stages.landmark_gate import apply_landmark_gate
 from ocularseg.stages.measure import MeasureParams, measure_eye_crop
 
 log = logging.getLogger(__name__)
@@ -149,14 +150,24 @@ def teacher_measures(meta: dict[str, Any], silver: np.ndarray, iris_mm: float) -
 
 
 def _predictions(
-    root: Path, rows: list[ManifestRow], model_dir: Path, device: str, batch_size: int
+    root: Path,
+    rows: list[ManifestRow],
+    metas: dict[str, dict[str, Any]],
+    model_dir: Path,
+    device: str,
+    batch_size: int,
+    use_landmarks: bool,
 ) -> Iterator[tuple[ManifestRow, np.ndarray]]:
     from ocularseg.stages.segment import Segmenter
 
     segmenter = Segmenter(model_dir, device=device, batch_size=batch_size)
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
-        results = segmenter.segment([read_image_rgb(root / r.image) for r in chunk])
+        points = [
+            np.asarray(metas[r.stem]["dlib_eye_points_crop_px"], float) if use_landmarks else None
+            for r in chunk
+        ]
+        results = segmenter.segment([read_image_rgb(root / r.image) for r in chunk], points)
         for row, result in zip(chunk, results, strict=True):
             yield row, result.labels
 
@@ -171,21 +182,35 @@ def evaluate_real(
     device: str = "auto",
     batch_size: int = 8,
     out_dir: str | os.PathLike[str] | None = None,
+    use_landmarks: bool = True,
+    landmark_gate: bool = False,
 ) -> RealEvaluation:
     """Evaluate ``model_dir`` on the ``split`` of a silver dataset (see module docstring).
+
+    Args:
+        use_landmarks: give a landmark-prior model dlib's eye points (as analyze does);
+            False gives it the template, as for crops that come without landmarks.
+        landmark_gate: apply analyze's landmark gate (``stages.landmark_gate``) to the
+            prediction before scoring and measuring.
 
     Writes ``real_per_image.csv``, ``real_eyes.csv``, ``real_summary.csv`` and
     ``real_summary.md`` into ``out_dir`` when given.
     """
     root = Path(data_dir)
     rows = select_rows(read_manifest(root), split)
+    metas = {r.stem: json.loads((root / r.meta).read_text(encoding="utf-8")) for r in rows}
     params = MeasureParams()
     opening_pairs: list[tuple[str, str, np.ndarray, np.ndarray]] = []
     split_pairs: list[tuple[str, str, np.ndarray, np.ndarray]] = []
     eyes: list[dict[str, Any]] = []
-    for row, labels in _predictions(root, rows, Path(model_dir), device, batch_size):
+    predictions = _predictions(
+        root, rows, metas, Path(model_dir), device, batch_size, use_landmarks
+    )
+    for row, labels in predictions:
         silver = read_image_unchanged(root / row.mask)
-        meta = json.loads((root / row.meta).read_text(encoding="utf-8"))
+        meta = metas[row.stem]
+        if landmark_gate:
+            labels, _ = apply_landmark_gate(labels, np.asarray(meta["dlib_eye_points_crop_px"]))
         pred_open, pred_split = region_maps(labels)
         ref_open, ref_split = region_maps(silver)
         opening_pairs.append((row.stem, row.group, pred_open, ref_open))

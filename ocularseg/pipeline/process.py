@@ -141,7 +141,13 @@ def process_input(
     for start in range(0, len(crops), config.batch_size):
         batch = crops[start : start + config.batch_size]
         t0 = time.perf_counter()
-        segmented = segmenter.segment([crop.image for _, crop in batch])
+        segmented = segmenter.segment(
+            [crop.image for _, crop in batch],
+            [
+                eye_points_in_crop(a.face.eye_points_px(crop.side), crop.crop_from_frame)
+                for a, crop in batch
+            ],
+        )
         timer.add("segment", t0)
         for (analysed, crop), seg in zip(batch, segmented, strict=True):
             t0 = time.perf_counter()

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ocularseg.io.config_files import read_yaml_mapping, relative_to_file, validate_config
 from ocularseg.training.augment import AugmentParams
+from ocularseg.training.dataset import PriorParams
 
 
 class _Frozen(BaseModel):
@@ -85,6 +86,11 @@ class TrainConfig(_Frozen):
     )
     augment: AugmentParams | None = Field(
         default_factory=AugmentParams, description="augmentation strengths; null switches it off"
+    )
+    prior: PriorParams | None = Field(
+        None,
+        description="landmark-prior input channel (ocularseg.core.eye_prior); the model then "
+        "needs in_channels 4; null = RGB only",
     )
     crop_hw: tuple[int, int] | None = Field(
         None,

@@ -21,11 +21,12 @@ import torch
 
 from ocularseg import __version__
 from ocularseg.core.errors import ConfigError, DataError
+from ocularseg.core.eye_prior import TEMPLATE_POINTS_CROP_PX, eye_prior_map, prior_channel
 from ocularseg.core.preprocess import CHANNEL_ORDER, NORM_MEAN_RGB, NORM_STD_RGB, normalise_rgb
 from ocularseg.data.manifest import read_manifest
 from ocularseg.io.atomic import replacing_folder, write_json_atomic, write_text_atomic
 from ocularseg.io.images import read_image_rgb
-from ocularseg.io.model_folder import InputSpec, build_model_json
+from ocularseg.io.model_folder import InputSpec, PriorSpec, build_model_json
 from ocularseg.training.models.io import load_model, read_metadata, save_weights
 from ocularseg.training.onnx_export import DEFAULT_OPSET, check_parity, export_onnx
 from ocularseg.training.trainer import git_commit
@@ -109,8 +110,24 @@ def export_model_folder(
     model = load_model(weights)
     model.eval()
     batch = parity_batch(data)
+    prior_spec = None
+    if train_config.get("prior"):
+        prior_spec = PriorSpec(
+            sigma_frac=float(train_config["prior"]["sigma_frac"]),
+            template_points_crop_px=TEMPLATE_POINTS_CROP_PX,
+        )
+        # The parity batch gets the template prior (what a crop without landmarks sees).
+        prior = prior_channel(eye_prior_map(None, batch.shape[2:], prior_spec.sigma_frac))
+        batch = np.concatenate(
+            [batch, np.broadcast_to(prior, (len(batch), 1, *prior.shape))], axis=1
+        ).astype(np.float32)
+    if int(getattr(model, "in_channels", 3)) != batch.shape[1]:
+        raise ConfigError(
+            f"{weights}: the network takes {model.in_channels} input channels but the "
+            f"training config gives {batch.shape[1]} (a landmark prior needs 4)"
+        )
     with replacing_folder(target) as staging:
-        export_onnx(model, staging / "model.onnx", opset=opset)
+        export_onnx(model, staging / "model.onnx", opset=opset, in_channels=batch.shape[1])
         parity = check_parity(model, staging / "model.onnx", torch.from_numpy(batch))
         save_weights(model, staging / "model.safetensors", {"exported_from": weights.name})
         spec = InputSpec(
@@ -119,6 +136,7 @@ def export_model_folder(
             channel_order=CHANNEL_ORDER,
             mean=NORM_MEAN_RGB,
             std=NORM_STD_RGB,
+            prior=prior_spec,
         )
         meta = read_metadata(weights)
         content = build_model_json(

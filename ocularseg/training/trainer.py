@@ -154,11 +154,19 @@ class Trainer:
                 seed=config.seed + 7919 * i,
                 crop_hw=config.crop_hw,
                 input_scale=config.input_scale,
+                prior=config.prior,
             )
             for i, (root, rows, _) in enumerate(parts_train)
         ]
+        # Validation sees every real crop with its landmarks (template_share 0): what
+        # analyze does; the template-only case is scored by the real-set evaluation.
+        val_prior = (
+            None
+            if config.prior is None
+            else config.prior.model_copy(update={"template_share": 0.0})
+        )
         val_parts = [
-            EyeSegmentationDataset(root, rows, input_scale=config.input_scale)
+            EyeSegmentationDataset(root, rows, input_scale=config.input_scale, prior=val_prior)
             for root, rows in parts_val
         ]
         self.mixing: np.ndarray | None = None
@@ -172,6 +180,13 @@ class Trainer:
             self.train_set, self.val_set = train_parts[0], val_parts[0]
 
         self.model = build_model(config.model.name, **config.model.options).to(self.device)
+        expected_channels = 3 + (config.prior is not None)
+        if self.model.in_channels != expected_channels:
+            raise ConfigError(
+                f"model has in_channels {self.model.in_channels} but the data give "
+                f"{expected_channels} (RGB{' + landmark prior' if config.prior else ''}); set "
+                f"model.options.in_channels: {expected_channels}"
+            )
         if config.init is not None:
             load_weights(self.model, _weights_file(config.init))
         self.loss_fn = build_loss(config.loss.name, **config.loss.options)
