@@ -22,6 +22,12 @@ def export(
         True, "--evaluate/--no-evaluate", help="Evaluate on the dataset's test split."
     ),
     split: str = typer.Option("test", "--split", help="Split to evaluate (train, val, test, all)."),
+    real: Path | None = typer.Option(
+        None,
+        "--real",
+        help="Also score the model on this real-eye dataset (`data build-real`; its test split) "
+        "and put the results in MODEL_CARD.md.",
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing folder."),
     include_ids: bool = typer.Option(
         False,
@@ -67,6 +73,15 @@ def export(
         attach_evaluation(out, summary_json, outcome.markdown)
         markdown = outcome.markdown
         typer.echo(outcome.markdown)
+    if real is not None:
+        from ocularseg.pipeline.evaluate_real import evaluate_real
+        from ocularseg.training.export import attach_card_section
+
+        # Only the summary goes into the model folder (it is meant to be shared): no
+        # per-eye rows, whose ids could name people.
+        outcome_real = evaluate_real(real, out, split="test", device="cpu")
+        attach_card_section(out, "Real development set (silver labels)", outcome_real.markdown)
+        typer.echo(outcome_real.markdown)
     if include_ids:
         typer.echo(
             f"warning: {out} holds subject and image ids and data-set paths (--include-ids); "
@@ -77,7 +92,9 @@ def export(
     # The exporter records the paths it was given; a folder to be shared keeps their names.
     shared = without_paths(json.loads((out / "model.json").read_text(encoding="utf-8")))
     write_json_atomic(out / "model.json", shared)
-    write_text_atomic(out / "MODEL_CARD.md", model_card(shared, markdown))
+    write_text_atomic(
+        out / "MODEL_CARD.md", model_card(shared, shared.get("evaluation_markdown", markdown))
+    )
     typer.echo(
         f"{out} holds no subject or image ids (pseudonyms in evaluation/) and no data-set "
         "paths (folder names only): it can be shared"

@@ -22,6 +22,11 @@ from typing import Any
 IMAGE_PREFIX = "img-"
 SUBJECT_PREFIX = "subj-"
 _PATH_LIKE = re.compile(r"[/\\]")
+#: A whole string that is one path: no white space, at least one separator.
+_PATH_TOKEN = re.compile(r"^[^\s]*[/\\][^\s]*$")
+#: An absolute path inside text (Markdown of a card section): "/home/a/x", "~/x", "C:\x".
+#: Not "mm/s", "a / b" or the "//host" of a URL.
+_EMBEDDED_PATH = re.compile(r"(?<![\w.~:/\\])(?:~?/|[A-Za-z]:\\)[^\s`'\"|<>()\[\]]+")
 
 
 def pseudonymise(values: Iterable[Any], prefix: str, key: bytes) -> dict[Any, str]:
@@ -50,16 +55,20 @@ def last_component(value: str) -> str:
 
 
 def without_paths(obj: Any) -> Any:
-    """A copy of a JSON-like object with every path-like string cut to its last component.
+    """A copy of a JSON-like object with every path cut to its last component.
 
-    Path-like: a string containing ``/`` or ``\\`` that is not a URL. Keys are kept.
+    A string that is one path (no white space, a ``/`` or ``\\``, not a URL) becomes its
+    last component; in other text (Markdown of the card) each absolute path does. Keys are
+    kept.
     """
     if isinstance(obj, dict):
         return {key: without_paths(value) for key, value in obj.items()}
     if isinstance(obj, list):
         return [without_paths(value) for value in obj]
-    if isinstance(obj, str) and _PATH_LIKE.search(obj) and "://" not in obj:
-        return last_component(obj)
+    if isinstance(obj, str) and _PATH_LIKE.search(obj):
+        if _PATH_TOKEN.match(obj):
+            return obj if "://" in obj else last_component(obj)
+        return _EMBEDDED_PATH.sub(lambda m: last_component(m.group()), obj)
     return obj
 
 

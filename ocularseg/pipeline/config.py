@@ -19,6 +19,7 @@ from ocularseg.io.images import DEFAULT_MAX_IMAGE_PIXELS
 from ocularseg.stages.crop import CropParams
 from ocularseg.stages.face import FaceParams
 from ocularseg.stages.keyframes import KeyframeParams
+from ocularseg.stages.landmark_gate import LandmarkGateParams
 from ocularseg.stages.measure import MeasureParams
 
 DEFAULT_MODEL_NAME = "ocularseg-unet-tiu"
@@ -61,6 +62,7 @@ class AnalyzeConfig(BaseModel):
     crop: CropParams = Field(default_factory=CropParams)
     keyframe: KeyframeParams = Field(default_factory=KeyframeParams)
     measure: MeasureParams = Field(default_factory=MeasureParams)
+    landmark_gate: LandmarkGateParams = Field(default_factory=LandmarkGateParams)
 
     @model_validator(mode="after")
     def _one_mode(self) -> AnalyzeConfig:

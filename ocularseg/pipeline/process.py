@@ -34,6 +34,7 @@ from ocularseg.pipeline.inputs import InputItem
 from ocularseg.stages.cleanup import clean_label_map
 from ocularseg.stages.crop import crop_eye
 from ocularseg.stages.face import FaceDetector
+from ocularseg.stages.landmark_gate import apply_landmark_gate, eye_points_in_crop
 from ocularseg.stages.measure import FLAG_EYE_CLOSED, FLAG_IRIS_NOT_FOUND, measure_eye_crop
 from ocularseg.stages.segment import Segmenter
 
@@ -208,11 +209,22 @@ def process_input(
     for start in range(0, len(crops), config.batch_size):
         batch = crops[start : start + config.batch_size]
         t0 = time.perf_counter()
-        segmented = segmenter.segment([crop.image for _, crop in batch])
+        segmented = segmenter.segment(
+            [crop.image for _, crop in batch],
+            [
+                eye_points_in_crop(a.face.eye_points_px(crop.side), crop.crop_from_frame)
+                for a, crop in batch
+            ],
+        )
         timer.add("segment", t0)
         for (analysed, crop), seg in zip(batch, segmented, strict=True):
             t0 = time.perf_counter()
-            labels = clean_label_map(seg.labels) if config.cleanup else seg.labels
+            gated, gate_removed_px = apply_landmark_gate(
+                seg.labels,
+                eye_points_in_crop(analysed.face.eye_points_px(crop.side), crop.crop_from_frame),
+                config.landmark_gate,
+            )
+            labels = clean_label_map(gated) if config.cleanup else gated
             measurement = measure_eye_crop(
                 labels, crop.side, config.measure, crop.scale_crop_per_frame
             )
@@ -234,6 +246,7 @@ def process_input(
                 "blink": analysed.blink,
                 "mean_confidence": seg.mean_confidence,
                 "cleaned": config.cleanup,
+                "landmark_gate_removed_px": gate_removed_px,
                 "flags": ";".join(flags),
                 "overlay": "",
                 **measurement.values,

@@ -148,7 +148,8 @@ def check_model_input(segmenter: Any) -> None:
             f"analyze feeds {CROP_WIDTH_PX}×{CROP_HEIGHT_PX} px eye crops"
         )
     shape = list(segmenter.session.get_inputs()[0].shape)
-    expected = [None, 3, CROP_HEIGHT_PX, CROP_WIDTH_PX]
+    channels = 3 + (getattr(spec, "prior", None) is not None)  # RGB (+ landmark prior)
+    expected = [None, channels, CROP_HEIGHT_PX, CROP_WIDTH_PX]
     wrong = len(shape) != 4 or any(
         isinstance(dim, int) and want is not None and dim != want
         for dim, want in zip(shape, expected, strict=False)
@@ -156,7 +157,7 @@ def check_model_input(segmenter: Any) -> None:
     if wrong:
         raise ModelError(
             f"{folder}: the ONNX model's input is {shape}; analyze needs "
-            f"[batch, 3, {CROP_HEIGHT_PX}, {CROP_WIDTH_PX}]"
+            f"[batch, {channels}, {CROP_HEIGHT_PX}, {CROP_WIDTH_PX}]"
         )
 
 
