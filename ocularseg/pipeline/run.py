@@ -21,6 +21,7 @@ from typing import Any
 from ocularseg import __version__
 from ocularseg.core.errors import ConfigError, OcularsegError
 from ocularseg.io.atomic import write_json_atomic, write_text_atomic
+from ocularseg.io.model_folder import model_provenance
 from ocularseg.io.model_store import models_dir, sha256_file
 from ocularseg.pipeline.config import DEFAULT_MODEL_NAME, AnalyzeConfig
 from ocularseg.pipeline.inputs import InputItem, discover_inputs
@@ -230,6 +231,7 @@ def _run_info(config, model_dir, segmenter, result: AnalysisResult, *, elapsed_s
             "folder": str(model_dir),
             "sha256": segmenter.spec.sha256,
         },
+        "model_provenance": model_provenance(segmenter.spec),
         "config": config.model_dump(mode="json"),
         "mode": config.mode,
         "inputs": len(result.inputs),
@@ -244,18 +246,55 @@ def _run_info(config, model_dir, segmenter, result: AnalysisResult, *, elapsed_s
 
 
 def write_reports(result: AnalysisResult) -> None:
-    """measurements.csv, summary.csv, errors.csv, report.xlsx and run.json (all atomic)."""
-    from ocularseg.report.summary import summarise
+    """measurements.csv, summary.csv, errors.csv, report.xlsx, run.json and, per input,
+    report.png / report.pdf (all atomic)."""
+    from ocularseg.report.summary import mark_used, summarise
     from ocularseg.report.tables import errors_frame, measurements_frame, write_tables
     from ocularseg.report.xlsx import write_xlsx
+    from ocularseg.stages.gates import EXCLUSION_TEXT
     from ocularseg.stages.measure import MEASUREMENT_COLUMNS
 
     out = result.out_dir
-    measurements = measurements_frame(result.rows, MEASUREMENT_COLUMNS)
+    measurements = mark_used(measurements_frame(result.rows, MEASUREMENT_COLUMNS))
     summary = summarise(measurements)
     errors = errors_frame(result.errors)
     write_tables(out, measurements, summary, errors)
-    write_xlsx(out / "report.xlsx", summary, measurements, errors, result.run_info)
+    charts = _write_input_pages(result, measurements, summary, errors)
+    write_xlsx(
+        out / "report.xlsx",
+        summary,
+        measurements,
+        errors,
+        result.run_info,
+        charts=charts,
+        exclusion_text=EXCLUSION_TEXT,
+    )
     write_json_atomic(out / "run.json", result.run_info)
     if result.skipped_files:
         write_text_atomic(out / "skipped_files.txt", "\n".join(result.skipped_files) + "\n")
+
+
+def _write_input_pages(result: AnalysisResult, measurements, summary, errors) -> dict[str, Path]:
+    """The one-page report of every input with rows or errors; returns its chart PNGs."""
+    from ocularseg.report.page import PageContext, input_frames, write_input_report
+    from ocularseg.stages.gates import EXCLUSION_TEXT
+
+    info = result.run_info or {}
+    model = info.get("model") or {}
+    context = PageContext(
+        provenance=str(info.get("model_provenance") or ""),
+        version=str(info.get("ocularseg_version") or __version__),
+        model_sha256=str(model.get("sha256") or ""),
+        created_utc=str(info.get("created_utc") or ""),
+        exclusion_text=EXCLUSION_TEXT,
+    )
+    charts: dict[str, Path] = {}
+    for done in result.inputs:
+        rows, eyes, problems = input_frames(measurements, summary, errors, done.label)
+        if not len(rows):
+            continue
+        folder = result.out_dir / "inputs" / done.key
+        paths = write_input_report(folder, result.out_dir, rows, eyes, problems, context)
+        if "chart" in paths:
+            charts[done.label] = paths["chart"]
+    return charts
