@@ -11,11 +11,13 @@ signals: the model's mean max-softmax probability (the old ``mean_confidence``),
 agreement, the outline agreement and ``quality`` = their minimum (``stages.quality``).
 
 Phantoms (``--phantoms N``, seeded, profile "shifted": darker skin, more ptosis, harsher
-light): each is segmented as rendered and after being shrunk 4× and 8× and enlarged back
-(a small face far from the camera) — the degradations make the model fail often enough
-to have bad masks. A mask is **bad** when the Dice of the opening or of the iris disc
-against the exact truth is below 0.7. The outline is placed on the exact lids
-(``synth.landmarks``), as dlib's points would be.
+light): each is segmented as rendered, after being shrunk 4× and 8× and enlarged back (a
+small face far from the camera), heavily blurred and noisy (Gaussian σ 6 crop px, noise
+σ 12 grey levels), and with the landmarks misplaced (the picture moved 70 crop px down
+under an outline that stays put, as when dlib lands on the brow) — the degradations make
+the model fail often enough to have bad masks. A mask is **bad** when the Dice of the
+opening or of the iris disc against the exact truth (moved with the picture) is below 0.7.
+The outline is placed on the exact lids (``synth.landmarks``), as dlib's points would be.
 
 Real crops (``--real``: a text file, one face photograph per line): each face is found
 with dlib, both eyes cropped and segmented. ``--judgements`` is a CSV ``file,side,good``
@@ -71,8 +73,6 @@ def _signals(segmenter, image, outline) -> tuple[dict[str, float], np.ndarray]:
 
 
 def phantom_rows(segmenter, n: int, seed: int) -> pd.DataFrame:
-    from phantom_accuracy import degrade  # sibling benchmark script (sys.path in main)
-
     from ocularseg.stages._label_map import iris_disc_mask, opening_mask
     from ocularseg.stages.quality import dice
     from ocularseg.synth.dataset import sample_params
@@ -86,14 +86,15 @@ def phantom_rows(segmenter, n: int, seed: int) -> pd.DataFrame:
         if eye.truth["eye_closed"]:
             continue
         outline = outline_from_truth(eye.truth)
-        for factor in (1.0, 4.0, 8.0):
-            scores, labels = _signals(segmenter, degrade(eye.image, factor), outline)
-            dice_o = dice(opening_mask(labels), opening_mask(eye.labels))
-            dice_d = dice(iris_disc_mask(labels), iris_disc_mask(eye.labels))
+        rng = np.random.default_rng([seed, index])
+        for name, image, truth in _degradations(eye.image, eye.labels, rng):
+            scores, labels = _signals(segmenter, image, outline)
+            dice_o = dice(opening_mask(labels), opening_mask(truth))
+            dice_d = dice(iris_disc_mask(labels), iris_disc_mask(truth))
             rows.append(
                 {
                     "index": index,
-                    "downscale": factor,
+                    "degradation": name,
                     "dice_opening": dice_o,
                     "dice_iris_disc": dice_d,
                     "good": bool(min(dice_o, dice_d) >= 0.7),
@@ -101,6 +102,23 @@ def phantom_rows(segmenter, n: int, seed: int) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _degradations(image: np.ndarray, labels: np.ndarray, rng: np.random.Generator):
+    """(name, image, truth labels) of each way a phantom is shown to the model."""
+    import cv2
+    from phantom_accuracy import degrade  # sibling benchmark script (sys.path in main)
+
+    yield "as rendered", image, labels
+    yield "shrunk 4x", degrade(image, 4.0), labels
+    yield "shrunk 8x", degrade(image, 8.0), labels
+    blurred = cv2.GaussianBlur(image, (0, 0), 6.0).astype(np.float32)
+    noisy = blurred + rng.normal(0.0, 12.0, blurred.shape).astype(np.float32)
+    yield "blur + noise", np.clip(np.rint(noisy), 0, 255).astype(np.uint8), labels
+    shift = np.float32([[1, 0, 0], [0, 1, 70]])
+    moved = cv2.warpAffine(image, shift, (480, 320), borderMode=cv2.BORDER_REPLICATE)
+    moved_labels = cv2.warpAffine(labels, shift, (480, 320), flags=cv2.INTER_NEAREST)
+    yield "landmarks 70 px off", moved, moved_labels
 
 
 def real_rows(segmenter, images: list[str], judgements: dict[tuple[str, str], bool]):
@@ -168,7 +186,9 @@ def main() -> None:
     min_quality = GateParams().min_quality
     if args.phantoms:
         phantoms = phantom_rows(segmenter, args.phantoms, args.seed)
-        report(f"phantoms (seed {args.seed}, ×1, ×4, ×8 downscaled)", phantoms, min_quality)
+        report(f"phantoms (seed {args.seed}, five degradations)", phantoms, min_quality)
+        bad = phantoms[~phantoms.good]
+        print("  bad masks per degradation:", bad.degradation.value_counts().to_dict())
         if args.csv:
             phantoms.to_csv(f"{args.csv}_phantoms.csv", index=False)
     if args.real:

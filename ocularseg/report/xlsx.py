@@ -196,9 +196,15 @@ def _readable_value(
         return _EYE_WORDS.get(side, side)
     if column == "mrd1_mm_iqr":
         low, high = record.get("mrd1_mm_q25"), record.get("mrd1_mm_q75")
-        if not per_eye or low is None or pd.isna(low) or pd.isna(high):
+        used = record.get("frames_used")
+        if not per_eye or low is None or pd.isna(low) or pd.isna(high) or pd.isna(used):
             return None
-        return f"{low:.2f} to {high:.2f}"
+        return f"{low:.2f} to {high:.2f}" if used >= 2 else None  # one frame: no spread
+    if column == "time_span_s" and pd.isna(record.get("mrd1_mm_slope_per_s")):
+        return None  # a span without a slope (one frame, key frames < 1 s) says nothing
+    if column == "screening_notes":
+        # The reason names repeat "Frames excluded, why" in words; keep the counts only.
+        return str(record.get(column) or "").split("; excluded:")[0] or None
     if column == "frames_excluded_reasons":
         text = str(record.get(column) or "").strip()
         if not text:
