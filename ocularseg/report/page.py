@@ -287,38 +287,29 @@ def _draw_page(
     )
     figure.text(0.03, 0.94, subtitle, fontsize=8.5, color="0.3")
 
-    for number, side in enumerate(("right", "left")):
-        axes = figure.add_axes((0.02 + number * 0.285, 0.555, 0.275, 0.365))
-        _draw_eye(axes, out_dir, measurements, summary, side)
-
     table_axes = figure.add_axes((0.585, 0.555, 0.405, 0.365))
     _draw_table(table_axes, summary, mode, context.params)
+    lines = _exclusion_lines(summary, context) + _message_lines(errors)
 
     if has_time_axis(measurements):
+        # A video: small overlays beside the table, the chart across the page, text below.
+        for number, side in enumerate(("right", "left")):
+            axes = figure.add_axes((0.02 + number * 0.285, 0.555, 0.275, 0.365))
+            _draw_eye(axes, out_dir, measurements, summary, side)
         mrd1_axes = figure.add_axes((0.06, 0.2, 0.41, 0.28))
         fraction_axes = figure.add_axes((0.56, 0.2, 0.41, 0.28))
         draw_timeseries(mrd1_axes, fraction_axes, measurements, summary, context.params)
-        text_top = 0.125
+        _text_lines(figure, lines, top=0.125, bottom=0.075, width_chars=_WRAP_CHARS)
     else:
-        figure.text(
-            0.03,
-            0.5,
+        # A still image: the text beside the table, the two overlays large below.
+        note = (
             "Single frame: no time series. Fatigability needs a video analysed in "
-            "time-series mode (--fps).",
-            fontsize=9,
-            color="0.3",
+            "time-series mode (--fps)."
         )
-        text_top = 0.46
-
-    lines = _exclusion_lines(summary, context)
-    lines += _message_lines(errors)
-    y = text_top
-    for line in lines:
-        for part in textwrap.wrap(line, _WRAP_CHARS, subsequent_indent="      ") or [""]:
-            if y < 0.075:
-                break  # the footer's place: the rest is in summary.csv / errors.csv
-            figure.text(0.03, y, part, fontsize=8)
-            y -= 0.022
+        _text_lines(figure, [note, *lines], top=0.9, bottom=0.56, width_chars=100)
+        for number, side in enumerate(("right", "left")):
+            axes = figure.add_axes((0.03 + number * 0.49, 0.08, 0.45, 0.43))
+            _draw_eye(axes, out_dir, measurements, summary, side)
     figure.text(0.03, 0.045, context.provenance, fontsize=8, weight="bold")
     footer = (
         f"ocularseg {context.version}"
@@ -326,6 +317,19 @@ def _draw_page(
         + f" · {DISCLAIMER}"
     )
     figure.text(0.03, 0.02, footer, fontsize=7, color="0.3", wrap=True)
+
+
+def _text_lines(
+    figure: Figure, lines: list[str], *, top: float, bottom: float, width_chars: int
+) -> None:
+    """Wrapped 8 pt lines from ``top`` down, stopping at ``bottom`` (figure fractions)."""
+    y = top
+    for line in lines:
+        for part in textwrap.wrap(line, width_chars, subsequent_indent="      ") or [""]:
+            if y < bottom:
+                return  # no room: the rest is in summary.csv / errors.csv
+            figure.text(0.03, y, part, fontsize=8)
+            y -= 0.022
 
 
 def _draw_eye(
@@ -393,7 +397,7 @@ def _draw_table(axes: Axes, summary: pd.DataFrame, mode: str, params: ReportPara
             "",
         ),
         (
-            f"MRD1 fell ≥ {params.fatigue_drop_mm:g} mm (fatigability)",
+            f"fatigability: MRD1 fell ≥ {params.fatigue_drop_mm:g} mm",
             _text(right, "indicator_fatigable_ge_2mm") if series else "time series only",
             _text(left, "indicator_fatigable_ge_2mm") if series else "time series only",
             "",
