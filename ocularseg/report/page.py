@@ -50,7 +50,7 @@ EYE_COLOURS: dict[str, str] = {"right": "#0072B2", "left": "#E69F00"}
 EYE_NAMES: dict[str, str] = {"right": "OD (right)", "left": "OS (left)"}
 _PAGE_SIZE_IN = (11.69, 8.27)  # A4 landscape
 _PAGE_DPI = 150
-_CHART_SIZE_IN = (10.0, 3.6)
+_CHART_SIZE_IN = (10.0, 4.0)
 _CHART_DPI = 110
 _YES_FILL = "#FFE0B2"
 _MAX_MESSAGES = 6
@@ -129,8 +129,11 @@ def write_chart(
     """The time-series chart alone (MRD1 and visible iris fraction over time) as a PNG."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=_CHART_SIZE_IN, dpi=_CHART_DPI, layout="constrained")
-    mrd1_axes, fraction_axes = figure.subplots(1, 2)
+    figure = Figure(figsize=_CHART_SIZE_IN, dpi=_CHART_DPI)
+    # Fixed places (not a constrained layout): the legend above the MRD1 panel must not
+    # squeeze it.
+    mrd1_axes = figure.add_axes((0.07, 0.14, 0.4, 0.64))
+    fraction_axes = figure.add_axes((0.57, 0.14, 0.4, 0.64))
     draw_timeseries(mrd1_axes, fraction_axes, measurements, summary, params or ReportParams())
     path = Path(path)
     _save(figure, path, dpi=_CHART_DPI)
@@ -232,7 +235,6 @@ def draw_timeseries(
     fraction_axes.set_title(
         "filled: used · hollow / tick: excluded · grey band: blink", fontsize=8, color="0.3"
     )
-    mrd1_axes.set_title("MRD1 per eye over time", fontsize=9)
 
 
 def _draw_fit(axes: Axes, used: pd.DataFrame, summary: pd.DataFrame, side: str, colour: str):
@@ -265,7 +267,17 @@ def _legend(axes: Axes) -> None:
     handles, labels = axes.get_legend_handles_labels()
     handles.append(Line2D([], [], marker="o", mfc="none", mec="0.3", ls="none"))
     labels.append("excluded frame")
-    axes.legend(handles, labels, fontsize=7, loc="best", framealpha=0.85)
+    # Above the plot, so it never hides a data point.
+    axes.legend(
+        handles,
+        labels,
+        fontsize=7,
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.01),
+        ncol=3,
+        frameon=False,
+        borderaxespad=0.0,
+    )
 
 
 def _draw_page(
