@@ -32,13 +32,17 @@ def drawn_eye_labels() -> np.ndarray:
     return labels
 
 
-def build_tiny_onnx_model(folder: Path, *, seed: int = 0, eye_prior: bool = False) -> Path:
+def build_tiny_onnx_model(
+    folder: Path, *, seed: int = 0, eye_prior: bool = False, landmark_channel: bool = False
+) -> Path:
     """A real (tiny) segmentation network: a 1×1 convolution 3 -> 5 classes at 320×480.
 
     Built with ``onnx.helper`` so the inference tests need no torch. Its weights map
     bright pixels to sclera and dark ones to pupil, so the output depends on the input.
     With ``eye_prior`` a constant logit map of a drawn eye (``drawn_eye_labels``) is added
     and dominates, so the pipeline downstream sees an anatomically valid segmentation.
+    With ``landmark_channel`` the network takes the landmark-prior channel as a fourth input
+    (``model.json`` input.prior) and that channel decides sclera vs background.
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -48,9 +52,13 @@ def build_tiny_onnx_model(folder: Path, *, seed: int = 0, eye_prior: bool = Fals
     from ocularseg.io.model_folder import InputSpec, build_model_json
 
     rng = np.random.default_rng(seed)
-    weight = (rng.standard_normal((5, 3, 1, 1)) * 0.1).astype(np.float32)
-    weight[1] += 1.0  # sclera ~ brightness
-    weight[3] -= 1.0  # pupil ~ darkness
+    channels = 4 if landmark_channel else 3
+    weight = (rng.standard_normal((5, channels, 1, 1)) * 0.1).astype(np.float32)
+    weight[1, :3] += 1.0  # sclera ~ brightness
+    weight[3, :3] -= 1.0  # pupil ~ darkness
+    if landmark_channel:
+        weight[:, 3] = 0.0
+        weight[1, 3], weight[0, 3] = 30.0, -30.0  # inside the prior: sclera, outside: skin
     bias = np.zeros(5, np.float32)
     nodes = [helper.make_node("Conv", ["input", "W", "B"], ["conv" if eye_prior else "logits"])]
     initialisers = [numpy_helper.from_array(weight, "W"), numpy_helper.from_array(bias, "B")]
@@ -61,7 +69,7 @@ def build_tiny_onnx_model(folder: Path, *, seed: int = 0, eye_prior: bool = Fals
     graph = helper.make_graph(
         nodes,
         "tiny",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, 320, 480])],
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", channels, 320, 480])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 5, 320, 480])],
         initialisers,
     )
@@ -69,7 +77,13 @@ def build_tiny_onnx_model(folder: Path, *, seed: int = 0, eye_prior: bool = Fals
     model.ir_version = 8
     folder.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(folder / "model.onnx"))
-    spec = InputSpec(height=320, width=480, mean=NORM_MEAN_RGB, std=NORM_STD_RGB)
+    prior = None
+    if landmark_channel:
+        from ocularseg.core.eye_prior import TEMPLATE_POINTS_CROP_PX
+        from ocularseg.io.model_folder import PriorSpec
+
+        prior = PriorSpec(sigma_frac=0.08, template_points_crop_px=TEMPLATE_POINTS_CROP_PX)
+    spec = InputSpec(height=320, width=480, mean=NORM_MEAN_RGB, std=NORM_STD_RGB, prior=prior)
     write_json_atomic(
         folder / "model.json",
         build_model_json(

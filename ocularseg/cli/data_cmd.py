@@ -192,3 +192,75 @@ def export_labelme_cmd(
 
     written = export_labelme(dataset, out, embed_images=embed_images, tolerance_px=tolerance_px)
     typer.echo(f"exported {len(written)} LabelMe file(s) to {out}")
+
+
+@data_app.command("build-real")
+def build_real_cmd(
+    sources: Path = typer.Argument(..., help="Sources YAML (docs/realset/sources.yaml)."),
+    out: Path = typer.Option(..., "--out", "-o", help="New or empty dataset folder."),
+    mirrors: Path = typer.Option(
+        None, help="Folder of bare git mirrors, one per source repository: MIRRORS/OWNER+NAME/repo."
+    ),
+    teacher_python: Path = typer.Option(
+        Path(".venv-teacher/bin/python"),
+        help="Python of an environment with mediapipe==0.10.14 (kept apart from ocularseg's: "
+        "MediaPipe brings its own OpenCV).",
+    ),
+    excluded: Path = typer.Option(
+        None, help="YAML {excluded: {sample: reason}} of crops where the teacher is wrong."
+    ),
+    fractions: str = typer.Option(
+        "0.55,0.05,0.40", help="train,val,test shares of the people within each source."
+    ),
+    seed: int = typer.Option(0, help="Seed of the split."),
+    limit: int = typer.Option(None, help="At most this many files per source (quick looks)."),
+) -> None:
+    """Build a real-face dataset: analyze's eye crops with silver labels from MediaPipe.
+
+    The test split is the real development set. Needs the [train] extra and the teacher
+    environment; see docs/realset/README.md.
+    """
+    from ocularseg.data.split import parse_fractions
+    from ocularseg.realdata.build import build_real_set
+
+    values = parse_fractions(fractions)
+    report = build_real_set(
+        sources,
+        out,
+        mirrors=mirrors,
+        teacher_python=teacher_python,
+        excluded_yaml=excluded,
+        fractions=tuple(values),
+        seed=seed,
+        limit_per_source=limit,
+    )
+    for note in report.notes[:20]:
+        typer.echo(f"note: {note}", err=True)
+    eyes = report.eyes
+    typer.echo(
+        f"{out}: {eyes.get('kept', 0)} eyes kept ({eyes.get('kept_open', 0)} open) of "
+        f"{eyes.get('cropped', 0)} cropped; dropped: "
+        + ", ".join(
+            f"{k} {v}"
+            for k, v in sorted(eyes.items())
+            if k not in ("kept", "kept_open", "kept_closed", "cropped")
+        )
+    )
+
+
+@data_app.command("build-context")
+def build_context_cmd(
+    real: Path = typer.Argument(..., help="A real-eye dataset from `data build-real`."),
+    out: Path = typer.Option(..., "--out", "-o", help="New or empty dataset folder."),
+    per_eye: int = typer.Option(2, min=1, max=20, help="Phantom eyeballs drawn per real eye."),
+    seed: int = typer.Option(0, help="Seed of every drawn eyeball."),
+) -> None:
+    """Real-context phantoms: drawn eyeballs in the real eye openings of the train split.
+
+    Everything outside the teacher's lid contour stays the real photograph (skin, lids,
+    lashes, brows, make-up, glasses); the four-class labels are exact by construction.
+    """
+    from ocularseg.realdata.context_phantoms import build_context_phantoms
+
+    count = build_context_phantoms(real, out, per_eye=per_eye, seed=seed)
+    typer.echo(f"{out}: {count} real-context phantoms")

@@ -22,6 +22,12 @@ def export(
         True, "--evaluate/--no-evaluate", help="Evaluate on the dataset's test split."
     ),
     split: str = typer.Option("test", "--split", help="Split to evaluate (train, val, test, all)."),
+    real: Path | None = typer.Option(
+        None,
+        "--real",
+        help="Also score the model on this real-eye dataset (`data build-real`; its test split) "
+        "and put the results in MODEL_CARD.md.",
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing folder."),
 ) -> None:
     """Export to ONNX, check parity with PyTorch, write model.json and MODEL_CARD.md."""
@@ -47,3 +53,12 @@ def export(
         summary_json = json.loads(outcome.files["summary_json"].read_text())
         attach_evaluation(out, summary_json, outcome.markdown)
         typer.echo(outcome.markdown)
+    if real is not None:
+        from ocularseg.pipeline.evaluate_real import evaluate_real
+        from ocularseg.training.export import attach_card_section
+
+        # Only the summary goes into the model folder (it is meant to be shared): no
+        # per-eye rows, whose ids could name people.
+        outcome_real = evaluate_real(real, out, split="test", device="cpu")
+        attach_card_section(out, "Real development set (silver labels)", outcome_real.markdown)
+        typer.echo(outcome_real.markdown)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ocularseg.core.errors import ConfigError, DataError
-from ocularseg.core.labels import NUM_CLASSES
+from ocularseg.core.labels import LABEL_SETS, NUM_CLASSES
 from ocularseg.data.manifest import ManifestRow, write_manifest
 from ocularseg.io.atomic import write_json_atomic
 from ocularseg.io.images import write_image_atomic
@@ -87,7 +87,9 @@ def subject_for(rel_key: str | PurePosixPath, mode: str, root_name: str) -> str:
     raise ConfigError(f"--subject-from {mode!r} is not one of {', '.join(SUBJECT_MODES)}")
 
 
-def check_label_map(mask: np.ndarray, image_hw: tuple[int, int], source: str) -> None:
+def check_label_map(
+    mask: np.ndarray, image_hw: tuple[int, int], source: str, *, partial: bool = False
+) -> None:
     """Validate a label map before it is written.
 
     Raises:
@@ -100,8 +102,12 @@ def check_label_map(mask: np.ndarray, image_hw: tuple[int, int], source: str) ->
             f"{source}: mask is {mask.shape[1]}×{mask.shape[0]} px but the image is "
             f"{image_hw[1]}×{image_hw[0]} px"
         )
+    allowed = LABEL_SETS if partial else range(NUM_CLASSES)
     if mask.size and int(mask.max()) >= NUM_CLASSES:
-        bad = sorted(int(v) for v in np.unique(mask) if v >= NUM_CLASSES)
+        bad = sorted(int(v) for v in np.unique(mask) if int(v) not in allowed)
+    else:
+        bad = []
+    if bad:
         raise DataError(f"{source}: label values {bad} are not classes 0..{NUM_CLASSES - 1}")
 
 
@@ -163,6 +169,7 @@ class DatasetWriter:
         subject: str,
         group: str = "",
         source: str = "",
+        partial: bool = False,
     ) -> ManifestRow:
         """Write ``images/NAME.png`` and ``masks/NAME.png`` and record the manifest row.
 
@@ -172,8 +179,9 @@ class DatasetWriter:
             mask: uint8 (H, W) label map, values in ``Label``.
             subject: person id; group: free reporting label.
             source: what to name in error messages.
+            partial: allow the set-valued labels of silver masks (``PartialLabel``).
         """
-        check_label_map(mask, image_rgb.shape[:2], source or name)
+        check_label_map(mask, image_rgb.shape[:2], source or name, partial=partial)
         name = self.unique_name(name)
         self._names.add(name.lower())
         image_rel, mask_rel = f"images/{name}.png", f"masks/{name}.png"

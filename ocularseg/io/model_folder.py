@@ -23,6 +23,23 @@ MODEL_ONNX = "model.onnx"
 FORMAT_VERSION = 1
 
 
+class PriorSpec(BaseModel):
+    """How the landmark-prior channel is built (``ocularseg.core.eye_prior``).
+
+    Channel 4 = ``2·prior − 1`` where ``prior`` is 1 inside the hexagon of dlib's six eye
+    points in crop px and ``exp(−d² / (2 (sigma_frac·w)²))`` at distance ``d`` outside it
+    (``w`` = corner-to-corner distance); without landmarks the hexagon is
+    ``template_points_crop_px``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str = Field("dlib6-hexagon", pattern="^dlib6-hexagon$")
+    sigma_frac: float = Field(gt=0, le=1)
+    template_points_crop_px: tuple[tuple[float, float], ...] = Field(min_length=6, max_length=6)
+    channel: str = Field("2*prior-1", pattern=r"^2\*prior-1$")
+
+
 class InputSpec(BaseModel):
     """How a crop becomes the network's input tensor (N, 3, height, width) float32."""
 
@@ -35,6 +52,9 @@ class InputSpec(BaseModel):
     scale: float = Field(1.0 / 255.0, gt=0, description="multiplies uint8 pixel values")
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    prior: PriorSpec | None = Field(
+        None, description="a fourth input channel from the eye landmarks (None = RGB only)"
+    )
 
 
 class ModelSpec(BaseModel):

@@ -18,6 +18,7 @@ from ocularseg.io.config_files import read_yaml_mapping, validate_config
 from ocularseg.stages.crop import CropParams
 from ocularseg.stages.face import FaceParams
 from ocularseg.stages.keyframes import KeyframeParams
+from ocularseg.stages.landmark_gate import LandmarkGateParams
 from ocularseg.stages.measure import MeasureParams
 
 DEFAULT_MODEL_NAME = "ocularseg-unet-tiu"
@@ -50,6 +51,7 @@ class AnalyzeConfig(BaseModel):
     crop: CropParams = Field(default_factory=CropParams)
     keyframe: KeyframeParams = Field(default_factory=KeyframeParams)
     measure: MeasureParams = Field(default_factory=MeasureParams)
+    landmark_gate: LandmarkGateParams = Field(default_factory=LandmarkGateParams)
 
     @property
     def mode(self) -> str:

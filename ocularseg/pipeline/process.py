@@ -31,11 +31,17 @@ from ocularseg.stages.gates import (
     agreement_gates,
     exclusion_reasons,
     exclusion_text,
-    eye_outline_crop_px,
     frame_gates,
 )
+from ocularseg.stages.landmark_gate import apply_landmark_gate, eye_points_in_crop
 from ocularseg.stages.measure import measure_eye_crop
-from ocularseg.stages.quality import mirror, mirror_agreement, outline_agreement, quality_score
+from ocularseg.stages.quality import (
+    mirror,
+    mirror_agreement,
+    mirror_points,
+    outline_agreement,
+    quality_score,
+)
 from ocularseg.stages.segment import Segmenter
 
 log = logging.getLogger(__name__)
@@ -152,20 +158,31 @@ def process_input(
         batch = crops[start : start + config.batch_size]
         images = [crop.image for _, crop in batch]
         t0 = time.perf_counter()
-        segmented = segmenter.segment(images)
+        # dlib's six eye points in crop px: the landmark prior of models that take one, the
+        # landmark gate, and the gates' and quality signal's eye outline.
+        outlines = [
+            eye_points_in_crop(a.face.eye_points_px(crop.side), crop.crop_from_frame)
+            for a, crop in batch
+        ]
+        segmented = segmenter.segment(images, outlines)
         mirrored = (
-            segmenter.segment([mirror(image) for image in images])
+            segmenter.segment(
+                [mirror(image) for image in images],
+                [mirror_points(points, images[0].shape[1]) for points in outlines],
+            )
             if gate_params.mirror_test
             else [None] * len(batch)
         )
         timer.add("segment", t0)
-        for (analysed, crop), seg, seg_mirror in zip(batch, segmented, mirrored, strict=True):
+        for (analysed, crop), outline, seg, seg_mirror in zip(
+            batch, outlines, segmented, mirrored, strict=True
+        ):
             t0 = time.perf_counter()
-            labels = clean_label_map(seg.labels) if config.cleanup else seg.labels
+            gated, gate_removed_px = apply_landmark_gate(seg.labels, outline, config.landmark_gate)
+            labels = clean_label_map(gated) if config.cleanup else gated
             measurement = measure_eye_crop(
                 labels, crop.side, config.measure, crop.scale_crop_per_frame
             )
-            outline = eye_outline_crop_px(analysed.face, crop)
             mirror_score = (
                 math.nan if seg_mirror is None else mirror_agreement(seg.labels, seg_mirror.labels)
             )
@@ -189,6 +206,7 @@ def process_input(
                 "mirror_agreement": mirror_score,
                 "outline_agreement": outline_score,
                 "cleaned": config.cleanup,
+                "landmark_gate_removed_px": gate_removed_px,
                 "flags": ";".join([*crop.flags, *measurement.flags]),
                 "gates_failed": ";".join(gates),
                 "overlay": "",

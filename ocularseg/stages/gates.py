@@ -209,9 +209,9 @@ class GateParams(BaseModel):
 
 def eye_outline_crop_px(face: FaceLandmarks, crop: EyeCrop) -> np.ndarray:
     """The six landmark eye points of ``crop``'s side mapped into crop px, (6, 2) (x, y)."""
-    points = face.eye_points_px(crop.side)
-    affine = np.asarray(crop.crop_from_frame, dtype=np.float64)
-    return points @ affine[:, :2].T + affine[:, 2]
+    from ocularseg.stages.landmark_gate import eye_points_in_crop
+
+    return eye_points_in_crop(face.eye_points_px(crop.side), crop.crop_from_frame)
 
 
 def frame_gates(

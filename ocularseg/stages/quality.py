@@ -40,6 +40,13 @@ def mirror(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(image)[:, ::-1])
 
 
+def mirror_points(points_px: np.ndarray, width_px: int) -> np.ndarray:
+    """(N, 2) points (x, y) of a crop ``width_px`` wide, placed in its mirror (crop px)."""
+    points = np.asarray(points_px, dtype=np.float64).copy()
+    points[:, 0] = (width_px - 1) - points[:, 0]
+    return points
+
+
 def dice(a: np.ndarray, b: np.ndarray) -> float:
     """Dice overlap 2|A∩B| / (|A| + |B|) of two boolean masks; NaN when both are empty."""
     total = int(a.sum()) + int(b.sum())

@@ -17,6 +17,7 @@ import numpy as np
 
 from ocularseg.core.containers import SegmentationResult
 from ocularseg.core.errors import ConfigError, InputError, ModelError
+from ocularseg.core.eye_prior import eye_prior_map, prior_channel
 from ocularseg.io.model_folder import ModelSpec, load_model_spec, onnx_path
 from ocularseg.io.model_store import ONNXRUNTIME_MISSING
 
@@ -83,10 +84,24 @@ class Segmenter:
         log.info("model %s on %s", self.spec.name, ", ".join(self.providers))
 
     # -- the three parts ------------------------------------------------------------------
-    def _preprocess(self, crops: Sequence[np.ndarray]) -> np.ndarray:
-        """uint8 (H, W, 3) RGB crops -> float32 (N, 3, H, W) as model.json says."""
+    @property
+    def uses_prior(self) -> bool:
+        """True when the model takes the landmark-prior channel (model.json input.prior)."""
+        return self.spec.input.prior is not None
+
+    def _preprocess(
+        self,
+        crops: Sequence[np.ndarray],
+        eye_points: Sequence[np.ndarray | None] | None = None,
+    ) -> np.ndarray:
+        """uint8 (H, W, 3) RGB crops -> float32 (N, C, H, W) as model.json says.
+
+        ``eye_points``: per crop, dlib's six eye points in crop px (or None), used only by
+        models with a landmark prior; a crop without points gets the template's prior.
+        """
         spec = self.spec.input
-        batch = np.empty((len(crops), 3, spec.height, spec.width), np.float32)
+        channels = 3 + (spec.prior is not None)
+        batch = np.empty((len(crops), channels, spec.height, spec.width), np.float32)
         for i, crop in enumerate(crops):
             if crop.shape != (spec.height, spec.width, 3) or crop.dtype != np.uint8:
                 raise InputError(
@@ -96,7 +111,16 @@ class Segmenter:
             image = crop[..., ::-1] if spec.channel_order == "BGR" else crop
             scaled = image.astype(np.float32) * np.float32(spec.scale)
             scaled = (scaled - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
-            batch[i] = scaled.transpose(2, 0, 1)
+            batch[i, :3] = scaled.transpose(2, 0, 1)
+            if spec.prior is not None:
+                points = None if eye_points is None else eye_points[i]
+                prior = eye_prior_map(
+                    points,
+                    (spec.height, spec.width),
+                    spec.prior.sigma_frac,
+                    template=np.asarray(spec.prior.template_points_crop_px, float),
+                )
+                batch[i, 3] = prior_channel(prior)
         return batch
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
@@ -112,11 +136,22 @@ class Segmenter:
         return logits.argmax(axis=1).astype(np.uint8), probs_max.astype(np.float32)
 
     # -- public ---------------------------------------------------------------------------
-    def segment(self, crops: Sequence[np.ndarray]) -> list[SegmentationResult]:
-        """Segment crops in batches of ``batch_size``; one result per crop, in order."""
+    def segment(
+        self,
+        crops: Sequence[np.ndarray],
+        eye_points: Sequence[np.ndarray | None] | None = None,
+    ) -> list[SegmentationResult]:
+        """Segment crops in batches of ``batch_size``; one result per crop, in order.
+
+        ``eye_points`` (optional, per crop: dlib's six eye points in crop px or None) feed a
+        model with a landmark prior; other models ignore them.
+        """
+        if eye_points is not None and len(eye_points) != len(crops):
+            raise InputError(f"{len(eye_points)} eye-point sets for {len(crops)} crops")
         results: list[SegmentationResult] = []
         for start in range(0, len(crops), self.batch_size):
             chunk = crops[start : start + self.batch_size]
-            labels, confidence = self._postprocess(self._forward(self._preprocess(chunk)))
+            points = None if eye_points is None else eye_points[start : start + self.batch_size]
+            labels, confidence = self._postprocess(self._forward(self._preprocess(chunk, points)))
             results.extend(SegmentationResult(labels[i], confidence[i]) for i in range(len(chunk)))
         return results

@@ -40,6 +40,20 @@ class AugmentParams(BaseModel):
     max_noise_sigma: float = Field(8.0, ge=0, le=50, description="noise std, 8-bit levels")
     jpeg_prob: float = Field(0.3, ge=0, le=1, description="JPEG re-encode")
     min_jpeg_quality: int = Field(35, ge=5, le=100, description="lowest JPEG quality")
+    # Appearance randomisation aimed at what the phantoms lack (all off by default, so older
+    # configs train as before): real faces have uneven light, creases, pores and colour.
+    shading_prob: float = Field(
+        0.0, ge=0, le=1, description="multiply by a smooth random light field (shadows, 3-D)"
+    )
+    max_shading: float = Field(0.5, ge=0, lt=1, description="darkest factor of the field: 1-s")
+    wrinkle_prob: float = Field(
+        0.0, ge=0, le=1, description="draw faint random creases and lines (skin texture)"
+    )
+    grain_prob: float = Field(
+        0.0, ge=0, le=1, description="add blotchy low-contrast skin texture (pores, freckles)"
+    )
+    grey_prob: float = Field(0.0, ge=0, le=1, description="convert to greyscale (IR, B&W)")
+    sharpen_prob: float = Field(0.0, ge=0, le=1, description="unsharp mask (phone processing)")
 
 
 def augment_pair(
@@ -60,26 +74,47 @@ def augment_pair(
         (image, labels, flipped): new arrays of the same shapes and dtypes; ``flipped`` is True
         when the sample was mirrored, i.e. a right eye now looks like a left eye.
     """
+    image, labels, _, flipped = augment_sample(image, labels, None, rng, params)
+    return image, labels, flipped
+
+
+def augment_sample(
+    image: np.ndarray,
+    labels: np.ndarray,
+    extra: np.ndarray | None,
+    rng: np.random.Generator,
+    params: AugmentParams | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, bool]:
+    """:func:`augment_pair` with an optional float32 (H, W) map moved with the geometry.
+
+    ``extra`` (e.g. the landmark prior channel) is flipped, rotated, scaled and shifted
+    exactly as the image (bilinear, border replicated) and never changed photometrically;
+    the random draws are the same as without it.
+    """
     import cv2
 
     p = params or AugmentParams()
     if image.shape[:2] != labels.shape:
         raise ValueError(f"image {image.shape[:2]} and labels {labels.shape} differ in size")
+    if extra is not None and extra.shape != labels.shape:
+        raise ValueError(f"extra map {extra.shape} and labels {labels.shape} differ in size")
     flipped = bool(rng.random() < p.hflip_prob)
     if flipped:
         image, labels = image[:, ::-1], labels[:, ::-1]
-    image, labels = _random_affine(cv2, image, labels, rng, p)
+        extra = None if extra is None else extra[:, ::-1]
+    image, labels, extra = _random_affine(cv2, image, labels, extra, rng, p)
     image = _photometric(cv2, image, rng, p)
-    return np.ascontiguousarray(image), np.ascontiguousarray(labels), flipped
+    extra = None if extra is None else np.ascontiguousarray(extra, dtype=np.float32)
+    return np.ascontiguousarray(image), np.ascontiguousarray(labels), extra, flipped
 
 
-def _random_affine(cv2, image, labels, rng, p: AugmentParams):
+def _random_affine(cv2, image, labels, extra, rng, p: AugmentParams):
     height, width = labels.shape
     angle = rng.uniform(-p.max_rotation_deg, p.max_rotation_deg)
     scale = rng.uniform(1 - p.max_scale_change, 1 + p.max_scale_change)
     shift = rng.uniform(-p.max_shift_frac, p.max_shift_frac, size=2) * (width, height)
     if angle == 0 and scale == 1 and not shift.any():
-        return image, labels
+        return image, labels, extra
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale)
     matrix[:, 2] += shift
     # Reflect the border so no black wedges appear (the skin continues); the mask is
@@ -90,7 +125,16 @@ def _random_affine(cv2, image, labels, rng, p: AugmentParams):
     labels = cv2.warpAffine(
         labels, matrix, (width, height), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT_101
     )
-    return image, labels
+    if extra is not None:
+        # The prior is not mirrored into the border: far from the eye it stays "no eye".
+        extra = cv2.warpAffine(
+            np.ascontiguousarray(extra, dtype=np.float32),
+            matrix,
+            (width, height),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+    return image, labels, extra
 
 
 def _photometric(cv2, image, rng, p: AugmentParams) -> np.ndarray:
@@ -109,6 +153,7 @@ def _photometric(cv2, image, rng, p: AugmentParams) -> np.ndarray:
         shift = int(round(rng.uniform(-p.max_hue_shift_deg, p.max_hue_shift_deg) / 2))
         hsv[..., 0] = ((hsv[..., 0].astype(np.int16) + shift) % 180).astype(np.uint8)
         out = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+    out = _appearance(cv2, out, rng, p)
     if rng.random() < p.blur_prob and p.max_blur_sigma_px > 0:
         sigma = rng.uniform(0.3, p.max_blur_sigma_px)
         if rng.random() < 0.5:
@@ -132,6 +177,52 @@ def _photometric(cv2, image, rng, p: AugmentParams) -> np.ndarray:
         ok, encoded = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
         if ok:
             out = cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1]
+    return out
+
+
+def _appearance(cv2, image: np.ndarray, rng: np.random.Generator, p: AugmentParams) -> np.ndarray:
+    """Shading, creases, skin grain, greyscale, sharpening (each with its probability)."""
+    height, width = image.shape[:2]
+    out = image
+    if p.shading_prob and rng.random() < p.shading_prob:
+        # A 3×4 grid of random gains, smoothly interpolated: broad shadows and highlights.
+        grid = rng.uniform(1 - p.max_shading, 1 + p.max_shading / 3, size=(3, 4)).astype(np.float32)
+        field = cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC)
+        out = np.clip(out.astype(np.float32) * field[..., None], 0, 255).astype(np.uint8)
+    if p.wrinkle_prob and rng.random() < p.wrinkle_prob:
+        lines = np.zeros((height, width), np.float32)
+        for _ in range(int(rng.integers(2, 9))):
+            x0, y0 = rng.uniform(0, width), rng.uniform(0, height)
+            angle = rng.uniform(-0.6, 0.6) + (np.pi / 2 if rng.random() < 0.2 else 0.0)
+            length = rng.uniform(0.2, 0.9) * width
+            bend = rng.uniform(-0.15, 0.15) * length
+            t = np.linspace(-0.5, 0.5, 24)
+            xs = x0 + t * length * np.cos(angle) - (t**2 - 0.25) * bend * np.sin(angle)
+            ys = y0 + t * length * np.sin(angle) + (t**2 - 0.25) * bend * np.cos(angle)
+            points = np.stack([xs, ys], axis=1).round().astype(np.int32)
+            cv2.polylines(
+                lines,
+                [points],
+                False,
+                float(rng.uniform(0.3, 1.0)),
+                int(rng.integers(1, 4)),
+                cv2.LINE_AA,
+            )
+        lines = cv2.GaussianBlur(lines, (0, 0), rng.uniform(0.5, 2.0))
+        darken = 1 - rng.uniform(0.08, 0.3) * np.clip(lines, 0, 1)
+        out = np.clip(out.astype(np.float32) * darken[..., None], 0, 255).astype(np.uint8)
+    if p.grain_prob and rng.random() < p.grain_prob:
+        small = rng.normal(0, 1, size=(max(2, height // 6), max(2, width // 6))).astype(np.float32)
+        blotches = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+        tint = rng.uniform(0.5, 1.0, size=3).astype(np.float32)
+        amount = rng.uniform(3, 12)
+        out = np.clip(out + blotches[..., None] * tint * amount, 0, 255).astype(np.uint8)
+    if p.grey_prob and rng.random() < p.grey_prob:
+        grey = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)
+        out = np.repeat(grey[..., None], 3, axis=2)
+    if p.sharpen_prob and rng.random() < p.sharpen_prob:
+        soft = cv2.GaussianBlur(out, (0, 0), rng.uniform(1.0, 3.0))
+        out = cv2.addWeighted(out, 1.6, soft, -0.6, 0)
     return out
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ocularseg.io.config_files import read_yaml_mapping, relative_to_file, validate_config
 from ocularseg.training.augment import AugmentParams
+from ocularseg.training.dataset import PriorParams
 
 
 class _Frozen(BaseModel):
@@ -38,11 +39,33 @@ class LossConfig(_Frozen):
     )
 
 
+class ExtraData(_Frozen):
+    """A further training dataset (e.g. real eyes with silver labels) mixed into every batch."""
+
+    path: Path = Field(
+        description="dataset folder; its 'train' rows train, its 'val' rows validate"
+    )
+    share: float = Field(gt=0, description="share of each batch drawn from it (vs data_share)")
+
+    @field_validator("path")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return Path(os.path.expanduser(str(value)))
+
+
 class TrainConfig(_Frozen):
     """Everything a training run needs; written beside the run's outputs."""
 
     data: Path = Field(description="dataset folder (manifest.csv, images/, masks/)")
     out: Path = Field(Path("runs/train"), description="run folder for checkpoints and metrics")
+    extra_data: tuple[ExtraData, ...] = Field(
+        (),
+        description="further datasets mixed into training by batch share (real silver-labelled "
+        "eyes, real-context phantoms); their 'val' rows join the validation",
+    )
+    data_share: float = Field(
+        1.0, gt=0, description="batch share of 'data' when extra_data is given"
+    )
     model: ModelConfig = Field(default_factory=ModelConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
     epochs: int = Field(50, ge=1, description="maximum number of epochs")
@@ -63,6 +86,11 @@ class TrainConfig(_Frozen):
     )
     augment: AugmentParams | None = Field(
         default_factory=AugmentParams, description="augmentation strengths; null switches it off"
+    )
+    prior: PriorParams | None = Field(
+        None,
+        description="landmark-prior input channel (ocularseg.core.eye_prior); the model then "
+        "needs in_channels 4; null = RGB only",
     )
     crop_hw: tuple[int, int] | None = Field(
         None,
@@ -111,6 +139,9 @@ def load_train_config(path: str | os.PathLike[str], **overrides: Any) -> TrainCo
     for key in ("data", "out", "init"):
         if raw.get(key) is not None:
             raw[key] = relative_to_file(path, raw[key])
+    for extra in raw.get("extra_data") or []:
+        if isinstance(extra, dict) and extra.get("path") is not None:
+            extra["path"] = relative_to_file(path, extra["path"])
     raw.update({k: v for k, v in overrides.items() if v is not None})
     return parse_train_config(raw, source=str(path))
 

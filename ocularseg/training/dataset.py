@@ -6,6 +6,7 @@ the same whichever worker or process loads it, and a resumed run sees the same d
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,14 +14,60 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from pydantic import BaseModel, ConfigDict, Field
 from torch.utils.data import Dataset
 
 from ocularseg.core.errors import DataError
-from ocularseg.core.labels import NUM_CLASSES
+from ocularseg.core.eye_prior import eye_prior_map, prior_channel
+from ocularseg.core.labels import LABEL_SETS, NUM_CLASSES
 from ocularseg.core.preprocess import normalise_rgb
 from ocularseg.data.manifest import ManifestRow
 from ocularseg.io.images import read_image_rgb, read_image_unchanged
-from ocularseg.training.augment import AugmentParams, augment_pair
+from ocularseg.training.augment import AugmentParams, augment_sample
+
+
+class PriorParams(BaseModel):
+    """The landmark-prior input channel (``ocularseg.core.eye_prior``) during training."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sigma_frac: float = Field(0.08, gt=0, le=1, description="spread outside the hexagon")
+    template_share: float = Field(
+        0.3, ge=0, le=1, description="share of samples given the average-eye template instead"
+    )
+    jitter_frac: float = Field(
+        0.03, ge=0, le=0.3, description="landmark noise for phantoms, fraction of eye width"
+    )
+
+
+def six_points_from_truth(truth: dict) -> np.ndarray | None:
+    """dlib-style six eye points (image order) from a phantom's exact truth, crop px."""
+    try:
+        a = np.asarray(truth["lateral_canthus_px"], float)
+        b = np.asarray(truth["medial_canthus_px"], float)
+        upper = np.asarray(truth["upper_lid_px"], float)
+        lower = np.asarray(truth["lower_lid_px"], float)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if upper.ndim != 2 or lower.ndim != 2 or len(upper) < 2 or len(lower) < 2:
+        return None
+    left, right = (a, b) if a[0] <= b[0] else (b, a)
+    axis = right - left
+    length = float(np.hypot(*axis))
+    if length <= 0:
+        return None
+    direction = axis / length
+
+    def at(curve: np.ndarray, fraction: float) -> np.ndarray:
+        along = (curve - left) @ direction / length
+        order = np.argsort(along)
+        x = np.interp(fraction, along[order], curve[order, 0])
+        y = np.interp(fraction, along[order], curve[order, 1])
+        return np.array([x, y])
+
+    return np.stack(
+        [left, at(upper, 1 / 3), at(upper, 2 / 3), right, at(lower, 2 / 3), at(lower, 1 / 3)]
+    )
 
 
 def subsample_subjects(
@@ -58,6 +105,7 @@ class EyeSegmentationDataset(Dataset):
         seed: int = 0,
         crop_hw: tuple[int, int] | None = None,
         input_scale: float = 1.0,
+        prior: PriorParams | None = None,
     ) -> None:
         if not 0 < input_scale <= 1:
             raise ValueError(f"input_scale must be in (0, 1], got {input_scale}")
@@ -68,6 +116,7 @@ class EyeSegmentationDataset(Dataset):
         self.augment = augment
         self.seed = int(seed)
         self.epoch = 0
+        self.prior = prior
 
     def set_epoch(self, epoch: int) -> None:
         """Change the augmentation draw (call once per epoch)."""
@@ -91,26 +140,70 @@ class EyeSegmentationDataset(Dataset):
                 f"match image {image.shape[1]}×{image.shape[0]} px"
             )
         if int(labels.max(initial=0)) >= NUM_CLASSES:
-            raise DataError(f"{self.root / row.mask}: unknown label value {int(labels.max())}")
+            # Silver masks of real eyes hold set-valued partial labels (PartialLabel).
+            bad = [int(v) for v in np.unique(labels) if int(v) not in LABEL_SETS]
+            if bad:
+                raise DataError(f"{self.root / row.mask}: unknown label values {bad}")
         return image, labels
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image, labels = self.load_pair(index)
         rng = np.random.default_rng([self.seed, self.epoch, index])
         augment = self.augment
+        extra = None
+        if self.prior is not None:
+            # Drawn from its own generator so the prior leaves the augmentation draws as
+            # they are without it.
+            points = self._prior_points(
+                index, np.random.default_rng([self.seed, self.epoch, index, 1])
+            )
+            extra = eye_prior_map(points, labels.shape, self.prior.sigma_frac)
         if self.input_scale != 1:
             # Shrinking first makes the augmentation ~6× cheaper at scale 0.4 (it was most
             # of a CPU step); blur is given in full-size crop px, so it shrinks too.
             image, labels = rescale_pair(image, labels, self.input_scale)
+            if extra is not None:
+                extra = cv2.resize(extra, labels.shape[::-1], interpolation=cv2.INTER_AREA)
             if augment is not None:
                 augment = augment.model_copy(
                     update={"max_blur_sigma_px": augment.max_blur_sigma_px * self.input_scale}
                 )
         if augment is not None:
-            image, labels, _ = augment_pair(image, labels, rng, augment)
+            image, labels, extra, _ = augment_sample(image, labels, extra, rng, augment)
         if self.crop_hw is not None:
-            image, labels = random_eye_crop(image, labels, self.crop_hw, rng)
-        return torch.from_numpy(normalise_rgb(image)), torch.from_numpy(labels.astype(np.int64))
+            window = eye_crop_window(labels, self.crop_hw, rng)
+            image, labels = (
+                np.ascontiguousarray(image[window]),
+                np.ascontiguousarray(labels[window]),
+            )
+            extra = None if extra is None else np.ascontiguousarray(extra[window])
+        inputs = normalise_rgb(image)
+        if extra is not None:
+            inputs = np.concatenate([inputs, prior_channel(extra)[None]], axis=0)
+        return torch.from_numpy(inputs), torch.from_numpy(labels.astype(np.int64))
+
+    def _prior_points(self, index: int, rng: np.random.Generator) -> np.ndarray | None:
+        """Six eye points (crop px) of sample ``index`` for the prior, or None (template).
+
+        Real crops carry dlib's points in their metadata; phantoms get six points placed as
+        dlib places them (corners, lids at a third and two thirds) from their exact truth,
+        jittered by dlib's typical error. A share of samples gets the template instead, so
+        the network also works on crops without landmarks.
+        """
+        if self.prior is None or rng.random() < self.prior.template_share:
+            return None
+        meta_path = self.root / self.rows[index].meta
+        if not meta_path.is_file():
+            return None
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        points = meta.get("dlib_eye_points_crop_px")
+        if points is None and "truth" in meta:
+            points = six_points_from_truth(meta["truth"])
+            if points is None:
+                return None
+            width = float(np.hypot(*(points[3] - points[0])))
+            points = points + rng.normal(0, self.prior.jitter_frac * width, size=points.shape)
+        return None if points is None else np.asarray(points, dtype=np.float64)
 
 
 def scaled_size_wh(height: int, width: int, scale: float) -> tuple[int, int]:
@@ -139,6 +232,14 @@ def rescale_pair(
 def random_eye_crop(
     image: np.ndarray, labels: np.ndarray, crop_hw: tuple[int, int], rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
+    """A random (h, w) window at full resolution near the eye (:func:`eye_crop_window`)."""
+    window = eye_crop_window(labels, crop_hw, rng)
+    return np.ascontiguousarray(image[window]), np.ascontiguousarray(labels[window])
+
+
+def eye_crop_window(
+    labels: np.ndarray, crop_hw: tuple[int, int], rng: np.random.Generator
+) -> tuple[slice, slice]:
     """A random (h, w) window at full resolution, centred near the eye opening.
 
     Training on windows instead of whole 480×320 crops makes a step several times cheaper
@@ -156,5 +257,45 @@ def random_eye_crop(
     cx += rng.uniform(-0.5, 0.5) * crop_w
     top = int(np.clip(round(cy - crop_h / 2), 0, height - crop_h))
     left = int(np.clip(round(cx - crop_w / 2), 0, width - crop_w))
-    window = (slice(top, top + crop_h), slice(left, left + crop_w))
-    return np.ascontiguousarray(image[window]), np.ascontiguousarray(labels[window])
+    return (slice(top, top + crop_h), slice(left, left + crop_w))
+
+
+class MixedDataset(Dataset):
+    """Several datasets drawn as one: items are looked up by a global index.
+
+    Used with :func:`mixing_weights` and a weighted sampler so each source gets its share of
+    every batch whatever its size (5,000 phantoms beside 400 real eyes).
+    """
+
+    def __init__(self, parts: Sequence[EyeSegmentationDataset]) -> None:
+        self.parts = list(parts)
+        self.offsets = np.cumsum([0] + [len(p) for p in self.parts])
+
+    def set_epoch(self, epoch: int) -> None:
+        for part in self.parts:
+            part.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        part = int(np.searchsorted(self.offsets, index, side="right")) - 1
+        return self.parts[part][index - int(self.offsets[part])]
+
+    @property
+    def rows(self) -> list[ManifestRow]:
+        return [row for part in self.parts for row in part.rows]
+
+
+def mixing_weights(sizes: Sequence[int], shares: Sequence[float]) -> np.ndarray:
+    """Per-sample sampling weights giving part ``i`` the batch share ``shares[i]``.
+
+    Shares are normalised over the non-empty parts; an empty part gets no weight.
+    """
+    sizes = np.asarray(sizes, dtype=np.float64)
+    shares = np.where(sizes > 0, np.asarray(shares, dtype=np.float64), 0.0)
+    if not shares.sum() > 0:
+        raise ValueError(f"no data to sample: sizes {sizes.tolist()}, shares {shares.tolist()}")
+    shares = shares / shares.sum()
+    per_sample = np.divide(shares, sizes, out=np.zeros_like(shares), where=sizes > 0)
+    return np.repeat(per_sample, sizes.astype(int))

@@ -21,11 +21,12 @@ import torch
 
 from ocularseg import __version__
 from ocularseg.core.errors import ConfigError, DataError
+from ocularseg.core.eye_prior import TEMPLATE_POINTS_CROP_PX, eye_prior_map, prior_channel
 from ocularseg.core.preprocess import CHANNEL_ORDER, NORM_MEAN_RGB, NORM_STD_RGB, normalise_rgb
 from ocularseg.data.manifest import read_manifest
 from ocularseg.io.atomic import replacing_folder, write_json_atomic, write_text_atomic
 from ocularseg.io.images import read_image_rgb
-from ocularseg.io.model_folder import InputSpec, build_model_json
+from ocularseg.io.model_folder import InputSpec, PriorSpec, build_model_json
 from ocularseg.training.models.io import load_model, read_metadata, save_weights
 from ocularseg.training.onnx_export import DEFAULT_OPSET, check_parity, export_onnx
 from ocularseg.training.trainer import git_commit
@@ -109,8 +110,24 @@ def export_model_folder(
     model = load_model(weights)
     model.eval()
     batch = parity_batch(data)
+    prior_spec = None
+    if train_config.get("prior"):
+        prior_spec = PriorSpec(
+            sigma_frac=float(train_config["prior"]["sigma_frac"]),
+            template_points_crop_px=TEMPLATE_POINTS_CROP_PX,
+        )
+        # The parity batch gets the template prior (what a crop without landmarks sees).
+        prior = prior_channel(eye_prior_map(None, batch.shape[2:], prior_spec.sigma_frac))
+        batch = np.concatenate(
+            [batch, np.broadcast_to(prior, (len(batch), 1, *prior.shape))], axis=1
+        ).astype(np.float32)
+    if int(getattr(model, "in_channels", 3)) != batch.shape[1]:
+        raise ConfigError(
+            f"{weights}: the network takes {model.in_channels} input channels but the "
+            f"training config gives {batch.shape[1]} (a landmark prior needs 4)"
+        )
     with replacing_folder(target) as staging:
-        export_onnx(model, staging / "model.onnx", opset=opset)
+        export_onnx(model, staging / "model.onnx", opset=opset, in_channels=batch.shape[1])
         parity = check_parity(model, staging / "model.onnx", torch.from_numpy(batch))
         save_weights(model, staging / "model.safetensors", {"exported_from": weights.name})
         spec = InputSpec(
@@ -119,6 +136,7 @@ def export_model_folder(
             channel_order=CHANNEL_ORDER,
             mean=NORM_MEAN_RGB,
             std=NORM_STD_RGB,
+            prior=prior_spec,
         )
         meta = read_metadata(weights)
         content = build_model_json(
@@ -153,8 +171,52 @@ def export_model_folder(
     return content
 
 
+def _data_lines(config: dict[str, Any], run: dict[str, Any]) -> list[str]:
+    extra = config.get("extra_data") or []
+    lines = [
+        f"- Data: `{config.get('data', 'n/a')}`"
+        + (f" (batch share {config.get('data_share', 1.0)})" if extra else "")
+        + f" — {run.get('train_images', 'n/a')} training images from "
+        f"{run.get('train_subjects', 'n/a')} subjects, {run.get('val_images', 'n/a')} "
+        f"validation images from {run.get('val_subjects', 'n/a')} subjects in all"
+    ]
+    lines += [f"- Mixed in: `{e.get('path')}` (batch share {e.get('share')})" for e in extra]
+    if config.get("prior"):
+        lines.append(
+            f"- Landmark-prior input channel: {json.dumps(config['prior'], sort_keys=True)}"
+        )
+    return lines
+
+
+def _limitations(config: dict[str, Any]) -> list[str]:
+    loss = str(config.get("loss", {}).get("name", ""))
+    if config.get("extra_data") or loss.startswith("pce"):
+        first = (
+            "- Trained on procedural phantoms and on real faces whose labels come from a "
+            "teacher (MediaPipe Face Mesh + iris), not from human masks: real-data numbers are "
+            "agreement with that teacher. Validate it on your own annotated images "
+            "(`ocularseg evaluate`) before relying on it, and fine-tune on them "
+            "(`ocularseg train --init`) if needed."
+        )
+    else:
+        first = (
+            "- Trained on procedural eye phantoms only (no real patient images were available). "
+            "Validate it on your own annotated images (`ocularseg evaluate`) before relying on "
+            "it, and fine-tune on them (`ocularseg train --init`) if needed."
+        )
+    return [
+        first,
+        "- Phantom metrics overstate accuracy on real photographs (domain shift).",
+        "- Measurements in mm assume an 11.7 mm horizontal visible iris diameter.",
+    ]
+
+
 def model_card(content: dict[str, Any], evaluation_markdown: str | None) -> str:
-    """MODEL_CARD.md text from model.json content and an evaluation table."""
+    """MODEL_CARD.md text from model.json content and an evaluation table.
+
+    Sections stored in model.json under ``card_sections`` (title → Markdown, e.g. the real
+    development set's results added by ``export --real``) follow the evaluation.
+    """
     arch = content["architecture"]
     training = content.get("training", {})
     config = training.get("config", {})
@@ -183,9 +245,7 @@ def model_card(content: dict[str, Any], evaluation_markdown: str | None) -> str:
         f"- Code: ocularseg {content.get('ocularseg_version')}, commit {content.get('git_commit')}",
         "",
         "## Training",
-        f"- Data: `{config.get('data', 'n/a')}` — {run.get('train_images', 'n/a')} training images "
-        f"from {run.get('train_subjects', 'n/a')} subjects, {run.get('val_images', 'n/a')} "
-        f"validation images from {run.get('val_subjects', 'n/a')} subjects",
+        *_data_lines(config, run),
         f"- Loss: {config.get('loss', {}).get('name', 'n/a')} "
         f"{json.dumps(config.get('loss', {}).get('options', {}), sort_keys=True)}",
         f"- Epochs run: {run.get('epochs_done', 'n/a')} "
@@ -197,14 +257,10 @@ def model_card(content: dict[str, Any], evaluation_markdown: str | None) -> str:
         "## Evaluation",
         evaluation_markdown.strip() if evaluation_markdown else "Not evaluated at export time.",
         "",
-        "## Limitations",
-        "- Trained on procedural eye phantoms only (no real patient images were available). "
-        "Validate it on your own annotated images (`ocularseg evaluate`) before relying on it, "
-        "and fine-tune on them (`ocularseg train --init`) if needed.",
-        "- Phantom metrics overstate accuracy on real photographs (domain shift).",
-        "- Measurements in mm assume an 11.7 mm horizontal visible iris diameter.",
-        "",
     ]
+    for title, text in content.get("card_sections", {}).items():
+        lines += [f"## {title}", text.strip(), ""]
+    lines += ["## Limitations", *_limitations(config), ""]
     return "\n".join(lines)
 
 
@@ -218,5 +274,20 @@ def attach_evaluation(
     folder = Path(model_dir)
     content = json.loads((folder / "model.json").read_text(encoding="utf-8"))
     content["evaluation"] = evaluation
+    content["evaluation_markdown"] = markdown
     write_json_atomic(folder / "model.json", content)
     write_text_atomic(folder / "MODEL_CARD.md", model_card(content, markdown))
+
+
+def attach_card_section(model_dir: str | os.PathLike[str], title: str, markdown: str) -> None:
+    """Add (or replace) a titled section of MODEL_CARD.md, kept in model.json.
+
+    The ONNX file is untouched, so its sha256 stays valid.
+    """
+    folder = Path(model_dir)
+    content = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    content.setdefault("card_sections", {})[title] = markdown
+    write_json_atomic(folder / "model.json", content)
+    write_text_atomic(
+        folder / "MODEL_CARD.md", model_card(content, content.get("evaluation_markdown"))
+    )

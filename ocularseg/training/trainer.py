@@ -26,21 +26,29 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader, DistributedSampler, WeightedRandomSampler
 
 from ocularseg import __version__
 from ocularseg.core.errors import ConfigError, DataError
-from ocularseg.core.labels import NUM_CLASSES, Label
+from ocularseg.core.labels import NUM_CLASSES, Label, PartialLabel
 from ocularseg.data.manifest import ManifestRow, read_manifest
 from ocularseg.io.atomic import atomic_path, write_json_atomic, write_text_atomic
 from ocularseg.training import distributed as dist_utils
 from ocularseg.training.config import TrainConfig
-from ocularseg.training.dataset import EyeSegmentationDataset, subsample_subjects
+from ocularseg.training.dataset import (
+    EyeSegmentationDataset,
+    MixedDataset,
+    mixing_weights,
+    subsample_subjects,
+)
 from ocularseg.training.losses import build_loss
 from ocularseg.training.models import build_model
 from ocularseg.training.models.io import load_weights, save_weights
 
 log = logging.getLogger(__name__)
+
+#: Unions scored on validation samples with silver (partial) labels: real eyes.
+UNION_NAMES: tuple[str, ...] = ("opening", "iris_disc")
 
 METRIC_COLUMNS: tuple[str, ...] = (
     "epoch",
@@ -48,6 +56,7 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "val_loss",
     "val_dice_mean",
     *(f"val_dice_{label.name.lower()}" for label in Label if label != Label.BACKGROUND),
+    *(f"val_dice_real_{name}" for name in UNION_NAMES),
     "learning_rate",
     "seconds",
 )
@@ -127,18 +136,57 @@ class Trainer:
         rows = read_manifest(config.data)
         train_rows, val_rows = split_train_val(rows, config.val_fraction, config.seed)
         train_rows = subsample_subjects(train_rows, config.train_fraction, config.seed)
-        self.train_rows, self.val_rows = train_rows, val_rows
-        self.train_set = EyeSegmentationDataset(
-            config.data,
-            train_rows,
-            augment=config.augment,
-            seed=config.seed,
-            crop_hw=config.crop_hw,
-            input_scale=config.input_scale,
+        parts_train = [(config.data, train_rows, config.data_share)]
+        parts_val = [(config.data, val_rows)]
+        for extra in config.extra_data:
+            extra_rows = read_manifest(extra.path)
+            parts_train.append(
+                (extra.path, [r for r in extra_rows if r.split in ("train", "")], extra.share)
+            )
+            parts_val.append((extra.path, [r for r in extra_rows if r.split == "val"]))
+        self.train_rows = [row for _, rows, _ in parts_train for row in rows]
+        self.val_rows = [row for _, rows in parts_val for row in rows]
+        train_parts = [
+            EyeSegmentationDataset(
+                root,
+                rows,
+                augment=config.augment,
+                seed=config.seed + 7919 * i,
+                crop_hw=config.crop_hw,
+                input_scale=config.input_scale,
+                prior=config.prior,
+            )
+            for i, (root, rows, _) in enumerate(parts_train)
+        ]
+        # Validation sees every real crop with its landmarks (template_share 0): what
+        # analyze does; the template-only case is scored by the real-set evaluation.
+        val_prior = (
+            None
+            if config.prior is None
+            else config.prior.model_copy(update={"template_share": 0.0})
         )
-        self.val_set = EyeSegmentationDataset(config.data, val_rows, input_scale=config.input_scale)
+        val_parts = [
+            EyeSegmentationDataset(root, rows, input_scale=config.input_scale, prior=val_prior)
+            for root, rows in parts_val
+        ]
+        self.mixing: np.ndarray | None = None
+        if config.extra_data:
+            self.train_set: EyeSegmentationDataset | MixedDataset = MixedDataset(train_parts)
+            self.mixing = mixing_weights(
+                [len(p) for p in train_parts], [share for _, _, share in parts_train]
+            )
+            self.val_set: EyeSegmentationDataset | MixedDataset = MixedDataset(val_parts)
+        else:
+            self.train_set, self.val_set = train_parts[0], val_parts[0]
 
         self.model = build_model(config.model.name, **config.model.options).to(self.device)
+        expected_channels = 3 + (config.prior is not None)
+        if self.model.in_channels != expected_channels:
+            raise ConfigError(
+                f"model has in_channels {self.model.in_channels} but the data give "
+                f"{expected_channels} (RGB{' + landmark prior' if config.prior else ''}); set "
+                f"model.options.in_channels: {expected_channels}"
+            )
         if config.init is not None:
             load_weights(self.model, _weights_file(config.init))
         self.loss_fn = build_loss(config.loss.name, **config.loss.options)
@@ -164,9 +212,21 @@ class Trainer:
         return 1.0
 
     # -- loaders --------------------------------------------------------------------------
-    def _loader(self, dataset: EyeSegmentationDataset, *, shuffle: bool, epoch: int) -> DataLoader:
+    def _loader(self, dataset: Any, *, shuffle: bool, epoch: int) -> DataLoader:
         sampler = None
-        if self.dist.enabled:
+        if shuffle and self.mixing is not None:
+            # Mixed sources: each batch draws its configured shares, with replacement, from
+            # an epoch-seeded generator (so a resumed run sees the same batches).
+            steps = self.config.max_steps_per_epoch or max(
+                1, len(dataset.parts[0]) // self.config.batch_size
+            )
+            sampler = WeightedRandomSampler(
+                torch.as_tensor(self.mixing, dtype=torch.float64),
+                num_samples=steps * self.config.batch_size,
+                replacement=True,
+                generator=torch.Generator().manual_seed(self.config.seed * 1000 + epoch + 17),
+            )
+        elif self.dist.enabled:
             sampler = DistributedSampler(dataset, shuffle=shuffle, seed=self.config.seed)
             sampler.set_epoch(epoch)
         generator = torch.Generator().manual_seed(self.config.seed * 1000 + epoch)
@@ -219,14 +279,18 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self, epoch: int) -> tuple[float, np.ndarray]:
-        """Mean validation loss and pooled per-class Dice (classes 0..4) over the val set.
+        """Mean validation loss and pooled Dice over the val set.
 
-        Dice is pooled over all validation pixels (sum of intersections / sum of sizes):
+        Returns ``(loss, dice)`` with ``dice`` of length ``NUM_CLASSES + 2``: classes 0..4
+        pooled over fully labelled samples (phantoms, imported annotations), then the
+        opening and the iris disc pooled over silver-labelled samples (real eyes, whose
+        teacher knows only these unions). Pooled = sum of intersections / sum of sizes:
         cheap, stable on small sets, and what early stopping needs; per-image Dice with
         confidence intervals is ``ocularseg evaluate``'s job.
         """
         self.net.eval()
-        stats = torch.zeros(2 + 3 * NUM_CLASSES, dtype=torch.float64)
+        n_scores = NUM_CLASSES + len(UNION_NAMES)
+        stats = torch.zeros(2 + 3 * n_scores, dtype=torch.float64)
         if len(self.val_set):
             loader = self._loader(self.val_set, shuffle=False, epoch=epoch)
             for images, labels in loader:
@@ -237,19 +301,28 @@ class Trainer:
                 pred = logits.argmax(dim=1)
                 stats[0] += float(loss) * images.shape[0]
                 stats[1] += images.shape[0]
-                for c in range(NUM_CLASSES):
-                    p, r = pred == c, labels == c
-                    stats[2 + c] += float((p & r).sum())
-                    stats[2 + NUM_CLASSES + c] += float(p.sum())
-                    stats[2 + 2 * NUM_CLASSES + c] += float(r.sum())
+                full = (labels < NUM_CLASSES).flatten(1).all(dim=1)
+                pairs = [(pred[full] == c, labels[full] == c) for c in range(NUM_CLASSES)]
+                silver = ~full
+                p_s, l_s = pred[silver], labels[silver]
+                pairs += [
+                    (p_s > 0, (l_s > 0) & (l_s != PartialLabel.IGNORE)),
+                    (
+                        (p_s == Label.IRIS) | (p_s == Label.PUPIL),
+                        l_s == PartialLabel.IRIS_DISC,
+                    ),
+                ]
+                for k, (p, r) in enumerate(pairs):
+                    stats[2 + k] += float((p & r).sum())
+                    stats[2 + n_scores + k] += float(p.sum())
+                    stats[2 + 2 * n_scores + k] += float(r.sum())
         stats = dist_utils.all_reduce_sum(stats, self.dist)
         n = stats[1].item()
-        inter = stats[2 : 2 + NUM_CLASSES].numpy()
-        sizes = (
-            stats[2 + NUM_CLASSES : 2 + 2 * NUM_CLASSES] + stats[2 + 2 * NUM_CLASSES :]
-        ).numpy()
+        inter = stats[2 : 2 + n_scores].numpy()
+        ref_sizes = stats[2 + 2 * n_scores :].numpy()
+        sizes = stats[2 + n_scores : 2 + 2 * n_scores].numpy() + ref_sizes
         with np.errstate(invalid="ignore", divide="ignore"):
-            dice = np.where(sizes > 0, 2 * inter / sizes, np.nan)
+            dice = np.where(ref_sizes > 0, 2 * inter / sizes, np.nan)
         return (stats[0].item() / n if n else float("nan")), dice
 
     # -- checkpoints ----------------------------------------------------------------------
@@ -328,7 +401,7 @@ class Trainer:
                 lr = self.optimizer.param_groups[0]["lr"]
                 train_loss = self._train_epoch(epoch, progress)
                 val_loss, dice = self.validate(epoch)
-                fg = dice[1:]
+                fg = dice[1:]  # foreground classes, then the real-eye unions
                 mean_dice = float(np.nanmean(fg)) if np.isfinite(fg).any() else float("nan")
                 row = {
                     "epoch": epoch + 1,
@@ -341,6 +414,8 @@ class Trainer:
                 for label in Label:
                     if label != Label.BACKGROUND:
                         row[f"val_dice_{label.name.lower()}"] = float(dice[int(label)])
+                for k, name in enumerate(UNION_NAMES):
+                    row[f"val_dice_real_{name}"] = float(dice[NUM_CLASSES + k])
                 history.append(row)
                 # Without a validation set, the latest epoch counts as the best.
                 score = mean_dice if math.isfinite(mean_dice) else float(epoch)
@@ -464,6 +539,10 @@ def _plot_curves(path: Path, history: list[dict[str, float]]) -> None:
         if label != Label.BACKGROUND:
             key = f"val_dice_{label.name.lower()}"
             ax_dice.plot(epochs, [h[key] for h in history], "o-", label=label.name.lower())
+    for name in UNION_NAMES:
+        values = [h.get(f"val_dice_real_{name}", float("nan")) for h in history]
+        if np.isfinite(values).any():
+            ax_dice.plot(epochs, values, "x:", label=f"real {name}")
     ax_dice.plot(epochs, [h["val_dice_mean"] for h in history], "k--", label="mean")
     ax_dice.set(xlabel="epoch", ylabel="Dice", title="Validation Dice (pooled)", ylim=(0, 1))
     ax_dice.legend(fontsize=8)

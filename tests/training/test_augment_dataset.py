@@ -156,3 +156,31 @@ def test_input_scale_shrinks_image_and_mask_together(tmp_path):
     assert x.shape == (3, 64, 96) and y.shape == (64, 96)  # windows are in scaled px
     with pytest.raises(ValueError, match="input_scale"):
         EyeSegmentationDataset(tmp_path, rows, input_scale=0)
+
+
+def test_prior_channel_moves_with_the_geometry_and_falls_back_to_the_template(tmp_path):
+    import json
+
+    from ocularseg.core.eye_prior import eye_prior_map, prior_channel
+    from ocularseg.data.manifest import read_manifest
+    from ocularseg.training.dataset import PriorParams
+    from tests.training.eye_dataset import make_eye_dataset
+
+    root = make_eye_dataset(tmp_path / "eyes", n_images=2, n_subjects=1)
+    rows = read_manifest(root)
+    points = [[75, 165], [183, 95], [297, 95], [405, 165], [297, 235], [183, 235]]
+    (root / "meta").mkdir(exist_ok=True)
+    (root / rows[0].meta).write_text(json.dumps({"dlib_eye_points_crop_px": points}))
+    own = EyeSegmentationDataset(root, rows[:1], prior=PriorParams(template_share=0.0))
+    image, _ = own[0]
+    assert image.shape == (4, 320, 480)
+    expected = prior_channel(eye_prior_map(np.array(points, float), (320, 480)))
+    assert np.allclose(image[3].numpy(), expected)
+    template = EyeSegmentationDataset(root, rows[:1], prior=PriorParams(template_share=1.0))
+    assert np.allclose(template[0][0][3].numpy(), prior_channel(eye_prior_map(None, (320, 480))))
+    # A mirrored sample gets a mirrored prior (the flip is the only geometry here).
+    flip = AugmentParams(hflip_prob=1.0, max_rotation_deg=0, max_scale_change=0, max_shift_frac=0)
+    flipped = EyeSegmentationDataset(
+        root, rows[:1], augment=flip, prior=PriorParams(template_share=0.0)
+    )
+    assert np.allclose(flipped[0][0][3].numpy(), expected[:, ::-1])

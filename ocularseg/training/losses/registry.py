@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from ocularseg.core.errors import ConfigError
 from ocularseg.training.losses.base import SegmentationLoss, WeightedSum
+from ocularseg.training.losses.partial import PartialCrossEntropyLoss, PartialTIULoss
 from ocularseg.training.losses.pixel import CrossEntropyLoss, DiceLoss, FocalLoss
 from ocularseg.training.losses.projected_pooling import (
     DEFAULT_PP_KERNELS,
@@ -24,6 +25,36 @@ from ocularseg.training.losses.tiu import DEFAULT_TIU_KERNELS, TIULoss, Topology
 
 def _ce(class_weights: Sequence[float] | None = None) -> SegmentationLoss:
     return CrossEntropyLoss(None if class_weights is None else tuple(class_weights))
+
+
+def _pce(class_weights: Sequence[float] | None = None) -> SegmentationLoss:
+    return PartialCrossEntropyLoss(class_weights)
+
+
+def _pce_tiu(
+    alpha: float = 1.0,
+    beta: float = 10.0,
+    gamma: float = 1.0,
+    kernels: Sequence[int] = DEFAULT_TIU_KERNELS,
+    topology_form: TopologyForm = "count",
+    tau: float = 0.5,
+    exclusion_kernel: int = 4,
+    tolerance_px: int = 2,
+    class_weights: Sequence[float] | None = None,
+    warmup_epochs: int = 0,
+) -> SegmentationLoss:
+    return PartialTIULoss(
+        alpha=alpha,
+        beta=beta,
+        gamma=gamma,
+        kernels=tuple(kernels),
+        topology_form=topology_form,
+        tau=tau,
+        exclusion_kernel=exclusion_kernel,
+        tolerance_px=tolerance_px,
+        class_weights=class_weights,
+        warmup_epochs=warmup_epochs,
+    )
 
 
 def _dice(
@@ -139,6 +170,9 @@ LOSSES: dict[str, Callable[..., SegmentationLoss]] = {
     "ce+pp": _pp_factory(CrossEntropyLoss),
     "dice+pp": _pp_factory(DiceLoss),
     "ce+tiu": _tiu_factory("ce"),
+    # Partial-label losses: mixed phantom (full) and real silver (set-valued) labels.
+    "pce": _pce,
+    "pce+tiu": _pce_tiu,
     "dice+tiu": _tiu_factory("dice"),
 }
 

@@ -1,24 +1,34 @@
 """U-Net (Ronneberger et al., 2015) with same-padding convolutions.
 
 Same padding keeps the output at the input resolution, so no cropping of skips is needed;
-the price is that H and W must be multiples of ``2**depth``.
+the price is that H and W must be multiples of ``stem_stride * 2**depth``.
+
+For CPU speed the network can start with a strided stem (``stem_stride`` 2 or 4: the U runs
+at 1/2 or 1/4 of the crop's resolution, where most of the classic U-Net's time went) and
+take explicit per-level ``widths``; a small full-resolution ``refine`` branch (a few 3×3
+convolutions on the RGB input, concatenated with the upsampled features) puts the class
+boundaries back on crop pixels, so the lid margin is not quantised to the stem's stride.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ocularseg.core.labels import NUM_CLASSES
 from ocularseg.training.models.base import (
+    ConvNormAct,
     DoubleConv,
     ModelConfigError,
     SegmentationModel,
     check_input,
     check_norm,
     check_positive,
+    make_norm,
 )
 
 UP_MODES: tuple[str, ...] = ("transpose", "bilinear")
@@ -47,16 +57,21 @@ class UNet(SegmentationModel):
     """U-Net: double-conv blocks, max-pool down, learned ×2 up, skip concatenation.
 
     Widths double at each level: ``base_channels * 2**i`` for level ``i`` in ``0..depth``
-    (the bottleneck is level ``depth``). With the defaults (16, depth 4) it has ~1.94 M
-    parameters.
+    (the bottleneck is level ``depth``) unless ``widths`` gives them explicitly. With the
+    defaults (16, depth 4, stem stride 1) it has ~1.94 M parameters.
 
     Args:
-        in_channels: Input channels (3 for RGB).
+        in_channels: Input channels (3 for RGB; 4 with a landmark-prior channel).
         num_classes: Output classes (5: background, sclera, iris, pupil, caruncle).
-        base_channels: Width of the first level.
-        depth: Number of ×2 down-samplings; the total stride is ``2**depth``.
+        base_channels: Width of the first level (ignored when ``widths`` is given).
+        depth: Number of ×2 down-samplings inside the U (ignored when ``widths`` is given).
         norm: ``"batch"``, ``"group"`` or ``"none"``.
         up: ``"transpose"`` (2×2 transposed conv) or ``"bilinear"`` (bilinear + 1×1 conv).
+        widths: Explicit channel widths per level, ``depth + 1`` of them.
+        stem_stride: 1 (classic), 2 or 4: a strided 3×3 stem shrinks the input first and the
+            logits are upsampled bilinearly back to the input size.
+        refine: Channels of the full-resolution refinement branch (0 = none; only used
+            with ``stem_stride`` > 1).
     """
 
     name = "unet"
@@ -69,6 +84,9 @@ class UNet(SegmentationModel):
         depth: int = 4,
         norm: Literal["batch", "group", "none"] = "batch",
         up: Literal["transpose", "bilinear"] = "transpose",
+        widths: Sequence[int] | None = None,
+        stem_stride: int = 1,
+        refine: int = 0,
     ) -> None:
         super().__init__()
         check_positive("in_channels", in_channels)
@@ -78,6 +96,16 @@ class UNet(SegmentationModel):
         check_norm(norm)
         if up not in UP_MODES:
             raise ModelConfigError(f"up {up!r} is not one of {', '.join(UP_MODES)}")
+        if stem_stride not in (1, 2, 4):
+            raise ModelConfigError(f"stem_stride={stem_stride!r} must be 1, 2 or 4")
+        check_positive("refine", refine, minimum=0)
+        if widths is not None:
+            widths = [check_positive("widths[i]", int(w)) for w in widths]
+            if len(widths) < 2:
+                raise ModelConfigError(f"widths needs at least 2 levels, got {widths}")
+            depth = len(widths) - 1
+        else:
+            widths = [base_channels * 2**i for i in range(depth + 1)]
         self._remember(
             in_channels=in_channels,
             num_classes=num_classes,
@@ -85,29 +113,47 @@ class UNet(SegmentationModel):
             depth=depth,
             norm=norm,
             up=up,
+            widths=list(widths),
+            stem_stride=stem_stride,
+            refine=refine,
         )
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.depth = depth
+        self.stem_stride = stem_stride
 
-        widths = [base_channels * 2**i for i in range(depth + 1)]
-        self.stem = DoubleConv(in_channels, widths[0], norm)
+        if stem_stride == 1:
+            self.stem: nn.Module = DoubleConv(in_channels, widths[0], norm)
+        else:
+            # Strided stem: the first conv (and, at stride 4, a second) halves the size, so
+            # the U's first level runs on 1/stride² of the pixels.
+            layers: list[nn.Module] = [_StridedConv(in_channels, widths[0], norm)]
+            if stem_stride == 4:
+                layers.append(_StridedConv(widths[0], widths[0], norm))
+            layers.append(ConvNormAct(widths[0], widths[0], norm))
+            self.stem = nn.Sequential(*layers)
         self.pool = nn.MaxPool2d(2)
         self.down = nn.ModuleList(DoubleConv(widths[i], widths[i + 1], norm) for i in range(depth))
         self.up = nn.ModuleList(
             _Up(widths[i + 1], widths[i], norm, up) for i in reversed(range(depth))
         )
-        self.head = nn.Conv2d(widths[0], num_classes, 1)
+        self.refine_input: nn.Module | None = None
+        if stem_stride > 1 and refine > 0:
+            self.refine_input = ConvNormAct(in_channels, refine, norm)
+            self.refine_mix = ConvNormAct(widths[0] + refine, refine, norm)
+            self.head = nn.Conv2d(refine, num_classes, 1)
+        else:
+            self.head = nn.Conv2d(widths[0], num_classes, 1)
 
     @property
     def stride(self) -> int:
-        return 2**self.depth
+        return self.stem_stride * 2**self.depth
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, num_classes, H, W)`` for input ``(B, in_channels, H, W)``.
 
         Raises:
-            InputSizeError: (a ``ValueError``) if H or W is not a multiple of ``2**depth``.
+            InputSizeError: (a ``ValueError``) if H or W is not a multiple of the stride.
         """
         check_input(x, self.in_channels, self.stride, "UNet")
         skips = [self.stem(x)]
@@ -116,4 +162,21 @@ class UNet(SegmentationModel):
         y = skips.pop()
         for block in self.up:
             y = block(y, skips.pop())
-        return self.head(y)
+        if self.stem_stride == 1:
+            return self.head(y)
+        size = (int(x.shape[2]), int(x.shape[3]))
+        if self.refine_input is None:
+            return F.interpolate(self.head(y), size=size, mode="bilinear", align_corners=False)
+        y = F.interpolate(y, size=size, mode="bilinear", align_corners=False)
+        return self.head(self.refine_mix(torch.cat([y, self.refine_input(x)], dim=1)))
+
+
+class _StridedConv(nn.Sequential):
+    """3×3 convolution with stride 2 → norm → ReLU: ``(B, in, H, W) → (B, out, H/2, W/2)``."""
+
+    def __init__(self, in_channels: int, out_channels: int, norm: str) -> None:
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels, 3, stride=2, padding=1, bias=norm == "none"),
+            make_norm(norm, out_channels),
+            nn.ReLU(inplace=True),
+        )

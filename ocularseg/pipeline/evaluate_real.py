@@ -1,0 +1,340 @@
+"""Score a model on real eyes with silver labels (``ocularseg data build-real`` datasets).
+
+The teacher knows the opening and the iris disc, so the overlap metrics are computed on
+the unions (``ocularseg.evaluation`` metrics, reused on relabelled maps):
+
+* ``opening`` = sclera ∪ iris ∪ pupil ∪ caruncle vs the teacher's lid contour;
+* ``iris_disc`` = iris ∪ pupil vs the teacher's iris circle ∩ the opening;
+* ``sclera_caruncle`` = sclera ∪ caruncle vs the opening outside the disc.
+
+Beside them, per eye, what a clinician would see (``analyze``'s path: the same crop, the
+clean-up, the measurement stage):
+
+* ``measured``: the eye is open for the teacher and ``analyze`` gives MRD1 and the visible
+  iris fraction (no closed-eye or iris-not-found flag);
+* ``mrd1_mm`` and ``visible_iris_fraction`` next to the teacher's (iris centre and radius
+  from its iris landmarks, upper lid from its contour at the centre column, the same 11.7 mm
+  ruler), and their differences;
+* ``impossible``: the raw network output breaks anatomy (:func:`anatomy_violations`).
+
+Bootstrap confidence intervals resample people (``subject``), as everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+
+from ocularseg.core.labels import Label, PartialLabel
+from ocularseg.data.manifest import ManifestRow, read_manifest
+from ocularseg.evaluation import evaluate_dataset, summarise, summary_markdown
+from ocularseg.evaluation.bootstrap import bootstrap_ci
+from ocularseg.io.images import read_image_rgb, read_image_unchanged
+from ocularseg.pipeline.evaluate import select_rows
+from ocularseg.stages.cleanup import clean_label_map
+from ocularseg.stages.landmark_gate import apply_landmark_gate
+from ocularseg.stages.measure import MeasureParams, measure_eye_crop
+
+log = logging.getLogger(__name__)
+
+#: Region names of the union metrics, in report order.
+REGIONS: tuple[str, ...] = ("opening", "iris_disc", "sclera_caruncle")
+_EIGHT = np.ones((3, 3), bool)
+#: Components smaller than this (crop px) are specks, not a second iris or pupil.
+MIN_BLOB_PX = 30
+
+
+@dataclass
+class RealEvaluation:
+    """Per-eye rows, the overlap summary with CIs and the measurement summary."""
+
+    per_image: pd.DataFrame
+    summary: pd.DataFrame
+    eyes: pd.DataFrame
+    measures: pd.DataFrame
+    markdown: str
+
+
+def is_silver_dataset(data_dir: str | os.PathLike[str]) -> bool:
+    """True for a dataset built by ``data build-real`` (it has a build_report.json and its
+    first mask holds partial labels)."""
+    root = Path(data_dir)
+    if not (root / "build_report.json").is_file():
+        return False
+    rows = read_manifest(root)
+    return bool(rows) and bool((read_image_unchanged(root / rows[0].mask) >= 10).any())
+
+
+def region_maps(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two label maps for the union metrics of a full *or* silver map (H, W).
+
+    Returns ``(opening_map, split_map)``: the first holds 1 on the opening, the second
+    1 on sclera ∪ caruncle and 2 on the iris disc (0 elsewhere; ignored pixels are 0).
+    """
+    opening = np.isin(
+        labels,
+        (
+            Label.SCLERA,
+            Label.IRIS,
+            Label.PUPIL,
+            Label.CARUNCLE,
+            PartialLabel.OPENING_NOT_DISC,
+            PartialLabel.IRIS_DISC,
+        ),
+    )
+    disc = np.isin(labels, (Label.IRIS, Label.PUPIL, PartialLabel.IRIS_DISC))
+    split = np.where(disc, 2, np.where(opening, 1, 0)).astype(np.uint8)
+    return opening.astype(np.uint8), split
+
+
+def anatomy_violations(labels: np.ndarray) -> list[str]:
+    """Named anatomical impossibilities of a raw predicted label map (crop px).
+
+    * ``pupil_touches_sclera`` / ``pupil_touches_caruncle``: 8-neighbours (CLINICAL.md: the
+      pupil never touches them);
+    * ``several_iris_discs`` / ``several_pupils``: more than one component of at least
+      ``MIN_BLOB_PX`` pixels;
+    * ``sclera_inside_iris``: sclera (or skin) enclosed by the iris disc.
+    """
+    problems = []
+    pupil = labels == Label.PUPIL
+    if pupil.any():
+        grown = ndimage.binary_dilation(pupil, structure=_EIGHT)
+        if (grown & (labels == Label.SCLERA)).any():
+            problems.append("pupil_touches_sclera")
+        if (grown & (labels == Label.CARUNCLE)).any():
+            problems.append("pupil_touches_caruncle")
+    disc = np.isin(labels, (Label.IRIS, Label.PUPIL))
+    if _big_components(disc) > 1:
+        problems.append("several_iris_discs")
+    if _big_components(pupil) > 1:
+        problems.append("several_pupils")
+    holes = ndimage.binary_fill_holes(disc) & ~disc
+    if holes.sum() >= MIN_BLOB_PX:
+        problems.append("sclera_inside_iris")
+    return problems
+
+
+def _big_components(mask: np.ndarray) -> int:
+    if not mask.any():
+        return 0
+    components, count = ndimage.label(mask, structure=_EIGHT)
+    sizes = np.bincount(components.ravel())[1:]
+    return int((sizes >= MIN_BLOB_PX).sum())
+
+
+def teacher_measures(meta: dict[str, Any], silver: np.ndarray, iris_mm: float) -> dict[str, float]:
+    """MRD1 (mm) and visible iris fraction from the teacher, defined as ``measure`` does."""
+    teacher = meta["teacher"]
+    cx, cy = teacher["iris_centre_crop_px"]
+    radius = float(teacher["iris_radius_crop_px"])
+    opening = np.isin(silver, (PartialLabel.OPENING_NOT_DISC, PartialLabel.IRIS_DISC))
+    column = math.floor(cx + 0.5)
+    out = {"teacher_mrd1_mm": math.nan, "teacher_visible_iris_fraction": math.nan}
+    if 0 <= column < silver.shape[1] and opening[:, column].any():
+        top = int(np.argmax(opening[:, column]))
+        out["teacher_mrd1_mm"] = (cy - (top - 0.5)) * iris_mm / (2 * radius)
+    disc = silver == PartialLabel.IRIS_DISC
+    out["teacher_visible_iris_fraction"] = float(disc.sum()) / (math.pi * radius**2)
+    return out
+
+
+def _predictions(
+    root: Path,
+    rows: list[ManifestRow],
+    metas: dict[str, dict[str, Any]],
+    model_dir: Path,
+    device: str,
+    batch_size: int,
+    use_landmarks: bool,
+) -> Iterator[tuple[ManifestRow, np.ndarray]]:
+    from ocularseg.stages.segment import Segmenter
+
+    segmenter = Segmenter(model_dir, device=device, batch_size=batch_size)
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start : start + batch_size]
+        points = [
+            np.asarray(metas[r.stem]["dlib_eye_points_crop_px"], float) if use_landmarks else None
+            for r in chunk
+        ]
+        results = segmenter.segment([read_image_rgb(root / r.image) for r in chunk], points)
+        for row, result in zip(chunk, results, strict=True):
+            yield row, result.labels
+
+
+def evaluate_real(
+    data_dir: str | os.PathLike[str],
+    model_dir: str | os.PathLike[str],
+    *,
+    split: str = "test",
+    seed: int = 0,
+    n_resamples: int = 1000,
+    device: str = "auto",
+    batch_size: int = 8,
+    out_dir: str | os.PathLike[str] | None = None,
+    use_landmarks: bool = True,
+    landmark_gate: bool = False,
+) -> RealEvaluation:
+    """Evaluate ``model_dir`` on the ``split`` of a silver dataset (see module docstring).
+
+    Args:
+        use_landmarks: give a landmark-prior model dlib's eye points (as analyze does);
+            False gives it the template, as for crops that come without landmarks.
+        landmark_gate: apply analyze's landmark gate (``stages.landmark_gate``) to the
+            prediction before scoring and measuring.
+
+    Writes ``real_per_image.csv``, ``real_eyes.csv``, ``real_summary.csv`` and
+    ``real_summary.md`` into ``out_dir`` when given.
+    """
+    root = Path(data_dir)
+    rows = select_rows(read_manifest(root), split)
+    metas = {r.stem: json.loads((root / r.meta).read_text(encoding="utf-8")) for r in rows}
+    params = MeasureParams()
+    opening_pairs: list[tuple[str, str, np.ndarray, np.ndarray]] = []
+    split_pairs: list[tuple[str, str, np.ndarray, np.ndarray]] = []
+    eyes: list[dict[str, Any]] = []
+    predictions = _predictions(
+        root, rows, metas, Path(model_dir), device, batch_size, use_landmarks
+    )
+    for row, labels in predictions:
+        silver = read_image_unchanged(root / row.mask)
+        meta = metas[row.stem]
+        if landmark_gate:
+            labels, _ = apply_landmark_gate(labels, np.asarray(meta["dlib_eye_points_crop_px"]))
+        pred_open, pred_split = region_maps(labels)
+        ref_open, ref_split = region_maps(silver)
+        opening_pairs.append((row.stem, row.group, pred_open, ref_open))
+        split_pairs.append((row.stem, row.group, pred_split, ref_split))
+        cleaned = clean_label_map(labels)
+        measurement = measure_eye_crop(cleaned, meta["side"], params, meta["scale_crop_per_frame"])
+        values = measurement.values
+        teacher = teacher_measures(meta, silver, params.iris_diameter_mm)
+        violations = anatomy_violations(labels)
+        measured = math.isfinite(values["mrd1_mm"]) and math.isfinite(
+            values["visible_iris_fraction"]
+        )
+        eyes.append(
+            {
+                "image_id": row.stem,
+                "subject": row.subject,
+                "group": row.group,
+                "side": meta["side"],
+                "teacher_open": bool(meta["open"]),
+                "too_small": "too_small" in meta["crop_flags"],
+                "measured": measured,
+                "flags": ";".join(measurement.flags),
+                "impossible": bool(violations),
+                "violations": ";".join(violations),
+                "mrd1_mm": values["mrd1_mm"],
+                "visible_iris_fraction": values["visible_iris_fraction"],
+                **teacher,
+                "mrd1_diff_mm": values["mrd1_mm"] - teacher["teacher_mrd1_mm"],
+                "vif_diff": values["visible_iris_fraction"]
+                - teacher["teacher_visible_iris_fraction"],
+            }
+        )
+    per_image = _union_rows(opening_pairs, split_pairs)
+    subjects = {r.stem: r.subject for r in rows}
+    per_image.insert(1, "subject", per_image["image_id"].map(subjects))
+    summary = summarise(per_image, seed=seed, n_resamples=n_resamples, cluster_column="subject")
+    eye_frame = pd.DataFrame(eyes)
+    measures = measure_summary(eye_frame, seed=seed, n_resamples=n_resamples)
+    title = (
+        f"Real eyes: {root.name} ({split}, {len(rows)} eyes, {len(set(subjects.values()))} people)"
+    )
+    markdown = (
+        summary_markdown(summary, per_image=per_image, title=title)
+        + "\n\n"
+        + measures_markdown(measures)
+    )
+    if out_dir is not None:
+        from ocularseg.io.atomic import write_text_atomic
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(out / "real_per_image.csv", per_image.to_csv(index=False))
+        write_text_atomic(out / "real_eyes.csv", eye_frame.to_csv(index=False))
+        write_text_atomic(out / "real_summary.csv", summary.to_csv(index=False))
+        write_text_atomic(out / "real_measures.csv", measures.to_csv(index=False))
+        write_text_atomic(out / "real_summary.md", markdown + "\n")
+    return RealEvaluation(per_image, summary, eye_frame, measures, markdown)
+
+
+def _union_rows(opening_pairs, split_pairs) -> pd.DataFrame:
+    import warnings
+
+    from ocularseg.evaluation.metrics import EmptyMaskWarning
+
+    with warnings.catch_warnings():
+        # Closed eyes have no opening on either side: NaN by the documented policy.
+        warnings.simplefilter("ignore", EmptyMaskWarning)
+        opening = evaluate_dataset(opening_pairs, classes=[1])
+        split = evaluate_dataset(split_pairs, classes=[1, 2])
+    opening["class"] = "opening"
+    split["class"] = split["label"].map({1: "sclera_caruncle", 2: "iris_disc"})
+    return pd.concat([opening, split], ignore_index=True)
+
+
+def measure_summary(eyes: pd.DataFrame, *, seed: int, n_resamples: int) -> pd.DataFrame:
+    """Share measured, impossible masks and agreement with the teacher, with 95 % CIs.
+
+    Computed on eyes the teacher calls open. Agreement rows use eyes measured by both.
+    """
+    open_eyes = eyes[eyes["teacher_open"]]
+    both = open_eyes[open_eyes["measured"] & np.isfinite(open_eyes["teacher_mrd1_mm"])]
+    rng = np.random.default_rng(seed)
+    specs = [
+        ("measured_share", open_eyes, open_eyes["measured"].astype(float), "mean"),
+        ("impossible_share", open_eyes, open_eyes["impossible"].astype(float), "mean"),
+        ("mrd1_abs_diff_mm", both, both["mrd1_diff_mm"].abs(), "median"),
+        ("mrd1_diff_mm", both, both["mrd1_diff_mm"], "median"),
+        ("vif_abs_diff", both, both["vif_diff"].abs(), "median"),
+        ("vif_diff", both, both["vif_diff"], "median"),
+    ]
+    rows = []
+    for name, frame, values, stat in specs:
+        statistic = np.nanmedian if stat == "median" else np.nanmean
+        estimate, low, high = (math.nan, math.nan, math.nan)
+        if len(values):
+            estimate, low, high = bootstrap_ci(
+                values.to_numpy(dtype=float),
+                statistic=statistic,
+                clusters=frame["subject"].to_numpy(),
+                n_resamples=n_resamples,
+                seed=rng,
+            )
+        rows.append(
+            {
+                "measure": name,
+                "statistic": stat,
+                "value": estimate,
+                "ci_low": low,
+                "ci_high": high,
+                "n_eyes": int(len(values)),
+                "n_people": int(frame["subject"].nunique()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def measures_markdown(measures: pd.DataFrame) -> str:
+    lines = [
+        "| measure (open eyes) | statistic | value [95 % CI] | eyes | people |",
+        "|---|---|---|---:|---:|",
+    ]
+    for r in measures.itertuples():
+        lines.append(
+            f"| {r.measure} | {r.statistic} | {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}] "
+            f"| {r.n_eyes} | {r.n_people} |"
+        )
+    return "\n".join(lines)
