@@ -39,3 +39,22 @@ def silence_loaded_onnxruntime(ort: object) -> None:
     stop = getattr(ort, "disable_telemetry_events", None)
     if callable(stop):
         stop()
+
+
+def private_matplotlib_cache() -> None:
+    """Keep matplotlib's font cache out of the home folder (call before importing it).
+
+    matplotlib writes a font list to ``~/.cache/matplotlib`` (or ``~/.config``) the first
+    time it draws. It holds no patient data, but ocularseg promises to write nothing outside
+    ``--out``: unless the user chose ``MPLCONFIGDIR``, it points to a private temporary
+    folder that is removed when the process ends (the font list, ~1 s, is rebuilt per run).
+    """
+    if os.environ.get("MPLCONFIGDIR"):
+        return
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="ocularseg-mpl-")
+    os.environ["MPLCONFIGDIR"] = folder
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)

@@ -16,14 +16,19 @@ def repo_root() -> Path:
 
 
 def drawn_eye_labels() -> np.ndarray:
-    """A fixed, anatomically valid 320×480 label map (open eye, iris centred)."""
+    """A fixed, anatomically valid 320×480 label map (open eye, iris centred).
+
+    Placed where the eye-crop stage puts the astronaut's eyes (canthi near x = 110 and
+    380, lids near y = 105 and 200), so the measurements pass the quality gates: iris
+    diameter 0.45 of the eye width, MRD1 ≈ 5.3 mm.
+    """
     yy, xx = np.mgrid[0:320, 0:480]
     labels = np.zeros((320, 480), np.uint8)
-    opening = ((xx - 240) / 170) ** 2 + ((yy - 165) / 75) ** 2 <= 1
+    opening = ((xx - 240) / 150) ** 2 + ((yy - 155) / 60) ** 2 <= 1
     labels[opening] = 1
-    labels[opening & ((xx - 250) ** 2 + (yy - 160) ** 2 <= 62**2)] = 2
-    labels[opening & ((xx - 250) ** 2 + (yy - 160) ** 2 <= 22**2)] = 3
-    labels[opening & ((xx - 395) ** 2 + (yy - 165) ** 2 <= 14**2)] = 4
+    labels[opening & ((xx - 240) ** 2 + (yy - 150) ** 2 <= 60**2)] = 2
+    labels[opening & ((xx - 240) ** 2 + (yy - 150) ** 2 <= 22**2)] = 3
+    labels[opening & ((xx - 372) ** 2 + (yy - 155) ** 2 <= 12**2)] = 4
     return labels
 
 

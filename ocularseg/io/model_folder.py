@@ -98,6 +98,12 @@ class ModelSpec(BaseModel):
     input: InputSpec
     labels: dict[str, int]
     architecture: dict[str, Any] = Field(default_factory=dict)
+    provenance: str | None = Field(
+        None,
+        description="one line for every report: what the model was trained and validated "
+        "on, e.g. 'trained on 4,750 synthetic phantom eye crops; validated on 500 phantoms "
+        "of unseen phantom people; not validated on real patients'",
+    )
 
     @field_validator("onnx_file")
     @classmethod
@@ -110,6 +116,43 @@ class ModelSpec(BaseModel):
                 f"got {value!r}"
             )
         return value
+
+
+def model_provenance(spec: ModelSpec) -> str:
+    """The provenance line printed in every report for a model.
+
+    ``model.json``'s ``provenance`` string when present; otherwise a line assembled from
+    what ``model.json`` records of its training run (``training.run``: image and subject
+    counts, ``training.config.data``) and evaluation (``evaluation.settings``), ending with
+    a pointer to the model card. Never empty.
+    """
+    if spec.provenance and spec.provenance.strip():
+        return f"Model {spec.name}: {spec.provenance.strip()}"
+    extra = spec.model_extra or {}
+    training = extra.get("training") if isinstance(extra.get("training"), dict) else {}
+    run = training.get("run") if isinstance(training.get("run"), dict) else {}
+    config = training.get("config") if isinstance(training.get("config"), dict) else {}
+    evaluation = extra.get("evaluation") if isinstance(extra.get("evaluation"), dict) else {}
+    settings = evaluation.get("settings") if isinstance(evaluation.get("settings"), dict) else {}
+    parts = []
+    if run.get("train_images"):
+        what = f"{run['train_images']} images"
+        if run.get("train_subjects"):
+            what += f" of {run['train_subjects']} subjects"
+        if config.get("data"):
+            what += f" ({Path(str(config['data'])).name})"
+        parts.append(f"trained on {what}")
+    if settings.get("images"):
+        what = f"{settings['images']} images"
+        if settings.get("data"):
+            what += f" ({Path(str(settings['data'])).name})"
+        parts.append(f"validated on {what}")
+    if not parts:
+        return (
+            f"Model {spec.name}: training and validation data not recorded in model.json; "
+            "see its MODEL_CARD.md"
+        )
+    return f"Model {spec.name}: " + "; ".join(parts) + " (details in its MODEL_CARD.md)"
 
 
 def load_model_spec(

@@ -53,9 +53,6 @@ class AnalyzeConfig(BaseModel):
         "megapixels); checked on the file header before decoding",
     )
     cleanup: bool = Field(True, description="anatomical clean-up before measuring (recorded)")
-    low_confidence: float = Field(
-        0.75, ge=0, le=1, description="flag 'low_confidence' below this mean max-softmax"
-    )
     save_crops: bool = Field(True, description="keep the eye crops and raw label maps (PNG)")
     overlays: bool = Field(True, description="write overlay PNGs and a contact sheet per input")
     face: FaceParams = Field(default_factory=FaceParams)

@@ -34,8 +34,21 @@ from ocularseg.pipeline.inputs import InputItem
 from ocularseg.stages.cleanup import clean_label_map
 from ocularseg.stages.crop import crop_eye
 from ocularseg.stages.face import FaceDetector
+from ocularseg.stages.gates import (
+    agreement_gates,
+    exclusion_reasons,
+    exclusion_text,
+    frame_gates,
+)
 from ocularseg.stages.landmark_gate import apply_landmark_gate, eye_points_in_crop
-from ocularseg.stages.measure import FLAG_EYE_CLOSED, FLAG_IRIS_NOT_FOUND, measure_eye_crop
+from ocularseg.stages.measure import measure_eye_crop
+from ocularseg.stages.quality import (
+    mirror,
+    mirror_agreement,
+    mirror_points,
+    outline_agreement,
+    quality_score,
+)
 from ocularseg.stages.segment import Segmenter
 
 log = logging.getLogger(__name__)
@@ -205,34 +218,47 @@ def process_input(
         "several_faces": stats.several_faces,
         "analysed": len(crops) // 2,
     }
-    overlays: list[tuple[np.ndarray, str]] = []
+    gate_params = config.measure.gates
+    # (row, crop image, measured label map): overlays are drawn once the between-frame
+    # gates have run, so every overlay shows every reason its frame was excluded.
+    drawn: list[tuple[dict[str, Any], np.ndarray, np.ndarray]] = []
     for start in range(0, len(crops), config.batch_size):
         batch = crops[start : start + config.batch_size]
+        images = [crop.image for _, crop in batch]
         t0 = time.perf_counter()
-        segmented = segmenter.segment(
-            [crop.image for _, crop in batch],
-            [
-                eye_points_in_crop(a.face.eye_points_px(crop.side), crop.crop_from_frame)
-                for a, crop in batch
-            ],
+        # dlib's six eye points in crop px: the landmark prior of models that take one, the
+        # landmark gate, and the gates' and quality signal's eye outline.
+        outlines = [
+            eye_points_in_crop(a.face.eye_points_px(crop.side), crop.crop_from_frame)
+            for a, crop in batch
+        ]
+        segmented = segmenter.segment(images, outlines)
+        mirrored = (
+            segmenter.segment(
+                [mirror(image) for image in images],
+                [mirror_points(points, images[0].shape[1]) for points in outlines],
+            )
+            if gate_params.mirror_test
+            else [None] * len(batch)
         )
         timer.add("segment", t0)
-        for (analysed, crop), seg in zip(batch, segmented, strict=True):
+        for (analysed, crop), outline, seg, seg_mirror in zip(
+            batch, outlines, segmented, mirrored, strict=True
+        ):
             t0 = time.perf_counter()
-            gated, gate_removed_px = apply_landmark_gate(
-                seg.labels,
-                eye_points_in_crop(analysed.face.eye_points_px(crop.side), crop.crop_from_frame),
-                config.landmark_gate,
-            )
+            gated, gate_removed_px = apply_landmark_gate(seg.labels, outline, config.landmark_gate)
             labels = clean_label_map(gated) if config.cleanup else gated
             measurement = measure_eye_crop(
                 labels, crop.side, config.measure, crop.scale_crop_per_frame
             )
-            flags = list(crop.flags) + list(measurement.flags)
-            if seg.mean_confidence < config.low_confidence:
-                flags.append("low_confidence")
-            if partial:
-                flags.append(FLAG_PARTIAL_VIDEO)
+            mirror_score = (
+                math.nan if seg_mirror is None else mirror_agreement(seg.labels, seg_mirror.labels)
+            )
+            outline_score = outline_agreement(labels, outline)
+            quality = quality_score(mirror_score, outline_score)
+            gates = frame_gates(
+                measurement.values, labels, outline, quality=quality, params=gate_params
+            )
             timer.add("measure", t0)
             name = f"f{analysed.frame.index:06d}_{crop.side}"
             row = {
@@ -244,10 +270,15 @@ def process_input(
                 "sharpness": analysed.scores.sharpness,
                 "ear": analysed.scores.ear,
                 "blink": analysed.blink,
-                "mean_confidence": seg.mean_confidence,
+                "quality": quality,
+                "mirror_agreement": mirror_score,
+                "outline_agreement": outline_score,
                 "cleaned": config.cleanup,
                 "landmark_gate_removed_px": gate_removed_px,
-                "flags": ";".join(flags),
+                "flags": ";".join(
+                    [*crop.flags, *measurement.flags, *([FLAG_PARTIAL_VIDEO] if partial else [])]
+                ),
+                "gates_failed": ";".join(gates),
                 "overlay": "",
                 **measurement.values,
             }
@@ -255,25 +286,15 @@ def process_input(
             if config.save_crops:
                 write_image_atomic(folder / "crops" / f"{name}.png", crop.image)
                 write_image_atomic(folder / "masks" / f"{name}.png", seg.labels)
-            if config.overlays:
-                from ocularseg.report.overlay import render_overlay
-
-                overlay = render_overlay(
-                    crop.image, labels, measurement.values, crop.side, cleaned=config.cleanup
-                )
-                relative = Path("inputs") / item.key / "overlays" / f"{name}.png"
-                write_image_atomic(out_dir / relative, overlay)
-                row["overlay"] = relative.as_posix()
-                overlays.append((overlay, f"{analysed.frame.timestamp_s:.2f}s {crop.side}"))
             timer.add("write_images", t0)
+            if config.overlays:
+                drawn.append((row, crop.image, labels))
             result.rows.append(row)
+    agreement_gates(result.rows, timeseries=config.mode == "timeseries", params=gate_params)
     _check_usable(item, result)
-    if overlays:
-        from ocularseg.report.overlay import contact_sheet
-
+    if drawn:
         t0 = time.perf_counter()
-        sheet = contact_sheet([o for o, _ in overlays], [c for _, c in overlays], columns=4)
-        write_image_atomic(folder / "contact_sheet.png", sheet)
+        _write_overlays(out_dir, folder, item, drawn)
         timer.add("write_images", t0)
     result.timings_s = {k: round(v, 4) for k, v in timer.totals.items()}
     result.timings_s["total"] = round(time.perf_counter() - began, 4)
@@ -282,23 +303,57 @@ def process_input(
 
 
 def _check_usable(item: InputItem, result: InputResult) -> None:
-    """Record an error when no frame gave a usable measurement of an eye."""
+    """Record an error when no frame gave a usable measurement of an eye, saying why."""
     if not result.rows:
         return
-    unusable = {FLAG_EYE_CLOSED, FLAG_IRIS_NOT_FOUND}
     for side in SIDES:
         side_rows = [r for r in result.rows if r["side"] == side]
-        usable = [r for r in side_rows if not unusable & set(r["flags"].split(";"))]
-        if not usable:
-            result.errors.append(
-                {
-                    "input": item.label,
-                    "stage": "measure",
-                    "error": f"{item.label}: {side} eye closed, hidden or iris not found in all "
-                    f"{len(side_rows)} analysed frame(s)",
-                    "frame_index": None,
-                }
-            )
+        if any(not exclusion_reasons(r) for r in side_rows):
+            continue
+        counts: dict[str, int] = {}
+        for row in side_rows:
+            for reason in exclusion_text(exclusion_reasons(row)):
+                counts[reason] = counts.get(reason, 0) + 1
+        why = ", ".join(f"{reason} in {n}" for reason, n in counts.items())
+        result.errors.append(
+            {
+                "input": item.label,
+                "stage": "measure",
+                "error": f"{item.label}: {side} eye not measurable in any of the "
+                f"{len(side_rows)} analysed frame(s): {why}",
+                "frame_index": None,
+            }
+        )
+
+
+def _write_overlays(
+    out_dir: Path,
+    folder: Path,
+    item: InputItem,
+    drawn: list[tuple[dict[str, Any], np.ndarray, np.ndarray]],
+) -> None:
+    """One overlay PNG per analysed eye and paged contact sheets of them."""
+    from ocularseg.report.overlay import CONTACT_SHEET_STEM, contact_sheet_pages, render_overlay
+
+    tiles: list[np.ndarray] = []
+    captions: list[str] = []
+    for row, crop_image, labels in drawn:
+        reasons = exclusion_text(exclusion_reasons(row))
+        overlay = render_overlay(crop_image, labels, row, row["side"], excluded=reasons)
+        name = f"f{row['frame_index']:06d}_{row['side']}"
+        relative = Path("inputs") / item.key / "overlays" / f"{name}.png"
+        write_image_atomic(out_dir / relative, overlay)
+        row["overlay"] = relative.as_posix()
+        tiles.append(overlay)
+        eye = "OD" if row["side"] == "right" else "OS"
+        captions.append(
+            f"{row['timestamp_s']:.2f} s  frame {row['frame_index']}  {eye}"
+            + ("  EXCLUDED" if reasons else "")
+        )
+    for old in folder.glob(f"{CONTACT_SHEET_STEM}*.png"):
+        old.unlink()  # a resumed run with fewer frames must not leave stale pages
+    for number, page in enumerate(contact_sheet_pages(tiles, captions), start=1):
+        write_image_atomic(folder / f"{CONTACT_SHEET_STEM}_{number:02d}.png", page)
 
 
 def _error(item: InputItem, stage: str, exc: Exception | str) -> dict[str, Any]:

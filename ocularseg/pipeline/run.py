@@ -36,6 +36,7 @@ from ocularseg.core.text import printable
 from ocularseg.io.atomic import write_json_atomic
 from ocularseg.io.config_files import check_finite
 from ocularseg.io.files import sha256_regular
+from ocularseg.io.model_folder import model_provenance
 from ocularseg.io.model_store import models_dir
 from ocularseg.pipeline.config import DEFAULT_MODEL_NAME, AnalyzeConfig
 from ocularseg.pipeline.inputs import InputItem, SkippedFile, discover_inputs
@@ -363,6 +364,7 @@ def _run_info(config, model_dir, segmenter, result: AnalysisResult, *, elapsed_s
             "folder": str(model_dir),
             "sha256": segmenter.spec.sha256,
         },
+        "model_provenance": model_provenance(segmenter.spec),
         "config": config.model_dump(mode="json"),
         "mode": config.mode,
         "inputs": len(result.inputs),
@@ -383,17 +385,18 @@ def _run_info(config, model_dir, segmenter, result: AnalysisResult, *, elapsed_s
 
 
 def write_reports(result: AnalysisResult) -> None:
-    """The report files of ``REPORT_FILES`` and ``run.json``, written as one set.
+    """The report files of ``REPORT_FILES`` and ``run.json``, written as one set, and per
+    input ``report.png`` / ``report.pdf`` (the one-page report) and its chart.
 
-    Either all of them come from this run or the previous run's set is left as it was
-    (see ``report.report_set``); ``skipped_files.txt`` (``PATH<TAB>REASON`` lines) only
+    Either all the set's files come from this run or the previous run's set is left as it
+    was (see ``report.report_set``); ``skipped_files.txt`` (``PATH<TAB>REASON`` lines) only
     when something was skipped.
 
     Raises:
         ReportError: the set could not be written (the reason and folder are named).
     """
     from ocularseg.report.report_set import write_report_set
-    from ocularseg.report.summary import summarise
+    from ocularseg.report.summary import mark_used, summarise
     from ocularseg.report.tables import (
         errors_frame,
         measurements_frame,
@@ -401,12 +404,14 @@ def write_reports(result: AnalysisResult) -> None:
         write_csv,
     )
     from ocularseg.report.xlsx import write_xlsx
+    from ocularseg.stages.gates import EXCLUSION_TEXT
     from ocularseg.stages.measure import MEASUREMENT_COLUMNS
 
-    measurements = measurements_frame(result.rows, MEASUREMENT_COLUMNS)
+    measurements = mark_used(measurements_frame(result.rows, MEASUREMENT_COLUMNS))
     summary = summarise(measurements)
     errors = errors_frame(result.errors)
     warnings = warnings_frame(result.warnings)
+    charts = _write_input_pages(result, measurements, summary, errors)
     writers: dict[str, Callable[[Path], None]] = {
         "measurements.csv": lambda p: write_csv(p, measurements),
         "summary.csv": lambda p: write_csv(p, summary),
@@ -417,7 +422,14 @@ def write_reports(result: AnalysisResult) -> None:
         text = "".join(f"{s.line()}\n" for s in result.skipped_files)
         writers["skipped_files.txt"] = lambda p: p.write_text(text, encoding="utf-8")
     writers["report.xlsx"] = lambda p: write_xlsx(
-        p, summary, measurements, errors, result.run_info, extra_sheets={"warnings": warnings}
+        p,
+        summary,
+        measurements,
+        errors,
+        result.run_info,
+        extra_sheets={"warnings": warnings},
+        charts=charts,
+        exclusion_text=EXCLUSION_TEXT,
     )
 
     def write_run_json(path: Path, hashes: dict[str, str]) -> None:
@@ -425,3 +437,29 @@ def write_reports(result: AnalysisResult) -> None:
         write_json_atomic(path, result.run_info)
 
     write_report_set(result.out_dir, writers, RUN_JSON, write_run_json, previous=REPORT_FILES)
+
+
+def _write_input_pages(result: AnalysisResult, measurements, summary, errors) -> dict[str, Path]:
+    """The one-page report of every input with rows or errors; returns its chart PNGs."""
+    from ocularseg.report.page import PageContext, input_frames, write_input_report
+    from ocularseg.stages.gates import EXCLUSION_TEXT
+
+    info = result.run_info or {}
+    model = info.get("model") or {}
+    context = PageContext(
+        provenance=str(info.get("model_provenance") or ""),
+        version=str(info.get("ocularseg_version") or __version__),
+        model_sha256=str(model.get("sha256") or ""),
+        created_utc=str(info.get("created_utc") or ""),
+        exclusion_text=EXCLUSION_TEXT,
+    )
+    charts: dict[str, Path] = {}
+    for done in result.inputs:
+        rows, eyes, problems = input_frames(measurements, summary, errors, done.label)
+        if not len(rows):
+            continue
+        folder = result.out_dir / "inputs" / done.key
+        paths = write_input_report(folder, result.out_dir, rows, eyes, problems, context)
+        if "chart" in paths:
+            charts[done.label] = paths["chart"]
+    return charts

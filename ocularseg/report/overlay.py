@@ -13,8 +13,15 @@ centred on the point (x, y) = (j, i) as in ``stages.measure``):
   MRD2 line in white, down to ``iris_cy_px + mrd2_px``. Each line is drawn 1 px wide
   over a 3-px dark underlay so it stays visible on skin, sclera and iris alike;
 * a text block at the top left: ``OD (right)`` / ``OS (left)``, MRD1 in mm, the visible
-  iris fraction, and the quality flags (``values["flags"]``, ``;``-joined or a sequence),
-  white with a dark outline so it reads on any background.
+  iris fraction and notes on the crop (eye at the frame edge, small in the frame), white
+  with a dark outline so it reads on any background;
+* when the measurement is excluded from the results (a blink, a failed quality gate), a
+  vermillion "EXCLUDED: <reasons in words>" label under the text block, and "(excluded)"
+  beside the MRD1 value;
+* a colour legend along the bottom edge (class colours, iris circle, MRD1, MRD2).
+
+``contact_sheet_pages`` pages many overlays into sheets of at most ``SHEET_TILES`` tiles,
+each tile at full overlay resolution, so the labels stay readable.
 
 Colours are RGB throughout; OpenCV is imported lazily.
 """
@@ -43,6 +50,21 @@ OUTLINE_RGB: tuple[int, int, int] = (0, 0, 0)
 SHEET_BACKGROUND_RGB: tuple[int, int, int] = (32, 32, 32)
 
 SIDE_LABELS: dict[str, str] = {"right": "OD (right)", "left": "OS (left)"}
+EXCLUDED_RGB: tuple[int, int, int] = (213, 94, 0)  # Okabe-Ito vermillion
+LEGEND_HEIGHT_PX = 18
+#: File-name stem of the contact-sheet pages: ``contact_sheet_01.png``, ``_02`` …
+CONTACT_SHEET_STEM = "contact_sheet"
+#: Tiles per contact-sheet page (rows × columns) and tile width (px).
+SHEET_COLUMNS = 3
+SHEET_ROWS = 4
+SHEET_TILES = SHEET_COLUMNS * SHEET_ROWS
+SHEET_TILE_WIDTH_PX = 480
+
+#: Plain words for the crop notes that do not exclude a measurement.
+_NOTE_TEXT: dict[str, str] = {
+    "at_border": "eye at the frame edge",
+    "too_small": "eye small in the frame",
+}
 
 _FONT_SCALE = 0.45  # ~10 px cap height: legible at 480×320 without hiding the eye
 _LINE_STEP_PX = 16
@@ -59,9 +81,10 @@ def render_overlay(
     values: Mapping[str, Any],
     side: str,
     *,
-    cleaned: bool = False,
+    excluded: Sequence[str] = (),
+    legend: bool = True,
 ) -> np.ndarray:
-    """Draw segmentation, iris circle, MRD1/MRD2 and a text block over one eye crop.
+    """Draw segmentation, iris circle, MRD1/MRD2, a text block and a legend over one crop.
 
     Args:
         crop_rgb: (H, W, 3) uint8 RGB eye crop, normally (320, 480, 3) (crop px).
@@ -71,8 +94,9 @@ def render_overlay(
             ``visible_iris_fraction``; optional ``flags``). Missing or NaN values skip the
             element that needs them.
         side: patient's side, ``"right"`` (OD) or ``"left"`` (OS).
-        cleaned: the label map was post-processed (e.g. anatomy clean-up); says so in the
-            text block.
+        excluded: why this measurement is excluded from the results, in words (empty =
+            it is used); drawn as an "EXCLUDED: …" label.
+        legend: draw the colour legend along the bottom edge.
 
     Returns:
         A new (H, W, 3) uint8 RGB image; the inputs are not modified.
@@ -135,8 +159,69 @@ def render_overlay(
         if math.isfinite(radius):
             cv2.drawMarker(out, (column, centre_row), IRIS_CIRCLE_RGB, cv2.MARKER_CROSS, 7, 1)
 
-    _text_block(out, _text_lines(values, side, cleaned))
+    reasons = [str(reason) for reason in excluded if str(reason).strip()]
+    bottom = _text_block(out, _text_lines(values, side, bool(reasons)))
+    if reasons:
+        _excluded_label(out, "EXCLUDED: " + "; ".join(reasons), bottom + 4)
+    if legend:
+        draw_legend(out)
     return out
+
+
+def draw_legend(image: np.ndarray) -> None:
+    """Draw the colour legend in a dark strip along the bottom edge of ``image`` (in place)."""
+    import cv2
+
+    height, width = image.shape[:2]
+    top = height - LEGEND_HEIGHT_PX
+    if top < 0:
+        return
+    strip = image[top:].astype(np.float32)
+    image[top:] = np.clip(np.rint(0.3 * strip + 0.7 * np.float32(OUTLINE_RGB)), 0, 255).astype(
+        np.uint8
+    )
+    x = _TEXT_MARGIN_PX
+    mid = top + LEGEND_HEIGHT_PX // 2
+    items: list[tuple[str, tuple[int, int, int], str]] = [
+        (label.name.lower(), LABEL_COLOURS_RGB[label], "box") for label in Label if label
+    ]
+    items += [
+        ("iris circle", IRIS_CIRCLE_RGB, "line"),
+        ("MRD1", MRD1_RGB, "line"),
+        ("MRD2", MRD2_RGB, "line"),
+    ]
+    scale = _CAPTION_SCALE
+    for text, colour, kind in items:
+        if kind == "box":
+            cv2.rectangle(image, (x, mid - 5), (x + 10, mid + 5), colour, -1)
+        else:
+            cv2.line(image, (x, mid), (x + 10, mid), colour, 2)
+        x += 14
+        _put_text(image, text, (x, mid + 5), scale)
+        x += _text_width(text, scale) + 12
+        if x >= width:
+            break
+
+
+def _excluded_label(image: np.ndarray, text: str, top: int) -> None:
+    """White text on a vermillion box, wrapped to the image width, from row ``top``."""
+    import cv2
+
+    max_width = image.shape[1] - 2 * _TEXT_MARGIN_PX - 8
+    lines = _wrap(_ascii(text), max_width, _FONT_SCALE)
+    (_, cap_height), _ = cv2.getTextSize("M", cv2.FONT_HERSHEY_SIMPLEX, _FONT_SCALE, 1)
+    box_width = max(_text_width(line, _FONT_SCALE) for line in lines) + 8
+    box_bottom = top + len(lines) * _LINE_STEP_PX + 4
+    cv2.rectangle(
+        image,
+        (_TEXT_MARGIN_PX - 2, top),
+        (_TEXT_MARGIN_PX - 2 + box_width, box_bottom),
+        EXCLUDED_RGB,
+        -1,
+    )
+    for number, line in enumerate(lines):
+        baseline = top + 4 + cap_height + number * _LINE_STEP_PX
+        _put_text(image, line, (_TEXT_MARGIN_PX + 2, baseline), _FONT_SCALE)
 
 
 def contact_sheet(
@@ -215,6 +300,39 @@ def contact_sheet(
     return sheet
 
 
+def contact_sheet_pages(
+    images: Sequence[np.ndarray],
+    captions: Sequence[str],
+    *,
+    per_page: int = SHEET_TILES,
+    columns: int = SHEET_COLUMNS,
+    tile_width: int = SHEET_TILE_WIDTH_PX,
+) -> list[np.ndarray]:
+    """Contact sheets of at most ``per_page`` tiles each, in order (see :func:`contact_sheet`).
+
+    At the defaults a page is 3 × 4 overlays at their full 480 px width (1440 px wide),
+    so the overlay text and the captions stay readable however many frames there are.
+
+    Raises:
+        InputError: no images, a caption count that differs, bad sizes or ``per_page < 1``.
+    """
+    if per_page < 1:
+        raise InputError(f"contact sheet per_page must be >= 1, got {per_page}")
+    if len(captions) != len(images):
+        raise InputError(f"contact sheet: {len(images)} images but {len(captions)} captions")
+    if not images:
+        raise InputError("contact sheet needs at least one image, got none")
+    return [
+        contact_sheet(
+            images[start : start + per_page],
+            captions[start : start + per_page],
+            columns=columns,
+            tile_width=tile_width,
+        )
+        for start in range(0, len(images), per_page)
+    ]
+
+
 def write_png(path: str | os.PathLike[str], image: np.ndarray) -> Path:
     """Write an RGB (or grey) uint8 image as PNG, atomically.
 
@@ -268,24 +386,26 @@ def _number(values: Mapping[str, Any], key: str) -> float:
         return math.nan
 
 
-def _text_lines(values: Mapping[str, Any], side: str, cleaned: bool) -> list[str]:
+def _text_lines(values: Mapping[str, Any], side: str, excluded: bool) -> list[str]:
     mrd1_mm = _number(values, "mrd1_mm")
     fraction = _number(values, "visible_iris_fraction")
-    lines = [SIDE_LABELS[side] + ("  [cleaned]" if cleaned else "")]
-    lines.append(f"MRD1 {mrd1_mm:.1f} mm" if math.isfinite(mrd1_mm) else "MRD1 n/a")
+    suffix = " (excluded)" if excluded else ""
+    lines = [SIDE_LABELS[side]]
+    lines.append((f"MRD1 {mrd1_mm:.1f} mm" if math.isfinite(mrd1_mm) else "MRD1 n/a") + suffix)
     lines.append(f"visible iris {fraction:.2f}" if math.isfinite(fraction) else "visible iris n/a")
     raw = values.get("flags")
     if isinstance(raw, str):
         raw = raw.split(";")
     elif not isinstance(raw, (list, tuple)):
         raw = ()  # None, or NaN from a DataFrame row
-    flags = [str(flag).strip() for flag in raw if str(flag).strip()]
-    if flags:
-        lines.append("flags: " + ", ".join(flags))
+    notes = [_NOTE_TEXT[f] for f in (str(flag).strip() for flag in raw) if f in _NOTE_TEXT]
+    if notes:
+        lines.append("note: " + ", ".join(notes))
     return lines
 
 
-def _text_block(image: np.ndarray, lines: list[str]) -> None:
+def _text_block(image: np.ndarray, lines: list[str]) -> int:
+    """Draw the text block at the top left; return the row just below its last line."""
     import cv2
 
     max_width = image.shape[1] - 2 * _TEXT_MARGIN_PX
@@ -293,9 +413,11 @@ def _text_block(image: np.ndarray, lines: list[str]) -> None:
     for line in lines:
         wrapped.extend(_wrap(_ascii(line), max_width, _FONT_SCALE))
     (_, cap_height), _ = cv2.getTextSize("M", cv2.FONT_HERSHEY_SIMPLEX, _FONT_SCALE, 1)
+    baseline_y = _TEXT_MARGIN_PX + cap_height
     for number, line in enumerate(wrapped):
         baseline_y = _TEXT_MARGIN_PX + cap_height + number * _LINE_STEP_PX
         _put_text(image, line, (_TEXT_MARGIN_PX, baseline_y), _FONT_SCALE)
+    return baseline_y + 4
 
 
 def _put_text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float) -> None:

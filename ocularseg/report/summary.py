@@ -24,17 +24,26 @@ Layout of ``summary.csv`` (one block of three rows per input)
     notes and the MRD1 median come first; the remaining medians / IQR follow.
 
 Definitions
-    * Usable frame: not a blink (``blink`` False) and none of ``ReportParams.exclude_flags``
-      (``eye_closed``, ``iris_not_found``) in ``flags``. Other frames are counted in
+    * Usable frame: not a blink (``blink`` False), none of ``ReportParams.exclude_flags``
+      (``eye_closed``, ``iris_not_found``) in ``flags`` and no failed quality gate in
+      ``gates_failed`` (``stages.gates``). Other frames are counted in
       ``frames_excluded`` (a frame with several reasons counts once there, and once per
-      reason in ``frames_excluded_reasons``) and never enter a statistic.
+      reason in ``frames_excluded_reasons``) and never enter a median, a slope or an
+      indicator.
+    * Assessable eye: at least ``min(indicator_min_frames, frames_total)`` usable frames
+      with an MRD1 value (3 by default; a still image has one frame, which must pass) and
+      at least ``indicator_min_used_fraction`` (50 %) of the analysed frames usable.
+      Otherwise every indicator of the eye, and the asymmetry indicators of its input,
+      read ``not assessable`` and ``screening_notes`` says why.
     * ``<measure>_median``, ``_q25``, ``_q75``: over the usable frames whose value is
       finite (NaN values, e.g. MRD1 when the centre column holds no opening, are skipped;
       ``mrd1_mm_n`` says how many MRD1 values were used). Quartiles use linear
       interpolation, the same as Excel's ``QUARTILE.INC``.
-    * ``mrd1_mm_slope_per_s`` (mm/s) and ``_per_min`` (mm/min): ordinary least-squares slope
-      of MRD1 (mm) on ``timestamp_s`` over the usable frames (n in ``mrd1_slope_n``);
-      negative = the lid is coming down. Reported only with at least
+    * ``mrd1_mm_slope_per_s`` (mm/s): ordinary least-squares slope of MRD1 (mm) on
+      ``timestamp_s`` over the usable frames (n in ``mrd1_slope_n``); negative = the lid is
+      coming down. ``mrd1_mm_fitted_change`` (mm) = slope × ``time_span_s``, the change
+      the fitted line shows over the recording's own duration (no extrapolation to a
+      minute the patient was not filmed for). Reported only with at least
       ``slope_min_frames`` (3) points at distinct times, and — in key-frame mode, where
       frames are picked for sharpness and gaze, not time — only when they span more than
       ``slope_min_span_s`` (1 s). Otherwise empty.
@@ -47,9 +56,9 @@ Definitions
     * ``*_right_minus_left``: right median − left median (same unit as the measure).
       ``*_right_over_left``: right median / left median, only when both are > 0 (a ratio of
       a negative MRD1 means nothing); otherwise empty.
-    * Indicators are nullable booleans: True / False, or empty when the value they test is
-      undefined (no usable frames, not a time series, too short). Comparisons allow 1e-9
-      for floating-point rounding, so an asymmetry printed as 1.00 mm counts as ≥ 1 mm.
+    * Indicators are words: ``yes``, ``no`` or ``not assessable`` (the eye is not
+      assessable, the value is undefined, not a time series, too short). Comparisons allow
+      1e-9 for floating-point rounding, so an asymmetry printed as 1.00 mm counts as ≥ 1 mm.
     * Column names keep the default thresholds (``..._le_2mm``) so downstream scripts can
       rely on them; the thresholds actually used are written in ``screening_notes``.
     * ``iris_diameter_mm`` is the ruler used for the mm values (the first usable frame's).
@@ -86,6 +95,7 @@ SUMMARY_MEASURES: tuple[str, ...] = (
     "mrd2_mm",
     "fissure_height_mm",
     "visible_iris_fraction",
+    "quality",
     "superior_scleral_show_mm",
     "iris_opening_ratio",
     "sclera_opening_ratio",
@@ -139,7 +149,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     ),
     *(f"{m}_{stat}" for m in SUMMARY_MEASURES if m != "mrd1_mm" for stat in STATISTICS),
     "mrd1_mm_slope_per_s",
-    "mrd1_mm_slope_per_min",
+    "mrd1_mm_fitted_change",
     "mrd1_slope_n",
     "fatigue_span_s",
     "mrd1_mm_start_median",
@@ -150,7 +160,10 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "frames_excluded_reasons",
 )
 
-#: Columns ``summarise`` needs in the measurements table.
+#: The three values of an indicator.
+YES, NO, NOT_ASSESSABLE = "yes", "no", "not assessable"
+
+#: Columns ``summarise`` needs in the measurements table (``gates_failed`` is optional).
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "input",
     "side",
@@ -189,6 +202,12 @@ class ReportParams(BaseModel):
         slope_min_span_s: in key-frame mode, the slope's frames must span more than this (s).
         exclude_flags: a frame carrying any of these flags is not used.
         exclude_blinks: frames marked ``blink`` are not used.
+        indicator_min_frames: fewest usable frames with an MRD1 value for an eye's
+            indicators (capped at the number of analysed frames, so a still image's one
+            frame suffices when it passes).
+        indicator_min_used_fraction: smallest fraction of an eye's analysed frames that
+            must be usable for its indicators (when most frames fail the gates, the few
+            that pass are not trusted either).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -204,6 +223,8 @@ class ReportParams(BaseModel):
     slope_min_span_s: float = Field(default=1.0, ge=0.0)
     exclude_flags: tuple[str, ...] = ("eye_closed", "iris_not_found")
     exclude_blinks: bool = True
+    indicator_min_frames: int = Field(default=3, ge=1)
+    indicator_min_used_fraction: float = Field(default=0.5, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _asymmetry_order(self) -> ReportParams:
@@ -266,6 +287,20 @@ def usable_mask(measurements_df: pd.DataFrame, params: ReportParams | None = Non
     return reasons.map(len) == 0
 
 
+def mark_used(measurements_df: pd.DataFrame, params: ReportParams | None = None) -> pd.DataFrame:
+    """Copy of the measurements with a ``used`` column (bool) after ``gates_failed``.
+
+    ``used`` is True when the row enters medians, slopes and indicators (see "Usable
+    frame" in the module docstring).
+    """
+    out = measurements_df.copy()
+    used = usable_mask(out, params).astype(bool) if len(out) else pd.Series([], dtype=bool)
+    anchor = "gates_failed" if "gates_failed" in out.columns else "flags"
+    position = list(out.columns).index(anchor) + 1 if anchor in out.columns else len(out.columns)
+    out.insert(position, "used", used.to_numpy(dtype=bool))
+    return out
+
+
 def _exclusion_reasons(df: pd.DataFrame, params: ReportParams) -> pd.Series:
     excluded = set(params.exclude_flags)
 
@@ -273,13 +308,15 @@ def _exclusion_reasons(df: pd.DataFrame, params: ReportParams) -> pd.Series:
         found = []
         if params.exclude_blinks and bool(row["blink"]):
             found.append("blink")
-        flags = [f.strip() for f in str(row["flags"] or "").split(";")]
+        flags = [f.strip() for f in _text(row["flags"]).split(";")]
         found.extend(f for f in flags if f in excluded)
+        found.extend(g.strip() for g in _text(row.get("gates_failed")).split(";") if g.strip())
         return found
 
     if df.empty:
         return pd.Series([], index=df.index, dtype=object)
-    return df[["blink", "flags"]].apply(reasons, axis=1)
+    columns = ["blink", "flags", *(["gates_failed"] if "gates_failed" in df.columns else [])]
+    return df[columns].apply(reasons, axis=1)
 
 
 def _summarise_eye(rows: pd.DataFrame, mode: str, params: ReportParams) -> dict[str, Any]:
@@ -306,23 +343,55 @@ def _summarise_eye(rows: pd.DataFrame, mode: str, params: ReportParams) -> dict[
     times, mrd1 = _mrd1_series(used)
     slope = _mrd1_slope(times, mrd1, mode, params)
     out["mrd1_mm_slope_per_s"] = slope
-    out["mrd1_mm_slope_per_min"] = slope * 60.0
+    out["mrd1_mm_fitted_change"] = slope * _span(times) if math.isfinite(slope) else NAN
     out["mrd1_slope_n"] = int(times.size) if math.isfinite(slope) else 0
 
     fatigue = _fatigue(times, mrd1, mode, params)
     out.update(fatigue)
     median = out["mrd1_mm_median"]
+    why_not = _not_assessable_reason(out, counts, params)
+    out["assessable"] = why_not is None
     out["indicator_mrd1_le_2mm"] = (
-        median <= params.mrd1_low_mm + _TOLERANCE if math.isfinite(median) else None
+        _word(median <= params.mrd1_low_mm + _TOLERANCE)
+        if why_not is None and math.isfinite(median)
+        else NOT_ASSESSABLE
     )
     drop = fatigue["mrd1_mm_fatigue_drop"]
     out["indicator_fatigable_ge_2mm"] = (
-        drop >= params.fatigue_drop_mm - _TOLERANCE if math.isfinite(drop) else None
+        _word(drop >= params.fatigue_drop_mm - _TOLERANCE)
+        if why_not is None and math.isfinite(drop)
+        else NOT_ASSESSABLE
     )
-    out["screening_notes"] = "; ".join(
-        (_mrd1_note(median, out["frames_used"], params), _fatigue_note(out, mode, params))
-    )
+    if why_not is not None:
+        out["screening_notes"] = f"not assessable: {why_not}"
+    else:
+        out["screening_notes"] = "; ".join(
+            (_mrd1_note(median, out["frames_used"], params), _fatigue_note(out, mode, params))
+        )
     return out
+
+
+def _not_assessable_reason(
+    eye: Mapping[str, Any], counts: Mapping[str, int], params: ReportParams
+) -> str | None:
+    """None when the eye's indicators may be reported, else why not (one line)."""
+    total, used, with_mrd1 = eye["frames_total"], eye["frames_used"], eye["mrd1_mm_n"]
+    needed = min(params.indicator_min_frames, total)
+    fraction = used / total if total else 0.0
+    if total and with_mrd1 >= needed and fraction >= params.indicator_min_used_fraction:
+        return None
+    if not total:
+        return "the eye was never analysed"
+    reasons = ", ".join(f"{name} {n}" for name, n in counts.items())
+    return (
+        f"{with_mrd1} of {total} analysed frames passed the quality gates with an MRD1 "
+        f"value (needs ≥ {needed} and ≥ {params.indicator_min_used_fraction * 100:g} %)"
+        + (f"; excluded: {reasons}" if reasons else "")
+    )
+
+
+def _word(value: bool) -> str:
+    return YES if value else NO
 
 
 def _compare_eyes(
@@ -334,14 +403,20 @@ def _compare_eyes(
         out[f"{measure}_right_minus_left"] = r - lt
         out[f"{stem}_right_over_left"] = r / lt if r > 0 and lt > 0 else NAN
     asymmetry = abs(out["mrd1_mm_right_minus_left"])
-    defined = math.isfinite(asymmetry)
+    both = bool(right.get("assessable")) and bool(left.get("assessable"))
+    defined = both and math.isfinite(asymmetry)
     out["indicator_asymmetry_ge_1mm"] = (
-        asymmetry >= params.asymmetry_noticeable_mm - _TOLERANCE if defined else None
+        _word(asymmetry >= params.asymmetry_noticeable_mm - _TOLERANCE)
+        if defined
+        else NOT_ASSESSABLE
     )
     out["indicator_asymmetry_ge_2mm"] = (
-        asymmetry >= params.asymmetry_marked_mm - _TOLERANCE if defined else None
+        _word(asymmetry >= params.asymmetry_marked_mm - _TOLERANCE) if defined else NOT_ASSESSABLE
     )
-    out["screening_notes"] = _asymmetry_note(out["mrd1_mm_right_minus_left"], params)
+    if math.isfinite(asymmetry) and not both:
+        out["screening_notes"] = "MRD1 asymmetry not assessable (an eye is not assessable)"
+    else:
+        out["screening_notes"] = _asymmetry_note(out["mrd1_mm_right_minus_left"], params)
     return out
 
 
@@ -475,10 +550,8 @@ def _text(value: Any) -> str:
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
     for column in df.columns:
-        if column in ("input", "side", "mode", *_TEXT_COLUMNS):
+        if column in ("input", "side", "mode", *_TEXT_COLUMNS, *INDICATOR_COLUMNS):
             df[column] = df[column].map(_text).astype(object)
-        elif column in INDICATOR_COLUMNS:
-            df[column] = df[column].astype("boolean")
         elif column in _COUNT_COLUMNS:
             df[column] = pd.to_numeric(df[column]).astype("Int64")
         else:

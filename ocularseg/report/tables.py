@@ -8,10 +8,14 @@ error rows; ``write_tables`` writes ``measurements.csv``, ``summary.csv`` and
 Column order of ``measurements.csv``
     1. identity: ``input``, ``frame_index``, ``timestamp_s`` (s from the start of the
        video), ``side`` (patient's side: ``right`` = OD, ``left`` = OS), ``mode``
-       (``keyframes`` | ``timeseries``), ``flags`` (``;``-joined quality flags, ``""`` when
-       none);
+       (``keyframes`` | ``timeseries``), ``flags`` (``;``-joined measurement flags, ``""``
+       when none), ``gates_failed`` (``;``-joined names of the failed quality gates, see
+       ``stages.gates``; ``""`` when all passed), and — in the written file — ``used``
+       (True when the row enters medians, slopes and indicators; added by
+       ``report.summary.mark_used``);
     2. frame quality: ``blink`` (bool), ``sharpness`` (variance of the Laplacian),
-       ``ear`` (eye aspect ratio), ``mean_confidence`` (mean max-softmax probability);
+       ``ear`` (eye aspect ratio), ``quality`` (segmentation quality signal, 0–1, the
+       smaller of ``mirror_agreement`` and ``outline_agreement``; see ``stages.quality``);
     3. measurements, units in the names (``_px`` crop px, ``_frame_px`` frame px, ``_mm``
        millimetres, no suffix = ratio / fraction / count): in ``measurement_columns``
        order when given (pass ``stages.measure.MEASUREMENT_COLUMNS``), else in the order
@@ -55,9 +59,25 @@ IDENTITY_COLUMNS: tuple[str, ...] = (
     "side",
     "mode",
     "flags",
+    "gates_failed",
 )
 #: Frame-quality columns, after the identity columns.
-QUALITY_COLUMNS: tuple[str, ...] = ("blink", "sharpness", "ear", "mean_confidence")
+QUALITY_COLUMNS: tuple[str, ...] = (
+    "blink",
+    "sharpness",
+    "ear",
+    "quality",
+    "mirror_agreement",
+    "outline_agreement",
+)
+#: Columns a row may lack (rows saved by an older version): "" or NaN then.
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "flags",
+    "gates_failed",
+    "quality",
+    "mirror_agreement",
+    "outline_agreement",
+)
 #: Columns after the measurements.
 TRAILING_COLUMNS: tuple[str, ...] = ("overlay",)
 #: Columns of ``errors.csv``.
@@ -79,8 +99,15 @@ CSV_DECIMALS = 4
 CSV_ENCODING = "utf-8-sig"
 
 _SIDE_ORDER = {side: rank for rank, side in enumerate(SIDES)}
-_STRING_COLUMNS = ("input", "side", "mode", "flags", "overlay")
-_FLOAT_COLUMNS = ("timestamp_s", "sharpness", "ear", "mean_confidence")
+_STRING_COLUMNS = ("input", "side", "mode", "flags", "gates_failed", "overlay")
+_FLOAT_COLUMNS = (
+    "timestamp_s",
+    "sharpness",
+    "ear",
+    "quality",
+    "mirror_agreement",
+    "outline_agreement",
+)
 
 
 def measurements_frame(
@@ -112,7 +139,7 @@ def measurements_frame(
     rows = [dict(row) for row in rows]
     required = (*IDENTITY_COLUMNS, *QUALITY_COLUMNS)
     for number, row in enumerate(rows):
-        missing = [key for key in required if key not in row and key != "flags"]
+        missing = [key for key in required if key not in row and key not in OPTIONAL_COLUMNS]
         if missing:
             raise ReportError(
                 f"measurement row {number} lacks {', '.join(missing)} "

@@ -1,11 +1,19 @@
 """``report.xlsx``: the summary, measurements, errors and run provenance in one workbook.
 
 Sheets, in order
-    ``summary``       the :func:`~ocularseg.report.summary.summarise` table; below it,
-                      after one empty row, a bold note "Screening indicators, not
-                      diagnoses …" (so read the data rows with ``nrows=`` or use
-                      ``summary.csv`` when processing by program). TRUE indicator cells
-                      are shaded; indicator headers carry a comment with the threshold.
+    ``summary``       for people: a title, the disclaimer and the model's provenance line,
+                      then one row per input and eye (OD, OS, and OD − OS for the
+                      differences and asymmetry indicators) with the measures' names and
+                      units in one header row ("MRD1 (mm) median", …), indicators in words
+                      (yes / no / not assessable; "yes" shaded) and why frames were
+                      excluded, in words. Below the table, each video's chart of MRD1 and
+                      visible iris fraction over time (the picture of its report page).
+    ``summary_data``  the :func:`~ocularseg.report.summary.summarise` table as in
+                      ``summary.csv`` (one column per value, units in the names); below
+                      it, after one empty row, the disclaimer (read the data rows with
+                      ``nrows=`` or use ``summary.csv`` when processing by program).
+                      "yes" indicator cells are shaded; indicator headers carry a comment
+                      with the threshold.
     ``measurements``  one row per eye per analysed frame; ``overlay`` cells link to the
                       PNG (relative to the workbook's folder).
     ``errors``        one row per recorded error; header only when there were none.
@@ -32,13 +40,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ocularseg.report.summary import DISCLAIMER, INDICATOR_COLUMNS, ReportParams
+from ocularseg.report.summary import DISCLAIMER, INDICATOR_COLUMNS, YES, ReportParams
 from ocularseg.report.tables import errors_frame, write_atomic
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
-SHEET_NAMES: tuple[str, ...] = ("summary", "measurements", "errors", "run")
+SHEET_NAMES: tuple[str, ...] = ("summary", "summary_data", "measurements", "errors", "run")
 XLSX_NAME = "report.xlsx"
 
 _MIN_WIDTH = 6.0
@@ -56,6 +64,8 @@ def write_xlsx(
     *,
     params: ReportParams | None = None,
     extra_sheets: Mapping[str, pd.DataFrame] | None = None,
+    charts: Mapping[str, str | os.PathLike[str]] | None = None,
+    exclusion_text: Mapping[str, str] | None = None,
 ) -> Path:
     """Write the workbook described in the module docstring, atomically.
 
@@ -69,6 +79,9 @@ def write_xlsx(
             ``ReportParams()``.
         extra_sheets: more tables (sheet name -> DataFrame), written after ``run`` with the
             same table layout (the pipeline adds ``warnings``).
+        charts: input label -> chart PNG (``report.page.write_chart``) placed under the
+            readable summary table.
+        exclusion_text: plain words per exclusion reason name (``stages.gates``).
 
     Returns:
         ``path`` as a Path.
@@ -85,8 +98,12 @@ def write_xlsx(
         errors_df = errors_frame([])
 
     workbook = Workbook()
-    summary_sheet = workbook.active
-    summary_sheet.title = "summary"
+    readable = workbook.active
+    readable.title = "summary"
+    _write_readable_summary(
+        readable, summary_df, run_info, params, charts or {}, exclusion_text or {}
+    )
+    summary_sheet = workbook.create_sheet("summary_data")
     _write_table(summary_sheet, summary_df, comments=_indicator_comments(params))
     note_row = summary_sheet.max_row + 2
     note = summary_sheet.cell(row=note_row, column=1, value=DISCLAIMER)
@@ -100,6 +117,136 @@ def write_xlsx(
 
     write_atomic(path, lambda tmp: workbook.save(tmp))
     return path
+
+
+#: Columns of the readable summary sheet: (header with unit, summary column, number format).
+#: Measures are medians over the used frames; "IQR" columns hold "q25 to q75".
+READABLE_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
+    ("Input", "input", None),
+    ("Eye", "side", None),
+    ("Frames used", "frames_used", "0"),
+    ("Frames analysed", "frames_total", "0"),
+    ("MRD1 (mm) median", "mrd1_mm_median", "0.00"),
+    ("MRD1 (mm) IQR", "mrd1_mm_iqr", None),
+    ("MRD2 (mm) median", "mrd2_mm_median", "0.00"),
+    ("Fissure height (mm) median", "fissure_height_mm_median", "0.00"),
+    ("Visible iris fraction median", "visible_iris_fraction_median", "0.00"),
+    ("MRD1 slope (mm/s)", "mrd1_mm_slope_per_s", "0.000"),
+    ("MRD1 fitted change over the recording (mm)", "mrd1_mm_fitted_change", "0.00"),
+    ("Recording span used (s)", "time_span_s", "0.0"),
+    ("MRD1 OD − OS (mm)", "mrd1_mm_right_minus_left", "0.00"),
+    ("MRD1 ≤ 2 mm", "indicator_mrd1_le_2mm", None),
+    ("Fatigable: MRD1 fell ≥ 2 mm", "indicator_fatigable_ge_2mm", None),
+    ("Asymmetry ≥ 1 mm", "indicator_asymmetry_ge_1mm", None),
+    ("Asymmetry ≥ 2 mm", "indicator_asymmetry_ge_2mm", None),
+    ("Segmentation quality median (0–1)", "quality_median", "0.00"),
+    ("Frames excluded, why", "frames_excluded_reasons", None),
+    ("Notes", "screening_notes", None),
+)
+_EYE_WORDS = {"right": "OD (right)", "left": "OS (left)", "right-left": "OD − OS"}
+_CHART_ROWS = 20  # worksheet rows one chart image takes
+
+
+def _write_readable_summary(
+    sheet: Worksheet,
+    summary_df: pd.DataFrame,
+    run_info: Mapping[str, Any],
+    params: ReportParams,
+    charts: Mapping[str, str | os.PathLike[str]],
+    exclusion_text: Mapping[str, str],
+) -> None:
+    from openpyxl.styles import Alignment, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    sheet.cell(row=1, column=1, value="ocularseg summary").font = _font(bold=True, size=14)
+    sheet.cell(row=2, column=1, value=DISCLAIMER).font = _font(italic=True)
+    provenance = run_info.get("model_provenance")
+    if provenance:
+        _set_value(sheet.cell(row=3, column=1), str(provenance))
+    header_row = 5
+    fill = PatternFill("solid", start_color=_INDICATOR_FILL_RGB, end_color=_INDICATOR_FILL_RGB)
+    widths = []
+    for col, (header, _, _) in enumerate(READABLE_COLUMNS, start=1):
+        cell = sheet.cell(row=header_row, column=col, value=header)
+        cell.font = _font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        widths.append(min(max(len(header) / 2.0 + 2.0, 9.0), 24.0))
+    row_number = header_row
+    for _, record in summary_df.iterrows():
+        row_number += 1
+        side = str(record.get("side", ""))
+        for col, (_, column, fmt) in enumerate(READABLE_COLUMNS, start=1):
+            value = _readable_value(record, column, side, exclusion_text)
+            cell = sheet.cell(row=row_number, column=col)
+            _set_value(cell, value)
+            if fmt is not None and isinstance(cell.value, (int, float)):
+                cell.number_format = fmt
+            if cell.value == YES:
+                cell.fill = fill
+                cell.font = _font(bold=True)
+            if isinstance(cell.value, str):
+                widths[col - 1] = max(widths[col - 1], min(len(cell.value) + 1.0, _MAX_WIDTH))
+    for col, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(col)].width = width
+    sheet.row_dimensions[header_row].height = 45
+    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=3)
+    _add_charts(sheet, charts, row_number + 2)
+
+
+def _readable_value(
+    record: Mapping[str, Any], column: str, side: str, exclusion_text: Mapping[str, str]
+) -> Any:
+    per_eye = side in ("right", "left")
+    if column == "side":
+        return _EYE_WORDS.get(side, side)
+    if column == "mrd1_mm_iqr":
+        low, high = record.get("mrd1_mm_q25"), record.get("mrd1_mm_q75")
+        used = record.get("frames_used")
+        if not per_eye or low is None or pd.isna(low) or pd.isna(high) or pd.isna(used):
+            return None
+        return f"{low:.2f} to {high:.2f}" if used >= 2 else None  # one frame: no spread
+    if column == "time_span_s" and pd.isna(record.get("mrd1_mm_slope_per_s")):
+        return None  # a span without a slope (one frame, key frames < 1 s) says nothing
+    if column == "screening_notes":
+        # The reason names repeat "Frames excluded, why" in words; keep the counts only.
+        return str(record.get(column) or "").split("; excluded:")[0] or None
+    if column == "frames_excluded_reasons":
+        text = str(record.get(column) or "").strip()
+        if not text:
+            return None
+        parts = []
+        for part in text.split(";"):
+            name, _, count = part.strip().rpartition(" ")
+            parts.append(f"{exclusion_text.get(name, name.replace('_', ' '))} ({count})")
+        return ", ".join(parts)
+    value = record.get(column)
+    if isinstance(value, str) and value == "" and column.startswith("indicator_"):
+        return None
+    return value
+
+
+def _add_charts(sheet: Worksheet, charts: Mapping[str, Any], first_row: int) -> None:
+    """Place each chart PNG under the table, its input's name above it."""
+    if not charts:
+        return
+    try:
+        from openpyxl.drawing.image import Image
+    except ImportError:  # pragma: no cover - openpyxl without its image support
+        return
+    row = first_row
+    sheet.cell(row=row, column=1, value="MRD1 and visible iris fraction over time").font = _font(
+        bold=True
+    )
+    for label, path in charts.items():
+        row += 1
+        _set_value(sheet.cell(row=row, column=1), str(label))
+        try:
+            image = Image(str(path))
+        except (OSError, ValueError, ImportError):
+            continue
+        image.anchor = f"A{row + 1}"
+        sheet.add_image(image)
+        row += _CHART_ROWS + 1
 
 
 def flatten_run_info(run_info: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -204,7 +351,7 @@ def _write_table(
                 and not isinstance(cell.value, bool)
             ):
                 cell.number_format = fmt
-            if name in INDICATOR_COLUMNS and cell.value is True:
+            if name in INDICATOR_COLUMNS and cell.value in (True, YES):
                 cell.fill = fill
             if name == link_column and isinstance(cell.value, str):
                 cell.hyperlink = cell.value.replace(os.sep, "/")
@@ -250,7 +397,7 @@ def _display_width(value: Any) -> float:
     return float(len(str(value))) + 1.0
 
 
-def _font(*, bold: bool = False, italic: bool = False) -> Any:
+def _font(*, bold: bool = False, italic: bool = False, size: float | None = None) -> Any:
     from openpyxl.styles import Font
 
-    return Font(bold=bold, italic=italic)
+    return Font(bold=bold, italic=italic, size=size)

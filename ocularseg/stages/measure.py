@@ -52,6 +52,7 @@ from ocularseg.core.containers import EyeMeasurement, Side
 from ocularseg.core.errors import InputError
 from ocularseg.core.labels import Label
 from ocularseg.stages._label_map import check_label_map, iris_disc_mask, opening_mask
+from ocularseg.stages.gates import GateParams
 from ocularseg.stages.iris_circle import (
     FitFailure,
     IrisCircle,
@@ -140,6 +141,8 @@ class MeasureParams(BaseModel):
             60–150 crop px tall; these defaults are screening heuristics, not validated
             clinical cut-offs.
         iris_fit: thresholds of the limbus circle fit (``IrisFitParams``, crop px).
+        gates: thresholds of the quality gates that decide whether a measurement is
+            reported (``GateParams``; see ``stages.gates``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -148,6 +151,7 @@ class MeasureParams(BaseModel):
     min_opening_area_px: int = Field(default=500, ge=0)
     min_opening_height_px: float = Field(default=10.0, ge=0.0)
     iris_fit: IrisFitParams = Field(default_factory=IrisFitParams)
+    gates: GateParams = Field(default_factory=GateParams)
 
 
 def class_areas_px(labels: np.ndarray) -> dict[str, int]:

@@ -166,7 +166,7 @@ def base_analyze_config() -> dict[str, Any]:
         "max_candidates": 20,
         "max_seconds": 10.0,
         "cleanup": True,
-        "low_confidence": 0.7,
+        "landmark_gate": {"enabled": True, "margin_frac": 0.2},
         "max_image_megapixels": 50,
         "face": {"max_upsample": 1, "min_score": 0.0},
         "crop": {},

@@ -23,7 +23,7 @@ runner = CliRunner()
         "measure: {iris_diameter_mm: .inf}\n",
         "measure: {iris_diameter_mm: .nan}\n",
         "max_seconds: .inf\n",
-        "low_confidence: .nan\n",
+        "measure: {gates: {min_quality: .nan}}\n",
     ],
 )
 def test_infinite_or_nan_option_is_a_config_error(tmp_path, yaml):

@@ -18,6 +18,7 @@ def make_row(
     mode: str = "keyframes",
     blink: bool = False,
     flags: str = "",
+    gates_failed: str = "",
     **values: float,
 ) -> dict:
     """One measurement row as the pipeline writes it; unspecified measurements are NaN."""
@@ -30,8 +31,11 @@ def make_row(
         "sharpness": 120.0,
         "ear": 0.3,
         "blink": blink,
-        "mean_confidence": 0.9,
+        "quality": 0.95,
+        "mirror_agreement": 0.97,
+        "outline_agreement": 0.95,
         "flags": flags,
+        "gates_failed": gates_failed,
         "overlay": f"overlays/{input_name}_{frame_index}_{side}.png",
     }
     row.update(dict.fromkeys(MEASUREMENT_COLUMNS, NAN))
@@ -49,7 +53,7 @@ def keyframe_rows() -> list[dict]:
     frame  t(s)  right MRD1        left MRD1
     0      0.0   4.0               1.6
     1      1.0   3.8               1.4
-    2      2.0   4.2               NaN (low_confidence: usable, value skipped)
+    2      2.0   4.2               NaN (at_border: usable, value skipped)
     3      3.0   0.5  blink        0.2  blink          -> excluded
     4      4.0   4.0               NaN eye_closed;iris_not_found -> excluded
     Right: median 4.0, q25 3.95, q75 4.05, slope 0.2 / 8.75 mm/s over t = 0, 1, 2, 4.
@@ -66,7 +70,7 @@ def keyframe_rows() -> list[dict]:
     left = [
         (1.6, False, ""),
         (1.4, False, ""),
-        (NAN, False, "low_confidence"),
+        (NAN, False, "at_border"),
         (0.2, True, ""),
         (NAN, False, "eye_closed;iris_not_found"),
     ]

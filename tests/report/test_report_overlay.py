@@ -13,11 +13,14 @@ from ocularseg.core.labels import LABEL_COLOURS_RGB, Label
 from ocularseg.io.images import read_image_rgb
 from ocularseg.report.overlay import (
     CLASS_ALPHA,
+    EXCLUDED_RGB,
     IRIS_CIRCLE_RGB,
+    LEGEND_HEIGHT_PX,
     MRD1_RGB,
     MRD2_RGB,
     OUTLINE_RGB,
     contact_sheet,
+    contact_sheet_pages,
     render_overlay,
     write_png,
 )
@@ -113,10 +116,10 @@ def test_mrd_lines_in_the_centre_column() -> None:
 def test_nan_values_skip_the_elements_that_need_them() -> None:
     crop, labels, values = _scene()
     blank = dict.fromkeys(values, math.nan)
-    out = render_overlay(crop, labels, blank, "left")
+    out = render_overlay(crop, labels, blank, "left", legend=False)
     colours = {tuple(px) for px in out.reshape(-1, 3)}
     assert MRD1_RGB not in colours and IRIS_CIRCLE_RGB not in colours
-    partial = render_overlay(crop, labels, {**values, "mrd1_px": math.nan}, "left")
+    partial = render_overlay(crop, labels, {**values, "mrd1_px": math.nan}, "left", legend=False)
     assert MRD1_RGB not in {tuple(px) for px in partial.reshape(-1, 3)}
     assert MRD2_RGB in {tuple(px) for px in partial[:, COLUMN]}
 
@@ -125,15 +128,46 @@ def test_text_block_top_left_changes_with_side_and_flags() -> None:
     crop, labels, values = _scene()
     right = render_overlay(crop, labels, values, "right")
     left = render_overlay(crop, labels, values, "left")
-    flagged = render_overlay(crop, labels, {**values, "flags": "low_confidence;at_border"}, "right")
-    cleaned = render_overlay(crop, labels, values, "right", cleaned=True)
+    flagged = render_overlay(crop, labels, {**values, "flags": "iris_not_found;at_border"}, "right")
     block = (slice(0, 60), slice(0, 200))
     assert (right[block] == 255).all(axis=2).any()  # white text present
     assert not np.array_equal(right[block], left[block])  # OD vs OS
-    assert not np.array_equal(right[block], cleaned[block])
     assert np.array_equal(right[:50], flagged[:50])  # first three lines unchanged …
-    assert not np.array_equal(right[50:75, :300], flagged[50:75, :300])  # … flags below
+    assert not np.array_equal(right[50:75, :300], flagged[50:75, :300])  # … a note below
     assert np.array_equal(right[120:], flagged[120:])  # and nothing else moves
+
+
+def test_excluded_label_is_drawn_in_vermillion_below_the_text() -> None:
+    crop, labels, values = _scene()
+    used = render_overlay(crop, labels, values, "right")
+    excluded = render_overlay(crop, labels, values, "right", excluded=["blink"])
+    assert not np.array_equal(used[:50, :300], excluded[:50, :300])  # "(excluded)" by MRD1
+    label = excluded[52:72, 4:60]
+    assert (label == EXCLUDED_RGB).all(axis=2).any()
+    assert not (used[52:72, 4:60] == EXCLUDED_RGB).all(axis=2).any()
+    assert np.array_equal(used[130:], excluded[130:])
+
+
+def test_legend_strip_along_the_bottom() -> None:
+    crop, labels, values = _scene()
+    with_legend = render_overlay(crop, labels, values, "right")
+    without = render_overlay(crop, labels, values, "right", legend=False)
+    strip = slice(H - LEGEND_HEIGHT_PX, H)
+    assert np.array_equal(with_legend[: H - LEGEND_HEIGHT_PX], without[: H - LEGEND_HEIGHT_PX])
+    colours = {tuple(px) for px in with_legend[strip].reshape(-1, 3)}
+    for label in (Label.SCLERA, Label.IRIS, Label.PUPIL, Label.CARUNCLE):
+        assert LABEL_COLOURS_RGB[label] in colours
+    assert IRIS_CIRCLE_RGB in colours and MRD1_RGB in colours
+
+
+def test_contact_sheet_pages_keep_tiles_at_full_width() -> None:
+    images = [np.full((320, 480, 3), i, np.uint8) for i in range(13)]
+    pages = contact_sheet_pages(images, [f"f{i}" for i in range(13)])
+    assert len(pages) == 2
+    assert pages[0].shape == (4 * (320 + 20), 3 * 480, 3)
+    assert pages[1].shape == (320 + 20, 480, 3)
+    with pytest.raises(InputError, match="per_page"):
+        contact_sheet_pages(images, ["x"] * 13, per_page=0)
 
 
 @pytest.mark.parametrize(

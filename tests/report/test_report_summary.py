@@ -10,7 +10,13 @@ from pydantic import ValidationError
 from report_cases import NAN, keyframe_rows, make_row, timeseries_rows
 
 from ocularseg.core.errors import ReportError
-from ocularseg.report.summary import SUMMARY_COLUMNS, ReportParams, summarise, usable_mask
+from ocularseg.report.summary import (
+    SUMMARY_COLUMNS,
+    ReportParams,
+    mark_used,
+    summarise,
+    usable_mask,
+)
 from ocularseg.report.tables import measurements_frame
 from ocularseg.stages.measure import MEASUREMENT_COLUMNS
 
@@ -26,10 +32,10 @@ CASES = [
     ("a.mp4", "right", "mrd1_mm_n", 4),
     ("a.mp4", "right", "mrd1_px_median", 40.0),
     ("a.mp4", "right", "mrd1_mm_slope_per_s", 0.2 / 8.75),
-    ("a.mp4", "right", "mrd1_mm_slope_per_min", 60 * 0.2 / 8.75),
+    ("a.mp4", "right", "mrd1_mm_fitted_change", 4.0 * 0.2 / 8.75),  # slope × 4 s span
     ("a.mp4", "right", "mrd1_slope_n", 4),
-    ("a.mp4", "right", "indicator_mrd1_le_2mm", False),
-    ("a.mp4", "right", "indicator_fatigable_ge_2mm", None),  # key frames: not assessed
+    ("a.mp4", "right", "indicator_mrd1_le_2mm", "no"),
+    ("a.mp4", "right", "indicator_fatigable_ge_2mm", "not assessable"),  # key frames
     ("a.mp4", "right", "frames_excluded_reasons", "blink 1"),
     ("a.mp4", "right", "time_span_s", 4.0),
     ("a.mp4", "right", "iris_diameter_mm", 11.7),
@@ -42,35 +48,36 @@ CASES = [
     ("a.mp4", "left", "mrd1_mm_n", 2),
     ("a.mp4", "left", "mrd1_mm_slope_per_s", NAN),  # 2 points < 3
     ("a.mp4", "left", "mrd1_slope_n", 0),
-    ("a.mp4", "left", "indicator_mrd1_le_2mm", True),
+    # Only 2 usable MRD1 values (< 3): the ptotic-looking eye is not assessable.
+    ("a.mp4", "left", "indicator_mrd1_le_2mm", "not assessable"),
     ("a.mp4", "left", "frames_excluded_reasons", "blink 1; eye_closed 1; iris_not_found 1"),
-    # right − left: 4.0 − 1.5 = 2.5 mm -> both asymmetry indicators.
+    # right − left: 4.0 − 1.5 = 2.5 mm, but the left eye is not assessable.
     ("a.mp4", "right-left", "mrd1_mm_right_minus_left", 2.5),
     ("a.mp4", "right-left", "mrd1_right_over_left", 4.0 / 1.5),
     ("a.mp4", "right-left", "visible_iris_fraction_right_minus_left", 0.35),
     ("a.mp4", "right-left", "visible_iris_fraction_right_over_left", 0.95 / 0.6),
     ("a.mp4", "right-left", "fissure_height_mm_right_minus_left", 2.0),
     ("a.mp4", "right-left", "fissure_height_right_over_left", 1.25),
-    ("a.mp4", "right-left", "indicator_asymmetry_ge_1mm", True),
-    ("a.mp4", "right-left", "indicator_asymmetry_ge_2mm", True),
-    ("a.mp4", "right-left", "indicator_mrd1_le_2mm", None),
+    ("a.mp4", "right-left", "indicator_asymmetry_ge_1mm", "not assessable"),
+    ("a.mp4", "right-left", "indicator_asymmetry_ge_2mm", "not assessable"),
+    ("a.mp4", "right-left", "indicator_mrd1_le_2mm", ""),
     ("a.mp4", "right-left", "frames_used", None),
     ("a.mp4", "right-left", "mrd1_mm_median", NAN),
     # b.mp4, time series over 20 s: right 4 − 0.15 t, left 4.0.
     ("b.mp4", "right", "mrd1_mm_median", 2.5),
     ("b.mp4", "right", "mrd1_mm_slope_per_s", -0.15),
-    ("b.mp4", "right", "mrd1_mm_slope_per_min", -9.0),
+    ("b.mp4", "right", "mrd1_mm_fitted_change", -3.0),  # −0.15 mm/s over 20 s
     ("b.mp4", "right", "fatigue_span_s", 20.0),
     ("b.mp4", "right", "mrd1_mm_start_median", 3.85),  # t = 0, 1, 2 (first 10 % = 2 s)
     ("b.mp4", "right", "mrd1_mm_end_median", 1.15),  # t = 18, 19, 20
     ("b.mp4", "right", "mrd1_mm_fatigue_drop", 2.7),
-    ("b.mp4", "right", "indicator_fatigable_ge_2mm", True),
+    ("b.mp4", "right", "indicator_fatigable_ge_2mm", "yes"),
     ("b.mp4", "left", "mrd1_mm_slope_per_s", 0.0),
     ("b.mp4", "left", "mrd1_mm_fatigue_drop", 0.0),
-    ("b.mp4", "left", "indicator_fatigable_ge_2mm", False),
+    ("b.mp4", "left", "indicator_fatigable_ge_2mm", "no"),
     ("b.mp4", "right-left", "mrd1_mm_right_minus_left", -1.5),
-    ("b.mp4", "right-left", "indicator_asymmetry_ge_1mm", True),
-    ("b.mp4", "right-left", "indicator_asymmetry_ge_2mm", False),
+    ("b.mp4", "right-left", "indicator_asymmetry_ge_1mm", "yes"),
+    ("b.mp4", "right-left", "indicator_asymmetry_ge_2mm", "no"),
 ]
 
 
@@ -105,7 +112,7 @@ def test_layout_three_rows_per_input_in_order(summary) -> None:
     assert list(summary.columns) == list(SUMMARY_COLUMNS)
     assert list(summary["input"]) == ["a.mp4"] * 3 + ["b.mp4"] * 3
     assert list(summary["side"]) == ["right", "left", "right-left"] * 2
-    assert summary["indicator_mrd1_le_2mm"].dtype == "boolean"
+    assert set(summary["indicator_mrd1_le_2mm"]) <= {"yes", "no", "not assessable", ""}
     assert summary["frames_used"].dtype == "Int64"
 
 
@@ -129,13 +136,13 @@ def test_usable_mask_matches_flags_and_blinks() -> None:
         (3, "left"),
         (4, "left"),
     }
-    # low_confidence alone does not exclude a frame.
+    # at_border alone does not exclude a frame.
     assert mask[(df["frame_index"] == 2) & (df["side"] == "left")].all()
 
 
 def test_excluded_flags_are_configurable() -> None:
     df = measurements_frame(keyframe_rows())
-    params = ReportParams(exclude_flags=("eye_closed", "iris_not_found", "low_confidence"))
+    params = ReportParams(exclude_flags=("eye_closed", "iris_not_found", "at_border"))
     summary = summarise(df, params)
     assert summary.loc[1, "frames_used"] == 2  # left frame 2 is now excluded too
     keep_blinks = summarise(df, ReportParams(exclude_blinks=False))
@@ -161,7 +168,7 @@ def test_keyframe_slope_needs_more_than_one_second() -> None:
 def test_short_timeseries_is_not_assessed_for_fatigability() -> None:
     summary = summarise(measurements_frame(timeseries_rows(n_frames=4, step_s=1.0)))
     right = summary.iloc[0]
-    assert right["indicator_fatigable_ge_2mm"] is pd.NA
+    assert right["indicator_fatigable_ge_2mm"] == "not assessable"
     assert math.isnan(right["mrd1_mm_fatigue_drop"])
     assert right["fatigue_span_s"] == pytest.approx(3.0)
     assert "fatigability not assessed" in right["screening_notes"]
@@ -175,10 +182,10 @@ def test_missing_eye_gives_an_empty_row_not_no_row() -> None:
     assert list(summary["side"]) == ["right", "left", "right-left"]
     left = summary.iloc[1]
     assert left["frames_total"] == 0
-    assert left["indicator_mrd1_le_2mm"] is pd.NA
-    assert "not measurable" in left["screening_notes"]
+    assert left["indicator_mrd1_le_2mm"] == "not assessable"
+    assert "never analysed" in left["screening_notes"]
     comparison = summary.iloc[2]
-    assert comparison["indicator_asymmetry_ge_1mm"] is pd.NA
+    assert comparison["indicator_asymmetry_ge_1mm"] == "not assessable"
     assert math.isnan(comparison["mrd1_mm_right_minus_left"])
 
 
@@ -196,10 +203,14 @@ def test_indicator_thresholds_are_inclusive(right_mm, left_mm, ge_1, ge_2, left_
         make_row("d.mp4", 0, 0.0, "right", mrd1_mm=right_mm),
         make_row("d.mp4", 0, 0.0, "left", mrd1_mm=left_mm),
     ]
-    summary = summarise(measurements_frame(rows))
-    assert bool(summary.loc[2, "indicator_asymmetry_ge_1mm"]) is ge_1
-    assert bool(summary.loc[2, "indicator_asymmetry_ge_2mm"]) is ge_2
-    assert bool(summary.loc[1, "indicator_mrd1_le_2mm"]) is left_low
+    summary = summarise(measurements_frame(rows))  # a still image: its one frame suffices
+
+    def word(flag: bool) -> str:
+        return "yes" if flag else "no"
+
+    assert summary.loc[2, "indicator_asymmetry_ge_1mm"] == word(ge_1)
+    assert summary.loc[2, "indicator_asymmetry_ge_2mm"] == word(ge_2)
+    assert summary.loc[1, "indicator_mrd1_le_2mm"] == word(left_low)
 
 
 def test_ratio_is_empty_when_a_median_is_not_positive() -> None:
@@ -214,7 +225,7 @@ def test_ratio_is_empty_when_a_median_is_not_positive() -> None:
 
 def test_notes_state_the_thresholds_used() -> None:
     df = measurements_frame(keyframe_rows())
-    summary = summarise(df, ReportParams(mrd1_low_mm=2.5))
+    summary = summarise(df, ReportParams(mrd1_low_mm=2.5, indicator_min_frames=2))
     assert "≤ 2.5 mm" in summary.loc[1, "screening_notes"]
     assert "asymmetric-ptosis range" in summary.loc[2, "screening_notes"]
 
@@ -243,3 +254,45 @@ def test_params_are_frozen_and_strict() -> None:
         ReportParams(asymmetry_noticeable_mm=2.0, asymmetry_marked_mm=1.0)
     with pytest.raises(ValidationError):
         ReportParams(fatigue_window_fraction=0.0)
+
+
+def test_not_assessable_note_names_the_counts_and_reasons() -> None:
+    summary = summarise(measurements_frame(keyframe_rows()))
+    note = summary.loc[1, "screening_notes"]
+    assert note.startswith("not assessable: 2 of 5 analysed frames")
+    assert "needs ≥ 3" in note and "eye_closed 1" in note
+
+
+def test_failed_gates_exclude_frames_and_are_counted() -> None:
+    rows = timeseries_rows(n_frames=6)
+    rows[0]["gates_failed"] = "mrd1_out_of_range"  # b.mp4 frame 0, right eye
+    rows[2]["gates_failed"] = "low_quality;iris_size_implausible"  # frame 1, right
+    summary = summarise(measurements_frame(rows))
+    right = summary.iloc[0]
+    assert right["frames_used"] == 4
+    assert right["frames_excluded_reasons"] == (
+        "mrd1_out_of_range 1; low_quality 1; iris_size_implausible 1"
+    )
+    # MRD1 4 − 0.15 t over t = 2 … 5 only: median 3.475.
+    assert right["mrd1_mm_median"] == pytest.approx(3.475)
+
+
+def test_most_frames_failing_makes_the_eye_not_assessable() -> None:
+    rows = [
+        make_row("f.mp4", i, float(i), "right", mrd1_mm=1.0, gates_failed="" if i < 3 else "x")
+        for i in range(8)
+    ]
+    right = summarise(measurements_frame(rows)).iloc[0]
+    assert right["frames_used"] == 3
+    assert right["indicator_mrd1_le_2mm"] == "not assessable"  # 3 of 8 < 50 %
+    assert "3 of 8" in right["screening_notes"]
+    relaxed = summarise(measurements_frame(rows), ReportParams(indicator_min_used_fraction=0.3))
+    assert relaxed.iloc[0]["indicator_mrd1_le_2mm"] == "yes"
+
+
+def test_mark_used_adds_the_column_after_gates_failed() -> None:
+    df = mark_used(measurements_frame(keyframe_rows()))
+    columns = list(df.columns)
+    assert columns[columns.index("gates_failed") + 1] == "used"
+    assert df["used"].tolist() == usable_mask(df).tolist()
+    assert int((~df["used"]).sum()) == 3

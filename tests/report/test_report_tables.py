@@ -70,7 +70,7 @@ def test_dtypes() -> None:
     assert df["frame_index"].dtype == "int64"
     assert df["blink"].dtype == bool
     assert df["mrd1_mm"].dtype == "float64"
-    assert df["flags"].tolist()[:6] == ["", "", "", "", "", "low_confidence"]
+    assert df["flags"].tolist()[:6] == ["", "", "", "", "", "at_border"]
 
 
 def test_none_flags_and_overlay_become_empty_text() -> None:
@@ -149,9 +149,9 @@ def test_write_tables_headers_and_nan_as_empty(tmp_path) -> None:
     header = rows[0]
     assert rows[1][header.index("mrd1_mm_q25")] == "3.95"
     assert rows[1][header.index("mrd1_mm_slope_per_s")] == "0.0229"  # 4 decimals
-    assert rows[1][header.index("indicator_mrd1_le_2mm")] == "False"
+    assert rows[1][header.index("indicator_mrd1_le_2mm")] == "no"
     assert rows[1][header.index("indicator_asymmetry_ge_1mm")] == ""  # not for one eye
-    assert rows[3][header.index("indicator_asymmetry_ge_2mm")] == "True"
+    assert rows[3][header.index("indicator_asymmetry_ge_2mm")] == "not assessable"
 
     rows = _read_csv(paths["errors"])
     assert rows == [list(ERROR_COLUMNS), ["z.mp4", "face", "7", "no face"]]

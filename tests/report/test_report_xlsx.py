@@ -33,7 +33,7 @@ FORMAT_CASES = [
     ("iris_opening_ratio_q25", "0.000"),
     ("visible_iris_fraction", "0.000"),
     ("mrd1_right_over_left", "0.000"),
-    ("mrd1_mm_slope_per_min", "0.000"),
+    ("mrd1_mm_slope_per_s", "0.000"),
     ("mrd1_px", "0.0"),
     ("mrd1_px_median", "0.0"),
     ("area_sclera_px", "0"),
@@ -71,7 +71,7 @@ def _header(sheet) -> list[str]:
 def test_sheets_frozen_bold_headers(workbook, tables) -> None:
     df, summary, errors = tables
     assert workbook.sheetnames == list(SHEET_NAMES)
-    for name, table in (("summary", summary), ("measurements", df), ("errors", errors)):
+    for name, table in (("summary_data", summary), ("measurements", df), ("errors", errors)):
         sheet = workbook[name]
         assert sheet.freeze_panes == "A2"
         assert _header(sheet) == list(table.columns)
@@ -82,7 +82,7 @@ def test_sheets_frozen_bold_headers(workbook, tables) -> None:
 
 def test_summary_values_match(workbook, tables) -> None:
     _, summary, _ = tables
-    sheet = workbook["summary"]
+    sheet = workbook["summary_data"]
     header = _header(sheet)
 
     def cell(row: int, column: str):
@@ -91,9 +91,10 @@ def test_summary_values_match(workbook, tables) -> None:
     assert cell(0, "mrd1_mm_median").value == pytest.approx(4.0)
     assert cell(0, "mrd1_mm_median").number_format == "0.00"
     assert cell(0, "mrd1_mm_q25").value == pytest.approx(3.95)
-    assert cell(1, "indicator_mrd1_le_2mm").value is True
-    assert cell(1, "indicator_mrd1_le_2mm").fill.start_color.rgb.endswith("FFE0B2")
-    assert cell(0, "indicator_mrd1_le_2mm").value is False
+    assert cell(1, "indicator_mrd1_le_2mm").value == "not assessable"
+    assert cell(3, "indicator_fatigable_ge_2mm").value == "yes"
+    assert cell(3, "indicator_fatigable_ge_2mm").fill.start_color.rgb.endswith("FFE0B2")
+    assert cell(0, "indicator_mrd1_le_2mm").value == "no"
     assert cell(0, "indicator_asymmetry_ge_1mm").value is None  # NA -> empty cell
     assert cell(2, "mrd1_right_over_left").value == pytest.approx(4.0 / 1.5)
     assert cell(2, "mrd1_right_over_left").number_format == "0.000"
@@ -106,7 +107,7 @@ def test_summary_values_match(workbook, tables) -> None:
 
 def test_disclaimer_note_below_the_table(workbook, tables) -> None:
     _, summary, _ = tables
-    sheet = workbook["summary"]
+    sheet = workbook["summary_data"]
     assert sheet.cell(row=len(summary) + 2, column=1).value is None  # one empty row
     note = sheet.cell(row=len(summary) + 3, column=1)
     assert note.value == DISCLAIMER
@@ -184,3 +185,38 @@ def test_failed_save_leaves_no_partial_file(tables, tmp_path, monkeypatch) -> No
         write_xlsx(target, summary, df, errors, RUN_INFO)
     assert target.read_bytes() == b"previous report"
     assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]
+
+
+def test_readable_summary_sheet(tables, tmp_path) -> None:
+    df, summary, errors = tables
+    chart = tmp_path / "chart.png"
+    from ocularseg.io.images import write_image_atomic
+
+    write_image_atomic(chart, __import__("numpy").full((40, 60, 3), 200, "uint8"))
+    info = {**RUN_INFO, "model_provenance": "Model unet: trained on phantoms; validated on X"}
+    path = write_xlsx(
+        tmp_path / "r.xlsx",
+        summary,
+        df,
+        errors,
+        info,
+        charts={"b.mp4": chart},
+        exclusion_text={"blink": "a blink"},
+    )
+    sheet = openpyxl.load_workbook(path)["summary"]
+    assert sheet["A1"].value == "ocularseg summary"
+    assert sheet["A2"].value == DISCLAIMER
+    assert sheet["A3"].value.startswith("Model unet: trained on phantoms")
+    header = [cell.value for cell in sheet[5]]
+    assert header[:4] == ["Input", "Eye", "Frames used", "Frames analysed"]
+    assert "MRD1 (mm) median" in header and "MRD1 ≤ 2 mm" in header
+    rows = [dict(zip(header, row, strict=True)) for row in sheet.iter_rows(6, 11, values_only=True)]
+    assert [r["Eye"] for r in rows] == ["OD (right)", "OS (left)", "OD − OS"] * 2
+    assert rows[0]["MRD1 (mm) median"] == pytest.approx(4.0)
+    assert rows[0]["MRD1 (mm) IQR"] == "3.95 to 4.05"
+    assert rows[0]["MRD1 ≤ 2 mm"] == "no"
+    assert rows[1]["MRD1 ≤ 2 mm"] == "not assessable"
+    assert rows[3]["Fatigable: MRD1 fell ≥ 2 mm"] == "yes"
+    assert rows[0]["Frames excluded, why"] == "a blink (1)"
+    assert rows[5]["Asymmetry ≥ 1 mm"] == "yes"
+    assert len(sheet._images) == 1  # the chart under the table

@@ -1,0 +1,644 @@
+"""The one-page report per input (``report.png`` + ``report.pdf``) and its time-series chart.
+
+What a clinician reads first, on one A4 landscape page:
+
+* header: the input file, the mode (key frames or time series), frames analysed, date;
+* both eyes' overlays (the used frame whose MRD1 is closest to the eye's median, else the
+  first analysed frame, which then shows why it was excluded), with the colour legend;
+* a table: per eye (OD = right, OS = left) and OD − OS, frames used / analysed, MRD1,
+  MRD2, fissure height (mm, median [IQR]), visible iris fraction, the quality signal,
+  the MRD1 slope in mm/s with the fitted change over the recording (time series), and the
+  screening indicators in words (yes / no / not assessable);
+* for a video: MRD1 and visible iris fraction per eye over time — used frames filled,
+  excluded frames hollow (or as a tick on the axis when they have no value), blinks
+  shaded, the fitted MRD1 line with its slope, the 2 mm reference line;
+* why frames were excluded (in words), the errors and warnings recorded for the input;
+* footer: the model's provenance line ("trained on …; validated on …"), the ocularseg
+  version, the model checksum and the disclaimer.
+
+Drawn with matplotlib's object API (no pyplot, no global state, Agg canvas), so it is safe
+in worker processes; the PDF is vector. matplotlib is imported inside the functions that
+draw, so importing this module (and ``ocularseg --help``) stays fast.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ocularseg.core.errors import OcularsegError, ReportError
+from ocularseg.report.summary import DISCLAIMER, NOT_ASSESSABLE, YES, ReportParams
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+REPORT_PNG = "report.png"
+REPORT_PDF = "report.pdf"
+CHART_PNG = "chart.png"
+
+#: Okabe-Ito colours per eye (colour-blind safe): OD blue, OS orange.
+EYE_COLOURS: dict[str, str] = {"right": "#0072B2", "left": "#E69F00"}
+EYE_NAMES: dict[str, str] = {"right": "OD (right)", "left": "OS (left)"}
+_PAGE_SIZE_IN = (11.69, 8.27)  # A4 landscape
+_PAGE_DPI = 150
+_CHART_SIZE_IN = (10.0, 4.0)
+_CHART_DPI = 110
+_YES_FILL = "#FFE0B2"
+_MAX_MESSAGES = 6
+_WRAP_CHARS = 175  # characters per text line at 8 pt across the page
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """Run-wide facts printed on every page.
+
+    Attributes:
+        provenance: the model's provenance line (``io.model_folder.model_provenance``).
+        version: ocularseg version.
+        model_sha256: checksum of the model's ONNX file ("" if unknown).
+        created_utc: when the run was made (ISO text).
+        exclusion_text: plain words per exclusion reason name (``stages.gates``); names
+            without an entry are shown with spaces for underscores.
+        params: the summary thresholds used (for the indicator labels).
+    """
+
+    provenance: str
+    version: str = ""
+    model_sha256: str = ""
+    created_utc: str = ""
+    exclusion_text: Mapping[str, str] = field(default_factory=dict)
+    params: ReportParams = field(default_factory=ReportParams)
+
+
+def write_input_report(
+    folder: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    measurements: pd.DataFrame,
+    summary: pd.DataFrame,
+    errors: pd.DataFrame,
+    context: PageContext,
+) -> dict[str, Path]:
+    """Write ``report.png``, ``report.pdf`` (and ``chart.png`` for a video) for one input.
+
+    Args:
+        folder: the input's own folder (``OUT/inputs/<key>``); created if missing.
+        out_dir: the run's output folder (overlay paths in ``measurements`` are relative
+            to it).
+        measurements: this input's rows of the measurements table, with ``used``.
+        summary: this input's rows of ``summarise`` (right, left, right-left).
+        errors: this input's rows of the errors table (``stage``, ``error``).
+        context: run-wide facts (provenance, version …).
+
+    Returns:
+        ``{"png": path, "pdf": path}`` plus ``"chart": path`` when a chart was drawn.
+
+    Raises:
+        ReportError: a file could not be written (the path is named).
+    """
+    from ocularseg._privacy import private_matplotlib_cache
+
+    private_matplotlib_cache()
+    from matplotlib.figure import Figure
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    label = _input_label(measurements, summary, errors)
+    figure = Figure(figsize=_PAGE_SIZE_IN, dpi=_PAGE_DPI)
+    _draw_page(figure, Path(out_dir), label, measurements, summary, errors, context)
+    paths = {"png": folder / REPORT_PNG, "pdf": folder / REPORT_PDF}
+    _save(figure, paths["png"], dpi=_PAGE_DPI)
+    _save(figure, paths["pdf"])
+    if has_time_axis(measurements):
+        paths["chart"] = folder / CHART_PNG
+        write_chart(paths["chart"], measurements, summary, context.params)
+    return paths
+
+
+def write_chart(
+    path: str | os.PathLike[str],
+    measurements: pd.DataFrame,
+    summary: pd.DataFrame,
+    params: ReportParams | None = None,
+) -> Path:
+    """The time-series chart alone (MRD1 and visible iris fraction over time) as a PNG."""
+    from ocularseg._privacy import private_matplotlib_cache
+
+    private_matplotlib_cache()
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=_CHART_SIZE_IN, dpi=_CHART_DPI)
+    # Fixed places (not a constrained layout): the legend above the MRD1 panel must not
+    # squeeze it.
+    mrd1_axes = figure.add_axes((0.07, 0.14, 0.4, 0.64))
+    fraction_axes = figure.add_axes((0.57, 0.14, 0.4, 0.64))
+    draw_timeseries(mrd1_axes, fraction_axes, measurements, summary, params or ReportParams())
+    path = Path(path)
+    _save(figure, path, dpi=_CHART_DPI)
+    return path
+
+
+def has_time_axis(measurements: pd.DataFrame) -> bool:
+    """True when the input has frames at two or more distinct times (a video)."""
+    if not len(measurements) or "timestamp_s" not in measurements:
+        return False
+    return measurements["timestamp_s"].dropna().nunique() > 1
+
+
+def draw_timeseries(
+    mrd1_axes: Axes,
+    fraction_axes: Axes,
+    measurements: pd.DataFrame,
+    summary: pd.DataFrame,
+    params: ReportParams,
+) -> None:
+    """MRD1 (mm) and visible iris fraction of both eyes over time on two axes.
+
+    Used frames are filled markers joined by a thin line; excluded frames are hollow
+    markers at their value, or a small tick at the bottom of the axis when they have no
+    value; blink frames are shaded grey; the fitted MRD1 line (least squares over the used
+    frames, as in the summary) is dashed and labelled with its slope in mm/s and the
+    change it shows over the recording.
+    """
+    from matplotlib.transforms import blended_transform_factory
+
+    times_all = measurements["timestamp_s"].to_numpy(float)
+    step = _frame_step(times_all)
+    blinks = np.unique(measurements.loc[measurements["blink"].astype(bool), "timestamp_s"])
+    for axes in (mrd1_axes, fraction_axes):
+        for moment in blinks:
+            axes.axvspan(moment - step / 2, moment + step / 2, color="0.85", lw=0, zorder=0)
+    mrd1_axes.axhline(params.mrd1_low_mm, color="0.4", lw=0.8, ls=":", zorder=1)
+    mrd1_axes.text(
+        0.005,
+        params.mrd1_low_mm,
+        f" {params.mrd1_low_mm:g} mm",
+        transform=blended_transform_factory(mrd1_axes.transAxes, mrd1_axes.transData),
+        va="bottom",
+        fontsize=7,
+        color="0.3",
+    )
+    used_mask = _used(measurements)
+    for side in ("right", "left"):
+        rows = measurements[measurements["side"] == side].sort_values("timestamp_s")
+        if not len(rows):
+            continue
+        colour = EYE_COLOURS[side]
+        used = used_mask.loc[rows.index]
+        for axes, column in ((mrd1_axes, "mrd1_mm"), (fraction_axes, "visible_iris_fraction")):
+            kept = rows[used]
+            axes.plot(
+                kept["timestamp_s"],
+                kept[column],
+                "o-",
+                color=colour,
+                ms=3.5,
+                lw=0.8,
+                label=EYE_NAMES[side],
+                zorder=3,
+            )
+            dropped = rows[~used]
+            valued = dropped[np.isfinite(dropped[column].to_numpy(float))]
+            axes.plot(
+                valued["timestamp_s"],
+                valued[column],
+                "o",
+                mfc="none",
+                mec=colour,
+                ms=4.5,
+                mew=0.9,
+                alpha=0.8,
+                ls="none",
+                zorder=2,
+            )
+            missing = dropped[~np.isfinite(dropped[column].to_numpy(float))]
+            offset = 0.02 if side == "right" else 0.05
+            axes.plot(
+                missing["timestamp_s"],
+                np.full(len(missing), offset),
+                "|",
+                color=colour,
+                ms=7,
+                transform=blended_transform_factory(axes.transData, axes.transAxes),
+                zorder=2,
+            )
+        _draw_fit(mrd1_axes, rows[used], summary, side, colour)
+    mrd1_axes.set_ylabel("MRD1 (mm)")
+    fraction_axes.set_ylabel("visible iris fraction")
+    for axes in (mrd1_axes, fraction_axes):
+        axes.set_xlabel("time in the recording (s)")
+        axes.grid(True, color="0.9", lw=0.6)
+        axes.tick_params(labelsize=8)
+    _legend(mrd1_axes)
+    fraction_axes.set_title(
+        "filled: used · hollow / tick: excluded · grey band: blink", fontsize=8, color="0.3"
+    )
+
+
+def _draw_fit(axes: Axes, used: pd.DataFrame, summary: pd.DataFrame, side: str, colour: str):
+    eye = _summary_row(summary, side)
+    slope = _float(eye, "mrd1_mm_slope_per_s")
+    times = used["timestamp_s"].to_numpy(float)
+    values = used["mrd1_mm"].to_numpy(float)
+    keep = np.isfinite(times) & np.isfinite(values)
+    if not math.isfinite(slope) or keep.sum() < 2:
+        return
+    times, values = times[keep], values[keep]
+    span = np.array([times.min(), times.max()])
+    fitted = values.mean() + slope * (span - times.mean())
+    change = _float(eye, "mrd1_mm_fitted_change")
+    axes.plot(
+        span,
+        fitted,
+        "--",
+        color=colour,
+        lw=1.2,
+        zorder=4,
+        label=f"{EYE_NAMES[side][:2]} fit {slope:+.2f} mm/s "
+        f"({change:+.1f} mm over {span[1] - span[0]:.1f} s)",
+    )
+
+
+def _legend(axes: Axes) -> None:
+    from matplotlib.lines import Line2D
+
+    handles, labels = axes.get_legend_handles_labels()
+    handles.append(Line2D([], [], marker="o", mfc="none", mec="0.3", ls="none"))
+    labels.append("excluded frame")
+    # Above the plot, so it never hides a data point.
+    axes.legend(
+        handles,
+        labels,
+        fontsize=7,
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.01),
+        ncol=3,
+        frameon=False,
+        borderaxespad=0.0,
+    )
+
+
+def _draw_page(
+    figure: Figure,
+    out_dir: Path,
+    label: str,
+    measurements: pd.DataFrame,
+    summary: pd.DataFrame,
+    errors: pd.DataFrame,
+    context: PageContext,
+) -> None:
+    mode = _mode(measurements, summary)
+    analysed = measurements["frame_index"].nunique() if len(measurements) else 0
+    figure.text(0.03, 0.965, f"ocularseg report — {Path(label).name}", fontsize=15, weight="bold")
+    subtitle = (
+        f"{label}   ·   {'time series' if mode == 'timeseries' else 'key frames'}, "
+        f"{analysed} frame{'s' if analysed != 1 else ''} analysed"
+        + (f"   ·   {context.created_utc}" if context.created_utc else "")
+    )
+    figure.text(0.03, 0.94, subtitle, fontsize=8.5, color="0.3")
+
+    table_axes = figure.add_axes((0.585, 0.555, 0.405, 0.365))
+    _draw_table(table_axes, summary, mode, context.params)
+    lines = _exclusion_lines(summary, context) + _message_lines(errors)
+
+    if has_time_axis(measurements):
+        # A video: small overlays beside the table, the chart across the page, text below.
+        for number, side in enumerate(("right", "left")):
+            axes = figure.add_axes((0.02 + number * 0.285, 0.555, 0.275, 0.365))
+            _draw_eye(axes, out_dir, measurements, summary, side)
+        mrd1_axes = figure.add_axes((0.06, 0.2, 0.41, 0.28))
+        fraction_axes = figure.add_axes((0.56, 0.2, 0.41, 0.28))
+        draw_timeseries(mrd1_axes, fraction_axes, measurements, summary, context.params)
+        _text_lines(figure, lines, top=0.125, bottom=0.075, width_chars=_WRAP_CHARS)
+    else:
+        # A still image: the text beside the table, the two overlays large below.
+        note = (
+            "Single frame: no time series. Fatigability needs a video analysed in "
+            "time-series mode (--fps)."
+        )
+        _text_lines(figure, [note, *lines], top=0.9, bottom=0.56, width_chars=100)
+        for number, side in enumerate(("right", "left")):
+            axes = figure.add_axes((0.03 + number * 0.49, 0.08, 0.45, 0.43))
+            _draw_eye(axes, out_dir, measurements, summary, side)
+    figure.text(0.03, 0.045, context.provenance, fontsize=8, weight="bold")
+    footer = (
+        f"ocularseg {context.version}"
+        + (f" · model sha256 {context.model_sha256[:12]}" if context.model_sha256 else "")
+        + f" · {DISCLAIMER}"
+    )
+    figure.text(0.03, 0.02, footer, fontsize=7, color="0.3", wrap=True)
+
+
+def _text_lines(
+    figure: Figure, lines: list[str], *, top: float, bottom: float, width_chars: int
+) -> None:
+    """Wrapped 8 pt lines from ``top`` down, stopping at ``bottom`` (figure fractions)."""
+    y = top
+    for line in lines:
+        for part in textwrap.wrap(line, width_chars, subsequent_indent="      ") or [""]:
+            if y < bottom:
+                return  # no room: the rest is in summary.csv / errors.csv
+            figure.text(0.03, y, part, fontsize=8)
+            y -= 0.022
+
+
+def _draw_eye(
+    axes: Axes, out_dir: Path, measurements: pd.DataFrame, summary: pd.DataFrame, side: str
+) -> None:
+    axes.set_axis_off()
+    rows = measurements[measurements["side"] == side]
+    title = EYE_NAMES[side]
+    if not len(rows):
+        axes.set_title(f"{title}: not analysed", fontsize=10)
+        return
+    row = _representative(rows, summary, side)
+    image = _read_overlay(out_dir, row.get("overlay"))
+    when = f"frame {int(row['frame_index'])}"
+    if has_time_axis(measurements):
+        when += f", {float(row['timestamp_s']):.2f} s"
+    axes.set_title(f"{title} — {when}", fontsize=10)
+    if image is None:
+        axes.text(0.5, 0.5, "no overlay image\n(overlays were not written)", ha="center")
+        return
+    axes.imshow(image, interpolation="antialiased")
+
+
+def _draw_table(axes: Axes, summary: pd.DataFrame, mode: str, params: ReportParams) -> None:
+    axes.set_axis_off()
+    right, left = _summary_row(summary, "right"), _summary_row(summary, "left")
+    both = _summary_row(summary, "right-left")
+    series = mode == "timeseries"
+    rows: list[tuple[str, str, str, str]] = [
+        ("frames used / analysed", _frames(right), _frames(left), ""),
+        (
+            "MRD1 (mm), median (IQR)",
+            _iqr(right, "mrd1_mm"),
+            _iqr(left, "mrd1_mm"),
+            _signed(both, "mrd1_mm_right_minus_left"),
+        ),
+        ("MRD2 (mm)", _iqr(right, "mrd2_mm"), _iqr(left, "mrd2_mm"), ""),
+        (
+            "fissure height (mm)",
+            _iqr(right, "fissure_height_mm"),
+            _iqr(left, "fissure_height_mm"),
+            _signed(both, "fissure_height_mm_right_minus_left"),
+        ),
+        (
+            "visible iris fraction",
+            _iqr(right, "visible_iris_fraction", ".2f"),
+            _iqr(left, "visible_iris_fraction", ".2f"),
+            _signed(both, "visible_iris_fraction_right_minus_left", ".2f"),
+        ),
+        (
+            "segmentation quality (0–1)",
+            _number(right, "quality_median", ".2f"),
+            _number(left, "quality_median", ".2f"),
+            "",
+        ),
+    ]
+    if series:
+        rows.append(("MRD1 slope (mm/s)", _slope(right), _slope(left), ""))
+        rows.append(("MRD1 fitted change (mm)", _change(right), _change(left), ""))
+    rows += [
+        (
+            f"MRD1 ≤ {params.mrd1_low_mm:g} mm",
+            _text(right, "indicator_mrd1_le_2mm"),
+            _text(left, "indicator_mrd1_le_2mm"),
+            "",
+        ),
+        (
+            f"fatigability: MRD1 fell ≥ {params.fatigue_drop_mm:g} mm",
+            _text(right, "indicator_fatigable_ge_2mm") if series else "time series only",
+            _text(left, "indicator_fatigable_ge_2mm") if series else "time series only",
+            "",
+        ),
+        (
+            f"|MRD1 OD − OS| ≥ {params.asymmetry_noticeable_mm:g} mm",
+            "",
+            "",
+            _text(both, "indicator_asymmetry_ge_1mm"),
+        ),
+        (
+            f"|MRD1 OD − OS| ≥ {params.asymmetry_marked_mm:g} mm",
+            "",
+            "",
+            _text(both, "indicator_asymmetry_ge_2mm"),
+        ),
+    ]
+    table = axes.table(
+        cellText=[list(r) for r in rows],
+        colLabels=["", "OD (right)", "OS (left)", "OD − OS"],
+        colWidths=[0.35, 0.225, 0.225, 0.2],
+        loc="upper center",
+        cellLoc="center",
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(7.5)
+    table.scale(1.0, 1.3)
+    for (row, column), cell in table.get_celld().items():
+        cell.set_edgecolor("0.8")
+        if row == 0:
+            cell.set_text_props(weight="bold")
+            cell.set_facecolor("0.93")
+        elif column == 0:
+            cell.set_text_props(ha="left")
+            cell.PAD = 0.03
+        if row > 0 and cell.get_text().get_text() == YES:
+            cell.set_facecolor(_YES_FILL)
+            cell.set_text_props(weight="bold")
+        if row > 0 and cell.get_text().get_text() == NOT_ASSESSABLE:
+            cell.set_text_props(color="0.35", style="italic")
+    axes.set_title("Screening indicators (not diagnoses)", fontsize=10)
+
+
+def _exclusion_lines(summary: pd.DataFrame, context: PageContext) -> list[str]:
+    lines = []
+    for side in ("right", "left"):
+        eye = _summary_row(summary, side)
+        reasons = str(eye.get("frames_excluded_reasons") or "").strip()
+        excluded = eye.get("frames_excluded")
+        if not reasons or pd.isna(excluded) or not int(excluded):
+            lines.append(f"{EYE_NAMES[side]}: no frame excluded.")
+            continue
+        words = []
+        for part in reasons.split(";"):
+            name, _, count = part.strip().rpartition(" ")
+            text = context.exclusion_text.get(name, name.replace("_", " "))
+            words.append(f"{text} ({count})")
+        lines.append(
+            f"{EYE_NAMES[side]}: {int(excluded)} frame(s) excluded from the results — "
+            + ", ".join(words)
+        )
+        note = str(eye.get("screening_notes") or "")
+        if note.startswith("not assessable"):
+            # The reason names repeat the words of the line above; keep the counts only.
+            lines.append(f"    {EYE_NAMES[side]} indicators {note.split('; excluded:')[0]}")
+    return lines
+
+
+def _message_lines(errors: pd.DataFrame) -> list[str]:
+    if errors is None or not len(errors):
+        return ["Errors and warnings: none recorded."]
+    lines = ["Errors and warnings recorded for this input:"]
+    for _, row in errors.head(_MAX_MESSAGES).iterrows():
+        kind = str(row.get("level", "") or row.get("stage", "") or "").strip()
+        lines.append(f"  • [{kind}] {row.get('error', row.get('message', ''))}")
+    if len(errors) > _MAX_MESSAGES:
+        lines.append(f"  … {len(errors) - _MAX_MESSAGES} more in errors.csv")
+    return lines
+
+
+def _representative(rows: pd.DataFrame, summary: pd.DataFrame, side: str) -> Mapping[str, Any]:
+    """The used row whose MRD1 is nearest the eye's median; else the first row."""
+    used = rows[_used(rows)]
+    median = _float(_summary_row(summary, side), "mrd1_mm_median")
+    if len(used) and math.isfinite(median):
+        distance = (used["mrd1_mm"] - median).abs()
+        if distance.notna().any():
+            return used.loc[distance.idxmin()].to_dict()
+    if len(used):
+        return used.iloc[0].to_dict()
+    return rows.iloc[0].to_dict()
+
+
+def _read_overlay(out_dir: Path, relative: Any) -> np.ndarray | None:
+    if not isinstance(relative, str) or not relative:
+        return None
+    from ocularseg.io.images import read_image_rgb
+
+    try:
+        return read_image_rgb(out_dir / relative)
+    except (OcularsegError, OSError):
+        return None
+
+
+def _used(measurements: pd.DataFrame) -> pd.Series:
+    if "used" in measurements:
+        return measurements["used"].astype(bool)
+    return pd.Series(True, index=measurements.index)
+
+
+def _frame_step(times: np.ndarray) -> float:
+    unique = np.unique(times[np.isfinite(times)])
+    if unique.size < 2:
+        return 0.1
+    return float(np.median(np.diff(unique)))
+
+
+def _summary_row(summary: pd.DataFrame, side: str) -> Mapping[str, Any]:
+    rows = summary[summary["side"] == side] if len(summary) else summary
+    return rows.iloc[0].to_dict() if len(rows) else {}
+
+
+def _mode(measurements: pd.DataFrame, summary: pd.DataFrame) -> str:
+    for frame in (summary, measurements):
+        if len(frame) and "mode" in frame:
+            return str(frame["mode"].iloc[0])
+    return "keyframes"
+
+
+def _input_label(*frames: pd.DataFrame) -> str:
+    for frame in frames:
+        if frame is not None and len(frame) and "input" in frame:
+            return str(frame["input"].iloc[0])
+    return "input"
+
+
+def _float(row: Mapping[str, Any], key: str) -> float:
+    value = row.get(key)
+    try:
+        return float(value) if value is not None and not pd.isna(value) else math.nan
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _number(row: Mapping[str, Any], key: str, spec: str = ".2f") -> str:
+    value = _float(row, key)
+    return format(value, spec) if math.isfinite(value) else "—"
+
+
+def _signed(row: Mapping[str, Any], key: str, spec: str = ".2f") -> str:
+    value = _float(row, key)
+    return format(value, "+" + spec).replace("-", "−") if math.isfinite(value) else "—"
+
+
+def _iqr(row: Mapping[str, Any], measure: str, spec: str = ".2f") -> str:
+    median = _float(row, f"{measure}_median")
+    if not math.isfinite(median):
+        return "—"
+    low, high = _float(row, f"{measure}_q25"), _float(row, f"{measure}_q75")
+    text = _minus(format(median, spec))
+    if _float(row, "frames_used") < 2:
+        return text  # one frame: no spread to show
+    if math.isfinite(low) and math.isfinite(high):
+        text += f" ({_minus(format(low, spec))}–{_minus(format(high, spec))})"
+    return text
+
+
+def _minus(text: str) -> str:
+    """Typographic minus sign, as a clinician writes it."""
+    return text.replace("-", "−")
+
+
+def _slope(row: Mapping[str, Any]) -> str:
+    slope = _float(row, "mrd1_mm_slope_per_s")
+    return _minus(f"{slope:+.3f}") if math.isfinite(slope) else "—"
+
+
+def _change(row: Mapping[str, Any]) -> str:
+    """The fitted change over the span it was fitted on, e.g. "−3.8 over 7.8 s"."""
+    change, span = _float(row, "mrd1_mm_fitted_change"), _float(row, "time_span_s")
+    if not (math.isfinite(change) and math.isfinite(span)):
+        return "—"
+    return _minus(f"{change:+.1f} over {span:.1f} s")
+
+
+def _frames(row: Mapping[str, Any]) -> str:
+    used, total = row.get("frames_used"), row.get("frames_total")
+    if used is None or pd.isna(used) or total is None or pd.isna(total):
+        return "—"
+    return f"{int(used)} / {int(total)}"
+
+
+def _text(row: Mapping[str, Any], key: str) -> str:
+    value = row.get(key)
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return NOT_ASSESSABLE
+    return str(value)
+
+
+def _save(figure: Figure, path: Path, *, dpi: float | None = None) -> None:
+    from ocularseg.report.tables import write_atomic
+
+    suffix = path.suffix.lstrip(".")
+
+    def writer(tmp: Path) -> None:
+        figure.savefig(tmp, format=suffix, dpi=dpi, facecolor="white")
+
+    try:
+        write_atomic(path, writer)
+    except ReportError:
+        raise
+    except (RuntimeError, ValueError) as exc:  # pragma: no cover - matplotlib failures
+        raise ReportError(f"cannot draw {path}: {exc}") from exc
+
+
+def input_frames(
+    measurements: pd.DataFrame, summary: pd.DataFrame, errors: pd.DataFrame, label: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The rows of the three run tables that belong to input ``label``."""
+
+    def pick(frame: pd.DataFrame) -> pd.DataFrame:
+        if frame is None or not len(frame) or "input" not in frame:
+            return frame.iloc[0:0] if frame is not None else pd.DataFrame()
+        return frame[frame["input"] == label]
+
+    return pick(measurements), pick(summary), pick(errors)

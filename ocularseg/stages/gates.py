@@ -1,0 +1,445 @@
+"""Quality gates: named plausibility checks that decide whether a measurement is reported.
+
+A measurement that fails any gate is kept in ``measurements.csv`` (with the gate's name in
+``gates_failed``) but never enters a median, a slope or a screening indicator. Every gate
+is anatomy or image quality, not a property of one network, so a better model passes more
+frames without the gates changing. Thresholds live in :class:`GateParams`
+(``measure.gates`` in the analysis config).
+
+Per frame and eye (:func:`frame_gates`)
+    ``eye_too_small``          the landmark canthus-to-canthus width is below
+                               ``min_eye_width_frame_px`` frame px: one frame px is then
+                               more than ~0.3 mm, so lid and iris borders are too coarse.
+    ``low_quality``            the quality signal (``stages.quality``: the smaller of the
+                               mirror agreement and the outline agreement) is below
+                               ``min_quality``.
+    ``opening_outside_eye``    more than ``max_opening_outside_fraction`` of the segmented
+                               opening, or the iris centre, lies outside the landmark eye
+                               outline (dlib points 36–41 / 42–47) dilated by
+                               ``eye_outline_margin`` × the eye width: the brow, a lid fold
+                               or the other eye was segmented.
+    ``lid_far_from_outline``   in the column where MRD1 is read, the segmented upper lid
+                               lies more than ``max_lid_offset`` × the eye width above the
+                               landmark upper lid, or the lower lid that far below the
+                               landmark lower lid (a lid crease or the lower lid's skin
+                               labelled as eye; dlib's lid points sit on or just inside
+                               the lid margin).
+    ``iris_size_implausible``  iris diameter 2r outside ``iris_to_eye_width_min…max`` of the
+                               canthus-to-canthus width. Adults' horizontal visible iris
+                               diameter (~11.7 mm) is about 40–55 % of the palpebral fissure
+                               length (27–30 mm); the range is widened for landmark noise.
+                               Every mm value is scaled by r, so a wrong r is a wrong number.
+    ``iris_arc_short``         the limbus points of the circle fit span less than
+                               ``min_limbus_arc_deg``: too little of the iris/sclera border
+                               to fix the radius (the fit itself gives up below 60°).
+    ``mrd1_out_of_range``      MRD1 outside ``mrd1_min_mm…mrd1_max_mm`` (−4…+9 mm: a lid
+                               4 mm below the reflex hides the pupil; 9 mm is beyond the
+                               widest retracted lid).
+    ``fissure_out_of_range``   palpebral fissure height outside ``fissure_min_mm…
+                               fissure_max_mm`` (0…16 mm; normal 7–12 mm).
+
+Between the frames of one input, among frames that passed the frame gates
+(:func:`agreement_gates`)
+    ``blurred``                the frame's sharpness (variance of the Laplacian around the
+                               eyes) is below ``blur_ratio`` × the input's median sharpness
+                               (needs ``agreement_min_frames`` frames; a still image has no
+                               reference and is not tested).
+    ``iris_size_inconsistent`` the iris radius in frame px differs by more than
+                               ``max_iris_radius_deviation`` (relative) from the median of
+                               the input's passing frames: the face does not change size
+                               from frame to frame, so the ruler must not either.
+    ``mrd1_inconsistent``      MRD1 differs by more than ``max_mrd1_deviation_mm`` from the
+                               median of the other passing frames (key frames), or in a
+                               time series by more than ``max_mrd1_jump_mm`` from the
+                               median of those within ± ``agreement_window_s`` (a real lid
+                               moves slowly; a fatigable lid falls ~2 mm over 30–60 s).
+    ``near_blink``             in a time series, the frame lies within ``blink_margin_s``
+                               of a frame marked as a blink: the blink detector (landmark
+                               eye aspect ratio) catches the most closed frames, but the
+                               lid takes 100–300 ms more to close and reopen.
+
+Blinks (``blink``), closed eyes (``eye_closed``) and a missing iris circle
+(``iris_not_found``) are recorded elsewhere (frame scores and measurement flags) and also
+exclude a frame; :data:`EXCLUSION_TEXT` has plain-language words for every reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ocularseg.core.containers import EyeCrop, FaceLandmarks
+from ocularseg.core.errors import InputError
+from ocularseg.stages._label_map import check_label_map, opening_mask
+
+GATE_EYE_TOO_SMALL = "eye_too_small"
+GATE_LOW_QUALITY = "low_quality"
+GATE_OPENING_OUTSIDE_EYE = "opening_outside_eye"
+GATE_LID_OFFSET = "lid_far_from_outline"
+GATE_IRIS_SIZE = "iris_size_implausible"
+GATE_IRIS_ARC = "iris_arc_short"
+GATE_MRD1_RANGE = "mrd1_out_of_range"
+GATE_FISSURE_RANGE = "fissure_out_of_range"
+GATE_BLURRED = "blurred"
+GATE_IRIS_SIZE_INCONSISTENT = "iris_size_inconsistent"
+GATE_MRD1_INCONSISTENT = "mrd1_inconsistent"
+GATE_NEAR_BLINK = "near_blink"
+
+#: Every gate name, frame gates first, in the order they are checked.
+GATE_NAMES: tuple[str, ...] = (
+    GATE_EYE_TOO_SMALL,
+    GATE_LOW_QUALITY,
+    GATE_OPENING_OUTSIDE_EYE,
+    GATE_LID_OFFSET,
+    GATE_IRIS_SIZE,
+    GATE_IRIS_ARC,
+    GATE_MRD1_RANGE,
+    GATE_FISSURE_RANGE,
+    GATE_BLURRED,
+    GATE_IRIS_SIZE_INCONSISTENT,
+    GATE_MRD1_INCONSISTENT,
+    GATE_NEAR_BLINK,
+)
+
+#: Plain-language reason for every exclusion (gates, blink and measurement flags), as a
+#: clinician reads it on an overlay or in the report.
+EXCLUSION_TEXT: dict[str, str] = {
+    "blink": "blink",
+    "eye_closed": "eye closed",
+    "iris_not_found": "iris circle not found",
+    GATE_EYE_TOO_SMALL: "eye too small in the image",
+    GATE_LOW_QUALITY: "segmentation quality low",
+    GATE_OPENING_OUTSIDE_EYE: "segmentation outside the eye outline",
+    GATE_LID_OFFSET: "lid margin far from the landmark eye outline",
+    GATE_IRIS_SIZE: "iris size implausible for the eye width",
+    GATE_IRIS_ARC: "too little iris border visible",
+    GATE_MRD1_RANGE: "MRD1 outside the plausible range",
+    GATE_FISSURE_RANGE: "fissure height outside the plausible range",
+    GATE_BLURRED: "frame blurred",
+    GATE_IRIS_SIZE_INCONSISTENT: "iris size differs from the other frames",
+    GATE_MRD1_INCONSISTENT: "MRD1 differs from the neighbouring frames",
+    GATE_NEAR_BLINK: "next to a blink",
+}
+
+
+class GateParams(BaseModel):
+    """Thresholds of the quality gates (frozen; unknown keys are an error).
+
+    Units by suffix: ``_frame_px`` frame px, ``_mm`` millimetres (iris ruler), ``_deg``
+    degrees, ``_s`` seconds; other values are fractions.
+
+    Attributes:
+        min_eye_width_frame_px: smallest landmark canthus-to-canthus width (frame px). At
+            40 px an 11.7 mm iris is ~18 px, so 1 px ≈ 0.65 mm at the lid.
+        mirror_test: segment every crop a second time, mirrored, for the quality signal
+            (doubles the network's time; off = quality from the outline agreement only).
+        min_quality: smallest quality signal (0–1, ``stages.quality``). 0.8 kept 95 % of
+            the real eye crops judged acceptable; see ``benchmarks/quality_signal.py``.
+        eye_outline_margin: dilation of the landmark eye outline, as a fraction of the
+            canthus-to-canthus width (dlib's six points cut the lid curves short).
+        max_opening_outside_fraction: largest fraction of the opening's pixels outside the
+            dilated outline.
+        max_lid_offset: largest distance of the segmented lid beyond the landmark lid in
+            the MRD1 column, as a fraction of the eye width (0.1 ≈ 3 mm).
+        iris_to_eye_width_min, iris_to_eye_width_max: plausible iris diameter / canthus-to-
+            canthus width (anatomy: 0.40–0.55; widened by 0.05 for landmark and fit noise,
+            0.06 below so that the phantoms, drawn from 0.35, pass). On 106 real eyes that
+            passed every other gate the ratio was 0.40–0.52 (1st–99th percentile 0.41–0.52);
+            a smiling, squinting eye whose circle was far too large read 0.63.
+        min_limbus_arc_deg: smallest angular span of the limbus points fitted (degrees).
+            A lid at MRD1 −4 mm still leaves ~95° of limbus below it.
+        mrd1_min_mm, mrd1_max_mm: plausible MRD1 range (mm).
+        fissure_min_mm, fissure_max_mm: plausible palpebral fissure height range (mm).
+        blur_ratio: a frame whose sharpness is below this × the input's median is blurred
+            (the phantom video's blurred frames score 0.38–0.54 of the median).
+        max_iris_radius_deviation: largest relative difference of a frame's iris radius
+            (frame px) from the input's median.
+        max_mrd1_deviation_mm: key frames: largest difference of a frame's MRD1 from the
+            median of the other passing frames (mm; key frames span gaze directions).
+        max_mrd1_jump_mm: time series: largest difference of a frame's MRD1 from the
+            median of its passing neighbours within ± ``agreement_window_s`` (mm).
+        blink_margin_s: time series: frames this close to a blink frame are excluded
+            (s; a blink's closing and reopening phases last ~100–300 ms).
+        agreement_window_s: in a time series, the neighbours compared are those within
+            ± this many seconds (a fatigable lid falls ~2 mm over 30–60 s).
+        agreement_min_frames: fewest passing frames of an eye for the between-frame
+            gates; with fewer they are not applied.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_eye_width_frame_px: float = Field(default=40.0, ge=0.0)
+    mirror_test: bool = True
+    min_quality: float = Field(default=0.8, ge=0.0, le=1.0)
+    eye_outline_margin: float = Field(default=0.15, ge=0.0, le=1.0)
+    max_opening_outside_fraction: float = Field(default=0.15, ge=0.0, le=1.0)
+    max_lid_offset: float = Field(default=0.1, ge=0.0)
+    iris_to_eye_width_min: float = Field(default=0.34, gt=0.0)
+    iris_to_eye_width_max: float = Field(default=0.60, gt=0.0)
+    min_limbus_arc_deg: float = Field(default=90.0, ge=0.0, le=360.0)
+    mrd1_min_mm: float = -4.0
+    mrd1_max_mm: float = 9.0
+    fissure_min_mm: float = 0.0
+    fissure_max_mm: float = 16.0
+    blur_ratio: float = Field(default=0.6, ge=0.0, le=1.0)
+    max_iris_radius_deviation: float = Field(default=0.15, gt=0.0)
+    max_mrd1_deviation_mm: float = Field(default=2.5, gt=0.0)
+    max_mrd1_jump_mm: float = Field(default=1.5, gt=0.0)
+    blink_margin_s: float = Field(default=0.25, ge=0.0)
+    agreement_window_s: float = Field(default=3.0, gt=0.0)
+    agreement_min_frames: int = Field(default=3, ge=2)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> GateParams:
+        for low, high in (
+            ("iris_to_eye_width_min", "iris_to_eye_width_max"),
+            ("mrd1_min_mm", "mrd1_max_mm"),
+            ("fissure_min_mm", "fissure_max_mm"),
+        ):
+            if getattr(self, low) >= getattr(self, high):
+                raise ValueError(
+                    f"{low} ({getattr(self, low)}) must be below {high} ({getattr(self, high)})"
+                )
+        return self
+
+
+def eye_outline_crop_px(face: FaceLandmarks, crop: EyeCrop) -> np.ndarray:
+    """The six landmark eye points of ``crop``'s side mapped into crop px, (6, 2) (x, y)."""
+    from ocularseg.stages.landmark_gate import eye_points_in_crop
+
+    return eye_points_in_crop(face.eye_points_px(crop.side), crop.crop_from_frame)
+
+
+def frame_gates(
+    values: Mapping[str, float],
+    labels: np.ndarray,
+    eye_outline_px: np.ndarray,
+    *,
+    quality: float = math.nan,
+    params: GateParams | None = None,
+) -> tuple[str, ...]:
+    """The per-frame gates one eye measurement fails (see the module docstring).
+
+    Args:
+        values: a ``measure_eye`` result (crop px and mm columns, ``scale_crop_per_frame``).
+        labels: the (H, W) label map that was measured (crop px).
+        eye_outline_px: (6, 2) landmark eye points in crop px (``eye_outline_crop_px``),
+            dlib order: p1 and p4 are the canthi.
+        quality: mirror agreement of the segmentation (NaN = not computed: not tested).
+        params: thresholds; defaults to ``GateParams()``.
+
+    Returns:
+        Names of the failed gates in ``GATE_NAMES`` order; empty when all pass. Gates that
+        need the iris circle are skipped when there is none (``iris_not_found`` already
+        excludes the frame), as are those whose value is NaN.
+
+    Raises:
+        InputError: invalid label map or outline.
+    """
+    params = params or GateParams()
+    labels = check_label_map(labels)
+    outline = np.asarray(eye_outline_px, dtype=np.float64)
+    if outline.shape != (6, 2) or not np.isfinite(outline).all():
+        raise InputError(f"eye outline must be six finite (x, y) points, got {outline.shape}")
+    failed: list[str] = []
+    eye_width_crop_px = float(np.hypot(*(outline[3] - outline[0])))
+    scale = float(values.get("scale_crop_per_frame", math.nan))
+    if math.isfinite(scale) and scale > 0:
+        if eye_width_crop_px / scale < params.min_eye_width_frame_px:
+            failed.append(GATE_EYE_TOO_SMALL)
+    if math.isfinite(quality) and quality < params.min_quality:
+        failed.append(GATE_LOW_QUALITY)
+    if _outside_eye(values, labels, outline, eye_width_crop_px, params):
+        failed.append(GATE_OPENING_OUTSIDE_EYE)
+    if _lid_far_from_outline(values, outline, eye_width_crop_px, params):
+        failed.append(GATE_LID_OFFSET)
+    radius = float(values.get("iris_radius_px", math.nan))
+    if math.isfinite(radius) and eye_width_crop_px > 0:
+        ratio = 2.0 * radius / eye_width_crop_px
+        if not params.iris_to_eye_width_min <= ratio <= params.iris_to_eye_width_max:
+            failed.append(GATE_IRIS_SIZE)
+    arc = float(values.get("iris_fit_arc_deg", math.nan))
+    if math.isfinite(arc) and arc < params.min_limbus_arc_deg:
+        failed.append(GATE_IRIS_ARC)
+    mrd1 = float(values.get("mrd1_mm", math.nan))
+    if math.isfinite(mrd1) and not params.mrd1_min_mm <= mrd1 <= params.mrd1_max_mm:
+        failed.append(GATE_MRD1_RANGE)
+    fissure = float(values.get("fissure_height_mm", math.nan))
+    if math.isfinite(fissure) and not params.fissure_min_mm <= fissure <= params.fissure_max_mm:
+        failed.append(GATE_FISSURE_RANGE)
+    return tuple(failed)
+
+
+def _outside_eye(
+    values: Mapping[str, float],
+    labels: np.ndarray,
+    outline: np.ndarray,
+    eye_width_crop_px: float,
+    params: GateParams,
+) -> bool:
+    import cv2
+
+    opening = opening_mask(labels)
+    if not opening.any():
+        return False  # nothing segmented: eye_closed / iris_not_found say so
+    inside = np.zeros(labels.shape, np.uint8)
+    cv2.fillPoly(inside, [np.round(outline).astype(np.int32)], 1)
+    margin = max(1, round(params.eye_outline_margin * eye_width_crop_px))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
+    inside = cv2.dilate(inside, kernel).astype(bool)
+    outside_fraction = float((opening & ~inside).sum()) / float(opening.sum())
+    if outside_fraction > params.max_opening_outside_fraction:
+        return True
+    cx, cy = float(values.get("iris_cx_px", math.nan)), float(values.get("iris_cy_px", math.nan))
+    if math.isfinite(cx) and math.isfinite(cy):
+        col, row = math.floor(cx + 0.5), math.floor(cy + 0.5)
+        height, width = labels.shape
+        if not (0 <= row < height and 0 <= col < width) or not inside[row, col]:
+            return True
+    return False
+
+
+def _lid_far_from_outline(
+    values: Mapping[str, float], outline: np.ndarray, eye_width_crop_px: float, params: GateParams
+) -> bool:
+    cx, cy = float(values.get("iris_cx_px", math.nan)), float(values.get("iris_cy_px", math.nan))
+    if not (math.isfinite(cx) and math.isfinite(cy)):
+        return False
+    column = float(math.floor(cx + 0.5))
+    limit = params.max_lid_offset * eye_width_crop_px
+    mrd1, mrd2 = float(values.get("mrd1_px", math.nan)), float(values.get("mrd2_px", math.nan))
+    # dlib order: p1 lateral/medial corner, p2 p3 upper lid, p4 other corner, p5 p6 lower lid.
+    upper = _polyline_y(outline[[0, 1, 2, 3]], column)
+    lower = _polyline_y(outline[[0, 5, 4, 3]], column)
+    if math.isfinite(mrd1) and upper - (cy - mrd1) > limit:
+        return True
+    return math.isfinite(mrd2) and (cy + mrd2) - lower > limit
+
+
+def _polyline_y(points: np.ndarray, x: float) -> float:
+    ordered = points[np.argsort(points[:, 0])]
+    return float(np.interp(x, ordered[:, 0], ordered[:, 1]))
+
+
+def agreement_gates(
+    rows: Sequence[MutableMapping[str, Any]],
+    *,
+    timeseries: bool,
+    params: GateParams | None = None,
+) -> None:
+    """Apply the between-frame gates to the rows of one input, in place.
+
+    Args:
+        rows: measurement rows of one input (both eyes); each needs ``side``,
+            ``timestamp_s``, ``sharpness``, ``blink``, ``flags`` and ``gates_failed``
+            (``;``-joined), ``iris_radius_frame_px`` and ``mrd1_mm``. Failed gates are
+            appended to ``gates_failed``.
+        timeseries: compare MRD1 with neighbours in time (± ``agreement_window_s``)
+            rather than with all other frames.
+        params: thresholds; defaults to ``GateParams()``.
+    """
+    params = params or GateParams()
+    if not rows:
+        return
+    sharpness = {}
+    for row in rows:
+        sharpness.setdefault(row["timestamp_s"], float(row.get("sharpness", math.nan)))
+    if timeseries and params.blink_margin_s > 0:
+        blinks = np.array([float(r["timestamp_s"]) for r in rows if _is_true(r.get("blink"))])
+        if blinks.size:
+            for row in rows:
+                if _is_true(row.get("blink")):
+                    continue
+                gap = np.abs(blinks - float(row["timestamp_s"])).min()
+                if gap <= params.blink_margin_s + 1e-9:
+                    _add_gate(row, GATE_NEAR_BLINK)
+    values = np.array([v for v in sharpness.values() if math.isfinite(v)])
+    if values.size >= params.agreement_min_frames:
+        cut = params.blur_ratio * float(np.median(values))
+        for row in rows:
+            if float(row.get("sharpness", math.nan)) < cut:
+                _add_gate(row, GATE_BLURRED)
+    for side in {row["side"] for row in rows}:
+        passing = [r for r in rows if r["side"] == side and _passes(r)]
+        if len(passing) < params.agreement_min_frames:
+            continue
+        radii = np.array([float(r["iris_radius_frame_px"]) for r in passing])
+        finite = radii[np.isfinite(radii)]
+        if finite.size >= params.agreement_min_frames:
+            median = float(np.median(finite))
+            for row, radius in zip(passing, radii, strict=True):
+                if abs(radius / median - 1.0) > params.max_iris_radius_deviation:
+                    _add_gate(row, GATE_IRIS_SIZE_INCONSISTENT)
+        _mrd1_agreement(passing, timeseries, params)
+
+
+def _mrd1_agreement(
+    passing: list[MutableMapping[str, Any]], timeseries: bool, params: GateParams
+) -> None:
+    times = np.array([float(r["timestamp_s"]) for r in passing])
+    mrd1 = np.array([float(r["mrd1_mm"]) for r in passing])
+    finite = np.isfinite(mrd1)
+    for i, row in enumerate(passing):
+        if not finite[i]:
+            continue
+        others = finite.copy()
+        others[i] = False
+        if timeseries:
+            others &= np.abs(times - times[i]) <= params.agreement_window_s
+        if others.sum() < params.agreement_min_frames - 1:
+            continue
+        limit = params.max_mrd1_jump_mm if timeseries else params.max_mrd1_deviation_mm
+        if abs(mrd1[i] - float(np.median(mrd1[others]))) > limit:
+            _add_gate(row, GATE_MRD1_INCONSISTENT)
+
+
+#: Measurement flags that exclude a frame (the others, e.g. ``at_border``, are notes).
+EXCLUDING_FLAGS: tuple[str, ...] = ("eye_closed", "iris_not_found")
+
+
+def exclusion_reasons(row: Mapping[str, Any]) -> list[str]:
+    """Why a measurement row is excluded: ``blink``, excluding flags, failed gates (names).
+
+    Args:
+        row: a measurement row with ``blink``, ``flags`` and ``gates_failed``.
+
+    Returns:
+        Reason names in that order; empty when the row is used.
+    """
+    reasons = ["blink"] if _is_true(row.get("blink")) else []
+    flags = split_names(row.get("flags"))
+    reasons.extend(flag for flag in EXCLUDING_FLAGS if flag in flags)
+    reasons.extend(split_names(row.get("gates_failed")))
+    return reasons
+
+
+def _is_true(value: Any) -> bool:
+    """A bool-like cell: None and NaN are False."""
+    return value is not None and value == value and bool(value)
+
+
+def _passes(row: Mapping[str, Any]) -> bool:
+    return not exclusion_reasons(row)
+
+
+def _add_gate(row: MutableMapping[str, Any], gate: str) -> None:
+    names = split_names(row.get("gates_failed"))
+    if gate not in names:
+        row["gates_failed"] = ";".join([*names, gate])
+
+
+def split_names(value: Any) -> list[str]:
+    """``;``-joined names (or a sequence, or None/NaN) as a list without empty items."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    items: Iterable[Any] = value.split(";") if isinstance(value, str) else value
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def exclusion_text(reasons: Iterable[str]) -> list[str]:
+    """Plain-language words for exclusion reason names (unknown names are kept as is)."""
+    return [EXCLUSION_TEXT.get(name, name.replace("_", " ")) for name in reasons]

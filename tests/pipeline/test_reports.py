@@ -1,0 +1,113 @@
+"""The reports a clinician reads: one page per input (PNG + PDF), chart, sheets, gates' words.
+
+Driven through ``ocularseg analyze`` with the tiny eye-prior model on real faces (the
+astronaut photograph and a short clip of it), so every file is the one a user gets.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from ocularseg.cli.app import app
+from ocularseg.io.images import read_image_rgb
+
+pytest.importorskip("onnxruntime")
+runner = CliRunner()
+
+
+def _csv(path):
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def video_run(tmp_path_factory, face_inputs, eye_prior_model_dir):
+    out = tmp_path_factory.mktemp("reports") / "out"
+    args = [
+        "analyze",
+        str(face_inputs["video"]),
+        str(face_inputs["png"]),
+        "--out",
+        str(out),
+        "--model",
+        str(eye_prior_model_dir),
+        "--fps",
+        "10",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _input_folder(out, stem):
+    (folder,) = [p for p in (out / "inputs").iterdir() if p.name.startswith(stem)]
+    return folder
+
+
+def test_one_page_report_per_input(video_run) -> None:
+    for stem in ("clip", "face"):
+        folder = _input_folder(video_run, stem)
+        page = read_image_rgb(folder / "report.png")
+        assert page.shape[1] > page.shape[0] > 1000  # A4 landscape at 150 dpi
+        assert (folder / "report.pdf").read_bytes().startswith(b"%PDF")
+        assert (folder / "contact_sheet_01.png").is_file()
+    # A video gets the time-series chart, a still image does not.
+    assert (_input_folder(video_run, "clip") / "chart.png").is_file()
+    assert not (_input_folder(video_run, "face") / "chart.png").exists()
+
+
+def test_measurements_carry_gates_quality_and_used(video_run) -> None:
+    rows = _csv(video_run / "measurements.csv")
+    header = list(rows[0])
+    assert header.index("gates_failed") == header.index("flags") + 1
+    assert header.index("used") == header.index("gates_failed") + 1
+    assert "mean_confidence" not in header
+    for row in rows:
+        assert 0.0 <= float(row["quality"]) <= 1.0
+        assert row["used"] == str(not row["gates_failed"] and row["blink"] == "False")
+
+
+def test_summary_indicators_in_words(video_run) -> None:
+    rows = _csv(video_run / "summary.csv")
+    eyes = [r for r in rows if r["side"] in ("right", "left")]
+    assert {r["indicator_mrd1_le_2mm"] for r in eyes} <= {"yes", "no", "not assessable"}
+    assert "mrd1_mm_slope_per_min" not in rows[0]
+    clip = [r for r in eyes if "clip" in r["input"]]
+    assert all(r["mrd1_mm_fitted_change"] != "" for r in clip)
+
+
+def test_workbook_has_a_readable_summary_and_the_chart(video_run) -> None:
+    workbook = openpyxl.load_workbook(video_run / "report.xlsx")
+    assert workbook.sheetnames[:2] == ["summary", "summary_data"]
+    sheet = workbook["summary"]
+    assert sheet["A3"].value.startswith("Model tiny-test:")
+    assert [c.value for c in sheet[5]][:2] == ["Input", "Eye"]
+    assert len(sheet._images) == 1  # the clip's chart; the still image has none
+
+
+def test_overlays_have_a_legend_and_no_jargon(video_run) -> None:
+    rows = _csv(video_run / "measurements.csv")
+    overlay = read_image_rgb(video_run / rows[0]["overlay"])
+    assert overlay.shape == (320, 480, 3)
+    strip = overlay[-18:].reshape(-1, 3)
+    assert (strip == np.array([240, 228, 66])).all(axis=1).any()  # iris-circle swatch
+
+
+def test_unmeasurable_eye_error_says_why(tmp_path, face_inputs, tiny_model_dir) -> None:
+    # The untrained tiny model finds no iris: the error lists the real reasons.
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["analyze", str(face_inputs["png"]), "--out", str(out), "--model", str(tiny_model_dir)]
+    )
+    errors = _csv(out / "errors.csv")
+    messages = [e["error"] for e in errors if e["stage"] == "measure"]
+    assert messages, result.output
+    assert all("not measurable in any of the 1 analysed frame(s)" in m for m in messages)
+    assert not any("closed, hidden" in m for m in messages)
+    page = _input_folder(out, "face") / "report.png"
+    assert page.is_file()  # the page exists even when nothing could be measured
