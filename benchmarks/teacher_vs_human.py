@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         _, contour, centre, radius = best
         silver = read_image_unchanged(args.real / row.mask)
         human_open = fill_polygon(contour, silver.shape)
-        silver_open = silver > 0
+        silver_open = (silver == 10) | (silver == 11)
         dice.append(2 * (human_open & silver_open).sum() / (human_open.sum() + silver_open.sum()))
         centre_err.append(float(np.hypot(*(centre - t_centre))) / radius)
         radius_ratio.append(float(teacher["iris_radius_crop_px"]) / radius)

@@ -11,7 +11,9 @@ Beside them, per eye, what a clinician would see (``analyze``'s path: the same c
 clean-up, the measurement stage):
 
 * ``measured``: the eye is open for the teacher and ``analyze`` gives MRD1 and the visible
-  iris fraction (no closed-eye or iris-not-found flag);
+  iris fraction (no closed-eye or iris-not-found flag); ``measured_gated``: and it passes
+  every per-frame quality gate of ``analyze`` (``stages.gates``, with the quality signal of
+  ``stages.quality``), i.e. the eye would enter the report's medians and indicators;
 * ``mrd1_mm`` and ``visible_iris_fraction`` next to the teacher's (iris centre and radius
   from its iris landmarks, upper lid from its contour at the centre column, the same 11.7 mm
   ruler), and their differences;
@@ -42,8 +44,16 @@ from ocularseg.evaluation.bootstrap import bootstrap_ci
 from ocularseg.io.images import read_image_rgb, read_image_unchanged
 from ocularseg.pipeline.evaluate import select_rows
 from ocularseg.stages.cleanup import clean_label_map
+from ocularseg.stages.gates import frame_gates
 from ocularseg.stages.landmark_gate import apply_landmark_gate
 from ocularseg.stages.measure import MeasureParams, measure_eye_crop
+from ocularseg.stages.quality import (
+    mirror,
+    mirror_agreement,
+    mirror_points,
+    outline_agreement,
+    quality_score,
+)
 
 log = logging.getLogger(__name__)
 
@@ -157,19 +167,26 @@ def _predictions(
     device: str,
     batch_size: int,
     use_landmarks: bool,
-) -> Iterator[tuple[ManifestRow, np.ndarray]]:
+) -> Iterator[tuple[ManifestRow, np.ndarray, np.ndarray]]:
+    """(row, labels, labels of the mirrored crop) per eye, as analyze segments them."""
     from ocularseg.stages.segment import Segmenter
 
     segmenter = Segmenter(model_dir, device=device, batch_size=batch_size)
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
+        images = [read_image_rgb(root / r.image) for r in chunk]
         points = [
             np.asarray(metas[r.stem]["dlib_eye_points_crop_px"], float) if use_landmarks else None
             for r in chunk
         ]
-        results = segmenter.segment([read_image_rgb(root / r.image) for r in chunk], points)
-        for row, result in zip(chunk, results, strict=True):
-            yield row, result.labels
+        results = segmenter.segment(images, points)
+        width = images[0].shape[1]
+        mirrored = segmenter.segment(
+            [mirror(image) for image in images],
+            [None if p is None else mirror_points(p, width) for p in points],
+        )
+        for row, result, flipped in zip(chunk, results, mirrored, strict=True):
+            yield row, result.labels, flipped.labels
 
 
 def evaluate_real(
@@ -206,13 +223,18 @@ def evaluate_real(
     predictions = _predictions(
         root, rows, metas, Path(model_dir), device, batch_size, use_landmarks
     )
-    for row, labels in predictions:
+    for row, raw, raw_of_mirror in predictions:
+        labels = raw
         silver = read_image_unchanged(root / row.mask)
         meta = metas[row.stem]
         if landmark_gate:
             labels, _ = apply_landmark_gate(labels, np.asarray(meta["dlib_eye_points_crop_px"]))
         pred_open, pred_split = region_maps(labels)
         ref_open, ref_split = region_maps(silver)
+        # Pixels the teacher leaves unlabelled (beside the inner corner) are not scored.
+        ignored = silver == PartialLabel.IGNORE
+        for pred_map in (pred_open, pred_split):
+            pred_map[ignored] = 0
         opening_pairs.append((row.stem, row.group, pred_open, ref_open))
         split_pairs.append((row.stem, row.group, pred_split, ref_split))
         cleaned = clean_label_map(labels)
@@ -223,6 +245,13 @@ def evaluate_real(
         measured = math.isfinite(values["mrd1_mm"]) and math.isfinite(
             values["visible_iris_fraction"]
         )
+        # analyze's per-frame quality gates on this eye (a still image: no between-frame
+        # gates), with its quality signal (mirror and landmark-outline agreement).
+        outline = np.asarray(meta["dlib_eye_points_crop_px"], float)
+        quality = quality_score(
+            mirror_agreement(raw, raw_of_mirror), outline_agreement(cleaned, outline)
+        )
+        gates = frame_gates(values, cleaned, outline, quality=quality)
         eyes.append(
             {
                 "image_id": row.stem,
@@ -232,6 +261,9 @@ def evaluate_real(
                 "teacher_open": bool(meta["open"]),
                 "too_small": "too_small" in meta["crop_flags"],
                 "measured": measured,
+                "quality": quality,
+                "gates_failed": ";".join(gates),
+                "measured_gated": measured and not gates,
                 "flags": ";".join(measurement.flags),
                 "impossible": bool(violations),
                 "violations": ";".join(violations),
@@ -292,9 +324,12 @@ def measure_summary(eyes: pd.DataFrame, *, seed: int, n_resamples: int) -> pd.Da
     """
     open_eyes = eyes[eyes["teacher_open"]]
     both = open_eyes[open_eyes["measured"] & np.isfinite(open_eyes["teacher_mrd1_mm"])]
+    gated = open_eyes[open_eyes["measured_gated"] & np.isfinite(open_eyes["teacher_mrd1_mm"])]
     rng = np.random.default_rng(seed)
     specs = [
         ("measured_share", open_eyes, open_eyes["measured"].astype(float), "mean"),
+        ("measured_gated_share", open_eyes, open_eyes["measured_gated"].astype(float), "mean"),
+        ("mrd1_abs_diff_gated_mm", gated, gated["mrd1_diff_mm"].abs(), "median"),
         ("impossible_share", open_eyes, open_eyes["impossible"].astype(float), "mean"),
         ("mrd1_abs_diff_mm", both, both["mrd1_diff_mm"].abs(), "median"),
         ("mrd1_diff_mm", both, both["mrd1_diff_mm"], "median"),

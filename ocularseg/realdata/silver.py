@@ -159,13 +159,31 @@ def fill_polygon(points: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
     return mask.astype(bool)
 
 
-def silver_label_map(eye: TeacherEye, shape_hw: tuple[int, int]) -> np.ndarray:
-    """uint8 (H, W) partial label map of one eye (``eye`` in the map's pixel coordinates)."""
+#: Radius, as a fraction of the eye width, around the inner corner outside the teacher's
+#: contour that is left unlabelled (``PartialLabel.IGNORE``): MediaPipe's inner corner point
+#: often sits on the caruncle, so part of the caruncle falls outside its contour and would
+#: be taught as skin, against the phantoms' caruncle (a model trained so never predicted it).
+CARUNCLE_IGNORE_FRAC = 0.12
+
+
+def silver_label_map(
+    eye: TeacherEye, shape_hw: tuple[int, int], caruncle_ignore_frac: float = CARUNCLE_IGNORE_FRAC
+) -> np.ndarray:
+    """uint8 (H, W) partial label map of one eye (``eye`` in the map's pixel coordinates).
+
+    Outside the contour within ``caruncle_ignore_frac`` × eye width of the inner corner the
+    map holds ``PartialLabel.IGNORE`` (neither trained nor scored).
+    """
     opening = fill_polygon(eye.contour(), shape_hw)
     rows, cols = np.indices(shape_hw)
     cx, cy = eye.iris_centre
     disc = (cols - cx) ** 2 + (rows - cy) ** 2 <= eye.iris_radius**2
+    inner = eye.corners[1]
+    near_inner = np.hypot(cols - inner[0], rows - inner[1]) <= (
+        caruncle_ignore_frac * eye.corner_distance
+    )
     labels = np.zeros(shape_hw, np.uint8)
+    labels[near_inner] = PartialLabel.IGNORE
     labels[opening] = PartialLabel.OPENING_NOT_DISC
     labels[opening & disc] = PartialLabel.IRIS_DISC
     return labels

@@ -251,7 +251,8 @@ def eye_crop_window(
     crop_h, crop_w = crop_hw
     if crop_h > height or crop_w > width:
         raise ValueError(f"crop {crop_w}×{crop_h} px is larger than the image {width}×{height} px")
-    ys, xs = np.nonzero(labels)
+    # Labelled pixels of the eye (ignored ones, value 255, do not pull the window).
+    ys, xs = np.nonzero((labels > 0) & (labels != 255))
     cy, cx = (ys.mean(), xs.mean()) if len(ys) else (height / 2, width / 2)
     cy += rng.uniform(-0.5, 0.5) * crop_h
     cx += rng.uniform(-0.5, 0.5) * crop_w

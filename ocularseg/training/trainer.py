@@ -188,7 +188,11 @@ class Trainer:
                 f"model.options.in_channels: {expected_channels}"
             )
         if config.init is not None:
-            load_weights(self.model, _weights_file(config.init))
+            # An RGB model may be fine-tuned into one with the landmark-prior channel: its
+            # first convolution gains a zero-initialised input channel.
+            load_weights(
+                self.model, _weights_file(config.init), grow_input_channels=config.prior is not None
+            )
         self.loss_fn = build_loss(config.loss.name, **config.loss.options)
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay

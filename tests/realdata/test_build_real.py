@@ -79,7 +79,7 @@ def test_builds_analyze_crops_with_silver_labels_from_the_teacher(tmp_path: Path
         expected = crop_eye(image, face, meta["side"]).image
         assert np.array_equal(read_image_rgb(out / row.image), expected)
         silver = read_image_unchanged(out / row.mask)
-        opening = silver > 0
+        opening = np.isin(silver, (PartialLabel.OPENING_NOT_DISC, PartialLabel.IRIS_DISC))
         disc = silver == PartialLabel.IRIS_DISC
         # The teacher's opening lies around dlib's eye polygon, and its iris is a
         # plausible adult iris: 40–55 % of the eye width wide, mostly visible.

@@ -55,12 +55,19 @@ def test_catmull_rom_passes_through_its_points_without_overshoot() -> None:
 def test_silver_map_marks_opening_and_disc_inside_the_lids() -> None:
     eye = _almond(240, 160, 130, 60)
     labels = silver_label_map(eye, (320, 480))
-    assert set(np.unique(labels)) == {0, PartialLabel.OPENING_NOT_DISC, PartialLabel.IRIS_DISC}
+    assert set(np.unique(labels)) == {
+        0,
+        PartialLabel.OPENING_NOT_DISC,
+        PartialLabel.IRIS_DISC,
+        PartialLabel.IGNORE,
+    }
     assert labels[160, 240] == PartialLabel.IRIS_DISC
     assert labels[160, 160] == PartialLabel.OPENING_NOT_DISC
     assert labels[40, 240] == 0 and labels[160, 20] == 0
     # The disc is cut by the upper lid: nothing of it above the lid at the centre column.
-    top = np.argmax(labels[:, 240] > 0)
+    top = np.argmax(
+        np.isin(labels[:, 240], (PartialLabel.OPENING_NOT_DISC, PartialLabel.IRIS_DISC))
+    )
     assert top == pytest.approx(100, abs=1)
     disc_area = (labels == PartialLabel.IRIS_DISC).sum()
     assert disc_area == pytest.approx(np.pi * eye.iris_radius**2, rel=0.03)
@@ -95,3 +102,14 @@ def test_checks_name_disagreement_implausible_iris_and_closed_eyes() -> None:
     assert "teacher_iris_implausible" in teacher_eye_problems(tiny_iris, eye.corners)
     assert opening_height_to_width(eye) == pytest.approx((60 + 42) / 260, rel=0.05)
     assert opening_height_to_width(_almond(240, 160, 130, 3)) < 0.1
+
+
+def test_the_skin_beside_the_inner_corner_is_left_unlabelled() -> None:
+    # MediaPipe's inner corner often sits on the caruncle: just outside its contour there,
+    # the silver map must not claim "skin".
+    eye = _almond(240, 160, 130, 60)
+    labels = silver_label_map(eye, (320, 480))
+    inner = eye.corners[1].round().astype(int)  # (370, 160)
+    assert labels[inner[1], inner[0] + 10] == PartialLabel.IGNORE
+    assert labels[inner[1], inner[0] + 60] == 0  # far from the corner: skin
+    assert labels[160, 110 - 10] == 0  # beside the outer corner: skin

@@ -259,3 +259,20 @@ def test_fcn_upsampling_starts_bilinear() -> None:
     assert up.shape == (1, 2, 32, 48)
     # Away from the border, bilinear upsampling of a constant map is the same constant.
     assert torch.allclose(up[..., 8:-8, 8:-8], torch.ones(()))
+
+
+def test_rgb_weights_grow_into_a_model_with_the_prior_channel(tmp_path):
+    """Fine-tuning an RGB model with the landmark prior starts from the same function."""
+    from ocularseg.training.models import build_model
+    from ocularseg.training.models.io import load_weights, save_weights
+
+    torch.manual_seed(0)
+    rgb = build_model("unet", stem_stride=2, widths=[8, 16, 32]).eval()
+    save_weights(rgb, tmp_path / "rgb.safetensors", {})
+    grown = build_model("unet", in_channels=4, stem_stride=2, widths=[8, 16, 32]).eval()
+    load_weights(grown, tmp_path / "rgb.safetensors", grow_input_channels=True)
+    x, prior = torch.randn(1, 3, 64, 96), torch.randn(1, 1, 64, 96)
+    with torch.no_grad():
+        assert torch.allclose(rgb(x), grown(torch.cat([x, prior], dim=1)), atol=1e-6)
+    with pytest.raises(Exception, match="shape mismatch"):
+        load_weights(grown, tmp_path / "rgb.safetensors")  # strict without the option

@@ -105,7 +105,9 @@ def _listed(items: list[str]) -> str:
     return shown + (f"; … and {more} more" if more > 0 else "")
 
 
-def load_weights(model: nn.Module, path: str | os.PathLike[str]) -> dict[str, str]:
+def load_weights(
+    model: nn.Module, path: str | os.PathLike[str], *, grow_input_channels: bool = False
+) -> dict[str, str]:
     """Load a safetensors file into ``model`` in place, strictly.
 
     Every tensor of ``model.state_dict()`` must be in the file with the same shape, and the
@@ -115,6 +117,10 @@ def load_weights(model: nn.Module, path: str | os.PathLike[str]) -> dict[str, st
     Args:
         model: The network to fill (built with the same config as the saved one).
         path: A file written by :func:`save_weights`.
+        grow_input_channels: allow the network's first convolution(s) to take more input
+            channels than the file's (an RGB model fine-tuned with the landmark-prior
+            channel): the saved channels are copied and the new ones start at zero, so the
+            grown network computes exactly what the saved one did.
 
     Returns:
         The file's string metadata.
@@ -126,6 +132,8 @@ def load_weights(model: nn.Module, path: str | os.PathLike[str]) -> dict[str, st
     path = Path(path)
     tensors, metadata = _read(path)
     expected = model.state_dict()
+    if grow_input_channels:
+        tensors = _grown(tensors, expected)
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     wrong_shape = [
@@ -154,6 +162,25 @@ def load_weights(model: nn.Module, path: str | os.PathLike[str]) -> dict[str, st
         )
     model.load_state_dict(tensors, strict=True)
     return metadata
+
+
+def _grown(tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> dict:
+    """Conv weights (out, in, k, k) widened to the model's input channels with zeros."""
+    out = dict(tensors)
+    for key, target in expected.items():
+        saved = tensors.get(key)
+        if (
+            saved is not None
+            and saved.dim() == 4
+            and target.dim() == 4
+            and saved.shape[0] == target.shape[0]
+            and saved.shape[2:] == target.shape[2:]
+            and saved.shape[1] < target.shape[1]
+        ):
+            grown = torch.zeros(target.shape, dtype=saved.dtype)
+            grown[:, : saved.shape[1]] = saved
+            out[key] = grown
+    return out
 
 
 def load_model(path: str | os.PathLike[str]) -> nn.Module:

@@ -1,0 +1,93 @@
+"""Scoring a model on real eyes with silver labels (opening, iris disc, measurements)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ocularseg.core.labels import Label, PartialLabel
+from ocularseg.data.manifest import ManifestRow, write_manifest
+from ocularseg.io.images import write_image_atomic
+from ocularseg.pipeline.evaluate_real import (
+    anatomy_violations,
+    evaluate_real,
+    is_silver_dataset,
+    region_maps,
+)
+from tests.conftest import drawn_eye_labels
+
+pytest.importorskip("onnxruntime")
+
+#: dlib-style points around the drawn eye (canthi at x 90 / 390, lids at y 95 / 215).
+POINTS = [[90, 155], [190, 100], [290, 100], [390, 155], [290, 210], [190, 210]]
+
+
+def _silver(labels: np.ndarray) -> np.ndarray:
+    silver = np.zeros_like(labels)
+    silver[np.isin(labels, (Label.SCLERA, Label.CARUNCLE))] = PartialLabel.OPENING_NOT_DISC
+    silver[np.isin(labels, (Label.IRIS, Label.PUPIL))] = PartialLabel.IRIS_DISC
+    return silver
+
+
+def _dataset(root, silver: np.ndarray, n_people: int = 3):
+    rows = []
+    for i in range(n_people):
+        name = f"eye{i}"
+        write_image_atomic(root / "images" / f"{name}.png", np.full((320, 480, 3), 120, np.uint8))
+        write_image_atomic(root / "masks" / f"{name}.png", silver)
+        meta = {
+            "side": "right",
+            "open": True,
+            "crop_flags": [],
+            "scale_crop_per_frame": 4.0,
+            "dlib_eye_points_crop_px": POINTS,
+            "teacher": {"iris_centre_crop_px": [240.0, 150.0], "iris_radius_crop_px": 60.0},
+        }
+        (root / "meta").mkdir(parents=True, exist_ok=True)
+        (root / "meta" / f"{name}.json").write_text(json.dumps(meta))
+        rows.append(ManifestRow(f"images/{name}.png", f"masks/{name}.png", f"p:{i}", "g", "test"))
+    write_manifest(root, rows)
+    (root / "build_report.json").write_text("{}")
+    return root
+
+
+def test_a_model_that_matches_the_teacher_scores_one_and_agrees_on_mrd1(
+    tmp_path, eye_prior_model_dir
+) -> None:
+    # The test model outputs the drawn eye whatever the input: a perfect match of a silver
+    # map drawn from the same eye.
+    root = _dataset(tmp_path / "real", _silver(drawn_eye_labels()))
+    assert is_silver_dataset(root)
+    result = evaluate_real(root, eye_prior_model_dir, split="test", n_resamples=50, device="cpu")
+    dice = result.summary[(result.summary["metric"] == "dice") & (result.summary["group"] == "all")]
+    assert set(dice["class"]) == {"opening", "iris_disc", "sclera_caruncle"}
+    assert np.allclose(dice["mean"], 1.0)
+    eyes = result.eyes
+    assert eyes["measured"].all() and not eyes["impossible"].any()
+    assert np.abs(eyes["mrd1_diff_mm"]).max() < 0.3  # same lid, circle fitted vs given
+    measures = result.measures.set_index("measure")
+    assert measures.loc["measured_share", "value"] == 1.0
+
+
+def test_ignored_pixels_are_not_scored(tmp_path, eye_prior_model_dir) -> None:
+    silver = _silver(drawn_eye_labels())
+    silver[150:160, 395:440] = PartialLabel.IGNORE  # beside the inner corner: unlabelled
+    root = _dataset(tmp_path / "real", silver, n_people=2)
+    result = evaluate_real(root, eye_prior_model_dir, split="test", n_resamples=20, device="cpu")
+    opening = result.summary[
+        (result.summary["class"] == "opening") & (result.summary["metric"] == "dice")
+    ]
+    assert opening["mean"].iloc[0] == pytest.approx(1.0)
+
+
+def test_region_maps_and_anatomy_checks() -> None:
+    labels = drawn_eye_labels()
+    opening, split = region_maps(labels)
+    assert opening.sum() == (labels > 0).sum()
+    assert (split == 2).sum() == np.isin(labels, (Label.IRIS, Label.PUPIL)).sum()
+    assert anatomy_violations(labels) == []
+    broken = labels.copy()
+    broken[140:160, 120:140] = Label.PUPIL  # a pupil blob in the sclera
+    assert "pupil_touches_sclera" in anatomy_violations(broken)
