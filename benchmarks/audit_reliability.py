@@ -691,7 +691,7 @@ def model_cases(a: Audit) -> None:
     g = "model"
     from ocularseg.io.model_store import models_dir
 
-    bundled = models_dir() / "ocularseg-unet-tiu"
+    bundled = models_dir() / "ocularseg-unet-real"
 
     def crafted(change, want=(2,)):
         def run(f):

@@ -51,10 +51,14 @@ def main() -> None:
     )
     results: dict[int, list[float]] = {}
     for batch in (1, 8):
-        x = rng.normal(size=(batch, 3, height, width)).astype(np.float32)
+        # 3 channels (RGB) or 4 (RGB + landmark prior), as each model's input declares.
+        inputs = [
+            rng.normal(size=(batch, 4 if spec.input.prior else 3, height, width)).astype(np.float32)
+            for spec in specs
+        ]
         times: list[list[float]] = [[] for _ in sessions]
         for repeat in range(args.repeats + 2):
-            for session, series in zip(sessions, times, strict=True):
+            for session, series, x in zip(sessions, times, inputs, strict=True):
                 began = time.perf_counter()
                 session.run(None, {session.get_inputs()[0].name: x})
                 if repeat >= 2:

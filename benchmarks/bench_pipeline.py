@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_pipeline.py [--model models/ocularseg-unet-tiu] [--video FILE]
+    python benchmarks/bench_pipeline.py [--model models/ocularseg-unet-real] [--video FILE]
         [--long-seconds 60] [--repeats 5] [--device cpu]
 
 Prints medians over repeats (these machines are noisy: compare ratios, not single numbers).
@@ -124,7 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-tiu")
+    parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-real")
     parser.add_argument("--video", type=Path, default=REPO / "sample_data" / "phantom_video.mp4")
     parser.add_argument("--long-seconds", type=float, default=60.0)
     parser.add_argument("--repeats", type=int, default=5)

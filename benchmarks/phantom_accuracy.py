@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/phantom_accuracy.py [--model models/ocularseg-unet-tiu] [--n 200]
+    python benchmarks/phantom_accuracy.py [--model models/ocularseg-unet-real] [--n 200]
         [--seed 20261] [--subjects 40] [--profile standard] [--downscale 1 4] [--csv OUT]
 
 Renders ``--n`` phantoms (``ocularseg.synth``; seed 20261 is used by no training or test
@@ -152,7 +152,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-tiu")
+    parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-real")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=20261)
     parser.add_argument("--subjects", type=int, default=40)

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/quality_signal.py [--model models/ocularseg-unet-tiu]
+    python benchmarks/quality_signal.py [--model models/ocularseg-unet-real]
         [--phantoms 150] [--seed 20263] [--real IMAGES.txt] [--judgements JUDGED.csv]
 
 Prints ROC AUC (probability that a good mask scores higher than a bad one; 0.5 = no
@@ -167,7 +167,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-tiu")
+    parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-real")
     parser.add_argument("--phantoms", type=int, default=150)
     parser.add_argument("--seed", type=int, default=20263)
     parser.add_argument("--real", type=Path, help="text file: one face photograph per line")

@@ -13,8 +13,8 @@ For each ``NAME=PATH`` (a run folder is exported first; a model folder is used a
 Writes OUT/results.md and the per-model tables; prints the Markdown.
 
     python benchmarks/real_experiments.py --real runs/data/real --phantom runs/data/test500 \\
-        --model old=models/ocularseg-unet-tiu --model pce=runs/real-pce \\
-        --model tiu=runs/real-pce-tiu --pair pce=tiu --out runs/real-experiments
+        --model old=models/ocularseg-unet-tiu --model default=runs/real-default-ft-prior \\
+        --model tiu=runs/real-pce-tiu-ft-prior --pair default=tiu --out runs/real-experiments
 """
 
 from __future__ import annotations
@@ -92,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--phantom-images", type=int, default=None)
+    parser.add_argument(
+        "--no-gate-variant",
+        action="store_true",
+        help="skip the '+gate' run (analyze's landmark gate) of each model: half the time",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -104,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             "": {"use_landmarks": True, "landmark_gate": False},
             "+gate": {"use_landmarks": True, "landmark_gate": True},
         }
+        if args.no_gate_variant:
+            del runs["+gate"]
         if prior:
             runs["-landmarks"] = {"use_landmarks": False, "landmark_gate": False}
         for suffix, options in runs.items():

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/real_faces.py IMAGES.txt --out DIR [--model models/ocularseg-unet-tiu]
+    python benchmarks/real_faces.py IMAGES.txt --out DIR [--model models/ocularseg-unet-real]
 
 ``IMAGES.txt`` lists face photographs, one path per line (for instance the Face Research
 Lab London Set, CC-BY 4.0, DeBruine & Jones 2017: ``git -C <webmorphR.stim mirror> archive
@@ -66,7 +66,7 @@ def main() -> None:
     )
     parser.add_argument("images", type=Path)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-tiu")
+    parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-real")
     args = parser.parse_args()
 
     from ocularseg.io.images import read_image_rgb, write_image_atomic

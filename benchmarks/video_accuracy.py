@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/video_accuracy.py [--video sample_data/phantom_video.mp4]
-        [--model models/ocularseg-unet-tiu] [--fps 15] [--synth-seed S] [--csv OUT]
+        [--model models/ocularseg-unet-real] [--fps 15] [--synth-seed S] [--csv OUT]
 
 Runs the pipeline in time-series mode (quality gates included), matches each measured
 (frame, eye) with the ground truth written by ``ocularseg synth-video`` and prints, per eye,
@@ -145,7 +145,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--video", type=Path, default=REPO / "sample_data" / "phantom_video.mp4")
-    parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-tiu")
+    parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-real")
     parser.add_argument("--fps", type=float, default=15.0)
     parser.add_argument("--synth-seed", type=int, help="render a new phantom video, this seed")
     parser.add_argument("--csv", type=Path, help="also write the matched rows here")

@@ -22,7 +22,7 @@ from ocularseg.stages.keyframes import KeyframeParams
 from ocularseg.stages.landmark_gate import LandmarkGateParams
 from ocularseg.stages.measure import MeasureParams
 
-DEFAULT_MODEL_NAME = "ocularseg-unet-tiu"
+DEFAULT_MODEL_NAME = "ocularseg-unet-real"
 
 
 class AnalyzeConfig(BaseModel):

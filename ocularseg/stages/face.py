@@ -1,8 +1,10 @@
 """Face stage: dlib's HOG face detector and 68-point landmark predictor.
 
 Both models are loaded once per run (:class:`FaceDetector`), never per image. With several
-faces in a frame the largest is taken (the patient is the face filmed close up) and the count
-is recorded so the report can warn. Small faces are retried with the image upsampled.
+faces in a frame the highest-scoring detection is taken (the most face-like: in a clinic
+recording the patient faces the camera, and a small, low-scoring box in a poster or on a
+screen behind the patient is not chosen just because it exists) and the count is recorded
+so the report can warn. Small faces are retried with the image upsampled.
 
 Landmarks follow iBUG 300-W: points 36–41 outline the patient's right eye (image left in a
 frontal view), 42–47 the patient's left eye.
@@ -51,7 +53,7 @@ class FaceDetector:
         self._dlib = dlib
 
     def detect(self, image: np.ndarray) -> FaceLandmarks:
-        """Landmarks of the largest face in an RGB uint8 (H, W, 3) image, in frame px.
+        """Landmarks of the highest-scoring face in an RGB uint8 (H, W, 3) image, in frame px.
 
         Raises:
             InputError: the image is not RGB uint8.
@@ -81,8 +83,8 @@ class FaceDetector:
                 f"no face found in the {width}×{height} px frame (tried upsampling "
                 f"{self.params.max_upsample}×)"
             )
-        areas = [box.width() * box.height() for box in boxes]
-        best = int(np.argmax(areas))
+        # Highest HOG score; equal scores (rare) go to the larger box.
+        best = max(range(len(boxes)), key=lambda i: (scores[i], boxes[i].area()))
         box = boxes[best]
         left, top = box.left() / shrink, box.top() / shrink
         right, bottom = box.right() / shrink, box.bottom() / shrink
@@ -91,7 +93,7 @@ class FaceDetector:
         points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
         if len(boxes) > 1:
             # Reported once per input, with the file's name, by the pipeline (warnings.csv).
-            log.debug("%d faces found; using the largest", len(boxes))
+            log.debug("%d faces found; using the highest-scoring", len(boxes))
         return FaceLandmarks(
             points_px=points,
             box_px=(float(left), float(top), float(right), float(bottom)),

@@ -211,6 +211,20 @@ def _limitations(config: dict[str, Any]) -> list[str]:
     ]
 
 
+def _prior_lines(prior: dict[str, Any] | None) -> list[str]:
+    """The card's words for a landmark-prior input channel (model.json gives the numbers)."""
+    if not prior:
+        return []
+    template = ", ".join(f"({x:.0f}, {y:.0f})" for x, y in prior["template_points_crop_px"])
+    return [
+        "- Fourth input channel, the landmark prior (model.json `input.prior`): 2·prior − 1, "
+        "where prior = 1 inside the hexagon of dlib's six eye points (68-point model, "
+        "36–41 or 42–47) in crop px and exp(−d² / (2 (σ·w)²)) at distance d outside it, "
+        f"σ = {prior['sigma_frac']} and w = the corner-to-corner distance. Crops without "
+        f"landmarks (eye photographs, imported data sets) get the average eye: {template}."
+    ]
+
+
 def model_card(content: dict[str, Any], evaluation_markdown: str | None) -> str:
     """MODEL_CARD.md text from model.json content and an evaluation table.
 
@@ -240,6 +254,7 @@ def model_card(content: dict[str, Any], evaluation_markdown: str | None) -> str:
         f"- Input: {content['input']['width']}×{content['input']['height']} "
         f"{content['input']['channel_order']}, scaled by 1/255 then normalised with mean "
         f"{content['input']['mean']} and std {content['input']['std']}",
+        *_prior_lines(content["input"].get("prior")),
         f"- Parity PyTorch vs ONNX Runtime: max |Δlogit| {max_diff:.2e}, "
         f"argmax agreement {100 * agreement:.3f} %",
         f"- Code: ocularseg {content.get('ocularseg_version')}, commit {content.get('git_commit')}",
@@ -258,8 +273,11 @@ def model_card(content: dict[str, Any], evaluation_markdown: str | None) -> str:
         evaluation_markdown.strip() if evaluation_markdown else "Not evaluated at export time.",
         "",
     ]
-    for title, text in content.get("card_sections", {}).items():
-        lines += [f"## {title}", text.strip(), ""]
+    sections = content.get("card_sections", {})
+    # model.json is written with sorted keys: the order sections were added is kept apart.
+    order = [t for t in content.get("card_section_order", []) if t in sections]
+    for title in order + sorted(set(sections) - set(order)):
+        lines += [f"## {title}", sections[title].strip(), ""]
     lines += ["## Limitations", *_limitations(config), ""]
     return "\n".join(lines)
 
@@ -287,6 +305,9 @@ def attach_card_section(model_dir: str | os.PathLike[str], title: str, markdown:
     folder = Path(model_dir)
     content = json.loads((folder / "model.json").read_text(encoding="utf-8"))
     content.setdefault("card_sections", {})[title] = markdown
+    order = content.setdefault("card_section_order", [])
+    if title not in order:
+        order.append(title)
     write_json_atomic(folder / "model.json", content)
     write_text_atomic(
         folder / "MODEL_CARD.md", model_card(content, content.get("evaluation_markdown"))

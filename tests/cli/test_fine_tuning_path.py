@@ -2,7 +2,7 @@
 
 LabelMe annotations (here: the bundled phantoms exported to LabelMe, one folder per
 person, as a clinic would keep them) → ``data import labelme`` → ``data split`` →
-``train docs/configs/finetune.yaml --init models/ocularseg-unet-tiu`` → ``export`` →
+``train docs/configs/finetune.yaml --init models/ocularseg-unet-real`` → ``export`` →
 ``evaluate`` → ``analyze --model NEW_MODEL``. Training is cut to two tiny steps so the
 test fits CI; what it checks is that every hand-off works and that fine-tuning really
 starts from the bundled model (a fresh network scores near 0 after two steps).
@@ -21,6 +21,7 @@ pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
 from ocularseg.cli.app import app  # noqa: E402
+from ocularseg.pipeline.config import DEFAULT_MODEL_NAME  # noqa: E402
 
 runner = CliRunner()
 
@@ -38,7 +39,7 @@ def _csv(path):
 
 @pytest.mark.slow
 def test_labelme_to_finetuned_model_to_analyze(tmp_path, repo_root):
-    bundled = repo_root / "models" / "ocularseg-unet-tiu"
+    bundled = repo_root / "models" / DEFAULT_MODEL_NAME
     annotations = tmp_path / "annotations"
     _ok(
         [

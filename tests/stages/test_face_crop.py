@@ -101,3 +101,20 @@ def test_keyframes_skip_blinks_and_spread_over_time():
     times = [scores[i].timestamp_s for i in chosen]
     assert times[0] <= 1.0 and times[-1] >= 8.5  # both ends of the video are covered
     assert select_keyframes(scores, 4) == chosen  # deterministic
+
+
+def test_several_faces_take_the_highest_scoring_detection(detector, astronaut):
+    import cv2
+
+    # The astronaut beside a half-size copy of herself. dlib scores the original ≈ 1.5 and
+    # gives the copy a weak (≈ 0.02) but *larger* box: the detection to trust is the
+    # highest-scoring one, not the largest.
+    small = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
+    canvas = np.zeros((512, 800, 3), np.uint8)
+    canvas[:, :512] = astronaut
+    canvas[128:384, 530:786] = small
+    face = detector.detect(canvas)
+    assert face.faces_found == 2
+    boxes, scores, _ = detector._detector.run(canvas, 0, detector.params.min_score)
+    assert face.detector_score == pytest.approx(max(scores))
+    assert face.box_px[2] < 512  # the original's box, not the copy's larger weak one
