@@ -286,6 +286,15 @@ def _legend(axes: Axes) -> None:
     )
 
 
+def provenance_font_pt(text: str) -> float:
+    """Font size (pt) of the provenance line: 8, smaller for a line that would not fit.
+
+    About 165 bold characters fit across the A4-landscape page at 8 pt; a longer line is set
+    smaller rather than cut off at the page edge (it must be readable in every report).
+    """
+    return min(8.0, 8.0 * 165 / max(len(text), 1))
+
+
 def _draw_page(
     figure: Figure,
     out_dir: Path,
@@ -328,7 +337,13 @@ def _draw_page(
         for number, side in enumerate(("right", "left")):
             axes = figure.add_axes((0.03 + number * 0.49, 0.08, 0.45, 0.43))
             _draw_eye(axes, out_dir, measurements, summary, side)
-    figure.text(0.03, 0.045, context.provenance, fontsize=8, weight="bold")
+    figure.text(
+        0.03,
+        0.045,
+        context.provenance,
+        fontsize=provenance_font_pt(context.provenance),
+        weight="bold",
+    )
     footer = (
         f"ocularseg {context.version}"
         + (f" · model sha256 {context.model_sha256[:12]}" if context.model_sha256 else "")
