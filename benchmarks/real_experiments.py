@@ -91,7 +91,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pair", action="append", default=[], metavar="A=B")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--resamples", type=int, default=1000)
-    parser.add_argument("--phantom-images", type=int, default=None)
     parser.add_argument(
         "--no-gate-variant",
         action="store_true",
