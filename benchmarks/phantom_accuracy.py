@@ -3,7 +3,9 @@
 Usage::
 
     python benchmarks/phantom_accuracy.py [--model models/ocularseg-unet-real] [--n 200]
-        [--seed 20261] [--subjects 40] [--profile standard] [--downscale 1 4] [--csv OUT]
+        [--seed 20261] [--subjects 40] [--profile standard] [--downscale 1 4]
+        [--jpeg-quality Q] [--prior landmarks|template] [--lid-margin-half-width-r R]
+        [--csv OUT]
 
 Renders ``--n`` phantoms (``ocularseg.synth``; seed 20261 is used by no training or test
 set of the bundled models: those are seeds 1, 2 and 3), skips closed eyes, and measures
@@ -18,8 +20,14 @@ each one three ways:
 
 ``--downscale K`` also shrinks each image K× and enlarges it back before segmenting, as the
 crop stage does with a face filmed from a metre away (the bundled phantom video's eyes are
-about 4.4× enlarged). Errors are measured − truth (negative = reads low); truth mm use the
-true iris radius: mm = px × 11.7 / (2 r).
+about 4.4× enlarged); ``--jpeg-quality Q`` JPEG-encodes the shrunk image first, as a video
+codec does. A model with a landmark-prior channel gets six eye points placed from the
+exact lids and jittered by 3 % of the eye width, as analyze gives dlib's (``--prior
+template``: the average-eye template, as for crops without landmarks). Errors are
+measured − truth (negative = reads low); truth mm use the true iris radius:
+mm = px × 11.7 / (2 r). Last, the gated errors by true MRD1 range, split into their parts:
+iris centre row, upper-lid row and mm scale (a range-dependent error pulls readings
+towards the middle, which a single median hides).
 """
 
 from __future__ import annotations
@@ -35,11 +43,15 @@ REPO = Path(__file__).resolve().parents[1]
 IRIS_MM = 11.7
 
 
-def degrade(image: np.ndarray, factor: float) -> np.ndarray:
-    """Shrink an RGB crop ``factor``× (area averaging) and enlarge it back (bilinear)."""
+def degrade(image: np.ndarray, factor: float, jpeg_quality: int = 0) -> np.ndarray:
+    """Shrink an RGB crop ``factor``× (area averaging) and enlarge it back (bilinear).
+
+    ``jpeg_quality`` > 0 also JPEG-encodes the small image at that quality before enlarging
+    it, as a video codec compresses the whole frame before the crop stage enlarges the eye.
+    """
     import cv2
 
-    if factor <= 1:
+    if factor <= 1 and jpeg_quality <= 0:
         return image
     height, width = image.shape[:2]
     small = cv2.resize(
@@ -47,16 +59,22 @@ def degrade(image: np.ndarray, factor: float) -> np.ndarray:
         (max(1, round(width / factor)), max(1, round(height / factor))),
         interpolation=cv2.INTER_AREA,
     )
+    if jpeg_quality > 0:
+        flags = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
+        ok, encoded = cv2.imencode(".jpg", small[..., ::-1], flags)
+        if ok:
+            small = np.ascontiguousarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1])
     return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def measure_set(args: argparse.Namespace) -> pd.DataFrame:
     from ocularseg.stages.cleanup import clean_label_map
     from ocularseg.stages.gates import frame_gates
-    from ocularseg.stages.measure import measure_eye
+    from ocularseg.stages.measure import MeasureParams, measure_eye
     from ocularseg.stages.quality import (
         mirror,
         mirror_agreement,
+        mirror_points,
         outline_agreement,
         quality_score,
     )
@@ -64,8 +82,11 @@ def measure_set(args: argparse.Namespace) -> pd.DataFrame:
     from ocularseg.synth.dataset import sample_params
     from ocularseg.synth.landmarks import outline_from_truth
     from ocularseg.synth.render import render_eye
+    from ocularseg.training.dataset import six_points_from_truth
 
+    measure_params = MeasureParams(lid_margin_half_width_r=args.lid_margin_half_width_r)
     segmenter = Segmenter(args.model, device="cpu", batch_size=8)
+    prior_rng = np.random.default_rng(args.seed)
     # A crop of a face ~1 m away: the eye ~60 frame px wide, 4.5 crop px per frame px.
     scale = 4.5
     rows = []
@@ -80,12 +101,15 @@ def measure_set(args: argparse.Namespace) -> pd.DataFrame:
         radius = float(truth["iris_radius_px"])
         truth_mm = float(truth["mrd1_px"]) * IRIS_MM / (2.0 * radius)
         outline = outline_from_truth(truth)
-        exact = measure_eye(eye.labels, scale_crop_per_frame=scale)
+        exact = measure_eye(eye.labels, params=measure_params, scale_crop_per_frame=scale)
         base = {
             "index": index,
             "side": params.side,
             "truth_mrd1_mm": truth_mm,
             "truth_vif": float(truth["visible_iris_fraction"]),
+            "truth_cy_px": float(truth["iris_center_px"][1]),
+            "truth_radius_px": radius,
+            "truth_mrd1_px": float(truth["mrd1_px"]),
         }
         rows.append(
             {
@@ -98,10 +122,21 @@ def measure_set(args: argparse.Namespace) -> pd.DataFrame:
             }
         )
         for factor in args.downscale:
-            image = degrade(eye.image, factor)
-            seg, seg_mirror = segmenter.segment([image, mirror(image)])
+            image = degrade(eye.image, factor, args.jpeg_quality)
+            points = None
+            if args.prior == "landmarks":
+                # dlib's six points as analyze gives them: placed from the exact lids and
+                # jittered by dlib's typical error (3 % of the eye width, as in training).
+                points = six_points_from_truth(truth)
+                if points is not None:
+                    width = float(np.hypot(*(points[3] - points[0])))
+                    points = points + prior_rng.normal(0, 0.03 * width, size=points.shape)
+            seg, seg_mirror = segmenter.segment(
+                [image, mirror(image)],
+                None if points is None else [points, mirror_points(points, image.shape[1])],
+            )
             labels = clean_label_map(seg.labels)
-            values = measure_eye(labels, scale_crop_per_frame=scale)
+            values = measure_eye(labels, params=measure_params, scale_crop_per_frame=scale)
             quality = quality_score(
                 mirror_agreement(seg.labels, seg_mirror.labels),
                 outline_agreement(labels, outline),
@@ -114,6 +149,9 @@ def measure_set(args: argparse.Namespace) -> pd.DataFrame:
                     "downscale": factor,
                     "mrd1_mm": values["mrd1_mm"],
                     "vif": values["visible_iris_fraction"],
+                    "iris_cy_px": values["iris_cy_px"],
+                    "iris_radius_px": values["iris_radius_px"],
+                    "mrd1_px": values["mrd1_px"],
                     "used": not failed and math.isfinite(values["mrd1_mm"]),
                     "quality": quality,
                     "gates_failed": ";".join(failed),
@@ -148,6 +186,34 @@ def error_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def range_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Gated model errors by true MRD1 range: total, iris-centre, upper-lid and scale parts.
+
+    MRD1 = cy − lid, in mm by 11.7 / (2 r); with truth mm from the true radius, the error
+    splits exactly into (cy − cy_true) − (lid − lid_true) in true mm plus the scale part.
+    """
+    part = df[(df.method == "model") & df.used & np.isfinite(df.mrd1_mm)].copy()
+    mm_per_px = IRIS_MM / (2.0 * part.truth_radius_px)
+    part["error"] = part.mrd1_mm - part.truth_mrd1_mm
+    part["iris_centre"] = (part.iris_cy_px - part.truth_cy_px) * mm_per_px
+    lid = part.iris_cy_px - part.mrd1_px
+    true_lid = part.truth_cy_px - part.truth_mrd1_px
+    part["upper_lid"] = -(lid - true_lid) * mm_per_px
+    part["mm_scale"] = part.error - part.iris_centre - part.upper_lid
+    edges = [-np.inf, 1.0, 2.0, 3.0, 4.0, 5.0, np.inf]
+    labels = ["< 1", "1–2", "2–3", "3–4", "4–5", "≥ 5"]
+    part["true MRD1 mm"] = pd.cut(part.truth_mrd1_mm, edges, labels=labels, right=False)
+    table = part.groupby(["downscale", "true MRD1 mm"], observed=True).agg(
+        n=("error", "size"),
+        mean_error=("error", "mean"),
+        MAE=("error", lambda e: e.abs().mean()),
+        iris_centre=("iris_centre", "mean"),
+        upper_lid=("upper_lid", "mean"),
+        mm_scale=("mm_scale", "mean"),
+    )
+    return table.reset_index()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -158,6 +224,22 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=40)
     parser.add_argument("--profile", default="standard", choices=("standard", "shifted"))
     parser.add_argument("--downscale", type=float, nargs="+", default=[1.0, 4.0])
+    parser.add_argument(
+        "--jpeg-quality", type=int, default=0, help="JPEG-encode the shrunk image (0: no)"
+    )
+    parser.add_argument(
+        "--prior",
+        default="landmarks",
+        choices=("landmarks", "template"),
+        help="prior-channel models: six jittered eye points as analyze gives (default) "
+        "or the average-eye template (crops without landmarks)",
+    )
+    parser.add_argument(
+        "--lid-margin-half-width-r",
+        type=float,
+        default=0.8,
+        help="measure.lid_margin_half_width_r (0: read the lids in the centre column alone)",
+    )
     parser.add_argument("--csv", type=Path, help="also write every measurement here")
     args = parser.parse_args()
 
@@ -170,6 +252,10 @@ def main() -> None:
     )
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:+.3f}"))
+    print()
+    print("model, gated: signed MRD1 error (mm) by true MRD1 range, and its parts")
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(range_table(df).to_string(index=False, float_format=lambda v: f"{v:+.2f}"))
     model = df[df.method == "model"]
     for (factor, side), cell in model.groupby(["downscale", "side"]):
         print(

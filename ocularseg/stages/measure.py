@@ -25,6 +25,9 @@ Geometry conventions (so mask values match the analytic ones within 1 px)
       centre would read the upper lid 0.5 px low on average). Hence
       ``mrd1 = cy − (top_row − 0.5)``, ``mrd2 = (bottom_row + 0.5) − cy`` and
       ``fissure_height = bottom_row − top_row + 1`` (the number of pixel rows spanned).
+      By default (``MeasureParams.lid_margin_half_width_r``) each margin's edge in the
+      centre column is instead read from a robust quadratic fitted to the edges of the
+      nearby columns (``stages.lid_margin``); fissure height is then lower − upper edge.
     * ``superior_scleral_show = max(0, top_row(D) − top_row(O))`` in the centre column and
       ``inferior_scleral_show = max(0, bottom_row(O) − bottom_row(D))``.
     * ``visible_iris_fraction = area(D) / (π r²)`` uses every D pixel; digitisation can
@@ -59,6 +62,7 @@ from ocularseg.stages.iris_circle import (
     IrisFitParams,
     fit_iris_circle_detailed,
 )
+from ocularseg.stages.lid_margin import margin_at_column_px, margin_edges_px
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +147,10 @@ class MeasureParams(BaseModel):
         iris_fit: thresholds of the limbus circle fit (``IrisFitParams``, crop px).
         gates: thresholds of the quality gates that decide whether a measurement is
             reported (``GateParams``; see ``stages.gates``).
+        lid_margin_half_width_r: MRD1, MRD2 and the fissure height read each lid margin
+            from a robust quadratic fitted over the columns within this many iris radii of
+            the centre column (``stages.lid_margin``), so a notch of lashes labelled skin
+            does not move them; 0 reads the centre column alone.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -152,6 +160,7 @@ class MeasureParams(BaseModel):
     min_opening_height_px: float = Field(default=10.0, ge=0.0)
     iris_fit: IrisFitParams = Field(default_factory=IrisFitParams)
     gates: GateParams = Field(default_factory=GateParams)
+    lid_margin_half_width_r: float = Field(default=0.8, ge=0.0, le=3.0)
 
 
 def class_areas_px(labels: np.ndarray) -> dict[str, int]:
@@ -200,12 +209,18 @@ def opening_ratios(areas_px: Mapping[str, float]) -> dict[str, float]:
     }
 
 
-def lid_distances_px(labels: np.ndarray, circle: IrisCircle) -> dict[str, float]:
+def lid_distances_px(
+    labels: np.ndarray, circle: IrisCircle, margin_half_width_px: float = 0.0
+) -> dict[str, float]:
     """MRD1, MRD2, fissure height and scleral show in the column through the iris centre.
 
     Args:
         labels: (H, W) label map in crop px.
         circle: the fitted iris circle (crop px).
+        margin_half_width_px: read each lid margin in the centre column from a trimmed
+            quadratic fitted to the margin over the columns within this many crop px
+            (``stages.lid_margin``), so that a notch of lashes labelled skin does not move
+            MRD1; below 1 px, the centre column alone (the literal CLINICAL.md reading).
 
     Returns:
         ``mrd1_px``, ``mrd2_px``, ``fissure_height_px``, ``superior_scleral_show_px``,
@@ -231,9 +246,14 @@ def lid_distances_px(labels: np.ndarray, circle: IrisCircle) -> dict[str, float]
     if opening_rows.size == 0:
         return out
     top, bottom = int(opening_rows[0]), int(opening_rows[-1])
-    out["mrd1_px"] = circle.cy_px - (top - 0.5)
-    out["mrd2_px"] = (bottom + 0.5) - circle.cy_px
-    out["fissure_height_px"] = float(bottom - top + 1)
+    upper_y, lower_y = top - 0.5, bottom + 0.5
+    if margin_half_width_px >= 1:
+        columns, upper_edges, lower_edges = margin_edges_px(opening_mask(labels))
+        upper_y = margin_at_column_px(columns, upper_edges, column, margin_half_width_px)
+        lower_y = margin_at_column_px(columns, lower_edges, column, margin_half_width_px)
+    out["mrd1_px"] = circle.cy_px - upper_y
+    out["mrd2_px"] = lower_y - circle.cy_px
+    out["fissure_height_px"] = float(lower_y - upper_y)
     disc_rows = np.flatnonzero(iris_disc_mask(labels[:, column]))
     if disc_rows.size:
         out["superior_scleral_show_px"] = float(max(0, int(disc_rows[0]) - top))
@@ -406,7 +426,9 @@ def _measure(
             mm_per_crop_px=mm_per_crop_px,
             mm_per_frame_px=mm_per_crop_px * scale,
         )
-        lengths_px.update(lid_distances_px(labels, circle))
+        lengths_px.update(
+            lid_distances_px(labels, circle, params.lid_margin_half_width_r * circle.radius_px)
+        )
 
     for name in LENGTH_NAMES:
         length_px = lengths_px[f"{name}_px"]

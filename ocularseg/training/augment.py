@@ -36,6 +36,14 @@ class AugmentParams(BaseModel):
         "wide, so its 480×320 crop is upsampled ×5–10 and soft",
     )
     max_downscale: float = Field(6.0, ge=1, le=16, description="largest shrink factor")
+    lowres_jpeg_prob: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="JPEG-encode the shrunk crop before enlarging it: a video codec or a "
+        "phone compresses the whole frame, so its blocks are ×5–10 larger in the crop "
+        "(off by default, so older configs draw as before)",
+    )
     noise_prob: float = Field(0.3, ge=0, le=1, description="add Gaussian sensor noise")
     max_noise_sigma: float = Field(8.0, ge=0, le=50, description="noise std, 8-bit levels")
     jpeg_prob: float = Field(0.3, ge=0, le=1, description="JPEG re-encode")
@@ -168,16 +176,23 @@ def _photometric(cv2, image, rng, p: AugmentParams) -> np.ndarray:
             (max(8, round(width / factor)), max(8, round(height / factor))),
             interpolation=cv2.INTER_AREA,
         )
+        if p.lowres_jpeg_prob > 0 and rng.random() < p.lowres_jpeg_prob:
+            small = _jpeg(cv2, small, int(rng.integers(p.min_jpeg_quality, 96)))
         out = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
     if rng.random() < p.noise_prob and p.max_noise_sigma > 0:
         noise = rng.normal(0, rng.uniform(1, p.max_noise_sigma), out.shape)
         out = np.clip(out + noise, 0, 255).astype(np.uint8)
     if rng.random() < p.jpeg_prob:
-        quality = int(rng.integers(p.min_jpeg_quality, 96))
-        ok, encoded = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
-        if ok:
-            out = cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1]
+        out = _jpeg(cv2, out, int(rng.integers(p.min_jpeg_quality, 96)))
     return out
+
+
+def _jpeg(cv2, image: np.ndarray, quality: int) -> np.ndarray:
+    """An RGB uint8 image JPEG-encoded at ``quality`` (5–100) and decoded again."""
+    ok, encoded = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        return image
+    return np.ascontiguousarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1])
 
 
 def _appearance(cv2, image: np.ndarray, rng: np.random.Generator, p: AugmentParams) -> np.ndarray:

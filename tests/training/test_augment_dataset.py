@@ -137,6 +137,25 @@ def test_low_resolution_augmentation_softens_the_image():
     assert sharpness < 0.7 * original
 
 
+def test_jpeg_while_small_compresses_the_shrunk_crop_and_nothing_else():
+    image, labels = _eye(128, 192)
+    zero = ("hflip_prob", "max_rotation_deg", "max_scale_change", "max_shift_frac",
+            "brightness", "contrast", "saturation", "max_hue_shift_deg", "gamma",
+            "colour_cast", "blur_prob", "noise_prob", "jpeg_prob")  # fmt: skip
+    neutral = {**dict.fromkeys(zero, 0), "lowres_prob": 1.0, "max_downscale": 4.0}
+    neutral["min_jpeg_quality"] = 5
+    plain, _, _ = augment_pair(image, labels, np.random.default_rng(3), AugmentParams(**neutral))
+    again, _, _ = augment_pair(image, labels, np.random.default_rng(3), AugmentParams(**neutral))
+    coded, coded_labels, _ = augment_pair(
+        image, labels, np.random.default_rng(3), AugmentParams(**neutral, lowres_jpeg_prob=1.0)
+    )
+    np.testing.assert_array_equal(plain, again)  # off by default: draws as before
+    np.testing.assert_array_equal(coded_labels, labels)
+    # Same shrink factor (drawn first), so the only difference is the codec's loss.
+    difference = np.abs(coded.astype(int) - plain.astype(int)).mean()
+    assert difference > 1.0
+
+
 def test_input_scale_shrinks_image_and_mask_together(tmp_path):
     image, labels = _eye(320, 480)  # a full-size crop with a small eye in its corner
     write_image_atomic(tmp_path / "images" / "a.png", image)
