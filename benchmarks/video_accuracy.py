@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/video_accuracy.py [--video sample_data/phantom_video.mp4]
-        [--model models/ocularseg-unet-real] [--fps 15] [--synth-seed S] [--csv OUT]
+        [--model models/ocularseg-unet-real] [--fps 15] [--synth-seed S]
+        [--no-shared-radius] [--csv OUT]
 
 Runs the pipeline in time-series mode (quality gates included), matches each measured
 (frame, eye) with the ground truth written by ``ocularseg synth-video`` and prints, per eye,
@@ -148,6 +149,11 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-real")
     parser.add_argument("--fps", type=float, default=15.0)
     parser.add_argument("--synth-seed", type=int, help="render a new phantom video, this seed")
+    parser.add_argument(
+        "--no-shared-radius",
+        action="store_true",
+        help="fit every iris circle on its own (measure.shared_radius.enabled: false)",
+    )
     parser.add_argument("--csv", type=Path, help="also write the matched rows here")
     args = parser.parse_args()
 
@@ -155,7 +161,8 @@ def main() -> None:
     from ocularseg.pipeline.run import run_analysis
     from ocularseg.report.summary import mark_used, summarise
     from ocularseg.report.tables import measurements_frame
-    from ocularseg.stages.measure import MEASUREMENT_COLUMNS
+    from ocularseg.stages.measure import MEASUREMENT_COLUMNS, MeasureParams
+    from ocularseg.stages.shared_radius import SharedRadiusParams
 
     with tempfile.TemporaryDirectory() as tmp:
         video = args.video
@@ -167,7 +174,15 @@ def main() -> None:
         result = run_analysis(
             [video],
             Path(tmp) / "out",
-            AnalyzeConfig(model=args.model, fps=args.fps, overlays=False, save_crops=False),
+            AnalyzeConfig(
+                model=args.model,
+                fps=args.fps,
+                overlays=False,
+                save_crops=False,
+                measure=MeasureParams(
+                    shared_radius=SharedRadiusParams(enabled=not args.no_shared_radius)
+                ),
+            ),
         )
         measured = mark_used(measurements_frame(result.rows, MEASUREMENT_COLUMNS))
         summary = summarise(measured)
@@ -224,6 +239,17 @@ def main() -> None:
             f"  {side:5s}: iris centre {centre:+.2f}, upper lid {lid:+.2f}, mm scale "
             f"{ruler:+.2f} (radius {radius:+.2f} crop px of {eye.true_radius_px.median():.1f})"
         )
+
+    print("\nused frames with a true MRD1 under 2.5 mm (the ptosis range; mean signed error):")
+    for side in ("right", "left"):
+        eye = open_eyes[(open_eyes.side == side) & open_eyes.used.astype(bool)]
+        low = eye[eye.gt_mrd1_mm < 2.5]
+        if len(low):
+            error = (low.mrd1_mm - low.gt_mrd1_mm).dropna()
+            mean, mae = error.mean(), error.abs().mean()
+            print(f"  {side:5s}: n {len(error)}, mean {mean:+.3f} mm, MAE {mae:.3f}")
+        else:
+            print(f"  {side:5s}: none")
 
     print("\nsummary (what the report says):")
     for side in ("right", "left"):

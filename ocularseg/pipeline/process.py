@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,13 @@ from ocularseg.stages.quality import (
     quality_score,
 )
 from ocularseg.stages.segment import Segmenter
+from ocularseg.stages.shared_radius import (
+    FLAG_IRIS_RADIUS_SHARED,
+    fit_centre_with_radius,
+    reference_radii,
+    shared_radius_frame_px,
+    wants_refit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +230,10 @@ def process_input(
     # (row, crop image, measured label map): overlays are drawn once the between-frame
     # gates have run, so every overlay shows every reason its frame was excluded.
     drawn: list[tuple[dict[str, Any], np.ndarray, np.ndarray]] = []
+    # Rows whose iris the lid covers, with what a shared-radius refit needs (the label map
+    # zlib-packed: a long recording of a ptotic eye may have thousands).
+    covered: list[_Covered] = []
+    shared = config.measure.shared_radius
     for start in range(0, len(crops), config.batch_size):
         batch = crops[start : start + config.batch_size]
         images = [crop.image for _, crop in batch]
@@ -290,6 +302,13 @@ def process_input(
             if config.overlays:
                 drawn.append((row, crop.image, labels))
             result.rows.append(row)
+            fraction = measurement.values["visible_iris_fraction"]
+            if shared.enabled and fraction < shared.min_reference_fraction:
+                covered.append(_Covered(row, _pack(labels), outline, quality, crop, partial))
+    if covered:
+        t0 = time.perf_counter()
+        _share_iris_radius(result.rows, covered, config)
+        timer.add("measure", t0)
     agreement_gates(result.rows, timeseries=config.mode == "timeseries", params=gate_params)
     _check_usable(item, result)
     if drawn:
@@ -300,6 +319,74 @@ def process_input(
     result.timings_s["total"] = round(time.perf_counter() - began, 4)
     write_json_atomic(folder / RESULT_JSON, result.to_json())
     return result
+
+
+@dataclass
+class _Covered:
+    """A row with a lid-covered iris and what re-measuring it needs."""
+
+    row: dict[str, Any]
+    packed_labels: tuple[tuple[int, int], bytes]
+    outline: np.ndarray
+    quality: float
+    crop: EyeCrop
+    partial: bool
+
+
+def _pack(labels: np.ndarray) -> tuple[tuple[int, int], bytes]:
+    return labels.shape, zlib.compress(np.ascontiguousarray(labels, np.uint8).tobytes(), 1)
+
+
+def _unpack(packed: tuple[tuple[int, int], bytes]) -> np.ndarray:
+    shape, data = packed
+    return np.frombuffer(zlib.decompress(data), np.uint8).reshape(shape)
+
+
+def _share_iris_radius(
+    rows: list[dict[str, Any]], covered: list[_Covered], config: AnalyzeConfig
+) -> None:
+    """Refit lid-covered irises with the input's shared radius (``stages.shared_radius``).
+
+    The reference is taken from the rows that pass every per-frame check before the
+    between-frame gates run; a refitted row is measured and gated again and flagged
+    ``iris_radius_shared``.
+    """
+    params = config.measure.shared_radius
+    references = reference_radii(rows, params, lambda row: not exclusion_reasons(row))
+    for item in covered:
+        row, crop = item.row, item.crop
+        shared_frame_px = shared_radius_frame_px(float(row["timestamp_s"]), references, params)
+        if not wants_refit(row, shared_frame_px, params):
+            continue
+        labels = _unpack(item.packed_labels)
+        circle = fit_centre_with_radius(
+            labels,
+            shared_frame_px * crop.scale_crop_per_frame,
+            (float(row["iris_cx_px"]), float(row["iris_cy_px"])),
+            config.measure.iris_fit,
+        )
+        if circle is None:
+            continue
+        measurement = measure_eye_crop(
+            labels, crop.side, config.measure, crop.scale_crop_per_frame, circle=circle
+        )
+        gates = frame_gates(
+            measurement.values,
+            labels,
+            item.outline,
+            quality=item.quality,
+            params=config.measure.gates,
+        )
+        row.update(measurement.values)
+        row["flags"] = ";".join(
+            [
+                *crop.flags,
+                *measurement.flags,
+                FLAG_IRIS_RADIUS_SHARED,
+                *([FLAG_PARTIAL_VIDEO] if item.partial else []),
+            ]
+        )
+        row["gates_failed"] = ";".join(gates)
 
 
 def _check_usable(item: InputItem, result: InputResult) -> None:

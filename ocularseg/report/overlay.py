@@ -64,6 +64,7 @@ SHEET_TILE_WIDTH_PX = 480
 _NOTE_TEXT: dict[str, str] = {
     "at_border": "eye at the frame edge",
     "too_small": "eye small in the frame",
+    "iris_radius_shared": "iris size from the open eye",
 }
 
 _FONT_SCALE = 0.45  # ~10 px cap height: legible at 480×320 without hiding the eye

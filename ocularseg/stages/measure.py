@@ -63,6 +63,7 @@ from ocularseg.stages.iris_circle import (
     fit_iris_circle_detailed,
 )
 from ocularseg.stages.lid_margin import margin_at_column_px, margin_edges_px
+from ocularseg.stages.shared_radius import SharedRadiusParams
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +152,8 @@ class MeasureParams(BaseModel):
             from a robust quadratic fitted over the columns within this many iris radii of
             the centre column (``stages.lid_margin``), so a notch of lashes labelled skin
             does not move them; 0 reads the centre column alone.
+        shared_radius: when a lid-covered iris takes the radius of the input's fully
+            visible irises (``stages.shared_radius``; applied by ``analyze``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -161,6 +164,7 @@ class MeasureParams(BaseModel):
     iris_fit: IrisFitParams = Field(default_factory=IrisFitParams)
     gates: GateParams = Field(default_factory=GateParams)
     lid_margin_half_width_r: float = Field(default=0.8, ge=0.0, le=3.0)
+    shared_radius: SharedRadiusParams = Field(default_factory=SharedRadiusParams)
 
 
 def class_areas_px(labels: np.ndarray) -> dict[str, int]:
@@ -355,6 +359,7 @@ def measure_eye_crop(
     side: Side,
     params: MeasureParams | None = None,
     scale_crop_per_frame: float = 1.0,
+    circle: IrisCircle | None = None,
 ) -> EyeMeasurement:
     """Measure one eye and attach its quality flags.
 
@@ -363,6 +368,8 @@ def measure_eye_crop(
         side: the patient's side, ``"right"`` (OD) or ``"left"`` (OS).
         params: stage parameters; defaults to ``MeasureParams()``.
         scale_crop_per_frame: crop px per frame px (``EyeCrop.scale_crop_per_frame``).
+        circle: use this iris circle (crop px) instead of fitting one, e.g. the
+            shared-radius refit of ``stages.shared_radius``.
 
     Returns:
         ``EyeMeasurement`` with the :func:`measure_eye` values and the
@@ -371,12 +378,15 @@ def measure_eye_crop(
     Raises:
         InputError: invalid label map or scale.
     """
-    values, flags = _measure(labels, params or MeasureParams(), scale_crop_per_frame)
+    values, flags = _measure(labels, params or MeasureParams(), scale_crop_per_frame, circle)
     return EyeMeasurement(side=side, values=values, flags=flags)
 
 
 def _measure(
-    labels: np.ndarray, params: MeasureParams, scale_crop_per_frame: float
+    labels: np.ndarray,
+    params: MeasureParams,
+    scale_crop_per_frame: float,
+    given_circle: IrisCircle | None = None,
 ) -> tuple[dict[str, float], tuple[str, ...]]:
     labels = check_label_map(labels)
     scale = float(scale_crop_per_frame)
@@ -403,7 +413,9 @@ def _measure(
     reason: FitFailure | None = None
     circle: IrisCircle | None = None
     closed = _is_eye_closed(values["area_opening_px"], lengths_px["opening_height_max_px"], params)
-    if not closed:
+    if not closed and given_circle is not None:
+        circle = given_circle
+    elif not closed:
         # A slit of an eye can show a sliver of iris, but its border fixes no circle and
         # would give meaningless mm values, so a closed eye is not fitted at all.
         fit = fit_iris_circle_detailed(labels, params.iris_fit)
