@@ -44,6 +44,12 @@ Between the frames of one input, among frames that passed the frame gates
                                eyes) is below ``blur_ratio`` × the input's median sharpness
                                (needs ``agreement_min_frames`` frames; a still image has no
                                reference and is not tested).
+    ``iris_size_differs_between_eyes`` in one frame, the two eyes' iris radii (frame px)
+                               differ by more than ``max_between_eye_radius_deviation``
+                               (relative to the smaller): a person's irises are the same
+                               size to within ~2 %, so one circle is wrong — the eye whose
+                               iris is less visible (a circle on less limbus) is excluded,
+                               both when they are equally visible (within 0.05).
     ``iris_size_inconsistent`` the iris radius in frame px differs by more than
                                ``max_iris_radius_deviation`` (relative) from the median of
                                the input's passing frames: the face does not change size
@@ -86,6 +92,7 @@ GATE_MRD1_RANGE = "mrd1_out_of_range"
 GATE_FISSURE_RANGE = "fissure_out_of_range"
 GATE_BLURRED = "blurred"
 GATE_IRIS_SIZE_INCONSISTENT = "iris_size_inconsistent"
+GATE_IRIS_SIZE_EYES = "iris_size_differs_between_eyes"
 GATE_MRD1_INCONSISTENT = "mrd1_inconsistent"
 GATE_NEAR_BLINK = "near_blink"
 
@@ -100,6 +107,7 @@ GATE_NAMES: tuple[str, ...] = (
     GATE_MRD1_RANGE,
     GATE_FISSURE_RANGE,
     GATE_BLURRED,
+    GATE_IRIS_SIZE_EYES,
     GATE_IRIS_SIZE_INCONSISTENT,
     GATE_MRD1_INCONSISTENT,
     GATE_NEAR_BLINK,
@@ -120,6 +128,7 @@ EXCLUSION_TEXT: dict[str, str] = {
     GATE_MRD1_RANGE: "MRD1 outside the plausible range",
     GATE_FISSURE_RANGE: "fissure height outside the plausible range",
     GATE_BLURRED: "frame blurred",
+    GATE_IRIS_SIZE_EYES: "iris size differs from the other eye's",
     GATE_IRIS_SIZE_INCONSISTENT: "iris size differs from the other frames",
     GATE_MRD1_INCONSISTENT: "MRD1 differs from the neighbouring frames",
     GATE_NEAR_BLINK: "next to a blink",
@@ -158,6 +167,10 @@ class GateParams(BaseModel):
             (the phantom video's blurred frames score 0.38–0.54 of the median).
         max_iris_radius_deviation: largest relative difference of a frame's iris radius
             (frame px) from the input's median.
+        max_between_eye_radius_deviation: largest relative difference between the two
+            eyes' iris radii in one frame (frame px, relative to the smaller). Irises
+            match to ~2 %; 15 % leaves room for fit noise and a slightly turned head. A
+            squinting eye whose circle was far too large differed by 42 %.
         max_mrd1_deviation_mm: key frames: largest difference of a frame's MRD1 from the
             median of the other passing frames (mm; key frames span gaze directions).
         max_mrd1_jump_mm: time series: largest difference of a frame's MRD1 from the
@@ -187,6 +200,7 @@ class GateParams(BaseModel):
     fissure_max_mm: float = 16.0
     blur_ratio: float = Field(default=0.6, ge=0.0, le=1.0)
     max_iris_radius_deviation: float = Field(default=0.15, gt=0.0)
+    max_between_eye_radius_deviation: float = Field(default=0.15, gt=0.0)
     max_mrd1_deviation_mm: float = Field(default=2.5, gt=0.0)
     max_mrd1_jump_mm: float = Field(default=1.5, gt=0.0)
     blink_margin_s: float = Field(default=0.25, ge=0.0)
@@ -336,8 +350,9 @@ def agreement_gates(
     Args:
         rows: measurement rows of one input (both eyes); each needs ``side``,
             ``timestamp_s``, ``sharpness``, ``blink``, ``flags`` and ``gates_failed``
-            (``;``-joined), ``iris_radius_frame_px`` and ``mrd1_mm``. Failed gates are
-            appended to ``gates_failed``.
+            (``;``-joined), ``iris_radius_frame_px`` and ``mrd1_mm``, and for the
+            between-eye gate ``frame_index`` and ``visible_iris_fraction``. Failed gates
+            are appended to ``gates_failed``.
         timeseries: compare MRD1 with neighbours in time (± ``agreement_window_s``)
             rather than with all other frames.
         params: thresholds; defaults to ``GateParams()``.
@@ -357,6 +372,7 @@ def agreement_gates(
                 gap = np.abs(blinks - float(row["timestamp_s"])).min()
                 if gap <= params.blink_margin_s + 1e-9:
                     _add_gate(row, GATE_NEAR_BLINK)
+    _between_eyes(rows, params)
     values = np.array([v for v in sharpness.values() if math.isfinite(v)])
     if values.size >= params.agreement_min_frames:
         cut = params.blur_ratio * float(np.median(values))
@@ -375,6 +391,27 @@ def agreement_gates(
                 if abs(radius / median - 1.0) > params.max_iris_radius_deviation:
                     _add_gate(row, GATE_IRIS_SIZE_INCONSISTENT)
         _mrd1_agreement(passing, timeseries, params)
+
+
+def _between_eyes(rows: Sequence[MutableMapping[str, Any]], params: GateParams) -> None:
+    """Both eyes of one frame: iris radii that disagree exclude the less visible eye."""
+    by_frame: dict[Any, list[MutableMapping[str, Any]]] = {}
+    for row in rows:
+        by_frame.setdefault((row.get("frame_index"), row["timestamp_s"]), []).append(row)
+    for pair in by_frame.values():
+        if len(pair) != 2 or not all(_passes(r) for r in pair):
+            continue
+        radii = [float(r.get("iris_radius_frame_px", math.nan)) for r in pair]
+        if not all(math.isfinite(v) and v > 0 for v in radii):
+            continue
+        if max(radii) / min(radii) - 1.0 <= params.max_between_eye_radius_deviation:
+            continue
+        shown = [float(r.get("visible_iris_fraction", math.nan)) for r in pair]
+        if all(math.isfinite(v) for v in shown) and abs(shown[0] - shown[1]) > 0.05:
+            _add_gate(pair[int(np.argmin(shown))], GATE_IRIS_SIZE_EYES)
+        else:
+            for row in pair:
+                _add_gate(row, GATE_IRIS_SIZE_EYES)
 
 
 def _mrd1_agreement(

@@ -21,6 +21,7 @@ from ocularseg.report.summary import summarise
 from ocularseg.report.tables import measurements_frame
 from ocularseg.stages.gates import (
     EXCLUSION_TEXT,
+    GATE_IRIS_SIZE_EYES,
     GATE_NAMES,
     GateParams,
     agreement_gates,
@@ -197,6 +198,36 @@ def test_iris_radius_that_jumps_between_frames_fails() -> None:
     rows[2]["iris_radius_frame_px"] = 18.0  # +29 %
     agreement_gates(rows, timeseries=False)
     assert [exclusion_reasons(r) for r in rows] == [[], [], ["iris_size_inconsistent"], [], []]
+
+
+@pytest.mark.parametrize(
+    ("radii", "shown", "expected"),
+    [
+        # A squinting face: the right circle far too large on a short arc (real case: 42 %).
+        ((17.3, 12.2), (0.38, 0.53), ([GATE_IRIS_SIZE_EYES], [])),
+        # Equally visible: nothing tells which circle is wrong, so both go.
+        ((17.3, 12.2), (0.60, 0.62), ([GATE_IRIS_SIZE_EYES], [GATE_IRIS_SIZE_EYES])),
+        # 10 % apart: fit noise or a turned head, both kept.
+        ((13.2, 12.0), (0.40, 0.90), ([], [])),
+    ],
+)
+def test_iris_radii_of_the_two_eyes_must_agree(radii, shown, expected) -> None:
+    rows = [
+        _row(0, 0.0, side, iris_radius_frame_px=r, visible_iris_fraction=f, mrd1_mm=3.0)
+        for side, r, f in zip(("right", "left"), radii, shown, strict=True)
+    ]
+    agreement_gates(rows, timeseries=False)
+    assert [exclusion_reasons(r) for r in rows] == list(expected)
+
+
+def test_an_eye_already_excluded_is_not_compared_with_the_other() -> None:
+    rows = [
+        _row(0, 0.0, "right", iris_radius_frame_px=17.3, visible_iris_fraction=0.9),
+        _row(0, 0.0, "left", iris_radius_frame_px=12.2, visible_iris_fraction=0.5),
+    ]
+    rows[0]["gates_failed"] = "low_quality"
+    agreement_gates(rows, timeseries=False)
+    assert exclusion_reasons(rows[1]) == []
 
 
 @pytest.mark.parametrize(
