@@ -60,10 +60,9 @@ def degrade(image: np.ndarray, factor: float, jpeg_quality: int = 0) -> np.ndarr
         interpolation=cv2.INTER_AREA,
     )
     if jpeg_quality > 0:
-        flags = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
-        ok, encoded = cv2.imencode(".jpg", small[..., ::-1], flags)
-        if ok:
-            small = np.ascontiguousarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1])
+        from ocularseg.training.augment import jpeg_roundtrip
+
+        small = jpeg_roundtrip(small, jpeg_quality)
     return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
 
 

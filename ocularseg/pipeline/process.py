@@ -17,6 +17,7 @@ import math
 import time
 import zlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -287,9 +288,7 @@ def process_input(
                 "outline_agreement": outline_score,
                 "cleaned": config.cleanup,
                 "landmark_gate_removed_px": gate_removed_px,
-                "flags": ";".join(
-                    [*crop.flags, *measurement.flags, *([FLAG_PARTIAL_VIDEO] if partial else [])]
-                ),
+                "flags": _row_flags(crop, measurement.flags, partial),
                 "gates_failed": ";".join(gates),
                 "overlay": "",
                 **measurement.values,
@@ -304,10 +303,10 @@ def process_input(
             result.rows.append(row)
             fraction = measurement.values["visible_iris_fraction"]
             if shared.enabled and fraction < shared.min_reference_fraction:
-                covered.append(_Covered(row, _pack(labels), outline, quality, crop, partial))
+                covered.append(_Covered(row, _pack(labels), outline, quality, crop))
     if covered:
         t0 = time.perf_counter()
-        _share_iris_radius(result.rows, covered, config)
+        _share_iris_radius(result.rows, covered, config, partial)
         timer.add("measure", t0)
     agreement_gates(result.rows, timeseries=config.mode == "timeseries", params=gate_params)
     _check_usable(item, result)
@@ -330,7 +329,6 @@ class _Covered:
     outline: np.ndarray
     quality: float
     crop: EyeCrop
-    partial: bool
 
 
 def _pack(labels: np.ndarray) -> tuple[tuple[int, int], bytes]:
@@ -343,7 +341,7 @@ def _unpack(packed: tuple[tuple[int, int], bytes]) -> np.ndarray:
 
 
 def _share_iris_radius(
-    rows: list[dict[str, Any]], covered: list[_Covered], config: AnalyzeConfig
+    rows: list[dict[str, Any]], covered: list[_Covered], config: AnalyzeConfig, partial: bool
 ) -> None:
     """Refit lid-covered irises with the input's shared radius (``stages.shared_radius``).
 
@@ -378,15 +376,13 @@ def _share_iris_radius(
             params=config.measure.gates,
         )
         row.update(measurement.values)
-        row["flags"] = ";".join(
-            [
-                *crop.flags,
-                *measurement.flags,
-                FLAG_IRIS_RADIUS_SHARED,
-                *([FLAG_PARTIAL_VIDEO] if item.partial else []),
-            ]
-        )
+        row["flags"] = _row_flags(crop, (*measurement.flags, FLAG_IRIS_RADIUS_SHARED), partial)
         row["gates_failed"] = ";".join(gates)
+
+
+def _row_flags(crop: EyeCrop, measurement_flags: Sequence[str], partial: bool) -> str:
+    """A row's ``flags``: the crop's, the measurement's, and ``partial_video`` if so."""
+    return ";".join([*crop.flags, *measurement_flags, *([FLAG_PARTIAL_VIDEO] if partial else [])])
 
 
 def _check_usable(item: InputItem, result: InputResult) -> None:

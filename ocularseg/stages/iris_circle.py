@@ -247,7 +247,7 @@ def fit_circle_robust(points_px: np.ndarray, params: IrisFitParams | None = None
     n_inliers = int(inliers.sum())
     if n_inliers < params.min_limbus_points:
         return IrisFit(None, "too_few_limbus_points")
-    span_deg = _arc_span_deg(x[inliers] - cx, y[inliers] - cy)
+    span_deg = arc_span_deg(x[inliers] - cx, y[inliers] - cy)
     rms = float(np.sqrt(np.mean(res[inliers] ** 2)))
     circle = IrisCircle(cx, cy, radius, n_points, n_inliers, rms, span_deg)
     if span_deg < params.min_arc_span_deg:
@@ -303,7 +303,7 @@ def _largest_component(mask: np.ndarray) -> np.ndarray:
     return components == int(np.argmax(sizes))
 
 
-def _arc_span_deg(dx: np.ndarray, dy: np.ndarray) -> float:
+def arc_span_deg(dx: np.ndarray, dy: np.ndarray) -> float:
     """Degrees of the circle covered by points at offsets (dx, dy) from its centre."""
     if len(dx) == 0:
         return 0.0

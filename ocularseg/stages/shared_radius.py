@@ -39,7 +39,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import optimize
 
-from ocularseg.stages.iris_circle import IrisCircle, IrisFitParams, limbus_points
+from ocularseg.stages.iris_circle import IrisCircle, IrisFitParams, arc_span_deg, limbus_points
 
 #: Flag on a row whose iris circle took the input's shared radius (a note, not excluding).
 FLAG_IRIS_RADIUS_SHARED = "iris_radius_shared"
@@ -168,7 +168,5 @@ def fit_centre_with_radius(
     rms = float(np.sqrt(np.mean(res[inliers] ** 2)))
     if rms > params.max_rms_residual_px:
         return None
-    angles = np.sort(np.arctan2(y[inliers] - cy, x[inliers] - cx))
-    gaps = np.diff(angles, append=angles[0] + 2.0 * np.pi)
-    span_deg = float(np.degrees(2.0 * np.pi - gaps.max()))
+    span_deg = arc_span_deg(x[inliers] - cx, y[inliers] - cy)
     return IrisCircle(cx, cy, float(radius_px), len(points), n_inliers, rms, span_deg)

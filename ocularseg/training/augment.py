@@ -177,18 +177,20 @@ def _photometric(cv2, image, rng, p: AugmentParams) -> np.ndarray:
             interpolation=cv2.INTER_AREA,
         )
         if p.lowres_jpeg_prob > 0 and rng.random() < p.lowres_jpeg_prob:
-            small = _jpeg(cv2, small, int(rng.integers(p.min_jpeg_quality, 96)))
+            small = jpeg_roundtrip(small, int(rng.integers(p.min_jpeg_quality, 96)))
         out = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
     if rng.random() < p.noise_prob and p.max_noise_sigma > 0:
         noise = rng.normal(0, rng.uniform(1, p.max_noise_sigma), out.shape)
         out = np.clip(out + noise, 0, 255).astype(np.uint8)
     if rng.random() < p.jpeg_prob:
-        out = _jpeg(cv2, out, int(rng.integers(p.min_jpeg_quality, 96)))
+        out = jpeg_roundtrip(out, int(rng.integers(p.min_jpeg_quality, 96)))
     return out
 
 
-def _jpeg(cv2, image: np.ndarray, quality: int) -> np.ndarray:
+def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
     """An RGB uint8 image JPEG-encoded at ``quality`` (5–100) and decoded again."""
+    import cv2
+
     ok, encoded = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         return image
