@@ -4,7 +4,8 @@ Usage::
 
     python benchmarks/phantom_accuracy.py [--model models/ocularseg-unet-real] [--n 200]
         [--seed 20261] [--subjects 40] [--profile standard] [--downscale 1 4]
-        [--jpeg-quality Q] [--prior landmarks|template] [--lid-margin-half-width-r R]
+        [--jpeg-quality Q] [--blur-sigma S] [--prior landmarks|template]
+        [--lid-margin-half-width-r R]
         [--csv OUT]
 
 Renders ``--n`` phantoms (``ocularseg.synth``; seed 20261 is used by no training or test
@@ -21,13 +22,15 @@ each one three ways:
 ``--downscale K`` also shrinks each image K× and enlarges it back before segmenting, as the
 crop stage does with a face filmed from a metre away (the bundled phantom video's eyes are
 about 4.4× enlarged); ``--jpeg-quality Q`` JPEG-encodes the shrunk image first, as a video
-codec does. A model with a landmark-prior channel gets six eye points placed from the
-exact lids and jittered by 3 % of the eye width, as analyze gives dlib's (``--prior
-template``: the average-eye template, as for crops without landmarks). Errors are
-measured − truth (negative = reads low); truth mm use the true iris radius:
-mm = px × 11.7 / (2 r). Last, the gated errors by true MRD1 range, split into their parts:
-iris centre row, upper-lid row and mm scale (a range-dependent error pulls readings
-towards the middle, which a single median hides).
+codec does; ``--blur-sigma S`` blurs it (sigma in its px) as a soft lens does. A model with
+a landmark-prior channel gets six eye points placed from the exact lids and jittered by 3 %
+of the eye width, as analyze gives dlib's (``--prior template``: the average-eye template,
+as for crops without landmarks). Errors are measured − truth (negative = reads low); truth
+mm use the true iris radius: mm = px × 11.7 / (2 r). Last, the gated errors by true MRD1
+range, split into their parts: iris centre row, upper-lid row and mm scale (a
+range-dependent error pulls readings towards the middle, which a single median hides), and
+the upper-lid part by skin lightness and iris colour (an appearance-dependent error hides
+in the median too).
 """
 
 from __future__ import annotations
@@ -43,15 +46,19 @@ REPO = Path(__file__).resolve().parents[1]
 IRIS_MM = 11.7
 
 
-def degrade(image: np.ndarray, factor: float, jpeg_quality: int = 0) -> np.ndarray:
+def degrade(
+    image: np.ndarray, factor: float, jpeg_quality: int = 0, blur_sigma_px: float = 0.0
+) -> np.ndarray:
     """Shrink an RGB crop ``factor``× (area averaging) and enlarge it back (bilinear).
 
+    ``blur_sigma_px`` > 0 blurs the small image (Gaussian, sigma in its own px) first, as a
+    soft lens or an enlarged photograph does (the phantom video's eyes: about 1 px).
     ``jpeg_quality`` > 0 also JPEG-encodes the small image at that quality before enlarging
     it, as a video codec compresses the whole frame before the crop stage enlarges the eye.
     """
     import cv2
 
-    if factor <= 1 and jpeg_quality <= 0:
+    if factor <= 1 and jpeg_quality <= 0 and blur_sigma_px <= 0:
         return image
     height, width = image.shape[:2]
     small = cv2.resize(
@@ -59,11 +66,18 @@ def degrade(image: np.ndarray, factor: float, jpeg_quality: int = 0) -> np.ndarr
         (max(1, round(width / factor)), max(1, round(height / factor))),
         interpolation=cv2.INTER_AREA,
     )
+    if blur_sigma_px > 0:
+        small = cv2.GaussianBlur(small, (0, 0), blur_sigma_px)
     if jpeg_quality > 0:
         from ocularseg.training.augment import jpeg_roundtrip
 
         small = jpeg_roundtrip(small, jpeg_quality)
     return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _luma(rgb: tuple[int, int, int]) -> float:
+    """Rec. 601 luma (0–255) of an sRGB colour."""
+    return float(np.dot(rgb, [0.299, 0.587, 0.114]))
 
 
 def measure_set(args: argparse.Namespace) -> pd.DataFrame:
@@ -109,6 +123,8 @@ def measure_set(args: argparse.Namespace) -> pd.DataFrame:
             "truth_cy_px": float(truth["iris_center_px"][1]),
             "truth_radius_px": radius,
             "truth_mrd1_px": float(truth["mrd1_px"]),
+            "skin_luma": _luma(params.skin_rgb),
+            "iris_luma": _luma(params.iris_rgb),
         }
         rows.append(
             {
@@ -121,7 +137,7 @@ def measure_set(args: argparse.Namespace) -> pd.DataFrame:
             }
         )
         for factor in args.downscale:
-            image = degrade(eye.image, factor, args.jpeg_quality)
+            image = degrade(eye.image, factor, args.jpeg_quality, args.blur_sigma)
             points = None
             if args.prior == "landmarks":
                 # dlib's six points as analyze gives them: placed from the exact lids and
@@ -213,6 +229,35 @@ def range_table(df: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
+def appearance_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Median upper-lid part of the gated MRD1 error (mm) by skin lightness and iris colour.
+
+    Eyes with a true MRD1 of at least 3 mm (the lid crosses the iris but does not hide
+    half of it); a positive value reads the lid high (MRD1 high), negative low.
+    """
+    part = df[(df.method == "model") & df.used & np.isfinite(df.mrd1_mm)].copy()
+    part = part[part.truth_mrd1_mm >= 3.0]
+    mm_per_px = IRIS_MM / (2.0 * part.truth_radius_px)
+    lid = part.iris_cy_px - part.mrd1_px
+    part["upper_lid"] = -(lid - (part.truth_cy_px - part.truth_mrd1_px)) * mm_per_px
+    part["skin"] = pd.cut(
+        part.skin_luma,
+        [0, 120, 160, 190, 256],
+        labels=["dark < 120", "120–160", "160–190", "light ≥ 190"],
+        right=False,
+    )
+    part["iris"] = pd.cut(
+        part.iris_luma,
+        [0, 40, 70, 256],
+        labels=["dark brown < 40", "brown 40–70", "light ≥ 70"],
+        right=False,
+    )
+    table = part.groupby(["downscale", "skin", "iris"], observed=True).upper_lid.agg(
+        n="size", upper_lid_median="median"
+    )
+    return table.reset_index()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -221,7 +266,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=20261)
     parser.add_argument("--subjects", type=int, default=40)
-    parser.add_argument("--profile", default="standard", choices=("standard", "shifted"))
+    parser.add_argument(
+        "--profile", default="standard", choices=("standard", "shifted", "balanced")
+    )
     parser.add_argument("--downscale", type=float, nargs="+", default=[1.0, 4.0])
     parser.add_argument(
         "--jpeg-quality", type=int, default=0, help="JPEG-encode the shrunk image (0: no)"
@@ -239,6 +286,13 @@ def main() -> None:
         default=0.8,
         help="measure.lid_margin_half_width_r (0: read the lids in the centre column alone)",
     )
+    parser.add_argument(
+        "--blur-sigma",
+        type=float,
+        default=0.0,
+        help="Gaussian blur of the shrunk image, sigma in its px (0: none; the phantom "
+        "video's eyes: about 1)",
+    )
     parser.add_argument("--csv", type=Path, help="also write every measurement here")
     args = parser.parse_args()
 
@@ -255,6 +309,10 @@ def main() -> None:
     print("model, gated: signed MRD1 error (mm) by true MRD1 range, and its parts")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(range_table(df).to_string(index=False, float_format=lambda v: f"{v:+.2f}"))
+    print()
+    print("model, gated, true MRD1 ≥ 3 mm: upper-lid part (mm) by skin and iris luma (0–255)")
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(appearance_table(df).to_string(index=False, float_format=lambda v: f"{v:+.2f}"))
     model = df[df.method == "model"]
     for (factor, side), cell in model.groupby(["downscale", "side"]):
         print(

@@ -28,8 +28,9 @@ def synth(
     profile: str = typer.Option(
         "standard",
         "--profile",
-        help="standard, or shifted: mostly darker skin, more ptosis, harsher lighting "
-        "(a stand-in for a clinical test set that differs from training).",
+        help="standard; shifted: mostly darker skin, more ptosis, harsher lighting "
+        "(a stand-in for a clinical test set that differs from training); balanced: "
+        "standard with the iris colour independent of the skin type.",
     ),
 ) -> None:
     """Write N eye-crop phantoms (480×320 RGB PNG, label mask, exact truth JSON) and a manifest.

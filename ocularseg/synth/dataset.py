@@ -109,8 +109,8 @@ def write_dataset(
         seed: dataset seed (>= 0).
         n_subjects: phantom people (1..n); default :func:`default_subjects`.
         width_px, height_px: crop size (480×320 is the model's input).
-        profile: "standard" or "shifted" (see ``ocularseg.synth.params.PROFILES``); the
-            manifest group is "phantom" or "phantom-shifted".
+        profile: "standard", "shifted" or "balanced" (``ocularseg.synth.params.PROFILES``); the
+            manifest group is "phantom", "phantom-shifted" or "phantom-balanced".
         progress: called with the number of finished samples after each one.
 
     Raises:

@@ -259,8 +259,10 @@ def _r(x: float, ndigits: int = 4) -> float:
 #: Sampling profiles. "standard" is the training distribution; "shifted" is our stand-in
 #: for a clinical test set that differs from training: mostly darker skin (Fitzpatrick
 #: IV–VI), more and stronger ptosis, and harsher lighting (strong gradients, vignetting,
-#: colour casts, wider exposure errors).
-PROFILES: tuple[str, ...] = ("standard", "shifted")
+#: colour casts, wider exposure errors). "balanced" is "standard" with the iris colour
+#: drawn independently of the skin type, so light skin with a dark brown iris (about 2 %
+#: of "standard" phantoms, yet common in people) is as frequent as any other pairing.
+PROFILES: tuple[str, ...] = ("standard", "shifted", "balanced")
 _SHIFTED_FITZ_PROBS = (0.04, 0.06, 0.1, 0.2, 0.3, 0.3)
 
 
@@ -274,7 +276,7 @@ def subject_traits(subject_id: int, seed: int, profile: str = "standard") -> Sub
 
     Skin types are drawn uniformly over Fitzpatrick I–VI so every tone is equally
     represented (``profile="shifted"``: mostly IV–VI and more ptosis); the iris colour is
-    drawn conditionally on the skin type.
+    drawn conditionally on the skin type (``profile="balanced"``: independently of it).
 
     Raises:
         ConfigError: ``subject_id`` or ``seed`` is negative, or an unknown profile.
@@ -293,7 +295,10 @@ def subject_traits(subject_id: int, seed: int, profile: str = "standard") -> Sub
     undertone = rng.normal(0.0, 1.0)
     skin = base * rng.uniform(0.93, 1.06) + undertone * np.array([4.0, -1.0, -4.0])
     styles = list(IRIS_STYLES)
-    style = styles[int(rng.choice(len(styles), p=_IRIS_STYLE_PROBS_BY_FITZ[fitz]))]
+    iris_probs = _IRIS_STYLE_PROBS_BY_FITZ[fitz]
+    if profile == "balanced":
+        iris_probs = (1.0 / len(styles),) * len(styles)
+    style = styles[int(rng.choice(len(styles), p=iris_probs))]
     iris_base, iris_light, iris_col = (np.array(c, float) for c in IRIS_STYLES[style])
     jitter = rng.normal(1.0, 0.08, 3)
     hair_dark = rng.uniform(0.0, 1.0)
