@@ -201,11 +201,12 @@ def error_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def range_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Gated model errors by true MRD1 range: total, iris-centre, upper-lid and scale parts.
+def gated_error_parts(df: pd.DataFrame) -> pd.DataFrame:
+    """The gated model rows with their MRD1 error (mm) and its parts as columns.
 
     MRD1 = cy − lid, in mm by 11.7 / (2 r); with truth mm from the true radius, the error
-    splits exactly into (cy − cy_true) − (lid − lid_true) in true mm plus the scale part.
+    splits exactly into (cy − cy_true) − (lid − lid_true) in true mm (``iris_centre``,
+    ``upper_lid``) plus the scale part (``mm_scale``).
     """
     part = df[(df.method == "model") & df.used & np.isfinite(df.mrd1_mm)].copy()
     mm_per_px = IRIS_MM / (2.0 * part.truth_radius_px)
@@ -215,6 +216,15 @@ def range_table(df: pd.DataFrame) -> pd.DataFrame:
     true_lid = part.truth_cy_px - part.truth_mrd1_px
     part["upper_lid"] = -(lid - true_lid) * mm_per_px
     part["mm_scale"] = part.error - part.iris_centre - part.upper_lid
+    return part
+
+
+def range_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Gated model errors by true MRD1 range: total, iris-centre, upper-lid and scale parts.
+
+    See :func:`gated_error_parts` for the split.
+    """
+    part = gated_error_parts(df)
     edges = [-np.inf, 1.0, 2.0, 3.0, 4.0, 5.0, np.inf]
     labels = ["< 1", "1–2", "2–3", "3–4", "4–5", "≥ 5"]
     part["true MRD1 mm"] = pd.cut(part.truth_mrd1_mm, edges, labels=labels, right=False)
@@ -235,11 +245,8 @@ def appearance_table(df: pd.DataFrame) -> pd.DataFrame:
     Eyes with a true MRD1 of at least 3 mm (the lid crosses the iris but does not hide
     half of it); a positive value reads the lid high (MRD1 high), negative low.
     """
-    part = df[(df.method == "model") & df.used & np.isfinite(df.mrd1_mm)].copy()
-    part = part[part.truth_mrd1_mm >= 3.0]
-    mm_per_px = IRIS_MM / (2.0 * part.truth_radius_px)
-    lid = part.iris_cy_px - part.mrd1_px
-    part["upper_lid"] = -(lid - (part.truth_cy_px - part.truth_mrd1_px)) * mm_per_px
+    part = gated_error_parts(df)
+    part = part[part.truth_mrd1_mm >= 3.0].copy()
     part["skin"] = pd.cut(
         part.skin_luma,
         [0, 120, 160, 190, 256],
@@ -259,6 +266,8 @@ def appearance_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> None:
+    from ocularseg.synth.params import PROFILES
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
@@ -266,9 +275,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=20261)
     parser.add_argument("--subjects", type=int, default=40)
-    parser.add_argument(
-        "--profile", default="standard", choices=("standard", "shifted", "balanced")
-    )
+    parser.add_argument("--profile", default="standard", choices=PROFILES)
     parser.add_argument("--downscale", type=float, nargs="+", default=[1.0, 4.0])
     parser.add_argument(
         "--jpeg-quality", type=int, default=0, help="JPEG-encode the shrunk image (0: no)"

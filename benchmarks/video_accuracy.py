@@ -231,14 +231,15 @@ def main() -> None:
     for side in ("right", "left"):
         eye = open_eyes[(open_eyes.side == side) & np.isfinite(open_eyes.mrd1_mm)]
         k = IRIS_MM / (2.0 * eye.true_radius_px)
-        lid_px = eye.iris_cy_px - eye.mrd1_px
+        # Positive: the measured lid lies above the true lid (MRD1 high).
+        lid_error_px = -(eye.iris_cy_px - eye.mrd1_px - eye.true_lid_px)
         centre = ((eye.iris_cy_px - eye.true_cy_px) * k).median()
-        lid = (-(lid_px - eye.true_lid_px) * k).median()
+        lid = (lid_error_px * k).median()
         ruler = (eye.mrd1_mm - eye.mrd1_px * k).median()
         radius = (eye.iris_radius_px - eye.true_radius_px).median()
         # The same lid error in the video's own pixels: the crop enlarges the eye, so a
         # few crop px can be one pixel of the recording, the limit of what it shows.
-        lid_video_px = (-(lid_px - eye.true_lid_px) / eye.scale_crop_per_frame).median()
+        lid_video_px = (lid_error_px / eye.scale_crop_per_frame).median()
         mm_per_video_px = (k * eye.scale_crop_per_frame).median()
         print(
             f"  {side:5s}: iris centre {centre:+.2f}, upper lid {lid:+.2f} "
