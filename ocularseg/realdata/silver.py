@@ -167,12 +167,17 @@ CARUNCLE_IGNORE_FRAC = 0.12
 
 
 def silver_label_map(
-    eye: TeacherEye, shape_hw: tuple[int, int], caruncle_ignore_frac: float = CARUNCLE_IGNORE_FRAC
+    eye: TeacherEye,
+    shape_hw: tuple[int, int],
+    caruncle_ignore_frac: float = CARUNCLE_IGNORE_FRAC,
+    upper_lid_ignore_r: float = 0.0,
 ) -> np.ndarray:
     """uint8 (H, W) partial label map of one eye (``eye`` in the map's pixel coordinates).
 
     Outside the contour within ``caruncle_ignore_frac`` × eye width of the inner corner the
-    map holds ``PartialLabel.IGNORE`` (neither trained nor scored).
+    map holds ``PartialLabel.IGNORE`` (neither trained nor scored). With
+    ``upper_lid_ignore_r`` > 0 so does the band of :func:`upper_lid_band` (half-width that
+    many teacher iris radii) along the upper lid over the iris.
     """
     opening = fill_polygon(eye.contour(), shape_hw)
     rows, cols = np.indices(shape_hw)
@@ -186,7 +191,43 @@ def silver_label_map(
     labels[near_inner] = PartialLabel.IGNORE
     labels[opening] = PartialLabel.OPENING_NOT_DISC
     labels[opening & disc] = PartialLabel.IRIS_DISC
+    if upper_lid_ignore_r > 0:
+        labels[upper_lid_band(eye, shape_hw, upper_lid_ignore_r)] = PartialLabel.IGNORE
     return labels
+
+
+#: Columns of the upper-lid band, as iris radii either side of the teacher's iris centre:
+#: the columns MRD1's lid-margin fit reads (``measure.lid_margin_half_width_r`` 0.8) and a
+#: little more.
+UPPER_LID_BAND_SPAN_R = 1.0
+
+
+def upper_lid_band(
+    eye: TeacherEye,
+    shape_hw: tuple[int, int],
+    half_width_r: float,
+    span_r: float = UPPER_LID_BAND_SPAN_R,
+) -> np.ndarray:
+    """Boolean (H, W): pixels within ``half_width_r`` iris radii of the teacher's upper lid.
+
+    Only columns within ``span_r`` iris radii of the iris centre. The teacher's upper lid
+    sits about 0.55 mm (MRD1) below the human-placed margin of the London templates
+    (``benchmarks/teacher_vs_human.py``), mostly over dark irises where lash line, lid
+    shadow and iris are one dark band; a model taught that line to the pixel carries it to
+    every dark iris. Leaving the band unlabelled lets the phantoms, whose lid is exact,
+    decide where inside it the margin lies, while the rest of the silver map still holds
+    the real opening in place.
+    """
+    import cv2
+
+    curve = catmull_rom(eye.upper_lid, 16)
+    line = np.full(shape_hw, 255, np.uint8)
+    fixed = np.round(curve * 16).astype(np.int32).reshape(-1, 1, 2)
+    cv2.polylines(line, [fixed], False, 0, thickness=1, lineType=cv2.LINE_8, shift=4)
+    distance_px = cv2.distanceTransform(line, cv2.DIST_L2, 5)
+    cols = np.arange(shape_hw[1])[None, :]
+    near_iris = np.abs(cols - eye.iris_centre[0]) <= span_r * eye.iris_radius
+    return (distance_px <= half_width_r * eye.iris_radius) & near_iris
 
 
 @dataclass(frozen=True)
