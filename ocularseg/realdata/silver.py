@@ -211,12 +211,12 @@ def upper_lid_band(
     """Boolean (H, W): pixels within ``half_width_r`` iris radii of the teacher's upper lid.
 
     Only columns within ``span_r`` iris radii of the iris centre. The teacher's upper lid
-    sits about 0.55 mm (MRD1) below the human-placed margin of the London templates
-    (``benchmarks/teacher_vs_human.py``), mostly over dark irises where lash line, lid
-    shadow and iris are one dark band; a model taught that line to the pixel carries it to
-    every dark iris. Leaving the band unlabelled lets the phantoms, whose lid is exact,
-    decide where inside it the margin lies, while the rest of the silver map still holds
-    the real opening in place.
+    reads MRD1 about 0.55 mm below the human-placed London templates
+    (``benchmarks/teacher_vs_human.py``), so it is not trusted to the pixel there: left
+    unlabelled, the band's margin is placed by the phantoms, whose lid is exact, while the
+    rest of the silver map still holds the real opening in place. Tried against the
+    model's low lid over dark irises (``docs/configs/real/ft_lidband.yaml``,
+    docs/experiments.md section 5): it did not help, so the shipped set does not use it.
     """
     import cv2
 
