@@ -11,7 +11,7 @@ metadata linked, not copied; manifest copied) whose masks hold ``PartialLabel.IG
 ``--half-width-r`` teacher iris radii of the teacher's upper lid over the iris
 (``realdata.silver.upper_lid_band``), redrawn from the teacher points in each eye's
 ``meta/NAME.json``, so that a fine-tune learns the margin's place inside that band from the
-phantoms only. Every redrawn mask outside the band equals the set's own (checked).
+phantoms only. Every pixel a redrawn mask still labels equals the set's own (checked).
 """
 
 from __future__ import annotations
@@ -26,18 +26,8 @@ import numpy as np
 
 from ocularseg.core.labels import PartialLabel
 from ocularseg.io.images import read_image_unchanged, write_image_atomic
-from ocularseg.realdata.silver import TeacherEye, silver_label_map, upper_lid_band
-
-
-def teacher_from_meta(meta: dict) -> TeacherEye:
-    """The teacher eye (crop px) stored in a real-set eye's metadata."""
-    teacher = meta["teacher"]
-    return TeacherEye(
-        upper_lid=np.asarray(teacher["upper_lid_crop_px"], float),
-        lower_lid=np.asarray(teacher["lower_lid_crop_px"], float),
-        iris_centre=np.asarray(teacher["iris_centre_crop_px"], float),
-        iris_radius=float(teacher["iris_radius_crop_px"]),
-    )
+from ocularseg.realdata.context_phantoms import teacher_eye_from_meta
+from ocularseg.realdata.silver import silver_label_map
 
 
 def main() -> None:
@@ -60,12 +50,11 @@ def main() -> None:
     banded_px, changed_outside = [], 0
     for mask_path in sorted((real / "masks").glob("*.png")):
         meta = json.loads((real / "meta" / f"{mask_path.stem}.json").read_text("utf-8"))
-        eye = teacher_from_meta(meta)
+        eye = teacher_eye_from_meta(meta)
         original = read_image_unchanged(mask_path)
-        shape = original.shape
-        redrawn = silver_label_map(eye, shape, upper_lid_ignore_r=args.half_width_r)
-        band = upper_lid_band(eye, shape, args.half_width_r)
-        changed_outside += int(np.count_nonzero((redrawn != original) & ~band))
+        redrawn = silver_label_map(eye, original.shape, upper_lid_ignore_r=args.half_width_r)
+        labelled = redrawn != PartialLabel.IGNORE
+        changed_outside += int(np.count_nonzero((redrawn != original) & labelled))
         banded_px.append(int(np.count_nonzero(redrawn == PartialLabel.IGNORE)))
         write_image_atomic(staging / "masks" / mask_path.name, redrawn)
     if changed_outside:
