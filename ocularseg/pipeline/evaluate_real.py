@@ -28,7 +28,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,8 +167,9 @@ def _predictions(
     device: str,
     batch_size: int,
     use_landmarks: bool,
-) -> Iterator[tuple[ManifestRow, np.ndarray, np.ndarray]]:
-    """(row, labels, labels of the mirrored crop) per eye, as analyze segments them."""
+) -> Iterator[tuple[ManifestRow, np.ndarray, np.ndarray, np.ndarray]]:
+    """(row, crop image, labels, labels of the mirrored crop) per eye, as analyze segments
+    them."""
     from ocularseg.stages.segment import Segmenter
 
     segmenter = Segmenter(model_dir, device=device, batch_size=batch_size)
@@ -185,8 +186,8 @@ def _predictions(
             [mirror(image) for image in images],
             [None if p is None else mirror_points(p, width) for p in points],
         )
-        for row, result, flipped in zip(chunk, results, mirrored, strict=True):
-            yield row, result.labels, flipped.labels
+        for row, image, result, flipped in zip(chunk, images, results, mirrored, strict=True):
+            yield row, image, result.labels, flipped.labels
 
 
 def evaluate_real(
@@ -201,6 +202,7 @@ def evaluate_real(
     out_dir: str | os.PathLike[str] | None = None,
     use_landmarks: bool = True,
     landmark_gate: bool = False,
+    groups: Sequence[str] | None = None,
 ) -> RealEvaluation:
     """Evaluate ``model_dir`` on the ``split`` of a silver dataset (see module docstring).
 
@@ -209,12 +211,16 @@ def evaluate_real(
             False gives it the template, as for crops that come without landmarks.
         landmark_gate: apply analyze's landmark gate (``stages.landmark_gate``) to the
             prediction before scoring and measuring.
+        groups: score only the eyes of these manifest groups (sources), e.g.
+            ``("london-neutral", "canada")``; None scores every group of the split.
 
     Writes ``real_per_image.csv``, ``real_eyes.csv``, ``real_summary.csv`` and
     ``real_summary.md`` into ``out_dir`` when given.
     """
     root = Path(data_dir)
     rows = select_rows(read_manifest(root), split)
+    if groups is not None:
+        rows = [r for r in rows if r.group in set(groups)]
     metas = {r.stem: json.loads((root / r.meta).read_text(encoding="utf-8")) for r in rows}
     params = MeasureParams()
     opening_pairs: list[tuple[str, str, np.ndarray, np.ndarray]] = []
@@ -223,7 +229,7 @@ def evaluate_real(
     predictions = _predictions(
         root, rows, metas, Path(model_dir), device, batch_size, use_landmarks
     )
-    for row, raw, raw_of_mirror in predictions:
+    for row, image, raw, raw_of_mirror in predictions:
         labels = raw
         silver = read_image_unchanged(root / row.mask)
         meta = metas[row.stem]
@@ -238,7 +244,9 @@ def evaluate_real(
         opening_pairs.append((row.stem, row.group, pred_open, ref_open))
         split_pairs.append((row.stem, row.group, pred_split, ref_split))
         cleaned = clean_label_map(labels)
-        measurement = measure_eye_crop(cleaned, meta["side"], params, meta["scale_crop_per_frame"])
+        measurement = measure_eye_crop(
+            cleaned, meta["side"], params, meta["scale_crop_per_frame"], image=image
+        )
         values = measurement.values
         teacher = teacher_measures(meta, silver, params.iris_diameter_mm)
         violations = anatomy_violations(labels)
@@ -267,7 +275,16 @@ def evaluate_real(
                 "flags": ";".join(measurement.flags),
                 "impossible": bool(violations),
                 "violations": ";".join(violations),
+                "iris_cx_px": values["iris_cx_px"],
+                "iris_cy_px": values["iris_cy_px"],
+                "iris_radius_px": values["iris_radius_px"],
+                "mrd1_px": values["mrd1_px"],
+                "mrd2_px": values["mrd2_px"],
                 "mrd1_mm": values["mrd1_mm"],
+                "mrd2_mm": values["mrd2_mm"],
+                "fissure_height_mm": values["fissure_height_mm"],
+                "mrd1_reflex_mm": values["mrd1_reflex_mm"],
+                "reflex_offset_r": values["reflex_offset_r"],
                 "visible_iris_fraction": values["visible_iris_fraction"],
                 **teacher,
                 "mrd1_diff_mm": values["mrd1_mm"] - teacher["teacher_mrd1_mm"],

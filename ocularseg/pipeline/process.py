@@ -262,7 +262,7 @@ def process_input(
             gated, gate_removed_px = apply_landmark_gate(seg.labels, outline, config.landmark_gate)
             labels = clean_label_map(gated) if config.cleanup else gated
             measurement = measure_eye_crop(
-                labels, crop.side, config.measure, crop.scale_crop_per_frame
+                labels, crop.side, config.measure, crop.scale_crop_per_frame, image=crop.image
             )
             mirror_score = (
                 math.nan if seg_mirror is None else mirror_agreement(seg.labels, seg_mirror.labels)
@@ -366,7 +366,12 @@ def _share_iris_radius(
         if circle is None:
             continue
         measurement = measure_eye_crop(
-            labels, crop.side, config.measure, crop.scale_crop_per_frame, circle=circle
+            labels,
+            crop.side,
+            config.measure,
+            crop.scale_crop_per_frame,
+            circle=circle,
+            image=crop.image,
         )
         gates = frame_gates(
             measurement.values,

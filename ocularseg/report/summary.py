@@ -94,6 +94,8 @@ SUMMARY_MEASURES: tuple[str, ...] = (
     "mrd1_mm",
     "mrd2_mm",
     "fissure_height_mm",
+    "mrd1_reflex_mm",
+    "mrd2_reflex_mm",
     "visible_iris_fraction",
     "quality",
     "superior_scleral_show_mm",

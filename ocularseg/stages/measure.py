@@ -63,6 +63,7 @@ from ocularseg.stages.iris_circle import (
     fit_iris_circle_detailed,
 )
 from ocularseg.stages.lid_margin import margin_at_column_px, margin_edges_px
+from ocularseg.stages.reflex import ReflexParams, ReflexResult, find_reflex
 from ocularseg.stages.shared_radius import SharedRadiusParams
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,16 @@ IRIS_COLUMNS: tuple[str, ...] = (
     "visible_iris_fraction",
     "lid_clock_hours",
 )
+#: The corneal light reflex (``stages.reflex``): position in crop px, distance from the
+#: iris centre in iris radii, peak contrast in 8-bit luminance levels.
+REFLEX_COLUMNS: tuple[str, ...] = (
+    "reflex_x_px",
+    "reflex_y_px",
+    "reflex_offset_r",
+    "reflex_contrast",
+)
+#: Lid distances from the reflex instead of the iris centre, in crop px, frame px and mm.
+REFLEX_LENGTH_NAMES: tuple[str, ...] = ("mrd1_reflex", "mrd2_reflex")
 SCALE_COLUMNS: tuple[str, ...] = (
     "scale_crop_per_frame",
     "iris_diameter_mm",
@@ -112,6 +123,8 @@ MEASUREMENT_COLUMNS: tuple[str, ...] = (
     *RATIO_COLUMNS,
     *IRIS_COLUMNS,
     *(f"{name}_{unit}" for name in LENGTH_NAMES for unit in ("px", "frame_px", "mm")),
+    *REFLEX_COLUMNS,
+    *(f"{name}_{unit}" for name in REFLEX_LENGTH_NAMES for unit in ("px", "frame_px", "mm")),
     *SCALE_COLUMNS,
 )
 
@@ -154,6 +167,8 @@ class MeasureParams(BaseModel):
             does not move them; 0 reads the centre column alone.
         shared_radius: when a lid-covered iris takes the radius of the input's fully
             visible irises (``stages.shared_radius``; applied by ``analyze``).
+        reflex: the corneal-reflex search (``stages.reflex``); it runs only when the crop
+            image is given (``analyze`` gives it).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -165,6 +180,7 @@ class MeasureParams(BaseModel):
     gates: GateParams = Field(default_factory=GateParams)
     lid_margin_half_width_r: float = Field(default=0.8, ge=0.0, le=3.0)
     shared_radius: SharedRadiusParams = Field(default_factory=SharedRadiusParams)
+    reflex: ReflexParams = Field(default_factory=ReflexParams)
 
 
 def class_areas_px(labels: np.ndarray) -> dict[str, int]:
@@ -244,17 +260,12 @@ def lid_distances_px(
         NAN,
     )
     column = math.floor(circle.cx_px + 0.5)
-    if not 0 <= column < labels.shape[1]:
+    margins = lid_margins_px(labels, column, margin_half_width_px)
+    if margins is None:
         return out
+    upper_y, lower_y = margins
     opening_rows = np.flatnonzero(opening_mask(labels[:, column]))
-    if opening_rows.size == 0:
-        return out
     top, bottom = int(opening_rows[0]), int(opening_rows[-1])
-    upper_y, lower_y = top - 0.5, bottom + 0.5
-    if margin_half_width_px >= 1:
-        columns, upper_edges, lower_edges = margin_edges_px(opening_mask(labels))
-        upper_y = margin_at_column_px(columns, upper_edges, column, margin_half_width_px)
-        lower_y = margin_at_column_px(columns, lower_edges, column, margin_half_width_px)
     out["mrd1_px"] = circle.cy_px - upper_y
     out["mrd2_px"] = lower_y - circle.cy_px
     out["fissure_height_px"] = float(lower_y - upper_y)
@@ -262,6 +273,58 @@ def lid_distances_px(
     if disc_rows.size:
         out["superior_scleral_show_px"] = float(max(0, int(disc_rows[0]) - top))
         out["inferior_scleral_show_px"] = float(max(0, bottom - int(disc_rows[-1])))
+    return out
+
+
+def lid_margins_px(
+    labels: np.ndarray, column: int, margin_half_width_px: float = 0.0
+) -> tuple[float, float] | None:
+    """The upper and lower lid margin (y, crop px) where they cross ``column``.
+
+    Args:
+        labels: (H, W) label map in crop px.
+        column: the crop column (e.g. through the iris centre or the corneal reflex).
+        margin_half_width_px: as in :func:`lid_distances_px` (below 1: the column alone).
+
+    Returns:
+        ``(upper_y, lower_y)`` on pixel edges (module docstring), or None when the column
+        is outside the crop or holds no opening.
+    """
+    if not 0 <= column < labels.shape[1]:
+        return None
+    opening_rows = np.flatnonzero(opening_mask(labels[:, column]))
+    if opening_rows.size == 0:
+        return None
+    upper_y, lower_y = float(opening_rows[0]) - 0.5, float(opening_rows[-1]) + 0.5
+    if margin_half_width_px >= 1:
+        columns, upper_edges, lower_edges = margin_edges_px(opening_mask(labels))
+        upper_y = margin_at_column_px(columns, upper_edges, column, margin_half_width_px)
+        lower_y = margin_at_column_px(columns, lower_edges, column, margin_half_width_px)
+    return upper_y, lower_y
+
+
+def reflex_distances_px(
+    labels: np.ndarray, reflex: ReflexResult, margin_half_width_px: float = 0.0
+) -> dict[str, float]:
+    """MRD1 and MRD2 from the corneal light reflex: reflex to each lid in its column.
+
+    Args:
+        labels: (H, W) label map in crop px.
+        reflex: a found reflex (``stages.reflex``), crop px.
+        margin_half_width_px: as in :func:`lid_distances_px`.
+
+    Returns:
+        ``mrd1_reflex_px`` (reflex y − upper margin y) and ``mrd2_reflex_px`` (lower margin
+        y − reflex y) in crop px; NaN when the reflex was not found or its column holds no
+        opening.
+    """
+    out = {"mrd1_reflex_px": NAN, "mrd2_reflex_px": NAN}
+    if not reflex.found:
+        return out
+    margins = lid_margins_px(labels, math.floor(reflex.x_px + 0.5), margin_half_width_px)
+    if margins is not None:
+        out["mrd1_reflex_px"] = reflex.y_px - margins[0]
+        out["mrd2_reflex_px"] = margins[1] - reflex.y_px
     return out
 
 
@@ -360,6 +423,7 @@ def measure_eye_crop(
     params: MeasureParams | None = None,
     scale_crop_per_frame: float = 1.0,
     circle: IrisCircle | None = None,
+    image: np.ndarray | None = None,
 ) -> EyeMeasurement:
     """Measure one eye and attach its quality flags.
 
@@ -370,15 +434,19 @@ def measure_eye_crop(
         scale_crop_per_frame: crop px per frame px (``EyeCrop.scale_crop_per_frame``).
         circle: use this iris circle (crop px) instead of fitting one, e.g. the
             shared-radius refit of ``stages.shared_radius``.
+        image: the RGB uint8 (H, W, 3) crop the labels belong to; with it the corneal
+            light reflex is sought (``stages.reflex``) and the ``reflex_*`` and
+            ``mrd*_reflex_*`` columns are filled, with the flag ``reflex_absent`` or
+            ``reflex_off_centre`` where that applies. Without it they stay NaN.
 
     Returns:
         ``EyeMeasurement`` with the :func:`measure_eye` values and the
-        :func:`quality_flags` flags.
+        :func:`quality_flags` flags (then the reflex flag, if any).
 
     Raises:
         InputError: invalid label map or scale.
     """
-    values, flags = _measure(labels, params or MeasureParams(), scale_crop_per_frame, circle)
+    values, flags = _measure(labels, params or MeasureParams(), scale_crop_per_frame, circle, image)
     return EyeMeasurement(side=side, values=values, flags=flags)
 
 
@@ -387,6 +455,7 @@ def _measure(
     params: MeasureParams,
     scale_crop_per_frame: float,
     given_circle: IrisCircle | None = None,
+    image: np.ndarray | None = None,
 ) -> tuple[dict[str, float], tuple[str, ...]]:
     labels = check_label_map(labels)
     scale = float(scale_crop_per_frame)
@@ -412,6 +481,7 @@ def _measure(
 
     reason: FitFailure | None = None
     circle: IrisCircle | None = None
+    reflex_flags: tuple[str, ...] = ()
     closed = _is_eye_closed(values["area_opening_px"], lengths_px["opening_height_max_px"], params)
     if not closed and given_circle is not None:
         circle = given_circle
@@ -438,17 +508,28 @@ def _measure(
             mm_per_crop_px=mm_per_crop_px,
             mm_per_frame_px=mm_per_crop_px * scale,
         )
-        lengths_px.update(
-            lid_distances_px(labels, circle, params.lid_margin_half_width_r * circle.radius_px)
-        )
+        half_width_px = params.lid_margin_half_width_r * circle.radius_px
+        lengths_px.update(lid_distances_px(labels, circle, half_width_px))
+        if image is not None and params.reflex.enabled:
+            reflex = find_reflex(
+                image, labels, (circle.cx_px, circle.cy_px), circle.radius_px, params.reflex
+            )
+            reflex_flags = reflex.flags(params.reflex)
+            values.update(
+                reflex_x_px=reflex.x_px,
+                reflex_y_px=reflex.y_px,
+                reflex_offset_r=reflex.offset_r,
+                reflex_contrast=reflex.contrast,
+            )
+            lengths_px.update(reflex_distances_px(labels, reflex, half_width_px))
 
-    for name in LENGTH_NAMES:
-        length_px = lengths_px[f"{name}_px"]
+    for name in (*LENGTH_NAMES, *REFLEX_LENGTH_NAMES):
+        length_px = lengths_px.get(f"{name}_px", NAN)
         values[f"{name}_px"] = length_px
         values[f"{name}_frame_px"] = length_px / scale
         values[f"{name}_mm"] = length_px * mm_per_crop_px
 
-    flags = quality_flags(values, params, reason)
+    flags = (*quality_flags(values, params, reason), *reflex_flags)
     if flags:
         logger.debug("eye measurement flags: %s", ", ".join(flags))
     return values, flags

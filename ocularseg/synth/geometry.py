@@ -428,6 +428,39 @@ def compute_truth(geo: EyeGeometry, labels: np.ndarray) -> dict:
     }
 
 
+def reflex_truth(params: EyeParams, geo: EyeGeometry, labels: np.ndarray) -> dict:
+    """Exact truth of the corneal light reflex the renderer paints (crop px, y down).
+
+    Returns ``reflex_center_px`` ([x, y]: the iris centre offset by ``reflex_dx_frac`` and
+    ``reflex_dy_frac`` iris radii), ``reflex_visible`` (a reflex is painted and its centre
+    pixel lies in the opening of ``labels``), and ``mrd1_reflex_px`` / ``mrd2_reflex_px``
+    (reflex centre to the upper / lower lid on the pixel column that holds it, analytic,
+    as ``compute_truth`` reads the centre column). Values that do not exist are ``None``.
+    """
+    out: dict = {
+        "reflex_center_px": None,
+        "reflex_visible": False,
+        "mrd1_reflex_px": None,
+        "mrd2_reflex_px": None,
+    }
+    if params.reflex_strength <= 0 or geo.closed:
+        return out
+    cx, cy = geo.iris_center()
+    rx = cx + params.reflex_dx_frac * geo.iris_r
+    ry = cy + params.reflex_dy_frac * geo.iris_r
+    out["reflex_center_px"] = [rx, ry]
+    row, col = math.floor(ry + 0.5), math.floor(rx + 0.5)
+    height, width = labels.shape
+    if not (0 <= row < height and 0 <= col < width) or labels[row, col] == Label.BACKGROUND:
+        return out
+    out["reflex_visible"] = True
+    interval = _column_interval(geo, float(col))
+    if interval is not None:
+        out["mrd1_reflex_px"] = ry - interval[0]
+        out["mrd2_reflex_px"] = interval[1] - ry
+    return out
+
+
 def _validate(params: EyeParams, width_px: int, height_px: int) -> None:
     if width_px < MIN_WIDTH_PX or height_px < MIN_HEIGHT_PX:
         raise ConfigError(

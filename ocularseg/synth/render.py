@@ -27,6 +27,7 @@ from ocularseg.synth.geometry import (
     build_geometry,
     compute_truth,
     rasterise_labels,
+    reflex_truth,
 )
 from ocularseg.synth.params import EyeParams
 from ocularseg.synth.textures import (
@@ -68,7 +69,9 @@ def render_eye(params: EyeParams, *, width_px: int = 480, height_px: int = 320) 
     ``lateral_canthus_px``, ``centre_column_px`` (round(cx)), ``mrd1_px`` (cy − upper lid
     on the centre column; negative when the lid is below the centre), ``mrd2_px``,
     ``fissure_height_px``, ``superior_scleral_show_px``, ``visible_iris_fraction``
-    (analytic area(D) / (π r²)), and ``area_<class>_px`` (pixel counts of ``labels``).
+    (analytic area(D) / (π r²)), ``area_<class>_px`` (pixel counts of ``labels``), and the
+    corneal reflex (``reflex_center_px``, ``reflex_visible``, ``mrd1_reflex_px``,
+    ``mrd2_reflex_px``; see ``geometry.reflex_truth``).
     Lid values are exact for the centre of the centre column, so the mask's first/last
     opening row there differs by < 1 px. Undefined values (closed eye) are ``None``.
 
@@ -81,7 +84,7 @@ def render_eye(params: EyeParams, *, width_px: int = 480, height_px: int = 320) 
     """
     geo = build_geometry(params, width_px, height_px)
     labels = rasterise_labels(geo)
-    truth = _round_json(compute_truth(geo, labels))
+    truth = _round_json({**compute_truth(geo, labels), **reflex_truth(params, geo, labels)})
     rng = np.random.default_rng(params.noise_seed)
     low_tile, fine_tile = noise_tiles()
     mottle = tile_window(low_tile, rng, height_px, width_px)
