@@ -203,6 +203,7 @@ def evaluate_real(
     use_landmarks: bool = True,
     landmark_gate: bool = False,
     groups: Sequence[str] | None = None,
+    measure_params: MeasureParams | None = None,
 ) -> RealEvaluation:
     """Evaluate ``model_dir`` on the ``split`` of a silver dataset (see module docstring).
 
@@ -213,6 +214,7 @@ def evaluate_real(
             prediction before scoring and measuring.
         groups: score only the eyes of these manifest groups (sources), e.g.
             ``("london-neutral", "canada")``; None scores every group of the split.
+        measure_params: the measurement stage's parameters (default: analyze's).
 
     Writes ``real_per_image.csv``, ``real_eyes.csv``, ``real_summary.csv`` and
     ``real_summary.md`` into ``out_dir`` when given.
@@ -222,7 +224,7 @@ def evaluate_real(
     if groups is not None:
         rows = [r for r in rows if r.group in set(groups)]
     metas = {r.stem: json.loads((root / r.meta).read_text(encoding="utf-8")) for r in rows}
-    params = MeasureParams()
+    params = measure_params or MeasureParams()
     opening_pairs: list[tuple[str, str, np.ndarray, np.ndarray]] = []
     split_pairs: list[tuple[str, str, np.ndarray, np.ndarray]] = []
     eyes: list[dict[str, Any]] = []

@@ -47,6 +47,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,6 +64,7 @@ from ocularseg.stages.iris_circle import (
     fit_iris_circle_detailed,
 )
 from ocularseg.stages.lid_margin import margin_at_column_px, margin_edges_px
+from ocularseg.stages.lid_refine import LidRefineParams, refine_edges_px
 from ocularseg.stages.reflex import ReflexParams, ReflexResult, find_reflex
 from ocularseg.stages.shared_radius import SharedRadiusParams
 
@@ -169,6 +171,8 @@ class MeasureParams(BaseModel):
             visible irises (``stages.shared_radius``; applied by ``analyze``).
         reflex: the corneal-reflex search (``stages.reflex``); it runs only when the crop
             image is given (``analyze`` gives it).
+        lid_refine: the sub-pixel lid margins against the image (``stages.lid_refine``);
+            also only with the crop image.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -181,6 +185,7 @@ class MeasureParams(BaseModel):
     lid_margin_half_width_r: float = Field(default=0.8, ge=0.0, le=3.0)
     shared_radius: SharedRadiusParams = Field(default_factory=SharedRadiusParams)
     reflex: ReflexParams = Field(default_factory=ReflexParams)
+    lid_refine: LidRefineParams = Field(default_factory=LidRefineParams)
 
 
 def class_areas_px(labels: np.ndarray) -> dict[str, int]:
@@ -230,7 +235,10 @@ def opening_ratios(areas_px: Mapping[str, float]) -> dict[str, float]:
 
 
 def lid_distances_px(
-    labels: np.ndarray, circle: IrisCircle, margin_half_width_px: float = 0.0
+    labels: np.ndarray,
+    circle: IrisCircle,
+    margin_half_width_px: float = 0.0,
+    edges: MarginEdges | None = None,
 ) -> dict[str, float]:
     """MRD1, MRD2, fissure height and scleral show in the column through the iris centre.
 
@@ -241,6 +249,8 @@ def lid_distances_px(
             quadratic fitted to the margin over the columns within this many crop px
             (``stages.lid_margin``), so that a notch of lashes labelled skin does not move
             MRD1; below 1 px, the centre column alone (the literal CLINICAL.md reading).
+        edges: the margin edges to read (:func:`margin_edges`; refined against the image
+            by ``measure_eye_crop`` when it has the crop); None takes the mask's.
 
     Returns:
         ``mrd1_px``, ``mrd2_px``, ``fissure_height_px``, ``superior_scleral_show_px``,
@@ -260,7 +270,7 @@ def lid_distances_px(
         NAN,
     )
     column = math.floor(circle.cx_px + 0.5)
-    margins = lid_margins_px(labels, column, margin_half_width_px)
+    margins = lid_margins_px(labels, column, margin_half_width_px, edges)
     if margins is None:
         return out
     upper_y, lower_y = margins
@@ -277,7 +287,10 @@ def lid_distances_px(
 
 
 def lid_margins_px(
-    labels: np.ndarray, column: int, margin_half_width_px: float = 0.0
+    labels: np.ndarray,
+    column: int,
+    margin_half_width_px: float = 0.0,
+    edges: MarginEdges | None = None,
 ) -> tuple[float, float] | None:
     """The upper and lower lid margin (y, crop px) where they cross ``column``.
 
@@ -285,26 +298,68 @@ def lid_margins_px(
         labels: (H, W) label map in crop px.
         column: the crop column (e.g. through the iris centre or the corneal reflex).
         margin_half_width_px: as in :func:`lid_distances_px` (below 1: the column alone).
+        edges: the margin edge of every column (:func:`margin_edges`, refined against the
+            image or not); None takes the label map's pixel edges.
 
     Returns:
-        ``(upper_y, lower_y)`` on pixel edges (module docstring), or None when the column
-        is outside the crop or holds no opening.
+        ``(upper_y, lower_y)`` (module docstring), or None when the column is outside the
+        crop or holds no opening.
     """
     if not 0 <= column < labels.shape[1]:
         return None
-    opening_rows = np.flatnonzero(opening_mask(labels[:, column]))
-    if opening_rows.size == 0:
+    if not opening_mask(labels[:, column]).any():
         return None
-    upper_y, lower_y = float(opening_rows[0]) - 0.5, float(opening_rows[-1]) + 0.5
-    if margin_half_width_px >= 1:
-        columns, upper_edges, lower_edges = margin_edges_px(opening_mask(labels))
-        upper_y = margin_at_column_px(columns, upper_edges, column, margin_half_width_px)
-        lower_y = margin_at_column_px(columns, lower_edges, column, margin_half_width_px)
+    edges = edges or margin_edges(labels)
+    upper_y = margin_at_column_px(edges.columns, edges.upper_y, column, margin_half_width_px)
+    lower_y = margin_at_column_px(edges.columns, edges.lower_y, column, margin_half_width_px)
     return upper_y, lower_y
 
 
+@dataclass(frozen=True)
+class MarginEdges:
+    """The upper and lower margin edge of every column with opening (crop px).
+
+    ``refined`` is True when the edges were moved to the image's steps
+    (``stages.lid_refine``); else they are the label map's pixel edges.
+    """
+
+    columns: np.ndarray
+    upper_y: np.ndarray
+    lower_y: np.ndarray
+    refined: bool = False
+
+
+def margin_edges(
+    labels: np.ndarray,
+    image: np.ndarray | None = None,
+    radius_px: float = NAN,
+    params: LidRefineParams | None = None,
+) -> MarginEdges:
+    """Every column's lid margin edges, refined against ``image`` when it is given.
+
+    Args:
+        labels: (H, W) label map in crop px.
+        image: the RGB uint8 (H, W, 3) crop, or None for the mask's edges alone.
+        radius_px: iris radius (crop px), which scales the refinement's search.
+        params: refinement parameters (``stages.lid_refine``).
+    """
+    columns, upper, lower = margin_edges_px(opening_mask(labels))
+    params = params or LidRefineParams()
+    if image is None or not params.enabled or not math.isfinite(radius_px) or columns.size == 0:
+        return MarginEdges(columns, upper, lower)
+    return MarginEdges(
+        columns,
+        refine_edges_px(image, columns, upper, radius_px, "upper", params),
+        refine_edges_px(image, columns, lower, radius_px, "lower", params),
+        refined=True,
+    )
+
+
 def reflex_distances_px(
-    labels: np.ndarray, reflex: ReflexResult, margin_half_width_px: float = 0.0
+    labels: np.ndarray,
+    reflex: ReflexResult,
+    margin_half_width_px: float = 0.0,
+    edges: MarginEdges | None = None,
 ) -> dict[str, float]:
     """MRD1 and MRD2 from the corneal light reflex: reflex to each lid in its column.
 
@@ -312,6 +367,7 @@ def reflex_distances_px(
         labels: (H, W) label map in crop px.
         reflex: a found reflex (``stages.reflex``), crop px.
         margin_half_width_px: as in :func:`lid_distances_px`.
+        edges: as in :func:`lid_margins_px`.
 
     Returns:
         ``mrd1_reflex_px`` (reflex y − upper margin y) and ``mrd2_reflex_px`` (lower margin
@@ -321,7 +377,7 @@ def reflex_distances_px(
     out = {"mrd1_reflex_px": NAN, "mrd2_reflex_px": NAN}
     if not reflex.found:
         return out
-    margins = lid_margins_px(labels, math.floor(reflex.x_px + 0.5), margin_half_width_px)
+    margins = lid_margins_px(labels, math.floor(reflex.x_px + 0.5), margin_half_width_px, edges)
     if margins is not None:
         out["mrd1_reflex_px"] = reflex.y_px - margins[0]
         out["mrd2_reflex_px"] = margins[1] - reflex.y_px
@@ -509,7 +565,8 @@ def _measure(
             mm_per_frame_px=mm_per_crop_px * scale,
         )
         half_width_px = params.lid_margin_half_width_r * circle.radius_px
-        lengths_px.update(lid_distances_px(labels, circle, half_width_px))
+        edges = margin_edges(labels, image, circle.radius_px, params.lid_refine)
+        lengths_px.update(lid_distances_px(labels, circle, half_width_px, edges))
         if image is not None and params.reflex.enabled:
             reflex = find_reflex(
                 image, labels, (circle.cx_px, circle.cy_px), circle.radius_px, params.reflex
@@ -521,7 +578,7 @@ def _measure(
                 reflex_offset_r=reflex.offset_r,
                 reflex_contrast=reflex.contrast,
             )
-            lengths_px.update(reflex_distances_px(labels, reflex, half_width_px))
+            lengths_px.update(reflex_distances_px(labels, reflex, half_width_px, edges))
 
     for name in (*LENGTH_NAMES, *REFLEX_LENGTH_NAMES):
         length_px = lengths_px.get(f"{name}_px", NAN)
