@@ -161,7 +161,12 @@ def measure_set(args: argparse.Namespace) -> pd.DataFrame:
             # With the crop image, as analyze measures: lid margins refined against it
             # (stages.lid_refine) and the corneal reflex sought.
             values = measure_eye_crop(
-                labels, params.side, measure_params, scale, image=image
+                labels,
+                params.side,
+                measure_params,
+                scale,
+                image=image,
+                amodal_disc=seg.amodal_disc,
             ).values
             quality = quality_score(
                 mirror_agreement(seg.labels, seg_mirror.labels),

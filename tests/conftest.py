@@ -33,7 +33,12 @@ def drawn_eye_labels() -> np.ndarray:
 
 
 def build_tiny_onnx_model(
-    folder: Path, *, seed: int = 0, eye_prior: bool = False, landmark_channel: bool = False
+    folder: Path,
+    *,
+    seed: int = 0,
+    eye_prior: bool = False,
+    landmark_channel: bool = False,
+    amodal_disc: bool = False,
 ) -> Path:
     """A real (tiny) segmentation network: a 1×1 convolution 3 -> 5 classes at 320×480.
 
@@ -43,34 +48,45 @@ def build_tiny_onnx_model(
     and dominates, so the pipeline downstream sees an anatomically valid segmentation.
     With ``landmark_channel`` the network takes the landmark-prior channel as a fourth input
     (``model.json`` input.prior) and that channel decides sclera vs background.
+    With ``amodal_disc`` (needs ``eye_prior``) a sixth output channel holds the whole iris
+    disc of the drawn eye (logit +20 inside the circle (240, 150) r 60, −20 outside) and
+    ``model.json`` says so (``output.amodal_iris_disc_channel`` 5).
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     from ocularseg.core.preprocess import NORM_MEAN_RGB, NORM_STD_RGB
     from ocularseg.io.atomic import write_json_atomic
-    from ocularseg.io.model_folder import InputSpec, build_model_json
+    from ocularseg.io.model_folder import InputSpec, OutputSpec, build_model_json
 
     rng = np.random.default_rng(seed)
     channels = 4 if landmark_channel else 3
-    weight = (rng.standard_normal((5, channels, 1, 1)) * 0.1).astype(np.float32)
+    outputs = 6 if amodal_disc else 5
+    weight = (rng.standard_normal((outputs, channels, 1, 1)) * 0.1).astype(np.float32)
     weight[1, :3] += 1.0  # sclera ~ brightness
     weight[3, :3] -= 1.0  # pupil ~ darkness
     if landmark_channel:
         weight[:, 3] = 0.0
         weight[1, 3], weight[0, 3] = 30.0, -30.0  # inside the prior: sclera, outside: skin
-    bias = np.zeros(5, np.float32)
+    if amodal_disc:
+        weight[5] = 0.0
+    bias = np.zeros(outputs, np.float32)
     nodes = [helper.make_node("Conv", ["input", "W", "B"], ["conv" if eye_prior else "logits"])]
     initialisers = [numpy_helper.from_array(weight, "W"), numpy_helper.from_array(bias, "B")]
     if eye_prior:
         prior = 20.0 * np.eye(5, dtype=np.float32)[drawn_eye_labels()].transpose(2, 0, 1)[None]
+        if amodal_disc:
+            yy, xx = np.mgrid[0:320, 0:480]
+            inside = (xx - 240) ** 2 + (yy - 150) ** 2 < 60**2
+            disc = np.where(inside, 20.0, -20.0).astype(np.float32)[None, None]
+            prior = np.concatenate([prior, disc], axis=1)
         nodes.append(helper.make_node("Add", ["conv", "P"], ["logits"]))
         initialisers.append(numpy_helper.from_array(prior, "P"))
     graph = helper.make_graph(
         nodes,
         "tiny",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", channels, 320, 480])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 5, 320, 480])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", outputs, 320, 480])],
         initialisers,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -87,7 +103,12 @@ def build_tiny_onnx_model(
     write_json_atomic(
         folder / "model.json",
         build_model_json(
-            folder, name="tiny-test", opset=17, input_spec=spec, architecture={"name": "conv1x1"}
+            folder,
+            name="tiny-test",
+            opset=17,
+            input_spec=spec,
+            architecture={"name": "conv1x1"},
+            output_spec=OutputSpec(amodal_iris_disc_channel=5) if amodal_disc else None,
         ),
     )
     return folder
@@ -97,6 +118,14 @@ def build_tiny_onnx_model(
 def tiny_model_dir(tmp_path_factory) -> Path:
     pytest.importorskip("onnx")
     return build_tiny_onnx_model(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def amodal_model_dir(tmp_path_factory) -> Path:
+    pytest.importorskip("onnx")
+    return build_tiny_onnx_model(
+        tmp_path_factory.mktemp("models") / "amodal", eye_prior=True, amodal_disc=True
+    )
 
 
 @pytest.fixture(scope="session")

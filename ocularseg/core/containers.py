@@ -162,11 +162,14 @@ class SegmentationResult:
         labels: uint8 (320, 480) label map with values in ``Label``.
         confidence: float32 (320, 480) max softmax probability per pixel, or None.
         cleaned: True if the anatomical clean-up was applied to ``labels``.
+        amodal_disc: bool (320, 480) the whole iris disc, including what the lids cover,
+            from models with an amodal-disc output (model.json ``output``); else None.
     """
 
     labels: np.ndarray
     confidence: np.ndarray | None = None
     cleaned: bool = False
+    amodal_disc: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.labels.shape != (CROP_HEIGHT_PX, CROP_WIDTH_PX):
@@ -175,6 +178,10 @@ class SegmentationResult:
             raise ContainerError(f"label map holds unknown value {int(self.labels.max())}")
         if self.confidence is not None and self.confidence.shape != self.labels.shape:
             raise ContainerError("confidence map must have the label map's shape")
+        if self.amodal_disc is not None and (
+            self.amodal_disc.shape != self.labels.shape or self.amodal_disc.dtype != np.bool_
+        ):
+            raise ContainerError("amodal disc must be a bool map of the label map's shape")
 
     @property
     def mean_confidence(self) -> float:

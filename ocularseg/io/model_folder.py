@@ -85,6 +85,19 @@ class InputSpec(BaseModel):
         return value
 
 
+class OutputSpec(BaseModel):
+    """What the network's output tensor (N, C, H, W) holds beyond the class logits.
+
+    Channels ``0 … len(labels) − 1`` are always the class logits (arg-max → label map).
+    ``amodal_iris_disc_channel``: a further channel whose logit is > 0 (sigmoid > 0.5)
+    inside the whole iris disc, including the part the lids cover.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    amodal_iris_disc_channel: int | None = Field(None, ge=0)
+
+
 class ModelSpec(BaseModel):
     """The contents of ``model.json`` that inference relies on (other keys are kept as info)."""
 
@@ -97,6 +110,7 @@ class ModelSpec(BaseModel):
     opset: int
     input: InputSpec
     labels: dict[str, int]
+    output: OutputSpec = Field(default_factory=OutputSpec)
     architecture: dict[str, Any] = Field(default_factory=dict)
     provenance: str | None = Field(
         None,
@@ -223,6 +237,7 @@ def build_model_json(
     opset: int,
     input_spec: InputSpec,
     architecture: dict[str, Any] | None = None,
+    output_spec: OutputSpec | None = None,
     **info: Any,
 ) -> dict[str, Any]:
     """The ``model.json`` mapping for the ONNX file already in ``model_dir``.
@@ -239,6 +254,7 @@ def build_model_json(
         "opset": opset,
         "input": input_spec.model_dump(mode="json"),
         "labels": dict(LABEL_NAMES),
+        **({"output": output_spec.model_dump(mode="json")} if output_spec else {}),
         "architecture": architecture or {},
         **info,
     }

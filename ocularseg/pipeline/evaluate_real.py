@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from ocularseg.core.containers import SegmentationResult
 from ocularseg.core.labels import Label, PartialLabel
 from ocularseg.data.manifest import ManifestRow, read_manifest
 from ocularseg.evaluation import evaluate_dataset, summarise, summary_markdown
@@ -167,9 +168,9 @@ def _predictions(
     device: str,
     batch_size: int,
     use_landmarks: bool,
-) -> Iterator[tuple[ManifestRow, np.ndarray, np.ndarray, np.ndarray]]:
-    """(row, crop image, labels, labels of the mirrored crop) per eye, as analyze segments
-    them."""
+) -> Iterator[tuple[ManifestRow, np.ndarray, SegmentationResult, np.ndarray]]:
+    """(row, crop image, segmentation, labels of the mirrored crop) per eye, as analyze
+    segments them."""
     from ocularseg.stages.segment import Segmenter
 
     segmenter = Segmenter(model_dir, device=device, batch_size=batch_size)
@@ -187,7 +188,7 @@ def _predictions(
             [None if p is None else mirror_points(p, width) for p in points],
         )
         for row, image, result, flipped in zip(chunk, images, results, mirrored, strict=True):
-            yield row, image, result.labels, flipped.labels
+            yield row, image, result, flipped.labels
 
 
 def evaluate_real(
@@ -231,8 +232,8 @@ def evaluate_real(
     predictions = _predictions(
         root, rows, metas, Path(model_dir), device, batch_size, use_landmarks
     )
-    for row, image, raw, raw_of_mirror in predictions:
-        labels = raw
+    for row, image, segmentation, raw_of_mirror in predictions:
+        raw = labels = segmentation.labels
         silver = read_image_unchanged(root / row.mask)
         meta = metas[row.stem]
         if landmark_gate:
@@ -247,7 +248,12 @@ def evaluate_real(
         split_pairs.append((row.stem, row.group, pred_split, ref_split))
         cleaned = clean_label_map(labels)
         measurement = measure_eye_crop(
-            cleaned, meta["side"], params, meta["scale_crop_per_frame"], image=image
+            cleaned,
+            meta["side"],
+            params,
+            meta["scale_crop_per_frame"],
+            image=image,
+            amodal_disc=segmentation.amodal_disc,
         )
         values = measurement.values
         teacher = teacher_measures(meta, silver, params.iris_diameter_mm)
@@ -280,6 +286,8 @@ def evaluate_real(
                 "iris_cx_px": values["iris_cx_px"],
                 "iris_cy_px": values["iris_cy_px"],
                 "iris_radius_px": values["iris_radius_px"],
+                "iris_limbus_offset_r": values["iris_limbus_offset_r"],
+                "iris_limbus_radius_ratio": values["iris_limbus_radius_ratio"],
                 "mrd1_px": values["mrd1_px"],
                 "mrd2_px": values["mrd2_px"],
                 "mrd1_mm": values["mrd1_mm"],

@@ -43,7 +43,7 @@ from ocularseg.stages.gates import (
     frame_gates,
 )
 from ocularseg.stages.landmark_gate import apply_landmark_gate, eye_points_in_crop
-from ocularseg.stages.measure import measure_eye_crop
+from ocularseg.stages.measure import FLAG_IRIS_FROM_LIMBUS, measure_eye_crop
 from ocularseg.stages.quality import (
     mirror,
     mirror_agreement,
@@ -262,7 +262,12 @@ def process_input(
             gated, gate_removed_px = apply_landmark_gate(seg.labels, outline, config.landmark_gate)
             labels = clean_label_map(gated) if config.cleanup else gated
             measurement = measure_eye_crop(
-                labels, crop.side, config.measure, crop.scale_crop_per_frame, image=crop.image
+                labels,
+                crop.side,
+                config.measure,
+                crop.scale_crop_per_frame,
+                image=crop.image,
+                amodal_disc=seg.amodal_disc,
             )
             mirror_score = (
                 math.nan if seg_mirror is None else mirror_agreement(seg.labels, seg_mirror.labels)
@@ -302,7 +307,10 @@ def process_input(
                 drawn.append((row, crop.image, labels))
             result.rows.append(row)
             fraction = measurement.values["visible_iris_fraction"]
-            if shared.enabled and fraction < shared.min_reference_fraction:
+            # A circle from the whole (amodal) disc already covers what the lid hides; the
+            # shared-radius refit is for circles fitted to a lid-cut visible limbus.
+            from_limbus = seg.amodal_disc is None or FLAG_IRIS_FROM_LIMBUS in measurement.flags
+            if shared.enabled and from_limbus and fraction < shared.min_reference_fraction:
                 covered.append(_Covered(row, _pack(labels), outline, quality, crop))
     if covered:
         t0 = time.perf_counter()

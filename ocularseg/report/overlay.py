@@ -12,9 +12,12 @@ centred on the point (x, y) = (j, i) as in ``stages.measure``):
   the upper-lid margin at ``iris_cy_px − mrd1_px``, with a tick at the margin; and the
   MRD2 line in white, down to ``iris_cy_px + mrd2_px``. Each line is drawn 1 px wide
   over a 3-px dark underlay so it stays visible on skin, sclera and iris alike;
+* the corneal light reflex (``reflex_x_px``, ``reflex_y_px``), when found, as a white
+  diamond around it;
 * a text block at the top left: ``OD (right)`` / ``OS (left)``, MRD1 in mm, the visible
-  iris fraction and notes on the crop (eye at the frame edge, small in the frame), white
-  with a dark outline so it reads on any background;
+  iris fraction, MRD1 from the reflex when there is one, and notes on the crop (eye at
+  the frame edge, small in the frame), white with a dark outline so it reads on any
+  background;
 * when the measurement is excluded from the results (a blink, a failed quality gate), a
   vermillion "EXCLUDED: <reasons in words>" label under the text block, and "(excluded)"
   beside the MRD1 value;
@@ -65,6 +68,9 @@ _NOTE_TEXT: dict[str, str] = {
     "at_border": "eye at the frame edge",
     "too_small": "eye small in the frame",
     "iris_radius_shared": "iris size from the open eye",
+    "reflex_off_centre": "light reflex off the iris centre",
+    "iris_from_amodal_disc": "iris circle from the whole-iris output",
+    "iris_from_visible_limbus": "iris circle from the visible limbus",
 }
 
 _FONT_SCALE = 0.45  # ~10 px cap height: legible at 480×320 without hiding the eye
@@ -159,6 +165,12 @@ def render_overlay(
             cv2.line(out, start, end, colour, 1, cv2.LINE_8)
         if math.isfinite(radius):
             cv2.drawMarker(out, (column, centre_row), IRIS_CIRCLE_RGB, cv2.MARKER_CROSS, 7, 1)
+    rx, ry = _number(values, "reflex_x_px"), _number(values, "reflex_y_px")
+    if math.isfinite(rx) and math.isfinite(ry):
+        # The corneal light reflex: a white diamond on a dark one, around (not over) it.
+        spot = (round(rx), round(ry))
+        cv2.drawMarker(out, spot, OUTLINE_RGB, cv2.MARKER_DIAMOND, 13, 3)
+        cv2.drawMarker(out, spot, MRD2_RGB, cv2.MARKER_DIAMOND, 13, 1)
 
     reasons = [str(reason) for reason in excluded if str(reason).strip()]
     bottom = _text_block(out, _text_lines(values, side, bool(reasons)))
@@ -394,6 +406,9 @@ def _text_lines(values: Mapping[str, Any], side: str, excluded: bool) -> list[st
     lines = [SIDE_LABELS[side]]
     lines.append((f"MRD1 {mrd1_mm:.1f} mm" if math.isfinite(mrd1_mm) else "MRD1 n/a") + suffix)
     lines.append(f"visible iris {fraction:.2f}" if math.isfinite(fraction) else "visible iris n/a")
+    reflex_mm = _number(values, "mrd1_reflex_mm")
+    if math.isfinite(reflex_mm):
+        lines.append(f"from reflex (diamond) {reflex_mm:.1f} mm")
     raw = values.get("flags")
     if isinstance(raw, str):
         raw = raw.split(";")

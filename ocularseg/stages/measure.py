@@ -48,6 +48,7 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,6 +57,7 @@ from ocularseg.core.containers import EyeMeasurement, Side
 from ocularseg.core.errors import InputError
 from ocularseg.core.labels import Label
 from ocularseg.stages._label_map import check_label_map, iris_disc_mask, opening_mask
+from ocularseg.stages.amodal_iris import circle_offset_r, fit_amodal_circle
 from ocularseg.stages.gates import GateParams
 from ocularseg.stages.iris_circle import (
     FitFailure,
@@ -102,6 +104,8 @@ IRIS_COLUMNS: tuple[str, ...] = (
     "iris_fit_arc_deg",
     "visible_iris_fraction",
     "lid_clock_hours",
+    "iris_limbus_offset_r",
+    "iris_limbus_radius_ratio",
 )
 #: The corneal light reflex (``stages.reflex``): position in crop px, distance from the
 #: iris centre in iris radii, peak contrast in 8-bit luminance levels.
@@ -131,6 +135,10 @@ MEASUREMENT_COLUMNS: tuple[str, ...] = (
 )
 
 FLAG_EYE_CLOSED = "eye_closed"
+#: The model predicts the whole iris disc but it gave no circle; the visible limbus did.
+FLAG_IRIS_FROM_LIMBUS = "iris_from_visible_limbus"
+#: The visible limbus gave no circle; the model's whole iris disc did.
+FLAG_IRIS_FROM_AMODAL = "iris_from_amodal_disc"
 FLAG_IRIS_NOT_FOUND = "iris_not_found"
 #: Detail flag added beside ``iris_not_found`` saying why (see ``iris_circle``).
 IRIS_REASON_FLAGS: dict[FitFailure, str] = {
@@ -160,6 +168,13 @@ class MeasureParams(BaseModel):
             holds this many opening pixels (crop px). An open adult eye is typically
             60–150 crop px tall; these defaults are screening heuristics, not validated
             clinical cut-offs.
+        iris_source: where the iris circle comes from when the model also predicts the
+            whole iris disc (``stages.amodal_iris``): ``"amodal"`` fits that disc's border
+            (the visible-limbus fit is kept as a cross-check: ``iris_limbus_offset_r`` and
+            ``iris_limbus_radius_ratio``, and the fallback when the disc gives no circle);
+            ``"limbus_then_amodal"`` fits the visible limbus and takes the disc's circle
+            only where the limbus gives none (flag ``iris_from_amodal_disc``);
+            ``"limbus"`` fits the visible limbus only, as for models without the disc.
         iris_fit: thresholds of the limbus circle fit (``IrisFitParams``, crop px).
         gates: thresholds of the quality gates that decide whether a measurement is
             reported (``GateParams``; see ``stages.gates``).
@@ -178,6 +193,7 @@ class MeasureParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     iris_diameter_mm: float = Field(default=11.7, gt=0.0)
+    iris_source: Literal["amodal", "limbus_then_amodal", "limbus"] = "amodal"
     min_opening_area_px: int = Field(default=500, ge=0)
     min_opening_height_px: float = Field(default=10.0, ge=0.0)
     iris_fit: IrisFitParams = Field(default_factory=IrisFitParams)
@@ -480,6 +496,7 @@ def measure_eye_crop(
     scale_crop_per_frame: float = 1.0,
     circle: IrisCircle | None = None,
     image: np.ndarray | None = None,
+    amodal_disc: np.ndarray | None = None,
 ) -> EyeMeasurement:
     """Measure one eye and attach its quality flags.
 
@@ -494,6 +511,9 @@ def measure_eye_crop(
             light reflex is sought (``stages.reflex``) and the ``reflex_*`` and
             ``mrd*_reflex_*`` columns are filled, with the flag ``reflex_absent`` or
             ``reflex_off_centre`` where that applies. Without it they stay NaN.
+        amodal_disc: bool (H, W) whole iris disc from a model that predicts it
+            (``SegmentationResult.amodal_disc``); with ``params.iris_source`` "amodal" the
+            iris circle is fitted to it (``stages.amodal_iris``).
 
     Returns:
         ``EyeMeasurement`` with the :func:`measure_eye` values and the
@@ -502,7 +522,9 @@ def measure_eye_crop(
     Raises:
         InputError: invalid label map or scale.
     """
-    values, flags = _measure(labels, params or MeasureParams(), scale_crop_per_frame, circle, image)
+    values, flags = _measure(
+        labels, params or MeasureParams(), scale_crop_per_frame, circle, image, amodal_disc
+    )
     return EyeMeasurement(side=side, values=values, flags=flags)
 
 
@@ -512,6 +534,7 @@ def _measure(
     scale_crop_per_frame: float,
     given_circle: IrisCircle | None = None,
     image: np.ndarray | None = None,
+    amodal_disc: np.ndarray | None = None,
 ) -> tuple[dict[str, float], tuple[str, ...]]:
     labels = check_label_map(labels)
     scale = float(scale_crop_per_frame)
@@ -538,6 +561,7 @@ def _measure(
     reason: FitFailure | None = None
     circle: IrisCircle | None = None
     reflex_flags: tuple[str, ...] = ()
+    source_flags: tuple[str, ...] = ()
     closed = _is_eye_closed(values["area_opening_px"], lengths_px["opening_height_max_px"], params)
     if not closed and given_circle is not None:
         circle = given_circle
@@ -546,6 +570,17 @@ def _measure(
         # would give meaningless mm values, so a closed eye is not fitted at all.
         fit = fit_iris_circle_detailed(labels, params.iris_fit)
         circle, reason = fit.circle, fit.reason
+        if amodal_disc is not None and params.iris_source != "limbus":
+            whole = fit_amodal_circle(amodal_disc, params.iris_fit)
+            if whole.circle is not None and fit.circle is not None:
+                values["iris_limbus_offset_r"] = circle_offset_r(whole.circle, fit.circle)
+                values["iris_limbus_radius_ratio"] = fit.circle.radius_px / whole.circle.radius_px
+            if whole.circle is not None and (params.iris_source == "amodal" or fit.circle is None):
+                circle, reason = whole.circle, None
+                if params.iris_source == "limbus_then_amodal":
+                    source_flags = (FLAG_IRIS_FROM_AMODAL,)
+            elif params.iris_source == "amodal" and fit.circle is not None:
+                source_flags = (FLAG_IRIS_FROM_LIMBUS,)
 
     mm_per_crop_px = NAN
     if circle is not None:
@@ -586,7 +621,7 @@ def _measure(
         values[f"{name}_frame_px"] = length_px / scale
         values[f"{name}_mm"] = length_px * mm_per_crop_px
 
-    flags = (*quality_flags(values, params, reason), *reflex_flags)
+    flags = (*quality_flags(values, params, reason), *source_flags, *reflex_flags)
     if flags:
         logger.debug("eye measurement flags: %s", ", ".join(flags))
     return values, flags

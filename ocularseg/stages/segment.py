@@ -85,6 +85,11 @@ class Segmenter:
 
     # -- the three parts ------------------------------------------------------------------
     @property
+    def has_amodal_disc(self) -> bool:
+        """True when the model also predicts the whole iris disc (model.json output)."""
+        return self.spec.output.amodal_iris_disc_channel is not None
+
+    @property
     def uses_prior(self) -> bool:
         """True when the model takes the landmark-prior channel (model.json input.prior)."""
         return self.spec.input.prior is not None
@@ -124,16 +129,38 @@ class Segmenter:
         return batch
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
-        """float32 (N, 3, H, W) -> logits float32 (N, C, H, W)."""
+        """float32 (N, 3 or 4, H, W) -> network output float32 (N, C', H, W): the class
+        logits, then any further channels model.json ``output`` names."""
         return self.session.run(None, {self.input_name: batch})[0]
 
     @staticmethod
     def _postprocess(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Logits (N, C, H, W) -> (labels uint8 (N, H, W), max softmax probability (N, H, W))."""
+        """Class logits (N, C, H, W) -> (labels uint8 (N, H, W), max softmax probability
+        (N, H, W))."""
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(shifted, dtype=np.float32)
         probs_max = 1.0 / exp.sum(axis=1)  # the max class has exp(0) = 1 in the numerator
         return logits.argmax(axis=1).astype(np.uint8), probs_max.astype(np.float32)
+
+    def _split_outputs(self, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Network output (N, C', H, W) -> (class logits (N, C, H, W), amodal disc bool
+        (N, H, W) or None), as model.json ``output`` says.
+
+        Raises:
+            ModelError: the output has fewer channels than the labels and outputs need.
+        """
+        classes = len(self.spec.labels)
+        channel = self.spec.output.amodal_iris_disc_channel
+        needed = max(classes, -1 if channel is None else channel + 1)
+        if outputs.ndim != 4 or outputs.shape[1] < needed:
+            raise ModelError(
+                f"{self.model_dir}: the model's output has shape {outputs.shape}; model.json "
+                f"needs {needed} channels ({classes} classes"
+                + ("" if channel is None else f", amodal disc in channel {channel}")
+                + ")"
+            )
+        disc = None if channel is None else outputs[:, channel] > 0
+        return outputs[:, :classes], disc
 
     # -- public ---------------------------------------------------------------------------
     def segment(
@@ -152,6 +179,12 @@ class Segmenter:
         for start in range(0, len(crops), self.batch_size):
             chunk = crops[start : start + self.batch_size]
             points = None if eye_points is None else eye_points[start : start + self.batch_size]
-            labels, confidence = self._postprocess(self._forward(self._preprocess(chunk, points)))
-            results.extend(SegmentationResult(labels[i], confidence[i]) for i in range(len(chunk)))
+            logits, disc = self._split_outputs(self._forward(self._preprocess(chunk, points)))
+            labels, confidence = self._postprocess(logits)
+            results.extend(
+                SegmentationResult(
+                    labels[i], confidence[i], amodal_disc=None if disc is None else disc[i]
+                )
+                for i in range(len(chunk))
+            )
         return results

@@ -93,7 +93,8 @@ def augment_sample(
     rng: np.random.Generator,
     params: AugmentParams | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, bool]:
-    """:func:`augment_pair` with an optional float32 (H, W) map moved with the geometry.
+    """:func:`augment_pair` with optional float32 (H, W) or (H, W, C ≤ 4) maps moved with
+    the geometry.
 
     ``extra`` (e.g. the landmark prior channel) is flipped, rotated, scaled and shifted
     exactly as the image (bilinear, border replicated) and never changed photometrically;
@@ -104,7 +105,7 @@ def augment_sample(
     p = params or AugmentParams()
     if image.shape[:2] != labels.shape:
         raise ValueError(f"image {image.shape[:2]} and labels {labels.shape} differ in size")
-    if extra is not None and extra.shape != labels.shape:
+    if extra is not None and extra.shape[:2] != labels.shape:
         raise ValueError(f"extra map {extra.shape} and labels {labels.shape} differ in size")
     flipped = bool(rng.random() < p.hflip_prob)
     if flipped:

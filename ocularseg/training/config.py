@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ocularseg.io.config_files import read_yaml_mapping, relative_to_file, validate_config
 from ocularseg.training.augment import AugmentParams
-from ocularseg.training.dataset import PriorParams
+from ocularseg.training.dataset import AmodalDiscParams, PriorParams
 
 
 class _Frozen(BaseModel):
@@ -91,6 +91,11 @@ class TrainConfig(_Frozen):
         None,
         description="landmark-prior input channel (ocularseg.core.eye_prior); the model then "
         "needs in_channels 4; null = RGB only",
+    )
+    amodal_disc: AmodalDiscParams | None = Field(
+        None,
+        description="also predict the whole iris disc, under the lids too "
+        "(training.dataset.AmodalDiscParams); the model then needs num_classes 6; null = no",
     )
     crop_hw: tuple[int, int] | None = Field(
         None,

@@ -25,6 +25,50 @@ from ocularseg.data.manifest import ManifestRow
 from ocularseg.io.images import read_image_rgb, read_image_unchanged
 from ocularseg.training.augment import AugmentParams, augment_sample
 
+#: Value of the amodal-disc target where nothing is known (not trained).
+DISC_UNKNOWN = 255
+
+
+class AmodalDiscParams(BaseModel):
+    """The amodal iris-disc output (the whole iris, including what the lids cover).
+
+    The network gets one more output channel (``num_classes`` = classes + 1) whose logit is
+    trained with a binary cross-entropy against the whole iris disc: the exact circle of a
+    phantom (meta ``truth``), the teacher's iris circle for a real eye (meta ``teacher``),
+    nothing (not trained) for a closed eye or a crop without either.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    weight: float = Field(1.0, gt=0, description="weight of the disc loss beside the class loss")
+
+
+def amodal_disc_circle(meta: dict) -> tuple[float, float, float] | None:
+    """(cx, cy, r) of the whole iris disc (crop px) from a sample's meta, or None.
+
+    Phantoms: the exact iris circle of an open eye (``truth``); real eyes: the teacher's
+    iris circle (centre + mean radius of its four limbus points) when the teacher calls the
+    eye open.
+    """
+    truth = meta.get("truth")
+    if isinstance(truth, dict):
+        if truth.get("eye_closed") or truth.get("iris_center_px") is None:
+            return None
+        cx, cy = truth["iris_center_px"]
+        return float(cx), float(cy), float(truth["iris_radius_px"])
+    teacher = meta.get("teacher")
+    if isinstance(teacher, dict) and meta.get("open", True):
+        cx, cy = teacher["iris_centre_crop_px"]
+        return float(cx), float(cy), float(teacher["iris_radius_crop_px"])
+    return None
+
+
+def disc_map(circle: tuple[float, float, float], shape: tuple[int, int]) -> np.ndarray:
+    """float32 (H, W) coverage of the disc: 1 where a pixel's centre lies inside, else 0."""
+    cx, cy, r = circle
+    rows, cols = np.ogrid[0 : shape[0], 0 : shape[1]]
+    return (((cols - cx) ** 2 + (rows - cy) ** 2) < r * r).astype(np.float32)
+
 
 class PriorParams(BaseModel):
     """The landmark-prior input channel (``ocularseg.core.eye_prior``) during training."""
@@ -93,7 +137,9 @@ class EyeSegmentationDataset(Dataset):
     """(image, labels) pairs for training and validation.
 
     Items are ``(image, labels)``: float32 tensor (3, H, W) normalised as in
-    ``ocularseg.core.preprocess`` and int64 tensor (H, W) with values in ``Label``.
+    ``ocularseg.core.preprocess`` (4 channels with the landmark prior) and int64 tensor
+    (H, W) with values in ``Label`` — or, with ``amodal_disc``, int64 (2, H, W): the labels,
+    then the whole-iris target (1 inside, 0 outside, ``DISC_UNKNOWN`` not known).
     """
 
     def __init__(
@@ -106,6 +152,7 @@ class EyeSegmentationDataset(Dataset):
         crop_hw: tuple[int, int] | None = None,
         input_scale: float = 1.0,
         prior: PriorParams | None = None,
+        amodal_disc: bool = False,
     ) -> None:
         if not 0 < input_scale <= 1:
             raise ValueError(f"input_scale must be in (0, 1], got {input_scale}")
@@ -117,6 +164,7 @@ class EyeSegmentationDataset(Dataset):
         self.seed = int(seed)
         self.epoch = 0
         self.prior = prior
+        self.amodal_disc = amodal_disc
 
     def set_epoch(self, epoch: int) -> None:
         """Change the augmentation draw (call once per epoch)."""
@@ -150,26 +198,35 @@ class EyeSegmentationDataset(Dataset):
         image, labels = self.load_pair(index)
         rng = np.random.default_rng([self.seed, self.epoch, index])
         augment = self.augment
-        extra = None
+        # Maps moved with the geometry but never changed photometrically: the landmark
+        # prior and the whole-iris disc, stacked as channels of one float32 array.
+        maps: list[np.ndarray] = []
         if self.prior is not None:
             # Drawn from its own generator so the prior leaves the augmentation draws as
             # they are without it.
             points = self._prior_points(
                 index, np.random.default_rng([self.seed, self.epoch, index, 1])
             )
-            extra = eye_prior_map(points, labels.shape, self.prior.sigma_frac)
+            maps.append(eye_prior_map(points, labels.shape, self.prior.sigma_frac))
+        circle = self._disc_circle(index) if self.amodal_disc else None
+        if circle is not None:
+            maps.append(disc_map(circle, labels.shape))
+        extra = np.stack(maps, axis=-1).astype(np.float32) if maps else None
         if self.input_scale != 1:
             # Shrinking first makes the augmentation ~6× cheaper at scale 0.4 (it was most
             # of a CPU step); blur is given in full-size crop px, so it shrinks too.
             image, labels = rescale_pair(image, labels, self.input_scale)
             if extra is not None:
                 extra = cv2.resize(extra, labels.shape[::-1], interpolation=cv2.INTER_AREA)
+                extra = extra.reshape(*labels.shape, len(maps))
             if augment is not None:
                 augment = augment.model_copy(
                     update={"max_blur_sigma_px": augment.max_blur_sigma_px * self.input_scale}
                 )
         if augment is not None:
             image, labels, extra, _ = augment_sample(image, labels, extra, rng, augment)
+            if extra is not None:
+                extra = extra.reshape(*labels.shape, len(maps))
         if self.crop_hw is not None:
             window = eye_crop_window(labels, self.crop_hw, rng)
             image, labels = (
@@ -178,9 +235,22 @@ class EyeSegmentationDataset(Dataset):
             )
             extra = None if extra is None else np.ascontiguousarray(extra[window])
         inputs = normalise_rgb(image)
-        if extra is not None:
-            inputs = np.concatenate([inputs, prior_channel(extra)[None]], axis=0)
-        return torch.from_numpy(inputs), torch.from_numpy(labels.astype(np.int64))
+        if self.prior is not None and extra is not None:
+            inputs = np.concatenate([inputs, prior_channel(extra[..., 0])[None]], axis=0)
+        target = torch.from_numpy(labels.astype(np.int64))
+        if not self.amodal_disc:
+            return torch.from_numpy(inputs), target
+        if circle is None:
+            disc = np.full(labels.shape, DISC_UNKNOWN, np.int64)
+        else:
+            disc = (extra[..., -1] >= 0.5).astype(np.int64)
+        return torch.from_numpy(inputs), torch.stack([target, torch.from_numpy(disc)])
+
+    def _disc_circle(self, index: int) -> tuple[float, float, float] | None:
+        meta_path = self.root / self.rows[index].meta
+        if not meta_path.is_file():
+            return None
+        return amodal_disc_circle(json.loads(meta_path.read_text(encoding="utf-8")))
 
     def _prior_points(self, index: int, rng: np.random.Generator) -> np.ndarray | None:
         """Six eye points (crop px) of sample ``index`` for the prior, or None (template).

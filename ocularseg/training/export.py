@@ -22,11 +22,12 @@ import torch
 from ocularseg import __version__
 from ocularseg.core.errors import ConfigError, DataError
 from ocularseg.core.eye_prior import TEMPLATE_POINTS_CROP_PX, eye_prior_map, prior_channel
+from ocularseg.core.labels import NUM_CLASSES
 from ocularseg.core.preprocess import CHANNEL_ORDER, NORM_MEAN_RGB, NORM_STD_RGB, normalise_rgb
 from ocularseg.data.manifest import read_manifest
 from ocularseg.io.atomic import replacing_folder, write_json_atomic, write_text_atomic
 from ocularseg.io.images import read_image_rgb
-from ocularseg.io.model_folder import InputSpec, PriorSpec, build_model_json
+from ocularseg.io.model_folder import InputSpec, OutputSpec, PriorSpec, build_model_json
 from ocularseg.training.models.io import load_model, read_metadata, save_weights
 from ocularseg.training.onnx_export import DEFAULT_OPSET, check_parity, export_onnx
 from ocularseg.training.trainer import git_commit
@@ -139,11 +140,21 @@ def export_model_folder(
             prior=prior_spec,
         )
         meta = read_metadata(weights)
+        outputs = int(getattr(model, "num_classes", NUM_CLASSES))
+        if outputs not in (NUM_CLASSES, NUM_CLASSES + 1):
+            raise ConfigError(
+                f"{weights}: the network has {outputs} output channels; a model folder holds "
+                f"{NUM_CLASSES} class logits, or those and one amodal iris-disc channel"
+            )
+        output_spec = (
+            OutputSpec(amodal_iris_disc_channel=NUM_CLASSES) if outputs > NUM_CLASSES else None
+        )
         content = build_model_json(
             staging,
             name=name or target.name,
             opset=opset,
             input_spec=spec,
+            output_spec=output_spec,
             architecture={
                 "name": model.name,
                 "config": model.config(),

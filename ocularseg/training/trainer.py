@@ -36,6 +36,7 @@ from ocularseg.io.atomic import atomic_path, write_json_atomic, write_text_atomi
 from ocularseg.training import distributed as dist_utils
 from ocularseg.training.config import TrainConfig
 from ocularseg.training.dataset import (
+    DISC_UNKNOWN,
     EyeSegmentationDataset,
     MixedDataset,
     mixing_weights,
@@ -107,6 +108,20 @@ def split_train_val(
     return train, val
 
 
+def amodal_disc_loss(logit: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean binary cross-entropy of the whole-iris logit (B, H, W) over known pixels.
+
+    ``target`` (B, H, W) holds 1 inside the disc, 0 outside and ``DISC_UNKNOWN`` where it
+    is not known (not trained); 0 when no pixel is known.
+    """
+    known = target != DISC_UNKNOWN
+    if not bool(known.any()):
+        return logit.sum() * 0.0
+    return torch.nn.functional.binary_cross_entropy_with_logits(
+        logit[known], target[known].to(logit.dtype)
+    )
+
+
 def git_commit(repo_dir: Path | None = None) -> str:
     """Current git commit of the source tree, or 'unknown' outside a checkout."""
     here = repo_dir or Path(__file__).resolve().parents[2]
@@ -155,6 +170,7 @@ class Trainer:
                 crop_hw=config.crop_hw,
                 input_scale=config.input_scale,
                 prior=config.prior,
+                amodal_disc=config.amodal_disc is not None,
             )
             for i, (root, rows, _) in enumerate(parts_train)
         ]
@@ -166,7 +182,13 @@ class Trainer:
             else config.prior.model_copy(update={"template_share": 0.0})
         )
         val_parts = [
-            EyeSegmentationDataset(root, rows, input_scale=config.input_scale, prior=val_prior)
+            EyeSegmentationDataset(
+                root,
+                rows,
+                input_scale=config.input_scale,
+                prior=val_prior,
+                amodal_disc=config.amodal_disc is not None,
+            )
             for root, rows in parts_val
         ]
         self.mixing: np.ndarray | None = None
@@ -180,6 +202,14 @@ class Trainer:
             self.train_set, self.val_set = train_parts[0], val_parts[0]
 
         self.model = build_model(config.model.name, **config.model.options).to(self.device)
+        expected_outputs = NUM_CLASSES + (config.amodal_disc is not None)
+        if int(getattr(self.model, "num_classes", NUM_CLASSES)) != expected_outputs:
+            raise ConfigError(
+                f"model has num_classes {self.model.num_classes} but the training gives "
+                f"{expected_outputs} outputs ({NUM_CLASSES} classes"
+                f"{' + the amodal iris disc' if config.amodal_disc else ''}); set "
+                f"model.options.num_classes: {expected_outputs}"
+            )
         expected_channels = 3 + (config.prior is not None)
         if self.model.in_channels != expected_channels:
             raise ConfigError(
@@ -191,7 +221,10 @@ class Trainer:
             # An RGB model may be fine-tuned into one with the landmark-prior channel: its
             # first convolution gains a zero-initialised input channel.
             load_weights(
-                self.model, _weights_file(config.init), grow_input_channels=config.prior is not None
+                self.model,
+                _weights_file(config.init),
+                grow_input_channels=config.prior is not None,
+                grow_output_channels=config.amodal_disc is not None,
             )
         self.loss_fn = build_loss(config.loss.name, **config.loss.options)
         self.optimizer = torch.optim.Adam(
@@ -205,6 +238,20 @@ class Trainer:
             self.net = torch.nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
+
+    # -- loss -----------------------------------------------------------------------------
+    def _loss(self, logits: torch.Tensor, targets: torch.Tensor, epoch: int) -> torch.Tensor:
+        """The configured class loss, plus the amodal-disc loss when the model has one.
+
+        ``targets``: (B, H, W) labels, or (B, 2, H, W) labels and whole-iris target.
+        """
+        if self.config.amodal_disc is None:
+            return self.loss_fn(logits, targets, epoch=epoch)
+        labels, disc = targets[:, 0], targets[:, 1]
+        loss = self.loss_fn(logits[:, :NUM_CLASSES], labels, epoch=epoch)
+        return loss + self.config.amodal_disc.weight * amodal_disc_loss(
+            logits[:, NUM_CLASSES], disc
+        )
 
     # -- schedule -------------------------------------------------------------------------
     def _lr_factor(self, epoch: int) -> float:
@@ -263,7 +310,7 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             with torch.autocast(self.device.type, enabled=self.use_amp):
                 logits = self.net(images)
-            loss = self.loss_fn(logits.float(), labels, epoch=epoch)
+            loss = self._loss(logits.float(), labels, epoch)
             if not torch.isfinite(loss):
                 raise DataError(f"training loss became {loss.item()} at epoch {epoch + 1}")
             self.scaler.scale(loss).backward()
@@ -301,7 +348,9 @@ class Trainer:
                 images, labels = images.to(self.device), labels.to(self.device)
                 with torch.autocast(self.device.type, enabled=self.use_amp):
                     logits = self.net(images)
-                loss = self.loss_fn(logits.float(), labels, epoch=epoch)
+                loss = self._loss(logits.float(), labels, epoch)
+                if self.config.amodal_disc is not None:
+                    labels, logits = labels[:, 0], logits[:, :NUM_CLASSES]
                 pred = logits.argmax(dim=1)
                 stats[0] += float(loss) * images.shape[0]
                 stats[1] += images.shape[0]

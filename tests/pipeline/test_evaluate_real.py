@@ -91,3 +91,15 @@ def test_region_maps_and_anatomy_checks() -> None:
     broken = labels.copy()
     broken[140:160, 120:140] = Label.PUPIL  # a pupil blob in the sclera
     assert "pupil_touches_sclera" in anatomy_violations(broken)
+
+
+def test_a_model_with_the_amodal_disc_measures_from_it(tmp_path, amodal_model_dir) -> None:
+    # The test model's whole disc is the drawn eye's iris circle: the circle comes from it
+    # and agrees with the visible limbus (offset ~0, radius ratio ~1).
+    root = _dataset(tmp_path / "real", _silver(drawn_eye_labels()))
+    eyes = evaluate_real(root, amodal_model_dir, split="test", n_resamples=20, device="cpu").eyes
+    assert eyes["measured"].all()
+    assert np.all(eyes["iris_limbus_offset_r"] < 0.02)
+    assert np.allclose(eyes["iris_limbus_radius_ratio"], 1.0, atol=0.02)
+    assert np.allclose(eyes["iris_cy_px"], 150.0, atol=0.1)
+    assert not eyes["flags"].str.contains("iris_from_visible_limbus").any()

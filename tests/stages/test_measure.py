@@ -244,8 +244,13 @@ def test_open_eye_has_no_flags() -> None:
     assert isinstance(measurement, EyeMeasurement)
     assert measurement.side == "left"
     assert measurement.flags == ()
-    # Everything is defined but the corneal-reflex columns, which need the crop image.
-    reflex = {k for k in measurement.values if k.startswith("reflex_") or "_reflex_" in k}
+    # Everything is defined but the corneal-reflex columns, which need the crop image, and
+    # the limbus cross-check, which needs a model's amodal disc.
+    reflex = {
+        k
+        for k in measurement.values
+        if k.startswith(("reflex_", "iris_limbus_")) or "_reflex_" in k
+    }
     assert reflex and all(math.isnan(measurement.values[k]) for k in reflex)
     assert all(math.isfinite(v) for k, v in measurement.values.items() if k not in reflex)
 

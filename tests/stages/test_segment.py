@@ -100,3 +100,26 @@ def test_missing_model_folder_and_json(tmp_path):
     (tmp_path / "empty" / "model.json").write_text("{not json")
     with pytest.raises(ModelError, match="not valid JSON"):
         load_model_spec(tmp_path / "empty")
+
+
+def test_amodal_model_gives_the_whole_disc_beside_the_labels(amodal_model_dir):
+    segmenter = Segmenter(amodal_model_dir, device="cpu", batch_size=2)
+    assert segmenter.has_amodal_disc
+    result = segmenter.segment([np.full((320, 480, 3), 128, np.uint8)])[0]
+    assert result.amodal_disc is not None and result.amodal_disc.dtype == bool
+    # the drawn disc: centre (240, 150), radius 60 px
+    assert result.amodal_disc[150, 240] and not result.amodal_disc[150, 305]
+    assert abs(int(result.amodal_disc.sum()) - round(np.pi * 60**2)) < 200
+    # the labels come from the five class channels only
+    assert int(result.labels.max()) <= 4 and (result.labels[150, 240] in (2, 3))
+
+
+def test_model_without_the_channel_model_json_names_is_refused(amodal_model_dir, tmp_path):
+    folder = tmp_path / "broken"
+    shutil.copytree(amodal_model_dir, folder)
+    spec = json.loads((folder / "model.json").read_text())
+    spec["output"] = {"amodal_iris_disc_channel": 7}
+    (folder / "model.json").write_text(json.dumps(spec))
+    segmenter = Segmenter(folder, device="cpu")
+    with pytest.raises(ModelError, match="needs 8 channels"):
+        segmenter.segment([np.full((320, 480, 3), 128, np.uint8)])

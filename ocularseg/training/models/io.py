@@ -20,6 +20,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from ocularseg.core.errors import ModelError
+from ocularseg.core.labels import NUM_CLASSES, Label
 from ocularseg.io.atomic import atomic_path
 from ocularseg.training.models import build_model
 
@@ -106,7 +107,11 @@ def _listed(items: list[str]) -> str:
 
 
 def load_weights(
-    model: nn.Module, path: str | os.PathLike[str], *, grow_input_channels: bool = False
+    model: nn.Module,
+    path: str | os.PathLike[str],
+    *,
+    grow_input_channels: bool = False,
+    grow_output_channels: bool = False,
 ) -> dict[str, str]:
     """Load a safetensors file into ``model`` in place, strictly.
 
@@ -121,6 +126,12 @@ def load_weights(
             channels than the file's (an RGB model fine-tuned with the landmark-prior
             channel): the saved channels are copied and the new ones start at zero, so the
             grown network computes exactly what the saved one did.
+        grow_output_channels: allow the network's output head (``head.weight`` /
+            ``head.bias``) to have more channels than the file's (a model fine-tuned with
+            the amodal iris-disc output): the saved class channels are copied; a new
+            channel starts as "iris or pupil vs the rest" — the mean of the iris and pupil
+            rows minus the mean of the other class rows — so the disc starts at the
+            visible iris and learns what the lids cover.
 
     Returns:
         The file's string metadata.
@@ -134,6 +145,8 @@ def load_weights(
     expected = model.state_dict()
     if grow_input_channels:
         tensors = _grown(tensors, expected)
+    if grow_output_channels:
+        tensors = _grown_head(tensors, expected)
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     wrong_shape = [
@@ -180,6 +193,24 @@ def _grown(tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) 
             grown = torch.zeros(target.shape, dtype=saved.dtype)
             grown[:, : saved.shape[1]] = saved
             out[key] = grown
+    return out
+
+
+def _grown_head(tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> dict:
+    """The output head widened to the model's channels (see ``load_weights``)."""
+    out = dict(tensors)
+    for key in ("head.weight", "head.bias"):
+        saved, target = tensors.get(key), expected.get(key)
+        if saved is None or target is None or saved.shape[0] >= target.shape[0]:
+            continue
+        if saved.shape[1:] != target.shape[1:] or saved.shape[0] != NUM_CLASSES:
+            continue
+        grown = torch.zeros(target.shape, dtype=saved.dtype)
+        grown[:NUM_CLASSES] = saved
+        disc = [int(Label.IRIS), int(Label.PUPIL)]
+        rest = [c for c in range(NUM_CLASSES) if c not in disc]
+        grown[NUM_CLASSES:] = saved[disc].mean(dim=0) - saved[rest].mean(dim=0)
+        out[key] = grown
     return out
 
 
