@@ -333,16 +333,12 @@ def lid_margins_px(
 
 @dataclass(frozen=True)
 class MarginEdges:
-    """The upper and lower margin edge of every column with opening (crop px).
-
-    ``refined`` is True when the edges were moved to the image's steps
-    (``stages.lid_refine``); else they are the label map's pixel edges.
-    """
+    """The upper and lower margin edge (y, crop px) of every column with opening: the label
+    map's pixel edges, or those moved to the image's steps (``stages.lid_refine``)."""
 
     columns: np.ndarray
     upper_y: np.ndarray
     lower_y: np.ndarray
-    refined: bool = False
 
 
 def margin_edges(
@@ -367,7 +363,6 @@ def margin_edges(
         columns,
         refine_edges_px(image, columns, upper, radius_px, "upper", params),
         refine_edges_px(image, columns, lower, radius_px, "lower", params),
-        refined=True,
     )
 
 
@@ -517,7 +512,7 @@ def measure_eye_crop(
 
     Returns:
         ``EyeMeasurement`` with the :func:`measure_eye` values and the
-        :func:`quality_flags` flags (then the reflex flag, if any).
+        :func:`quality_flags` flags, then the iris-source and reflex flags, if any.
 
     Raises:
         InputError: invalid label map or scale.

@@ -232,8 +232,3 @@ def _elongation(member: np.ndarray) -> float:
         return 1.0
     eigen = np.linalg.eigvalsh(np.cov(np.stack([xs, ys]).astype(np.float64)))
     return math.sqrt(max(eigen[1], 1e-9) / max(eigen[0], 1.0 / 12.0))
-
-
-def _disc(radius: int) -> np.ndarray:
-    offsets = np.arange(-radius, radius + 1)
-    return np.hypot(offsets[:, None], offsets[None, :]) <= radius + 0.5
