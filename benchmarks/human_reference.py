@@ -204,6 +204,23 @@ def error_parts(eyes: pd.DataFrame, humans: dict[str, EyeLines]) -> pd.DataFrame
     return pd.DataFrame(rows, index=eyes.index)
 
 
+def _agree(frame: pd.DataFrame, a: str, b: str, resamples: int) -> Agreement:
+    """Agreement of columns ``a`` and ``b`` of ``frame``, CIs over its ``subject``s."""
+    return agreement(frame[a], frame[b], frame["subject"], n_resamples=resamples)
+
+
+def _people_mean(
+    frame: pd.DataFrame, values: pd.Series, resamples: int
+) -> tuple[float, float, float]:
+    """Mean of ``values`` (rows of ``frame``) with a 95 % CI over its ``subject``s."""
+    return bootstrap_ci(
+        values.to_numpy(float),
+        seed=0,
+        n_resamples=resamples,
+        clusters=frame["subject"].to_numpy(),
+    )
+
+
 def _agreement_row(method: str, measure: str, result: Agreement) -> dict:
     return {
         "method": method,
@@ -247,15 +264,12 @@ def main(argv: list[str] | None = None) -> int:
         f"Bootstrap: {args.resamples} resamples of people, seed 0; 95 % CIs in brackets.",
         "",
     ]
-    table = []
-    for measure in MEASURES:
-        result = agreement(
-            reference[f"teacher_{measure}"],
-            reference[f"human_{measure}"],
-            reference["subject"],
-            n_resamples=args.resamples,
+    table = [
+        _agreement_row(
+            "teacher", m, _agree(reference, f"teacher_{m}", f"human_{m}", args.resamples)
         )
-        table.append(_agreement_row("teacher", measure, result))
+        for m in MEASURES
+    ]
     per_eye = [reference.assign(method="teacher")]
     extra = []
     for name, folder in models:
@@ -265,13 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         eyes = reference.merge(eyes, on=["image_id", "subject", "group"], how="left")
         eyes = eyes.join(error_parts(eyes, humans))
         per_eye.append(eyes.assign(method=name))
-        human_ok = np.isfinite(eyes["human_mrd1_mm"])
-        share = bootstrap_ci(
-            eyes.loc[human_ok, "measured"].astype(float).to_numpy(),
-            seed=0,
-            n_resamples=args.resamples,
-            clusters=eyes.loc[human_ok, "subject"].to_numpy(),
-        )
+        human_ok = eyes[np.isfinite(eyes["human_mrd1_mm"])]
+        share = _people_mean(human_ok, human_ok["measured"].astype(float), args.resamples)
         extra.append(
             f"- {name}: eyes measured among those the human template measures: "
             f"{100 * share[0]:.1f} % [{100 * share[1]:.1f}, {100 * share[2]:.1f}]"
@@ -279,64 +288,35 @@ def main(argv: list[str] | None = None) -> int:
         measured_mask = eyes["measured"].fillna(False).astype(bool)
         gated_mask = eyes["measured_gated"].fillna(False).astype(bool)
         for label, mask in (("all measured", measured_mask), ("gated", gated_mask)):
-            chosen = eyes[mask]
-            for measure in MEASURES:
-                result = agreement(
-                    chosen[measure],
-                    chosen[f"human_{measure}"],
-                    chosen["subject"],
-                    n_resamples=args.resamples,
-                )
-                table.append(_agreement_row(f"{name} ({label})", measure, result))
+            for m in MEASURES:
+                result = _agree(eyes[mask], m, f"human_{m}", args.resamples)
+                table.append(_agreement_row(f"{name} ({label})", m, result))
         measured = eyes[measured_mask]
-        for measure in MEASURES:
-            result = agreement(
-                measured[measure],
-                measured[f"teacher_{measure}"],
-                measured["subject"],
-                n_resamples=args.resamples,
+        for m in MEASURES:
+            result = _agree(measured, m, f"teacher_{m}", args.resamples)
+            table.append(_agreement_row(f"{name} vs teacher", m, result))
+            paired = np.abs(measured[m] - measured[f"human_{m}"]) - np.abs(
+                measured[f"teacher_{m}"] - measured[f"human_{m}"]
             )
-            table.append(_agreement_row(f"{name} vs teacher", measure, result))
-            paired = np.abs(measured[measure] - measured[f"human_{measure}"]) - np.abs(
-                measured[f"teacher_{measure}"] - measured[f"human_{measure}"]
-            )
-            est, low, high = bootstrap_ci(
-                paired.to_numpy(float),
-                seed=0,
-                n_resamples=args.resamples,
-                clusters=measured["subject"].to_numpy(),
-            )
+            est, low, high = _people_mean(measured, paired, args.resamples)
             extra.append(
-                f"- {name}: |{name} − human| − |teacher − human|, {measure}: "
+                f"- {name}: |{name} − human| − |teacher − human|, {m}: "
                 f"{est:+.3f} [{low:+.3f}, {high:+.3f}] mm (mean, eyes both measure)"
             )
         for part in ("lid_mm", "centre_mm", "ruler_mm"):
-            est, low, high = bootstrap_ci(
-                measured[part].to_numpy(float),
-                seed=0,
-                n_resamples=args.resamples,
-                clusters=measured["subject"].to_numpy(),
-            )
+            est, low, high = _people_mean(measured, measured[part], args.resamples)
             extra.append(
                 f"- {name}: MRD1 error part {part} (human mm scale): mean {est:+.3f} "
                 f"[{low:+.3f}, {high:+.3f}] mm"
             )
         if "mrd1_reflex_mm" in measured:
             with_reflex = measured[np.isfinite(measured["mrd1_reflex_mm"])]
-            result = agreement(
-                with_reflex["mrd1_reflex_mm"],
-                with_reflex["human_mrd1_mm"],
-                with_reflex["subject"],
-                n_resamples=args.resamples,
-            )
-            table.append(_agreement_row(f"{name} reflex MRD1", "mrd1_mm", result))
-            result = agreement(
-                with_reflex["mrd1_reflex_mm"],
-                with_reflex["mrd1_mm"],
-                with_reflex["subject"],
-                n_resamples=args.resamples,
-            )
-            table.append(_agreement_row(f"{name} reflex vs iris-centre", "mrd1_mm", result))
+            for label, reference_column in (
+                ("reflex MRD1", "human_mrd1_mm"),
+                ("reflex vs iris-centre", "mrd1_mm"),
+            ):
+                result = _agree(with_reflex, "mrd1_reflex_mm", reference_column, args.resamples)
+                table.append(_agreement_row(f"{name} {label}", "mrd1_mm", result))
     frame = pd.DataFrame(table)
     text = "\n".join([*lines, _markdown(frame), "", *extra, ""])
     args.out.mkdir(parents=True, exist_ok=True)
