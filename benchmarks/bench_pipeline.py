@@ -67,7 +67,9 @@ def stage_timings(video: Path, model: Path, device: str, repeats: int) -> dict[s
     segs = segmenter.segment([c.image for c in crops])
     results["clean-up + measure (2 eyes)"] = _median_ms(
         lambda: [
-            measure_eye_crop(clean_label_map(s.labels), c.side, None, c.scale_crop_per_frame)
+            measure_eye_crop(
+                clean_label_map(s.labels, c.side), c.side, None, c.scale_crop_per_frame
+            )
             for s, c in zip(segs, crops, strict=True)
         ],
         repeats,

@@ -157,7 +157,7 @@ def measure_set(args: argparse.Namespace) -> pd.DataFrame:
                 [image, mirror(image)],
                 None if points is None else [points, mirror_points(points, image.shape[1])],
             )
-            labels = clean_label_map(seg.labels)
+            labels = clean_label_map(seg.labels, params.side)
             # With the crop image, as analyze measures: lid margins refined against it
             # (stages.lid_refine) and the corneal reflex sought.
             values = measure_eye_crop(

@@ -96,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the '+gate' run (analyze's landmark gate) of each model: half the time",
     )
+    parser.add_argument(
+        "--no-template-variant",
+        action="store_true",
+        help="skip the '-landmarks' run (prior models given the average-eye template)",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -110,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         if args.no_gate_variant:
             del runs["+gate"]
-        if prior:
+        if prior and not args.no_template_variant:
             runs["-landmarks"] = {"use_landmarks": False, "landmark_gate": False}
         for suffix, options in runs.items():
             key = name + suffix
@@ -154,6 +159,44 @@ def main(argv: list[str] | None = None) -> int:
             f"{_measure(m, 'mrd1_abs_diff_mm')} | "
             f"{_measure(m, 'mrd1_diff_mm')} | {_measure(m, 'vif_abs_diff')} |"
         )
+    class_rows = (
+        ("caruncle_predicted_share", "eyes with a caruncle %"),
+        ("caruncle_medial_share", "caruncle px in the medial quarter %"),
+        ("caruncle_in_lateral_half_share", "eyes with caruncle in the lateral half %"),
+        ("caruncle_dice_silver", "caruncle Dice vs silver %"),
+        ("caruncle_dice_silver_cleaned", "same after analyze's clean-up %"),
+        ("pupil_predicted_share", "eyes with a pupil %"),
+        ("pupil_plausible_share", "pupils concentric and of human size %"),
+        ("pupil_shown_dark_iris_share", "pupil shown where silver saw none (dark iris) %"),
+        ("pupil_dice_silver", "pupil Dice vs silver %"),
+    )
+    lines += [
+        "",
+        "## Caruncle and pupil on the real development set (mean [95 % CI], in %)",
+        "",
+        "The model's own masks (landmark gate, no clean-up) unless named. "
+        "Placement by anatomy (teacher's corners; medial quarter = the quarter of the eye "
+        "width next to the inner corner); Dice against the second teacher's silver labels "
+        "over the pixels it decided (`evaluation.placement`); pupil verdicts of "
+        "`stages.pupil_check`.",
+        "",
+        "| model | " + " | ".join(label for _, label in class_rows) + " |",
+        "|---|" + "---|" * len(class_rows),
+    ]
+    for key, res in results.items():
+        m = res["real"].measures
+        cells = []
+        for name, _ in class_rows:
+            part = m[m["measure"] == name]
+            if part.empty:
+                cells.append("n/a")
+                continue
+            r = part.iloc[0]
+            cells.append(
+                f"{100 * r['value']:.1f} [{100 * r['ci_low']:.1f}, {100 * r['ci_high']:.1f}] "
+                f"(n {r['n_eyes']})"
+            )
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "Quality signal (mirror and landmark agreement) on real eyes: AUC for telling masks "

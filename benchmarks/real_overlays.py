@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-real")
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--groups", nargs="+", default=sorted(ATTRIBUTION))
+    parser.add_argument("--ids", nargs="+", help="draw exactly these eyes (sample names)")
     args = parser.parse_args(argv)
 
     import cv2
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     step = max(1, len(rows) // args.n)
     chosen = rows[::step][: args.n]
+    if args.ids:
+        chosen = [r for r in rows if r.stem in set(args.ids)]
     segmenter = Segmenter(args.model, device="cpu")
     tiles, used = [], set()
     for row in chosen:
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         points = np.asarray(meta["dlib_eye_points_crop_px"], float)
         result = segmenter.segment([image], [points])[0]
         labels, _ = apply_landmark_gate(result.labels, points)
-        labels = clean_label_map(labels)
+        labels = clean_label_map(labels, meta["side"])
         measurement = measure_eye_crop(
             labels,
             meta["side"],

@@ -248,6 +248,30 @@ def build_real_cmd(
     )
 
 
+@data_app.command("relabel-real")
+def relabel_real_cmd(
+    real: Path = typer.Argument(..., help="A real-eye dataset from `data build-real`."),
+    out: Path = typer.Option(..., "--out", "-o", help="New or empty dataset folder."),
+    excluded: Path | None = typer.Option(
+        None, help="YAML {sample_name: reason}: eyes that keep only the first teacher's labels."
+    ),
+) -> None:
+    """Caruncle and pupil silver labels from the image, within the teacher's geometry.
+
+    Writes a copy of the set (same images, people and split) whose masks also say pupil /
+    iris / caruncle / sclera where the colours are clear, and contact sheets of them in
+    OUT/contact_silver/ to be looked at. `data build-real` does the same for a new set.
+    """
+    from ocularseg.realdata.relabel import relabel_real_set
+
+    report = relabel_real_set(real, out, excluded_yaml=excluded)
+    counts = report.to_json()
+    typer.echo(
+        f"{out}: pupil {counts['pupil']}; caruncle {counts['caruncle']}; "
+        f"excluded by hand {counts['excluded_by_hand']}"
+    )
+
+
 @data_app.command("build-context")
 def build_context_cmd(
     real: Path = typer.Argument(..., help="A real-eye dataset from `data build-real`."),

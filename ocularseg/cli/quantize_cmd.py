@@ -66,6 +66,7 @@ def quantize(
             [onnx_path(model, spec), staging / "model.onnx"],
             spec.input.height,
             spec.input.width,
+            channels=3 + (spec.input.prior is not None),
             runs=latency_runs,
         )
         comparison: dict = {

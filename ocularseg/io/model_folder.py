@@ -11,12 +11,15 @@ import json
 import math
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ocularseg.core.errors import InputError, ModelError
+from ocularseg.core.eye_prior import eye_prior_map, prior_channel
 from ocularseg.core.labels import LABEL_NAMES
 from ocularseg.io.files import check_regular_file, read_regular_bytes, sha256_regular
 from ocularseg.io.model_store import sha256_file
@@ -260,3 +263,41 @@ def build_model_json(
     }
     ModelSpec.model_validate(content)
     return content
+
+
+def model_input(
+    spec: InputSpec,
+    crops: Sequence[np.ndarray],
+    eye_points: Sequence[np.ndarray | None] | None = None,
+) -> np.ndarray:
+    """uint8 (H, W, 3) RGB crops -> float32 (N, C, H, W) as model.json's ``input`` says.
+
+    ``eye_points``: per crop, dlib's six eye points in crop px (or None), used only by
+    models with a landmark prior; a crop without points gets the template's prior. Also
+    what int8 calibration feeds the network (``training.quantize``).
+
+    Raises:
+        InputError: a crop is not (H, W, 3) uint8 of the model's size.
+    """
+    channels = 3 + (spec.prior is not None)
+    batch = np.empty((len(crops), channels, spec.height, spec.width), np.float32)
+    for i, crop in enumerate(crops):
+        if crop.shape != (spec.height, spec.width, 3) or crop.dtype != np.uint8:
+            raise InputError(
+                f"crop {i} is {crop.shape} {crop.dtype}; the model needs "
+                f"({spec.height}, {spec.width}, 3) uint8"
+            )
+        image = crop[..., ::-1] if spec.channel_order == "BGR" else crop
+        scaled = image.astype(np.float32) * np.float32(spec.scale)
+        scaled = (scaled - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
+        batch[i, :3] = scaled.transpose(2, 0, 1)
+        if spec.prior is not None:
+            points = None if eye_points is None else eye_points[i]
+            prior = eye_prior_map(
+                points,
+                (spec.height, spec.width),
+                spec.prior.sigma_frac,
+                template=np.asarray(spec.prior.template_points_crop_px, float),
+            )
+            batch[i, 3] = prior_channel(prior)
+    return batch

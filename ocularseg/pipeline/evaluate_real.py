@@ -42,12 +42,18 @@ from ocularseg.core.labels import Label, PartialLabel
 from ocularseg.data.manifest import ManifestRow, read_manifest
 from ocularseg.evaluation import evaluate_dataset, summarise, summary_markdown
 from ocularseg.evaluation.bootstrap import bootstrap_ci
+from ocularseg.evaluation.placement import (
+    CarunclePlacement,
+    caruncle_placement,
+    silver_class_dice,
+)
 from ocularseg.io.images import read_image_rgb, read_image_unchanged
 from ocularseg.pipeline.evaluate import select_rows
 from ocularseg.stages.cleanup import clean_label_map
 from ocularseg.stages.gates import frame_gates
 from ocularseg.stages.landmark_gate import apply_landmark_gate
 from ocularseg.stages.measure import MeasureParams, measure_eye_crop
+from ocularseg.stages.pupil_check import FLAG_PUPIL_IMPLAUSIBLE, FLAG_PUPIL_NOT_VISIBLE
 from ocularseg.stages.quality import (
     mirror,
     mirror_agreement,
@@ -149,15 +155,60 @@ def teacher_measures(meta: dict[str, Any], silver: np.ndarray, iris_mm: float) -
     teacher = meta["teacher"]
     cx, cy = teacher["iris_centre_crop_px"]
     radius = float(teacher["iris_radius_crop_px"])
-    opening = np.isin(silver, (PartialLabel.OPENING_NOT_DISC, PartialLabel.IRIS_DISC))
+    opening_map, split_map = region_maps(silver)
+    opening, disc = opening_map > 0, split_map == 2
     column = math.floor(cx + 0.5)
     out = {"teacher_mrd1_mm": math.nan, "teacher_visible_iris_fraction": math.nan}
     if 0 <= column < silver.shape[1] and opening[:, column].any():
         top = int(np.argmax(opening[:, column]))
         out["teacher_mrd1_mm"] = (cy - (top - 0.5)) * iris_mm / (2 * radius)
-    disc = silver == PartialLabel.IRIS_DISC
     out["teacher_visible_iris_fraction"] = float(disc.sum()) / (math.pi * radius**2)
     return out
+
+
+def class_placement_columns(
+    labels: np.ndarray,
+    cleaned: np.ndarray,
+    silver: np.ndarray,
+    meta: dict[str, Any],
+    flags: Sequence[str],
+) -> dict[str, Any]:
+    """Caruncle placement and pupil columns of one eye (``evaluation.placement``).
+
+    Placement and the ``*_dice_silver`` columns are the model's own (``labels``: after the
+    landmark gate, before the clean-up, whose rule 4 would remove a misplaced caruncle by
+    construction); ``caruncle_dice_silver_cleaned`` is what analyze reports and draws.
+    The corners are the teacher's (its upper lid runs outer → inner corner; without its lids
+    in the metadata the placement is unknown). ``pupil_status``
+    is the measurement's verdict (``stages.pupil_check``; ``unchecked`` without an iris
+    circle); ``silver_pupil`` says whether the second teacher saw a pupil at all.
+    """
+    upper_lid = meta.get("teacher", {}).get("upper_lid_crop_px")
+    placement = CarunclePlacement(int((labels == Label.CARUNCLE).sum()), math.nan, 0)
+    if upper_lid is not None:
+        upper = np.asarray(upper_lid, float)
+        placement = caruncle_placement(labels, inner_px=upper[-1], outer_px=upper[0])
+    status = "unchecked"
+    if "iris_not_found" not in flags and "eye_closed" not in flags:
+        status = "visible"
+        if FLAG_PUPIL_NOT_VISIBLE in flags:
+            status = "not_visible"
+        elif FLAG_PUPIL_IMPLAUSIBLE in flags:
+            status = "implausible"
+    evidence = meta.get("silver_image", {}).get("pupil", {})
+    return {
+        "caruncle_px": placement.caruncle_px,
+        "caruncle_medial_share": placement.medial_share,
+        "caruncle_lateral_px": placement.lateral_px,
+        "caruncle_dice_silver": silver_class_dice(labels, silver, Label.CARUNCLE, Label.SCLERA),
+        "caruncle_dice_silver_cleaned": silver_class_dice(
+            cleaned, silver, Label.CARUNCLE, Label.SCLERA
+        ),
+        "pupil_status": status,
+        "silver_pupil": bool(evidence.get("found", False)),
+        "silver_pupil_reason": str(evidence.get("reason", "")),
+        "pupil_dice_silver": silver_class_dice(labels, silver, Label.PUPIL, Label.IRIS),
+    }
 
 
 def _predictions(
@@ -246,7 +297,7 @@ def evaluate_real(
             pred_map[ignored] = 0
         opening_pairs.append((row.stem, row.group, pred_open, ref_open))
         split_pairs.append((row.stem, row.group, pred_split, ref_split))
-        cleaned = clean_label_map(labels)
+        cleaned = clean_label_map(labels, meta["side"])
         measurement = measure_eye_crop(
             cleaned,
             meta["side"],
@@ -257,6 +308,7 @@ def evaluate_real(
         )
         values = measurement.values
         teacher = teacher_measures(meta, silver, params.iris_diameter_mm)
+        classes = class_placement_columns(labels, cleaned, silver, meta, measurement.flags)
         violations = anatomy_violations(labels)
         measured = math.isfinite(values["mrd1_mm"]) and math.isfinite(
             values["visible_iris_fraction"]
@@ -296,6 +348,10 @@ def evaluate_real(
                 "mrd1_reflex_mm": values["mrd1_reflex_mm"],
                 "reflex_offset_r": values["reflex_offset_r"],
                 "visible_iris_fraction": values["visible_iris_fraction"],
+                "pupil_iris_ratio": values["pupil_iris_ratio"],
+                "pupil_radius_r": values["pupil_radius_r"],
+                "pupil_offset_r": values["pupil_offset_r"],
+                **classes,
                 **teacher,
                 "mrd1_diff_mm": values["mrd1_mm"] - teacher["teacher_mrd1_mm"],
                 "vif_diff": values["visible_iris_fraction"]
@@ -363,13 +419,51 @@ def measure_summary(eyes: pd.DataFrame, *, seed: int, n_resamples: int) -> pd.Da
         ("vif_abs_diff", both, both["vif_diff"].abs(), "median"),
         ("vif_diff", both, both["vif_diff"], "median"),
     ]
+    if "caruncle_px" in eyes:
+        with_caruncle = open_eyes[open_eyes["caruncle_px"] > 0]
+        checked = open_eyes[open_eyes["pupil_status"] != "unchecked"]
+        painted = checked[checked["pupil_status"] != "not_visible"]
+        dark = checked[checked["silver_pupil_reason"] == "low_contrast"]
+        silver_pupil = open_eyes[np.isfinite(open_eyes["pupil_dice_silver"])]
+        silver_caruncle = open_eyes[np.isfinite(open_eyes["caruncle_dice_silver"])]
+        specs += [
+            ("caruncle_predicted_share", open_eyes, open_eyes["caruncle_px"] > 0, "mean"),
+            (
+                "caruncle_medial_share",
+                with_caruncle,
+                with_caruncle["caruncle_medial_share"],
+                "mean",
+            ),
+            (
+                "caruncle_in_lateral_half_share",
+                with_caruncle,
+                with_caruncle["caruncle_lateral_px"] > 0,
+                "mean",
+            ),
+            (
+                "caruncle_dice_silver",
+                silver_caruncle,
+                silver_caruncle["caruncle_dice_silver"],
+                "mean",
+            ),
+            (
+                "caruncle_dice_silver_cleaned",
+                silver_caruncle,
+                silver_caruncle["caruncle_dice_silver_cleaned"],
+                "mean",
+            ),
+            ("pupil_predicted_share", checked, checked["pupil_status"] != "not_visible", "mean"),
+            ("pupil_plausible_share", painted, painted["pupil_status"] == "visible", "mean"),
+            ("pupil_shown_dark_iris_share", dark, dark["pupil_status"] == "visible", "mean"),
+            ("pupil_dice_silver", silver_pupil, silver_pupil["pupil_dice_silver"], "mean"),
+        ]
     rows = []
     for name, frame, values, stat in specs:
         statistic = np.nanmedian if stat == "median" else np.nanmean
         estimate, low, high = (math.nan, math.nan, math.nan)
         if len(values):
             estimate, low, high = bootstrap_ci(
-                values.to_numpy(dtype=float),
+                np.asarray(values, dtype=float),
                 statistic=statistic,
                 clusters=frame["subject"].to_numpy(),
                 n_resamples=n_resamples,

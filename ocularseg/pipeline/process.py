@@ -260,7 +260,7 @@ def process_input(
         ):
             t0 = time.perf_counter()
             gated, gate_removed_px = apply_landmark_gate(seg.labels, outline, config.landmark_gate)
-            labels = clean_label_map(gated) if config.cleanup else gated
+            labels = clean_label_map(gated, crop.side) if config.cleanup else gated
             measurement = measure_eye_crop(
                 labels,
                 crop.side,

@@ -40,6 +40,7 @@ from ocularseg.data.writer import DatasetWriter
 from ocularseg.io.atomic import write_text_atomic
 from ocularseg.io.config_files import read_yaml_mapping
 from ocularseg.io.images import decode_image_rgb, write_image_atomic
+from ocularseg.realdata.relabel import image_silver_map
 from ocularseg.realdata.silver import (
     DLIB_CORNERS,
     EyeCheckParams,
@@ -182,6 +183,9 @@ def build_real_set(
                 )
                 problems = teacher_eye_problems(eye, dlib_corners, check_params)
                 labels = silver_label_map(eye, crop.image.shape[:2])
+                labels, silver_evidence = image_silver_map(
+                    crop.image, eye, labels, crop.scale_crop_per_frame
+                )
                 if problems:
                     for problem in problems:
                         report.eyes[problem] += 1
@@ -205,7 +209,15 @@ def build_real_set(
                     source=f"{job.item.source.name}:{job.item.path}",
                     partial=True,
                 )
-                writer.write_json(f"meta/{name}.json", meta)
+                writer.write_json(f"meta/{name}.json", {**meta, "silver_image": silver_evidence})
+                report.eyes[
+                    "pupil_labelled" if silver_evidence["pupil"]["found"] else "pupil_unknown"
+                ] += 1
+                report.eyes[
+                    "caruncle_labelled"
+                    if silver_evidence["caruncle"]["found"]
+                    else "caruncle_unknown"
+                ] += 1
                 report.eyes["kept"] += 1
                 report.eyes["kept_open" if is_open else "kept_closed"] += 1
                 report.count(job.item.source.name, "eyes_kept")
@@ -411,7 +423,9 @@ def draw_contact_sheets(
 ) -> list[Path]:
     """Pages of crops with the silver opening (cyan) and iris disc (yellow) outlined.
 
-    Dropped samples get a red frame. Returns the written page paths.
+    Pixels of a single class (the second teacher's pupil, iris, caruncle and sclera) are
+    tinted in the class colours of the reports. Dropped samples get a red frame. Returns the
+    written page paths.
     """
     import cv2
 
@@ -423,14 +437,7 @@ def draw_contact_sheets(
         tile_w, tile_h = tile_wh
         sheet = np.full((rows * (tile_h + 14), columns * tile_w, 3), 255, np.uint8)
         for k, (image, labels, caption, kept) in enumerate(chunk):
-            tile = cv2.resize(image, tile_wh, interpolation=cv2.INTER_AREA)
-            small = cv2.resize(labels, tile_wh, interpolation=cv2.INTER_NEAREST)
-            for value, colour in ((10, (0, 255, 255)), (11, (255, 220, 0))):
-                region = (small == value) | (small == 11) if value == 10 else small == value
-                contours, _ = cv2.findContours(
-                    region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE
-                )
-                cv2.drawContours(tile, contours, -1, colour, 1)
+            tile = _silver_tile(image, labels, tile_wh)
             if not kept:
                 cv2.rectangle(tile, (0, 0), (tile_w - 1, tile_h - 1), (255, 0, 0), 3)
             r, c = divmod(k, columns)
@@ -450,6 +457,28 @@ def draw_contact_sheets(
         write_image_atomic(path, sheet)
         pages.append(path)
     return pages
+
+
+def _silver_tile(image: np.ndarray, labels: np.ndarray, tile_wh: tuple[int, int]) -> np.ndarray:
+    """One contact-sheet tile: class tints, then the opening and disc outlines."""
+    import cv2
+
+    from ocularseg.core.labels import LABEL_COLOURS_RGB, Label, PartialLabel
+
+    tile = cv2.resize(image, tile_wh, interpolation=cv2.INTER_AREA).astype(np.float32)
+    small = cv2.resize(labels, tile_wh, interpolation=cv2.INTER_NEAREST)
+    for label in (Label.SCLERA, Label.IRIS, Label.PUPIL, Label.CARUNCLE):
+        region = small == label
+        tile[region] = 0.55 * tile[region] + 0.45 * np.asarray(LABEL_COLOURS_RGB[label])
+    tile = tile.astype(np.uint8)
+    opening = (small != Label.BACKGROUND) & (small != PartialLabel.IGNORE)
+    disc = np.isin(small, (Label.IRIS, Label.PUPIL, PartialLabel.IRIS_DISC))
+    for region, colour in ((opening, (0, 255, 255)), (disc, (255, 220, 0))):
+        contours, _ = cv2.findContours(
+            region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE
+        )
+        cv2.drawContours(tile, contours, -1, colour, 1)
+    return tile
 
 
 def main_teacher_available(python: str) -> bool:

@@ -71,6 +71,8 @@ _NOTE_TEXT: dict[str, str] = {
     "reflex_off_centre": "light reflex off the iris centre",
     "iris_from_amodal_disc": "iris circle from the whole-iris output",
     "iris_from_visible_limbus": "iris circle from the visible limbus",
+    "pupil_not_visible": "pupil not seen (no pupil ratio)",
+    "pupil_implausible": "pupil shape not a pupil (no pupil ratio)",
 }
 
 _FONT_SCALE = 0.45  # ~10 px cap height: legible at 480×320 without hiding the eye

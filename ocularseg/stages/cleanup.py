@@ -10,6 +10,12 @@ always holds:
    (by rule 1) — and holes inside D (sclera or background islands) are filled with iris.
 3. One opening: opening components (any class ≠ 0) other than the largest become
    background, so stray specks on the skin are not measured.
+4. The caruncle sits at the inner corner (when the eye's side is known): caruncle pixels
+   more than ``CARUNCLE_REACH`` of the opening's width from its medial end, and caruncle
+   components that do not come within ``CARUNCLE_TOUCH`` of that end, become sclera. The
+   medial end is the crop's right for the patient's right eye, its left for the left eye
+   (crops are not mirrored). A model taught caruncle by pink tissue also paints the pink
+   lid rims at the outer corner; no caruncle is ever there.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ from scipy import ndimage
 from ocularseg.core.labels import Label
 
 _EIGHT = np.ones((3, 3), bool)
+#: Farthest a caruncle reaches from the medial end of the opening, and how near a caruncle
+#: component must come to it, as fractions of the opening's width (columns).
+CARUNCLE_REACH = 0.25
+CARUNCLE_TOUCH = 0.1
 
 
 def _largest_component(mask: np.ndarray) -> np.ndarray:
@@ -31,8 +41,11 @@ def _largest_component(mask: np.ndarray) -> np.ndarray:
     return components == int(np.argmax(sizes))
 
 
-def clean_label_map(labels: np.ndarray) -> np.ndarray:
-    """Return a cleaned copy of a uint8 label map (H, W); the input is not modified."""
+def clean_label_map(labels: np.ndarray, side: str | None = None) -> np.ndarray:
+    """Return a cleaned copy of a uint8 label map (H, W); the input is not modified.
+
+    ``side`` (``"right"`` / ``"left"``, the patient's) enables rule 4; None skips it.
+    """
     out = labels.copy()
     opening = out != Label.BACKGROUND
     if opening.any():
@@ -53,4 +66,26 @@ def clean_label_map(labels: np.ndarray) -> np.ndarray:
             out[stray & ~touches[blobs]] = Label.BACKGROUND
         holes = ndimage.binary_fill_holes(keep) & ~keep
         out[holes] = Label.IRIS
+    if side is not None:
+        _caruncle_at_inner_corner(out, side)
     return out
+
+
+def _caruncle_at_inner_corner(out: np.ndarray, side: str) -> None:
+    """Rule 4, in place."""
+    if side not in ("right", "left"):
+        raise ValueError(f"side must be 'right' or 'left', got {side!r}")
+    caruncle = out == Label.CARUNCLE
+    if not caruncle.any():
+        return
+    columns = np.flatnonzero((out != Label.BACKGROUND).any(axis=0))
+    width = float(columns[-1] - columns[0] + 1)
+    cols = np.arange(out.shape[1], dtype=float)[None, :]
+    # Distance of each column from the medial end of the opening, in opening widths.
+    from_medial = (columns[-1] - cols if side == "right" else cols - columns[0]) / width
+    far = caruncle & (from_medial > CARUNCLE_REACH)
+    blobs, count = ndimage.label(caruncle & ~far, structure=_EIGHT)
+    near = np.zeros(count + 1, bool)
+    near[np.unique(blobs[(blobs > 0) & (from_medial <= CARUNCLE_TOUCH)])] = True
+    near[0] = False
+    out[caruncle & ~near[blobs]] = Label.SCLERA

@@ -67,6 +67,7 @@ from ocularseg.stages.iris_circle import (
 )
 from ocularseg.stages.lid_margin import margin_at_column_px, margin_edges_px
 from ocularseg.stages.lid_refine import LidRefineParams, refine_edges_px
+from ocularseg.stages.pupil_check import PupilCheckParams, check_pupil
 from ocularseg.stages.reflex import ReflexParams, ReflexResult, find_reflex
 from ocularseg.stages.shared_radius import SharedRadiusParams
 
@@ -115,6 +116,9 @@ REFLEX_COLUMNS: tuple[str, ...] = (
     "reflex_offset_r",
     "reflex_contrast",
 )
+#: The predicted pupil against the iris circle (``stages.pupil_check``): equivalent-area
+#: radius and centroid offset of its largest component, both in iris radii.
+PUPIL_COLUMNS: tuple[str, ...] = ("pupil_radius_r", "pupil_offset_r")
 #: Lid distances from the reflex instead of the iris centre, in crop px, frame px and mm.
 REFLEX_LENGTH_NAMES: tuple[str, ...] = ("mrd1_reflex", "mrd2_reflex")
 SCALE_COLUMNS: tuple[str, ...] = (
@@ -128,6 +132,7 @@ MEASUREMENT_COLUMNS: tuple[str, ...] = (
     *(f"area_{name}_{unit}" for name in AREA_NAMES for unit in ("px", "frame_px")),
     *RATIO_COLUMNS,
     *IRIS_COLUMNS,
+    *PUPIL_COLUMNS,
     *(f"{name}_{unit}" for name in LENGTH_NAMES for unit in ("px", "frame_px", "mm")),
     *REFLEX_COLUMNS,
     *(f"{name}_{unit}" for name in REFLEX_LENGTH_NAMES for unit in ("px", "frame_px", "mm")),
@@ -188,6 +193,9 @@ class MeasureParams(BaseModel):
             image is given (``analyze`` gives it).
         lid_refine: the sub-pixel lid margins against the image (``stages.lid_refine``);
             also only with the crop image.
+        pupil: the check of the predicted pupil against the iris circle
+            (``stages.pupil_check``): a pupil that is absent, off-centre or of no human
+            size leaves ``pupil_iris_ratio`` empty and flags the row.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -202,6 +210,7 @@ class MeasureParams(BaseModel):
     shared_radius: SharedRadiusParams = Field(default_factory=SharedRadiusParams)
     reflex: ReflexParams = Field(default_factory=ReflexParams)
     lid_refine: LidRefineParams = Field(default_factory=LidRefineParams)
+    pupil: PupilCheckParams = Field(default_factory=PupilCheckParams)
 
 
 def class_areas_px(labels: np.ndarray) -> dict[str, int]:
@@ -557,6 +566,7 @@ def _measure(
     circle: IrisCircle | None = None
     reflex_flags: tuple[str, ...] = ()
     source_flags: tuple[str, ...] = ()
+    pupil_flags: tuple[str, ...] = ()
     closed = _is_eye_closed(values["area_opening_px"], lengths_px["opening_height_max_px"], params)
     if not closed and given_circle is not None:
         circle = given_circle
@@ -594,6 +604,11 @@ def _measure(
             mm_per_crop_px=mm_per_crop_px,
             mm_per_frame_px=mm_per_crop_px * scale,
         )
+        pupil = check_pupil(labels, (circle.cx_px, circle.cy_px), circle.radius_px, params.pupil)
+        values.update(pupil_radius_r=pupil.radius_r, pupil_offset_r=pupil.offset_r)
+        if pupil.status != "visible":
+            values["pupil_iris_ratio"] = NAN
+        pupil_flags = pupil.flags
         half_width_px = params.lid_margin_half_width_r * circle.radius_px
         edges = margin_edges(labels, image, circle.radius_px, params.lid_refine)
         lengths_px.update(lid_distances_px(labels, circle, half_width_px, edges))
@@ -616,7 +631,12 @@ def _measure(
         values[f"{name}_frame_px"] = length_px / scale
         values[f"{name}_mm"] = length_px * mm_per_crop_px
 
-    flags = (*quality_flags(values, params, reason), *source_flags, *reflex_flags)
+    flags = (
+        *quality_flags(values, params, reason),
+        *source_flags,
+        *pupil_flags,
+        *reflex_flags,
+    )
     if flags:
         logger.debug("eye measurement flags: %s", ", ".join(flags))
     return values, flags

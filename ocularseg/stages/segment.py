@@ -1,6 +1,6 @@
 """Segmentation stage: a model folder -> one ONNX Runtime session -> label maps.
 
-Split into ``_preprocess`` / ``_forward`` / ``_postprocess`` so the maths around the network
+Split into ``model_input`` / ``_forward`` / ``_postprocess`` so the maths around the network
 can be tested without one. Providers are chosen once per run: CUDA when present (and asked
 for), else CPU; the chosen providers are recorded for the run's provenance.
 """
@@ -17,8 +17,7 @@ import numpy as np
 
 from ocularseg.core.containers import SegmentationResult
 from ocularseg.core.errors import ConfigError, InputError, ModelError
-from ocularseg.core.eye_prior import eye_prior_map, prior_channel
-from ocularseg.io.model_folder import ModelSpec, load_model_spec, onnx_path
+from ocularseg.io.model_folder import ModelSpec, load_model_spec, model_input, onnx_path
 from ocularseg.io.model_store import ONNXRUNTIME_MISSING
 
 log = logging.getLogger(__name__)
@@ -94,40 +93,6 @@ class Segmenter:
         """True when the model takes the landmark-prior channel (model.json input.prior)."""
         return self.spec.input.prior is not None
 
-    def _preprocess(
-        self,
-        crops: Sequence[np.ndarray],
-        eye_points: Sequence[np.ndarray | None] | None = None,
-    ) -> np.ndarray:
-        """uint8 (H, W, 3) RGB crops -> float32 (N, C, H, W) as model.json says.
-
-        ``eye_points``: per crop, dlib's six eye points in crop px (or None), used only by
-        models with a landmark prior; a crop without points gets the template's prior.
-        """
-        spec = self.spec.input
-        channels = 3 + (spec.prior is not None)
-        batch = np.empty((len(crops), channels, spec.height, spec.width), np.float32)
-        for i, crop in enumerate(crops):
-            if crop.shape != (spec.height, spec.width, 3) or crop.dtype != np.uint8:
-                raise InputError(
-                    f"crop {i} is {crop.shape} {crop.dtype}; the model needs "
-                    f"({spec.height}, {spec.width}, 3) uint8"
-                )
-            image = crop[..., ::-1] if spec.channel_order == "BGR" else crop
-            scaled = image.astype(np.float32) * np.float32(spec.scale)
-            scaled = (scaled - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
-            batch[i, :3] = scaled.transpose(2, 0, 1)
-            if spec.prior is not None:
-                points = None if eye_points is None else eye_points[i]
-                prior = eye_prior_map(
-                    points,
-                    (spec.height, spec.width),
-                    spec.prior.sigma_frac,
-                    template=np.asarray(spec.prior.template_points_crop_px, float),
-                )
-                batch[i, 3] = prior_channel(prior)
-        return batch
-
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         """float32 (N, 3 or 4, H, W) -> network output float32 (N, C', H, W): the class
         logits, then any further channels model.json ``output`` names."""
@@ -179,7 +144,8 @@ class Segmenter:
         for start in range(0, len(crops), self.batch_size):
             chunk = crops[start : start + self.batch_size]
             points = None if eye_points is None else eye_points[start : start + self.batch_size]
-            logits, disc = self._split_outputs(self._forward(self._preprocess(chunk, points)))
+            batch = model_input(self.spec.input, chunk, points)
+            logits, disc = self._split_outputs(self._forward(batch))
             labels, confidence = self._postprocess(logits)
             results.extend(
                 SegmentationResult(

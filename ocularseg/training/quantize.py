@@ -26,11 +26,17 @@ from typing import Any
 import numpy as np
 
 from ocularseg.core.errors import ConfigError, DataError
-from ocularseg.core.preprocess import normalise_rgb
 from ocularseg.data.manifest import read_manifest
 from ocularseg.io.atomic import replacing_folder, write_json_atomic, write_text_atomic
 from ocularseg.io.images import read_image_rgb
-from ocularseg.io.model_folder import MODEL_JSON, MODEL_ONNX, load_model_spec, onnx_path
+from ocularseg.io.model_folder import (
+    MODEL_JSON,
+    MODEL_ONNX,
+    InputSpec,
+    load_model_spec,
+    model_input,
+    onnx_path,
+)
 from ocularseg.io.model_store import sha256_file
 
 log = logging.getLogger(__name__)
@@ -52,14 +58,22 @@ def calibration_rows(dataset: Path, count: int, seed: int) -> tuple[list, list]:
     return calibration, agreement
 
 
-def _batch(dataset: Path, row, height: int, width: int) -> np.ndarray:
+def _batch(dataset: Path, row, spec: InputSpec) -> np.ndarray:
+    """The model's input for one crop, as analyze builds it (the landmark prior from the
+    crop's dlib eye points when its metadata has them, else the template)."""
     image = read_image_rgb(dataset / row.image)
-    if image.shape[:2] != (height, width):
+    if image.shape[:2] != (spec.height, spec.width):
         raise DataError(
             f"{dataset / row.image}: {image.shape[1]}×{image.shape[0]} px, but the model takes "
-            f"{width}×{height} px crops"
+            f"{spec.width}×{spec.height} px crops"
         )
-    return normalise_rgb(image[None])
+    points = None
+    meta_path = dataset / row.meta
+    if spec.prior is not None and meta_path.is_file():
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if "dlib_eye_points_crop_px" in meta:
+            points = np.asarray(meta["dlib_eye_points_crop_px"], float)
+    return model_input(spec, [image], [points])
 
 
 def _float_kept_nodes(model: Any) -> list[str]:
@@ -120,7 +134,6 @@ def quantize_model_folder(
     if target.exists() and not overwrite:
         raise ConfigError(f"{target} already exists (pass --overwrite to replace it)")
     spec = load_model_spec(source)
-    height, width = spec.input.height, spec.input.width
     calibration, agreement = calibration_rows(data, n_images, seed)
 
     class _Reader(CalibrationDataReader):
@@ -130,7 +143,7 @@ def quantize_model_folder(
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             row = next(self._rows, None)
-            return None if row is None else {self._input_name: _batch(data, row, height, width)}
+            return None if row is None else {self._input_name: _batch(data, row, spec.input)}
 
     with replacing_folder(target) as staging:
         prepared = staging / "prepared.onnx"
@@ -152,7 +165,7 @@ def quantize_model_folder(
         calibrate_s = time.perf_counter() - began
         prepared.unlink()
         agreement_score = _argmax_agreement(
-            onnx_path(source, spec), staging / MODEL_ONNX, data, agreement, height, width
+            onnx_path(source, spec), staging / MODEL_ONNX, data, agreement, spec.input
         )
         content = json.loads((source / MODEL_JSON).read_text(encoding="utf-8"))
         content.pop("evaluation", None)  # the float model's numbers; re-evaluate this one
@@ -184,7 +197,7 @@ def quantize_model_folder(
 
 
 def _argmax_agreement(
-    float_onnx: Path, int8_onnx: Path, data: Path, rows: list, height: int, width: int
+    float_onnx: Path, int8_onnx: Path, data: Path, rows: list, spec: InputSpec
 ) -> dict[str, Any]:
     """Share of pixels where both models pick the same class, on crops not calibrated on."""
     import onnxruntime as ort
@@ -195,14 +208,20 @@ def _argmax_agreement(
     ]
     shares = []
     for row in rows:
-        batch = _batch(data, row, height, width)
+        batch = _batch(data, row, spec)
         labels = [s.run(None, {s.get_inputs()[0].name: batch})[0].argmax(1) for s in sessions]
         shares.append(float(np.mean(labels[0] == labels[1])))
     return {"images": len(rows), "mean": float(np.mean(shares)), "min": float(np.min(shares))}
 
 
 def measure_latency_ms(
-    onnx_files: list[Path], height: int, width: int, *, runs: int = 20, threads: int = 2
+    onnx_files: list[Path],
+    height: int,
+    width: int,
+    *,
+    channels: int = 3,
+    runs: int = 20,
+    threads: int = 2,
 ) -> list[float]:
     """Median CPU latency (ms) of one crop per model, runs interleaved so load hits all alike.
 
@@ -218,7 +237,7 @@ def measure_latency_ms(
         ort.InferenceSession(str(p), options, providers=["CPUExecutionProvider"])
         for p in onnx_files
     ]
-    batch = np.random.default_rng(0).normal(size=(1, 3, height, width)).astype(np.float32)
+    batch = np.random.default_rng(0).normal(size=(1, channels, height, width)).astype(np.float32)
     times: list[list[float]] = [[] for _ in sessions]
     for repeat in range(runs + 2):
         for session, series in zip(sessions, times, strict=True):

@@ -362,7 +362,9 @@ class Trainer:
                     (p_s > 0, (l_s > 0) & (l_s != PartialLabel.IGNORE)),
                     (
                         (p_s == Label.IRIS) | (p_s == Label.PUPIL),
-                        l_s == PartialLabel.IRIS_DISC,
+                        (l_s == PartialLabel.IRIS_DISC)
+                        | (l_s == Label.IRIS)
+                        | (l_s == Label.PUPIL),
                     ),
                 ]
                 for k, (p, r) in enumerate(pairs):

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 from ocularseg.core.containers import FaceLandmarks
-from ocularseg.core.labels import PartialLabel
+from ocularseg.core.labels import Label
 from ocularseg.data.manifest import ManifestRow, read_manifest
 from ocularseg.io.images import read_image_rgb, read_image_unchanged
+from ocularseg.pipeline.evaluate_real import region_maps
 from ocularseg.realdata.build import _split_per_source, build_real_set, match_teacher_face
 from tests.conftest import REPO_ROOT
 
@@ -79,8 +80,8 @@ def test_builds_analyze_crops_with_silver_labels_from_the_teacher(tmp_path: Path
         expected = crop_eye(image, face, meta["side"]).image
         assert np.array_equal(read_image_rgb(out / row.image), expected)
         silver = read_image_unchanged(out / row.mask)
-        opening = np.isin(silver, (PartialLabel.OPENING_NOT_DISC, PartialLabel.IRIS_DISC))
-        disc = silver == PartialLabel.IRIS_DISC
+        opening_map, split_map = region_maps(silver)
+        opening, disc = opening_map > 0, split_map == 2
         # The teacher's opening lies around dlib's eye polygon, and its iris is a
         # plausible adult iris: 40–55 % of the eye width wide, mostly visible.
         dlib_pts = np.asarray(meta["dlib_eye_points_crop_px"])
@@ -90,6 +91,13 @@ def test_builds_analyze_crops_with_silver_labels_from_the_teacher(tmp_path: Path
         radius = meta["teacher"]["iris_radius_crop_px"]
         assert 0.35 < 2 * radius / width < 0.65
         assert 0.6 < disc.sum() / (np.pi * radius**2) <= 1.0
+        # The second (image) teacher ran on the crop: this face is small in the photo
+        # (an enlarged, soft crop), so no pupil is guessed, and the disc beyond the
+        # largest pupil is iris in any eye.
+        pupil = meta["silver_image"]["pupil"]
+        assert not pupil["found"] and pupil["reason"] == "too_small"
+        assert not (silver == Label.PUPIL).any()
+        assert (silver == Label.IRIS).any()
     assert (out / "contact" / "page_001.png").is_file()
     assert "public-domain" in (out / "LICENCES.md").read_text()
 
