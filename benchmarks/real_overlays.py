@@ -47,9 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     from ocularseg.data.manifest import read_manifest
     from ocularseg.io.images import read_image_rgb, write_image_atomic
     from ocularseg.report.overlay import render_overlay
-    from ocularseg.stages.cleanup import clean_label_map
-    from ocularseg.stages.landmark_gate import apply_landmark_gate
-    from ocularseg.stages.measure import measure_eye_crop
+    from ocularseg.stages.eye import run_eye_chain
+    from ocularseg.stages.quality import mirror, mirror_points
     from ocularseg.stages.segment import Segmenter
 
     rows = [
@@ -67,17 +66,22 @@ def main(argv: list[str] | None = None) -> int:
         meta = json.loads((args.real / row.meta).read_text(encoding="utf-8"))
         image = read_image_rgb(args.real / row.image)
         points = np.asarray(meta["dlib_eye_points_crop_px"], float)
-        result = segmenter.segment([image], [points])[0]
-        labels, _ = apply_landmark_gate(result.labels, points)
-        labels = clean_label_map(labels, meta["side"])
-        measurement = measure_eye_crop(
-            labels,
-            meta["side"],
-            scale_crop_per_frame=meta["scale_crop_per_frame"],
-            image=image,
-            amodal_disc=result.amodal_disc,
+        result, flipped = segmenter.segment(
+            [image, mirror(image)], [points, mirror_points(points, image.shape[1])]
         )
-        values = {**measurement.values, "flags": list(measurement.flags)}
+        eye = run_eye_chain(
+            result,
+            image,
+            meta["side"],
+            meta["scale_crop_per_frame"],
+            points,
+            mirrored=flipped,
+        )
+        labels, measurement = eye.labels, eye.measurement
+        values = {
+            **measurement.values,
+            "flags": list(measurement.flags),
+        }
         tile = render_overlay(image, labels, values, meta["side"])
         tile = cv2.resize(tile, (240, 160), interpolation=cv2.INTER_AREA)
         cv2.putText(tile, row.stem[-24:], (3, 155), 0, 0.3, (255, 255, 0), 1, cv2.LINE_AA)

@@ -49,17 +49,13 @@ from ocularseg.evaluation.placement import (
 )
 from ocularseg.io.images import read_image_rgb, read_image_unchanged
 from ocularseg.pipeline.evaluate import select_rows
-from ocularseg.stages.cleanup import clean_label_map
-from ocularseg.stages.gates import frame_gates
-from ocularseg.stages.landmark_gate import apply_landmark_gate
-from ocularseg.stages.measure import MeasureParams, measure_eye_crop
+from ocularseg.stages.eye import run_eye_chain
+from ocularseg.stages.landmark_gate import LandmarkGateParams
+from ocularseg.stages.measure import MeasureParams
 from ocularseg.stages.pupil_check import FLAG_PUPIL_IMPLAUSIBLE, FLAG_PUPIL_NOT_VISIBLE
 from ocularseg.stages.quality import (
     mirror,
-    mirror_agreement,
     mirror_points,
-    outline_agreement,
-    quality_score,
 )
 
 log = logging.getLogger(__name__)
@@ -219,9 +215,9 @@ def _predictions(
     device: str,
     batch_size: int,
     use_landmarks: bool,
-) -> Iterator[tuple[ManifestRow, np.ndarray, SegmentationResult, np.ndarray]]:
-    """(row, crop image, segmentation, labels of the mirrored crop) per eye, as analyze
-    segments them."""
+) -> Iterator[tuple[ManifestRow, np.ndarray, SegmentationResult, SegmentationResult]]:
+    """(row, crop image, segmentation, segmentation of the mirrored crop) per eye, as
+    analyze segments them."""
     from ocularseg.stages.segment import Segmenter
 
     segmenter = Segmenter(model_dir, device=device, batch_size=batch_size)
@@ -238,8 +234,7 @@ def _predictions(
             [mirror(image) for image in images],
             [None if p is None else mirror_points(p, width) for p in points],
         )
-        for row, image, result, flipped in zip(chunk, images, results, mirrored, strict=True):
-            yield row, image, result, flipped.labels
+        yield from zip(chunk, images, results, mirrored, strict=True)
 
 
 def evaluate_real(
@@ -253,7 +248,7 @@ def evaluate_real(
     batch_size: int = 8,
     out_dir: str | os.PathLike[str] | None = None,
     use_landmarks: bool = True,
-    landmark_gate: bool = False,
+    landmark_gate: bool = True,
     groups: Sequence[str] | None = None,
     measure_params: MeasureParams | None = None,
 ) -> RealEvaluation:
@@ -263,7 +258,8 @@ def evaluate_real(
         use_landmarks: give a landmark-prior model dlib's eye points (as analyze does);
             False gives it the template, as for crops that come without landmarks.
         landmark_gate: apply analyze's landmark gate (``stages.landmark_gate``) to the
-            prediction before scoring and measuring.
+            prediction before scoring and measuring (on, as in analyze; False scores the
+            model's raw mask).
         groups: score only the eyes of these manifest groups (sources), e.g.
             ``("london-neutral", "canada")``; None scores every group of the split.
         measure_params: the measurement stage's parameters (default: analyze's).
@@ -283,12 +279,24 @@ def evaluate_real(
     predictions = _predictions(
         root, rows, metas, Path(model_dir), device, batch_size, use_landmarks
     )
-    for row, image, segmentation, raw_of_mirror in predictions:
-        raw = labels = segmentation.labels
+    gate = LandmarkGateParams(enabled=landmark_gate)
+    for row, image, segmentation, mirrored in predictions:
         silver = read_image_unchanged(root / row.mask)
         meta = metas[row.stem]
-        if landmark_gate:
-            labels, _ = apply_landmark_gate(labels, np.asarray(meta["dlib_eye_points_crop_px"]))
+        outline = np.asarray(meta["dlib_eye_points_crop_px"], float)
+        # analyze's per-eye chain (stages.eye): landmark gate, clean-up, measurement with the
+        # crop image, quality signal and per-frame gates (a still: no between-frame gates).
+        eye = run_eye_chain(
+            segmentation,
+            image,
+            meta["side"],
+            meta["scale_crop_per_frame"],
+            outline,
+            mirrored=mirrored,
+            measure=params,
+            landmark_gate=gate,
+        )
+        labels, cleaned, measurement = eye.gated, eye.labels, eye.measurement
         pred_open, pred_split = region_maps(labels)
         ref_open, ref_split = region_maps(silver)
         # Pixels the teacher leaves unlabelled (beside the inner corner) are not scored.
@@ -297,15 +305,6 @@ def evaluate_real(
             pred_map[ignored] = 0
         opening_pairs.append((row.stem, row.group, pred_open, ref_open))
         split_pairs.append((row.stem, row.group, pred_split, ref_split))
-        cleaned = clean_label_map(labels, meta["side"])
-        measurement = measure_eye_crop(
-            cleaned,
-            meta["side"],
-            params,
-            meta["scale_crop_per_frame"],
-            image=image,
-            amodal_disc=segmentation.amodal_disc,
-        )
         values = measurement.values
         teacher = teacher_measures(meta, silver, params.iris_diameter_mm)
         classes = class_placement_columns(labels, cleaned, silver, meta, measurement.flags)
@@ -313,13 +312,7 @@ def evaluate_real(
         measured = math.isfinite(values["mrd1_mm"]) and math.isfinite(
             values["visible_iris_fraction"]
         )
-        # analyze's per-frame quality gates on this eye (a still image: no between-frame
-        # gates), with its quality signal (mirror and landmark-outline agreement).
-        outline = np.asarray(meta["dlib_eye_points_crop_px"], float)
-        quality = quality_score(
-            mirror_agreement(raw, raw_of_mirror), outline_agreement(cleaned, outline)
-        )
-        gates = frame_gates(values, cleaned, outline, quality=quality)
+        quality, gates = eye.quality, eye.gates_failed
         eyes.append(
             {
                 "image_id": row.stem,

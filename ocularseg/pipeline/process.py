@@ -33,8 +33,8 @@ from ocularseg.io.images import write_image_atomic
 from ocularseg.pipeline.config import AnalyzeConfig
 from ocularseg.pipeline.frames import AnalysedFrame, FrameStats, analysed_frames
 from ocularseg.pipeline.inputs import InputItem
-from ocularseg.stages.cleanup import clean_label_map
 from ocularseg.stages.crop import crop_eye
+from ocularseg.stages.eye import run_eye_chain
 from ocularseg.stages.face import FaceDetector
 from ocularseg.stages.gates import (
     agreement_gates,
@@ -42,14 +42,11 @@ from ocularseg.stages.gates import (
     exclusion_text,
     frame_gates,
 )
-from ocularseg.stages.landmark_gate import apply_landmark_gate, eye_points_in_crop
+from ocularseg.stages.landmark_gate import eye_points_in_crop
 from ocularseg.stages.measure import FLAG_IRIS_FROM_LIMBUS, measure_eye_crop
 from ocularseg.stages.quality import (
     mirror,
-    mirror_agreement,
     mirror_points,
-    outline_agreement,
-    quality_score,
 )
 from ocularseg.stages.segment import Segmenter
 from ocularseg.stages.shared_radius import (
@@ -259,24 +256,18 @@ def process_input(
             batch, outlines, segmented, mirrored, strict=True
         ):
             t0 = time.perf_counter()
-            gated, gate_removed_px = apply_landmark_gate(seg.labels, outline, config.landmark_gate)
-            labels = clean_label_map(gated, crop.side) if config.cleanup else gated
-            measurement = measure_eye_crop(
-                labels,
+            eye = run_eye_chain(
+                seg,
+                crop.image,
                 crop.side,
-                config.measure,
                 crop.scale_crop_per_frame,
-                image=crop.image,
-                amodal_disc=seg.amodal_disc,
+                outline,
+                mirrored=seg_mirror,
+                measure=config.measure,
+                landmark_gate=config.landmark_gate,
+                cleanup=config.cleanup,
             )
-            mirror_score = (
-                math.nan if seg_mirror is None else mirror_agreement(seg.labels, seg_mirror.labels)
-            )
-            outline_score = outline_agreement(labels, outline)
-            quality = quality_score(mirror_score, outline_score)
-            gates = frame_gates(
-                measurement.values, labels, outline, quality=quality, params=gate_params
-            )
+            labels, measurement, quality = eye.labels, eye.measurement, eye.quality
             timer.add("measure", t0)
             name = f"f{analysed.frame.index:06d}_{crop.side}"
             row = {
@@ -289,12 +280,12 @@ def process_input(
                 "ear": analysed.scores.ear,
                 "blink": analysed.blink,
                 "quality": quality,
-                "mirror_agreement": mirror_score,
-                "outline_agreement": outline_score,
+                "mirror_agreement": eye.mirror_agreement,
+                "outline_agreement": eye.outline_agreement,
                 "cleaned": config.cleanup,
-                "landmark_gate_removed_px": gate_removed_px,
+                "landmark_gate_removed_px": eye.landmark_gate_removed_px,
                 "flags": _row_flags(crop, measurement.flags, partial),
-                "gates_failed": ";".join(gates),
+                "gates_failed": ";".join(eye.gates_failed),
                 "overlay": "",
                 **measurement.values,
             }
