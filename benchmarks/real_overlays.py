@@ -48,7 +48,6 @@ def main(argv: list[str] | None = None) -> int:
     from ocularseg.io.images import read_image_rgb, write_image_atomic
     from ocularseg.report.overlay import render_overlay
     from ocularseg.stages.eye import run_eye_chain
-    from ocularseg.stages.quality import mirror, mirror_points
     from ocularseg.stages.segment import Segmenter
 
     rows = [
@@ -66,17 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         meta = json.loads((args.real / row.meta).read_text(encoding="utf-8"))
         image = read_image_rgb(args.real / row.image)
         points = np.asarray(meta["dlib_eye_points_crop_px"], float)
-        result, flipped = segmenter.segment(
-            [image, mirror(image)], [points, mirror_points(points, image.shape[1])]
-        )
-        eye = run_eye_chain(
-            result,
-            image,
-            meta["side"],
-            meta["scale_crop_per_frame"],
-            points,
-            mirrored=flipped,
-        )
+        # The tile draws the mask and the measurement, not the quality signal: no mirror pass.
+        result = segmenter.segment([image], [points])[0]
+        eye = run_eye_chain(result, image, meta["side"], meta["scale_crop_per_frame"], points)
         labels, measurement = eye.labels, eye.measurement
         values = {
             **measurement.values,

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ocularseg.core.labels import Label, PartialLabel
+from ocularseg.evaluation.placement import axis_position
 from ocularseg.realdata.silver import TeacherEye
 
 
@@ -276,10 +277,10 @@ def _label_caruncle(
     near_corner_unlabelled = out == PartialLabel.IGNORE
     outer, inner = eye.corners
     width = eye.corner_distance
-    rows, cols = np.indices(out.shape)
-    axis = (outer - inner) / max(width, 1e-9)
+    if width <= 0:
+        return CaruncleEvidence(False, 0, 0.0, 0.0, "no_contrast")
     # Distance from the inner corner along the corner-to-corner axis, in eye widths.
-    t = ((cols - inner[0]) * axis[0] + (rows - inner[1]) * axis[1]) / max(width, 1e-9)
+    t = axis_position(out.shape, inner, outer)
     out[opening_rest & (t > p.sclera_reach_w)] = Label.SCLERA
     sclera_ref = opening_rest & (t > p.sclera_reach_w) & (t < 1.0 - p.sclera_reach_w)
     opening = (out != 0) & (out != PartialLabel.IGNORE)
@@ -302,13 +303,11 @@ def _label_caruncle(
         & (redness >= max(p.caruncle_min_da, p.caruncle_redness_share * da))
         & (lab[..., 0] >= p.caruncle_min_l_share * sclera_l)
     )
-    count, components = cv2.connectedComponents(pink.astype(np.uint8), connectivity=8)
+    _, components = cv2.connectedComponents(pink.astype(np.uint8), connectivity=8)
+    rows, cols = np.indices(out.shape)
     touch = np.hypot(cols - inner[0], rows - inner[1]) <= p.corner_touch_w * width
-    keep = np.zeros(out.shape, bool)
-    for k in range(1, count):
-        part = components == k
-        if (part & touch).any():
-            keep |= part
+    touching = np.unique(components[touch & pink])
+    keep = np.isin(components, touching[touching > 0])
     min_area = p.caruncle_min_area_w2 * width**2
     if keep.sum() < min_area:
         reason = "no_pink" if not pink.any() else "too_small"
@@ -316,6 +315,6 @@ def _label_caruncle(
     reach = float(t[keep].max())
     # Opening pixels lateral of the caruncle are sclera; the caruncle's own outline (its
     # pink core may be smaller than the tissue) and the rest of the zone stay unknown.
-    out[opening_rest & (t > reach + 0.03) & (out == PartialLabel.OPENING_NOT_DISC)] = Label.SCLERA
+    out[opening_rest & (t > reach + 0.03)] = Label.SCLERA
     out[keep] = Label.CARUNCLE
     return CaruncleEvidence(True, int(keep.sum()), reach, da, "")

@@ -104,5 +104,5 @@ def run_eye_chain(
         mirror_agreement=mirror_score,
         outline_agreement=outline_score,
         quality=quality,
-        gates_failed=tuple(gates),
+        gates_failed=gates,
     )
