@@ -1,125 +1,165 @@
-"""Benchmark the analysis pipeline: per-stage ms per frame, end-to-end seconds, crops/s.
+"""Benchmark ``analyze`` end to end: one table of jobs and stages, as ratios to the video.
 
 Usage::
 
-    python benchmarks/bench_pipeline.py [--model models/ocularseg-unet-real] [--video FILE]
-        [--long-seconds 60] [--repeats 5] [--device cpu]
+    python benchmarks/bench_pipeline.py [--model models/ocularseg-unet-real] [--repeats 3]
+        [--seconds 60] [--json OUT.json] [--before BEFORE.json]
 
-Prints medians over repeats (these machines are noisy: compare ratios, not single numbers).
-The 1080p video is synthesised from the sample video's frames (upscaled and looped) into a
-temporary folder; nothing is downloaded.
+Makes a 60 s 1920×1080 30 fps video from the bundled phantom video (letter-boxed, so the
+face keeps its shape and is found) and a folder of real face photographs (scikit-image's
+public-domain astronaut, at several sizes), into a temporary folder; nothing is
+downloaded. Each job runs ``repeats`` times in a fresh process (imports and model loading
+included, as a user runs it) and reports the median wall time, its ratio to the video's
+length and to a decode-only pass (``grab()`` of every frame) measured in the same run,
+the peak RSS, and the per-stage ms per analysed frame from ``run.json``.
+
+``--json`` saves the numbers; ``--before`` prints them beside an earlier run's (run this
+script against the older code with ``PYTHONPATH`` pointing at it, from its folder) with
+the after/before ratio. These machines are noisy: compare medians and ratios; the load
+average is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
+STAGES = ("frames_and_face", "segment", "measure", "write_images")
+_RUN = """
+import json, sys
+from ocularseg.pipeline.config import AnalyzeConfig
+from ocularseg.pipeline.run import run_analysis
+options = json.loads(sys.argv[3])
+run_analysis([sys.argv[1]], sys.argv[2], AnalyzeConfig(**options))
+"""
 
 
-def _median_ms(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - began) * 1000)
-    return statistics.median(times)
-
-
-def stage_timings(video: Path, model: Path, device: str, repeats: int) -> dict[str, float]:
-    from ocularseg.io.video import iter_frames
-    from ocularseg.stages.cleanup import clean_label_map
-    from ocularseg.stages.crop import crop_eye
-    from ocularseg.stages.face import FaceDetector
-    from ocularseg.stages.keyframes import score_frame
-    from ocularseg.stages.measure import measure_eye_crop
-    from ocularseg.stages.segment import Segmenter
-
-    frames = list(iter_frames(video, max_frames=10))
-    detector = FaceDetector()
-    segmenter = Segmenter(model, device=device, batch_size=2)
-    frame = frames[len(frames) // 2]
-    results: dict[str, float] = {}
-    results["decode (10 frames, per frame)"] = (
-        _median_ms(lambda: list(iter_frames(video, max_frames=10)), repeats) / 10
-    )
-    det = detector._detector  # the two dlib calls timed separately
-    results["detect (HOG)"] = _median_ms(lambda: det.run(frame.image, 0, 0.0), repeats)
-    face = detector.detect(frame.image)
-    results["detect + landmarks"] = _median_ms(lambda: detector.detect(frame.image), repeats)
-    results["landmarks (derived)"] = results["detect + landmarks"] - results["detect (HOG)"]
-    results["key-frame scores"] = _median_ms(
-        lambda: score_frame(frame.index, frame.timestamp_s, frame.image, face), repeats
-    )
-    results["crop (2 eyes)"] = _median_ms(
-        lambda: [crop_eye(frame.image, face, s) for s in ("right", "left")], repeats
-    )
-    crops = [crop_eye(frame.image, face, s) for s in ("right", "left")]
-    results["segment (2 eyes)"] = _median_ms(
-        lambda: segmenter.segment([c.image for c in crops]), repeats
-    )
-    segs = segmenter.segment([c.image for c in crops])
-    results["clean-up + measure (2 eyes)"] = _median_ms(
-        lambda: [
-            measure_eye_crop(
-                clean_label_map(s.labels, c.side), c.side, None, c.scale_crop_per_frame
-            )
-            for s, c in zip(segs, crops, strict=True)
-        ],
-        repeats,
-    )
-    return results
-
-
-def crops_per_second(model: Path, device: str, repeats: int) -> dict[int, float]:
-    from ocularseg.stages.segment import Segmenter
-
-    rng = np.random.default_rng(0)
-    out = {}
-    for batch in (1, 8, 32):
-        segmenter = Segmenter(model, device=device, batch_size=batch)
-        crops = [rng.integers(0, 255, (320, 480, 3), dtype=np.uint8) for _ in range(batch)]
-        segmenter.segment(crops)  # warm-up
-        ms = _median_ms(lambda s=segmenter, c=crops: s.segment(c), repeats)
-        out[batch] = batch / (ms / 1000)
-    return out
-
-
-def make_long_video(sample: Path, seconds: float, folder: Path) -> Path:
+def make_video(sample: Path, seconds: float, path: Path) -> Path:
+    """``seconds`` of 1080p30 from the sample's frames, letter-boxed and ping-pong looped."""
     import cv2
+    import numpy as np
 
-    from ocularseg.io.video import iter_frames, probe_video
+    from ocularseg.io.video import iter_frames
 
-    info = probe_video(sample)
-    frames = [
-        cv2.resize(f.image, (1920, 1080), interpolation=cv2.INTER_CUBIC)
-        for f in iter_frames(sample)
-    ]
-    path = folder / "long_1080p.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), info.fps, (1920, 1080))
-    for i in range(int(seconds * info.fps)):
-        k = i % (2 * len(frames) - 2) if len(frames) > 1 else 0
-        frame = frames[k if k < len(frames) else 2 * len(frames) - 2 - k]  # ping-pong loop
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    frames = []
+    for frame in iter_frames(sample):
+        square = cv2.resize(frame.image, (1080, 1080), interpolation=cv2.INTER_CUBIC)
+        canvas = np.empty((1080, 1920, 3), np.uint8)
+        canvas[:] = square[:, :1].mean(axis=(0, 1)).astype(np.uint8)
+        canvas[:, 420:1500] = square
+        frames.append(cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (1920, 1080))
+    count = len(frames)
+    for i in range(int(seconds * 30)):
+        k = (i // 2) % (2 * count - 2)
+        writer.write(frames[k if k < count else 2 * count - 2 - k])
     writer.release()
     return path
 
 
-def end_to_end_s(video: Path, model: Path, device: str, **options) -> float:
-    from ocularseg.pipeline.config import AnalyzeConfig
-    from ocularseg.pipeline.run import run_analysis
+def make_stills(folder: Path, count: int) -> Path:
+    """``count`` face photographs (the astronaut, 1.5–3× enlarged) as JPEG files."""
+    import cv2
+    from skimage import data
 
-    config = AnalyzeConfig(model=model, device=device, **options)
-    with tempfile.TemporaryDirectory() as out:
-        began = time.perf_counter()
-        run_analysis([video], out, config)
-        return time.perf_counter() - began
+    folder.mkdir(parents=True, exist_ok=True)
+    face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    for i in range(count):
+        scale = 1.5 + 1.5 * i / max(1, count - 1)
+        image = cv2.resize(face, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        cv2.imwrite(str(folder / f"face_{i:03d}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    return folder
+
+
+def decode_only_s(video: Path) -> float:
+    import cv2
+
+    began = time.perf_counter()
+    capture = cv2.VideoCapture(str(video))
+    while capture.grab():
+        pass
+    capture.release()
+    return time.perf_counter() - began
+
+
+def run_job(target: Path, options: dict, repeats: int) -> dict:
+    """Median wall time (s), peak RSS (MB) and per-stage seconds of ``repeats`` runs."""
+    walls, rss, stages, frames = [], [], [], 0
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as out:
+            began = time.perf_counter()
+            proc = subprocess.Popen(
+                [sys.executable, "-c", _RUN, str(target), out, json.dumps(options)]
+            )
+            _, status, usage = os.wait4(proc.pid, 0)
+            walls.append(time.perf_counter() - began)
+            if status != 0:
+                raise SystemExit(f"analysis of {target} failed ({status})")
+            rss.append(usage.ru_maxrss / 1024)
+            info = json.loads((Path(out) / "run.json").read_text())
+            stages.append(info["timings_s"])
+            frames = info["frames_analysed"]
+    return {
+        "wall_s": statistics.median(walls),
+        "wall_all_s": walls,
+        "rss_mb": max(rss),
+        "frames": frames,
+        "stages_s": {s: statistics.median(t.get(s, 0.0) for t in stages) for s in STAGES},
+        "input_total_s": statistics.median(t.get("total", 0.0) for t in stages),
+    }
+
+
+def print_table(now: dict, before: dict | None) -> None:
+    length = now["video_s"]
+    decode = now["decode_only_s"]
+    print(
+        f"\nvideo {length:.0f} s 1080p30; decode-only pass {decode:.2f} s; "
+        f"load average {now['load']}"
+    )
+    header = f"{'job / stage':34s} {'now':>10s} {'×video':>7s} {'×decode':>8s}"
+    if before:
+        header += f" {'before':>10s} {'now/before':>11s}"
+    print(header)
+    for job, result in now["jobs"].items():
+        frames = max(1, result["frames"])
+        old = (before or {}).get("jobs", {}).get(job)
+        line = f"{job:34s} {result['wall_s']:9.1f}s"
+        video_job = not job.startswith("stills")
+        line += (
+            f" {result['wall_s'] / length:7.2f} {result['wall_s'] / decode:8.1f}"
+            if (video_job)
+            else f" {'':7s} {'':8s}"
+        )
+        if old:
+            line += f" {old['wall_s']:9.1f}s {result['wall_s'] / old['wall_s']:11.2f}"
+        print(line)
+        if job.startswith("stills"):
+            print(f"  {'faces per second':32s} {frames / result['wall_s']:10.1f}")
+        print(
+            f"  {'peak RSS':32s} {result['rss_mb']:8.0f}MB"
+            + (f" {'':7s} {'':8s} {old['rss_mb']:8.0f}MB" if old else "")
+        )
+        rest = result["wall_s"] - sum(result["stages_s"].values())
+        rows = [*((s, result["stages_s"][s]) for s in STAGES), ("startup + reports", rest)]
+        old_rest = None
+        if old:
+            old_rest = old["wall_s"] - sum(old["stages_s"].values())
+        for stage, seconds in rows:
+            ms = 1000 * seconds / frames
+            line = f"  {stage + ' (ms/frame)':32s} {ms:10.1f}"
+            if old:
+                was = old_rest if stage == "startup + reports" else old["stages_s"][stage]
+                was_ms = 1000 * was / max(1, old["frames"])
+                line += f" {'':7s} {'':8s} {was_ms:10.1f} {ms / max(was_ms, 1e-9):11.2f}"
+            print(line)
 
 
 def main() -> None:
@@ -127,36 +167,46 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-real")
-    parser.add_argument("--video", type=Path, default=REPO / "sample_data" / "phantom_video.mp4")
-    parser.add_argument("--long-seconds", type=float, default=60.0)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--sample", type=Path, default=REPO / "sample_data" / "phantom_video.mp4")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--stills", type=int, default=40)
+    parser.add_argument("--jobs", default="keyframes,5hz,10hz,stills")
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--before", type=Path, default=None)
     args = parser.parse_args()
-
-    print(f"model {args.model.name}, device {args.device}, video {args.video.name}")
-    print("\nper-stage median ms per frame:")
-    for name, ms in stage_timings(args.video, args.model, args.device, args.repeats).items():
-        print(f"  {name:32s} {ms:8.1f}")
-    print("\nsegmentation throughput (crops/s):")
-    for batch, rate in crops_per_second(args.model, args.device, args.repeats).items():
-        print(f"  batch {batch:3d}: {rate:7.1f}")
-    print("\nend to end (s):")
-    keyframes_s = end_to_end_s(args.video, args.model, args.device)
-    print(f"  sample video, 8 key frames:       {keyframes_s:7.1f}")
-    print(
-        f"  sample video, time series 5 Hz:   "
-        f"{end_to_end_s(args.video, args.model, args.device, fps=5.0):7.1f}"
-    )
+    wanted = args.jobs.split(",")
     with tempfile.TemporaryDirectory() as tmp:
-        long_video = make_long_video(args.video, args.long_seconds, Path(tmp))
-        print(
-            f"  {args.long_seconds:.0f} s 1080p, 8 key frames:     "
-            f"{end_to_end_s(long_video, args.model, args.device):7.1f}"
-        )
-        print(
-            f"  {args.long_seconds:.0f} s 1080p, time series 2 Hz: "
-            f"{end_to_end_s(long_video, args.model, args.device, fps=2.0):7.1f}"
-        )
+        video = make_video(args.sample, args.seconds, Path(tmp) / "long_1080p30.mp4")
+        stills = make_stills(Path(tmp) / "stills", args.stills)
+        now = {
+            "video_s": args.seconds,
+            "decode_only_s": statistics.median(decode_only_s(video) for _ in range(3)),
+            "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+            "jobs": {},
+        }
+        model = {"model": str(args.model), "device": "cpu"}
+        plan = {
+            "keyframes": (video, {}),
+            "5hz": (video, {"fps": 5.0}),
+            "10hz": (video, {"fps": 10.0}),
+            "stills": (stills, {}),
+        }
+        for job in wanted:
+            target, options = plan[job]
+            name = {
+                "keyframes": "60 s 1080p30, 8 key frames",
+                "5hz": "60 s 1080p30, 5 Hz",
+                "10hz": "60 s 1080p30, 10 Hz",
+                "stills": f"stills ({args.stills} photos)",
+            }[job]
+            name = name.replace("60 s", f"{args.seconds:.0f} s")
+            now["jobs"][name] = run_job(target, {**model, **options}, args.repeats)
+            print(f"{name}: {now['jobs'][name]['wall_all_s']}", flush=True)
+    before = json.loads(args.before.read_text()) if args.before else None
+    print_table(now, before)
+    if args.json:
+        args.json.write_text(json.dumps(now, indent=2))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,15 @@ def analyze(
         "--resume",
         help="Skip inputs that finished before, measurable or not (same file, model, config).",
     ),
+    executor: str = typer.Option(
+        "local",
+        "--executor",
+        help="local (this machine, --jobs processes) or dask (a Dask cluster: --scheduler; "
+        "needs the [distributed] extra).",
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler address for --executor dask, tcp://HOST:PORT."
+    ),
 ) -> None:
     """Measure each eye (MRD1, visible iris fraction, ratios) and write CSV/XLSX reports.
 
@@ -62,36 +71,25 @@ def analyze(
         batch_size=batch_size,
         cleanup=cleanup,
     )
-    progress = None
-    task = None
-    if sys.stderr.isatty():
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from ocularseg.cli.progress import RunProgress
 
-        progress = Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        )
-        progress.start()
-        task = progress.add_task("analysing", total=None)
-
-    def on_progress(done: int, total: int, item_result) -> None:
-        if progress is not None:
-            progress.update(task, completed=done, total=total, description=item_result.label[-40:])
-
-    try:
-        result = run_analysis(
-            [str(p) for p in inputs], out, cfg, resume=resume, jobs=jobs, on_progress=on_progress
-        )
-    except RunStoppedError as exc:
-        _print_summary(exc.result, out)
-        raise
-    finally:
-        if progress is not None:
-            progress.stop()
+    with RunProgress(console, live=sys.stderr.isatty()) as progress:
+        try:
+            result = run_analysis(
+                [str(p) for p in inputs],
+                out,
+                cfg,
+                resume=resume,
+                jobs=jobs,
+                executor=executor,
+                scheduler=scheduler,
+                on_progress=progress.input_done,
+                on_frame=progress.frame_done,
+            )
+        except RunStoppedError as exc:
+            progress.close()
+            _print_summary(exc.result, out)
+            raise
     _print_summary(result, out)
     raise typer.Exit(result.exit_code)
 

@@ -235,6 +235,39 @@ def write_image_atomic(
         tmp.write_bytes(encoded.tobytes())
 
 
+def encode_png(image: np.ndarray) -> bytes:
+    """PNG bytes of an RGB or single-channel uint8 image, exactly as
+    :func:`write_image_atomic` writes them (lossless, byte-deterministic)."""
+    import cv2
+
+    if image.ndim == 3 and image.shape[2] == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise ReportError("OpenCV could not encode the image as PNG")
+    return encoded.tobytes()
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    """The image of :func:`encode_png` bytes: RGB (H, W, 3) or (H, W) uint8, unchanged.
+
+    Raises:
+        InputError: the bytes are not a decodable image.
+    """
+    import cv2
+
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise InputError("in-memory PNG does not decode")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
+
+
+def write_png_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write :func:`encode_png` bytes to ``path`` atomically."""
+    with atomic_path(Path(path)) as tmp:
+        tmp.write_bytes(data)
+
+
 def _read_bytes(path: Path, max_pixels: int) -> bytes:
     suffix = path.suffix.lower()
     if suffix in UNSUPPORTED_IMAGE_FORMATS:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ocularseg.core.report_params import ReportParams
 from ocularseg.io.config_files import read_yaml_mapping, validate_config
 from ocularseg.io.images import DEFAULT_MAX_IMAGE_PIXELS
 from ocularseg.stages.crop import CropParams
@@ -60,6 +61,10 @@ class AnalyzeConfig(BaseModel):
     keyframe: KeyframeParams = Field(default_factory=KeyframeParams)
     measure: MeasureParams = Field(default_factory=MeasureParams)
     landmark_gate: LandmarkGateParams = Field(default_factory=LandmarkGateParams)
+    report: ReportParams = Field(
+        default_factory=ReportParams,
+        description="summary thresholds and screening indicators (recorded; part of --resume)",
+    )
 
     @model_validator(mode="after")
     def _one_mode(self) -> AnalyzeConfig:

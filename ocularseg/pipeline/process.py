@@ -1,8 +1,10 @@
-"""Analyse one input: frames -> crops -> segmentation -> measurements, plus its images.
+"""Analyse one input: frames -> eye crops -> segmentation -> the per-eye chain -> rows.
 
-Everything an input produces goes into its own folder ``OUT/inputs/<key>/``; the rows,
-errors and warnings are also kept in ``result.json`` there, which marks the input as
-finished (measurable or not) and lets ``--resume`` reuse it.
+:func:`process_input` is a sequence of small steps: collect the frames (one decoding pass,
+``pipeline.frames``) → segment their eye crops in batches as they arrive → the per-eye chain
+(``stages.eye``) → rows (with the time series' blinks, known once every frame is in) → the
+shared-radius refit (new rows, ``stages.shared_radius``) → the between-frame agreement gates
+→ usable-eye check → overlays → ``result.json`` (``pipeline.resume``).
 
 Warnings are things a reader of the numbers should know that do not make the input fail:
 several faces in a frame (the largest was measured), a header frame rate that had to be
@@ -13,41 +15,31 @@ assumed, key frames that all looked like blinks. Each names the file and goes to
 from __future__ import annotations
 
 import logging
-import math
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ocularseg.core.containers import SIDES, EyeCrop
+from ocularseg.core.containers import SIDES, EyeMeasurement
 from ocularseg.core.errors import OcularsegError
 from ocularseg.core.text import printable
-from ocularseg.io.atomic import write_json_atomic
-from ocularseg.io.images import write_image_atomic
+from ocularseg.io.background import BackgroundWriter
+from ocularseg.io.images import decode_png, encode_png, write_image_atomic
 from ocularseg.pipeline.config import AnalyzeConfig
 from ocularseg.pipeline.frames import AnalysedFrame, FrameStats, analysed_frames
 from ocularseg.pipeline.inputs import InputItem
-from ocularseg.stages.crop import crop_eye
+from ocularseg.pipeline.resume import InputResult, save_result
 from ocularseg.stages.eye import run_eye_chain
 from ocularseg.stages.face import FaceDetector
-from ocularseg.stages.gates import (
-    agreement_gates,
-    exclusion_reasons,
-    exclusion_text,
-    frame_gates,
-)
+from ocularseg.stages.gates import agreement_gates, exclusion_reasons, exclusion_text, frame_gates
+from ocularseg.stages.keyframes import FrameScores, is_blink
 from ocularseg.stages.landmark_gate import eye_points_in_crop
 from ocularseg.stages.measure import FLAG_IRIS_FROM_LIMBUS, measure_eye_crop
-from ocularseg.stages.quality import (
-    mirror,
-    mirror_points,
-)
 from ocularseg.stages.segment import Segmenter
 from ocularseg.stages.shared_radius import (
     FLAG_IRIS_RADIUS_SHARED,
@@ -59,110 +51,67 @@ from ocularseg.stages.shared_radius import (
 
 log = logging.getLogger(__name__)
 
-RESULT_JSON = "result.json"
 #: Flag on every row of a video that stopped decoding early (see ``io.video.DecodeReport``).
 FLAG_PARTIAL_VIDEO = "partial_video"
 
 
-@dataclass
-class InputResult:
-    """What one input produced (rows for measurements.csv, errors.csv and warnings.csv)."""
+@dataclass(frozen=True)
+class _Packed:
+    """A (H, W) uint8 label map kept zlib-packed (a long recording has thousands)."""
 
-    label: str
-    key: str
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    timings_s: dict[str, float] = field(default_factory=dict)
-    frames: dict[str, int] = field(default_factory=dict)
-    resume_key: str = ""
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.errors)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "key": self.key,
-            "resume_key": self.resume_key,
-            "rows": [{k: _json_value(v) for k, v in row.items()} for row in self.rows],
-            "errors": self.errors,
-            "warnings": self.warnings,
-            "timings_s": self.timings_s,
-            "frames": self.frames,
-        }
+    shape: tuple[int, int]
+    data: bytes
 
     @classmethod
-    def from_json(cls, data: Any) -> InputResult:
-        """Rebuild from :meth:`to_json` output.
+    def of(cls, labels: np.ndarray) -> _Packed:
+        data = zlib.compress(np.ascontiguousarray(labels, np.uint8).tobytes(), 1)
+        return cls((int(labels.shape[0]), int(labels.shape[1])), data)
 
-        Raises:
-            ValueError: ``data`` does not have the shape of a saved result.
-        """
-        try:
-            saved = _SavedResult.model_validate(data)
-        except ValidationError as exc:
-            raise ValueError(f"not a saved result ({exc.error_count()} problem(s))") from exc
-        rows = [
-            {k: (float("nan") if v is None else v) for k, v in row.items()} for row in saved.rows
-        ]
-        for row in rows:
-            if not isinstance(row.get("input"), str) or row.get("side") not in SIDES:
-                raise ValueError("a saved row lacks its input or side")
-        return cls(
-            label=saved.label,
-            key=saved.key,
-            rows=rows,
-            errors=[e.model_dump() for e in saved.errors],
-            warnings=[w.model_dump() for w in saved.warnings],
-            timings_s=dict(saved.timings_s),
-            frames=dict(saved.frames),
-            resume_key=saved.resume_key,
-        )
+    def unpack(self) -> np.ndarray:
+        return np.frombuffer(zlib.decompress(self.data), np.uint8).reshape(self.shape)
 
 
-class _SavedError(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    input: str
-    stage: str
-    error: str
-    frame_index: int | None = None
+@dataclass(frozen=True)
+class _Eye:
+    """One measured eye crop and what the later steps need of it.
+
+    Attributes:
+        index / timestamp_s / scores: the frame's number, time (s) and key-frame scores.
+        side / crop_flags / scale_crop_per_frame: the crop's (crop px per frame px).
+        outline_px: (6, 2) dlib's eye points in crop px.
+        crop_png: the crop, PNG-encoded (overlays, the refit's lid refinement).
+        labels: the measured label map, packed.
+        measurement / mirror_agreement / outline_agreement / quality / gates_failed /
+            landmark_gate_removed_px: the per-eye chain's result (``stages.eye``).
+        refit_candidate: its iris circle was fitted to a lid-cut limbus that covers too
+            much for its own radius to be trusted (``stages.shared_radius``).
+    """
+
+    index: int
+    timestamp_s: float
+    scores: FrameScores
+    side: str
+    crop_flags: tuple[str, ...]
+    scale_crop_per_frame: float
+    outline_px: np.ndarray
+    crop_png: bytes
+    labels: _Packed
+    measurement: EyeMeasurement
+    mirror_agreement: float
+    outline_agreement: float
+    quality: float
+    gates_failed: tuple[str, ...]
+    landmark_gate_removed_px: int
+    refit_candidate: bool
+
+    @property
+    def name(self) -> str:
+        return f"f{self.index:06d}_{self.side}"
 
 
-class _SavedWarning(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    input: str
-    stage: str
-    warning: str
-    frame_index: int | None = None
-
-
-class _SavedResult(BaseModel):
-    """The schema of ``result.json``: anything else is treated as absent (re-analysed)."""
-
-    model_config = ConfigDict(extra="ignore")
-    label: str
-    key: str
-    resume_key: str
-    rows: list[dict[str, str | bool | int | float | None]]
-    errors: list[_SavedError]
-    warnings: list[_SavedWarning] = []
-    timings_s: dict[str, float]
-    frames: dict[str, int]
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
+@dataclass
 class _Timer:
-    def __init__(self) -> None:
-        self.totals: dict[str, float] = defaultdict(float)
+    totals: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def add(self, stage: str, began: float) -> None:
         self.totals[stage] += time.perf_counter() - began
@@ -176,217 +125,278 @@ def process_input(
     config: AnalyzeConfig,
     out_dir: Path,
     resume_key: str,
+    on_frame: Callable[[int, int | None], None] | None = None,
 ) -> InputResult:
     """Analyse one input; never raises for a problem with the input itself.
 
     Problems with the input (unreadable, no face, eyes never usable) become error rows; the
-    rows of frames that did work are kept.
+    rows of frames that did work are kept. ``on_frame(frames looked at, frames expected or
+    None)`` is called after each frame is looked at (progress).
     """
+    began = time.perf_counter()
     result = InputResult(label=item.label, key=item.key, resume_key=resume_key)
     folder = out_dir / "inputs" / item.key
-    timer = _Timer()
-    stats = FrameStats()
-    crops: list[tuple[AnalysedFrame, EyeCrop]] = []
-    began = time.perf_counter()
-    try:
-        frames_iter = analysed_frames(item, detector, config, stats)
-        while True:
-            t0 = time.perf_counter()
-            analysed = next(frames_iter, None)
-            timer.add("frames_and_face", t0)
-            if analysed is None:
-                break
-            t0 = time.perf_counter()
-            for side in SIDES:
-                crops.append(
-                    (analysed, crop_eye(analysed.frame.image, analysed.face, side, config.crop))
-                )
-            timer.add("crop", t0)
-    except OcularsegError as exc:
-        result.errors.append(_error(item, "frames", exc))
-    partial = stats.decode is not None and stats.decode.stopped_early
-    if partial and crops:
-        span = stats.decode.last_timestamp_s
-        result.errors.append(
-            _error(
-                item,
-                "frames",
-                f"{'; '.join(stats.decode.problems)}; the measurements cover only the first "
-                f"{span:.1f} s and are flagged '{FLAG_PARTIAL_VIDEO}'",
-            )
-        )
-    elif partial:
-        result.errors.append(_error(item, "frames", "; ".join(stats.decode.problems)))
+    timer, stats = _Timer(), FrameStats()
+    eyes: list[_Eye] = []
+    with BackgroundWriter() as writer:
+        try:
+            frames = _timed(analysed_frames(item, detector, config, stats), timer, stats, on_frame)
+            for batch in _batches(frames, max(1, config.batch_size // 2)):
+                eyes.extend(_measure_batch(batch, segmenter, config, folder, writer, timer))
+        except OcularsegError as exc:
+            result.errors.append(_error(item, "frames", exc))
+    partial = _decode_errors(item, stats, bool(eyes), result)
     _frame_warnings(item, stats, result)
     result.frames = {
         "decoded": stats.decoded,
         "no_face": stats.no_face,
         "several_faces": stats.several_faces,
-        "analysed": len(crops) // 2,
+        "analysed": len(eyes) // 2,
     }
-    gate_params = config.measure.gates
-    # (row, crop image, measured label map): overlays are drawn once the between-frame
-    # gates have run, so every overlay shows every reason its frame was excluded.
-    drawn: list[tuple[dict[str, Any], np.ndarray, np.ndarray]] = []
-    # Rows whose iris the lid covers, with what a shared-radius refit needs (the label map
-    # zlib-packed: a long recording of a ptotic eye may have thousands).
-    covered: list[_Covered] = []
-    shared = config.measure.shared_radius
-    for start in range(0, len(crops), config.batch_size):
-        batch = crops[start : start + config.batch_size]
-        images = [crop.image for _, crop in batch]
-        t0 = time.perf_counter()
-        # dlib's six eye points in crop px: the landmark prior of models that take one, the
-        # landmark gate, and the gates' and quality signal's eye outline.
-        outlines = [
-            eye_points_in_crop(a.face.eye_points_px(crop.side), crop.crop_from_frame)
-            for a, crop in batch
-        ]
-        segmented = segmenter.segment(images, outlines)
-        mirrored = (
-            segmenter.segment(
-                [mirror(image) for image in images],
-                [mirror_points(points, images[0].shape[1]) for points in outlines],
-            )
-            if gate_params.mirror_test
-            else [None] * len(batch)
-        )
-        timer.add("segment", t0)
-        for (analysed, crop), outline, seg, seg_mirror in zip(
-            batch, outlines, segmented, mirrored, strict=True
-        ):
-            t0 = time.perf_counter()
-            eye = run_eye_chain(
-                seg,
-                crop.image,
-                crop.side,
-                crop.scale_crop_per_frame,
-                outline,
-                mirrored=seg_mirror,
-                measure=config.measure,
-                landmark_gate=config.landmark_gate,
-                cleanup=config.cleanup,
-            )
-            labels, measurement, quality = eye.labels, eye.measurement, eye.quality
-            timer.add("measure", t0)
-            name = f"f{analysed.frame.index:06d}_{crop.side}"
-            row = {
-                "input": item.label,
-                "frame_index": analysed.frame.index,
-                "timestamp_s": round(analysed.frame.timestamp_s, 4),
-                "side": crop.side,
-                "mode": config.mode,
-                "sharpness": analysed.scores.sharpness,
-                "ear": analysed.scores.ear,
-                "blink": analysed.blink,
-                "quality": quality,
-                "mirror_agreement": eye.mirror_agreement,
-                "outline_agreement": eye.outline_agreement,
-                "cleaned": config.cleanup,
-                "landmark_gate_removed_px": eye.landmark_gate_removed_px,
-                "flags": _row_flags(crop, measurement.flags, partial),
-                "gates_failed": ";".join(eye.gates_failed),
-                "overlay": "",
-                **measurement.values,
-            }
-            t0 = time.perf_counter()
-            if config.save_crops:
-                write_image_atomic(folder / "crops" / f"{name}.png", crop.image)
-                write_image_atomic(folder / "masks" / f"{name}.png", seg.labels)
-            timer.add("write_images", t0)
-            if config.overlays:
-                drawn.append((row, crop.image, labels))
-            result.rows.append(row)
-            fraction = measurement.values["visible_iris_fraction"]
-            # A circle from the whole (amodal) disc already covers what the lid hides; the
-            # shared-radius refit is for circles fitted to a lid-cut visible limbus.
-            from_limbus = seg.amodal_disc is None or FLAG_IRIS_FROM_LIMBUS in measurement.flags
-            if shared.enabled and from_limbus and fraction < shared.min_reference_fraction:
-                covered.append(_Covered(row, _pack(labels), outline, quality, crop))
-    if covered:
-        t0 = time.perf_counter()
-        _share_iris_radius(result.rows, covered, config, partial)
-        timer.add("measure", t0)
-    agreement_gates(result.rows, timeseries=config.mode == "timeseries", params=gate_params)
+    t0 = time.perf_counter()
+    rows = _rows(item, eyes, config, partial)
+    rows = _share_iris_radius(rows, eyes, config, partial)
+    timer.add("measure", t0)
+    agreement_gates(rows, timeseries=config.mode == "timeseries", params=config.measure.gates)
+    result.rows = rows
     _check_usable(item, result)
-    if drawn:
+    if config.overlays and eyes:
         t0 = time.perf_counter()
-        _write_overlays(out_dir, folder, item, drawn)
+        _write_overlays(out_dir, folder, item, rows, eyes)
         timer.add("write_images", t0)
     result.timings_s = {k: round(v, 4) for k, v in timer.totals.items()}
     result.timings_s["total"] = round(time.perf_counter() - began, 4)
-    write_json_atomic(folder / RESULT_JSON, result.to_json())
+    save_result(out_dir, result)
     return result
 
 
-@dataclass
-class _Covered:
-    """A row with a lid-covered iris and what re-measuring it needs."""
+def _timed(
+    frames: Iterator[AnalysedFrame],
+    timer: _Timer,
+    stats: FrameStats,
+    on_frame: Callable[[int, int | None], None] | None,
+) -> Iterator[AnalysedFrame]:
+    """``frames``, with the time spent producing them added to ``frames_and_face`` and
+    progress reported after each."""
+    while True:
+        t0 = time.perf_counter()
+        frame = next(frames, None)
+        timer.add("frames_and_face", t0)
+        if on_frame is not None:
+            on_frame(stats.decoded, stats.expected)
+        if frame is None:
+            return
+        yield frame
 
-    row: dict[str, Any]
-    packed_labels: tuple[tuple[int, int], bytes]
-    outline: np.ndarray
-    quality: float
-    crop: EyeCrop
+
+def _batches(frames: Iterable[AnalysedFrame], size: int) -> Iterator[list[AnalysedFrame]]:
+    """``frames`` in lists of ``size`` (the last may be shorter)."""
+    batch: list[AnalysedFrame] = []
+    for frame in frames:
+        batch.append(frame)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
-def _pack(labels: np.ndarray) -> tuple[tuple[int, int], bytes]:
-    return labels.shape, zlib.compress(np.ascontiguousarray(labels, np.uint8).tobytes(), 1)
+def _measure_batch(
+    batch: list[AnalysedFrame],
+    segmenter: Segmenter,
+    config: AnalyzeConfig,
+    folder: Path,
+    writer: BackgroundWriter,
+    timer: _Timer,
+) -> list[_Eye]:
+    """Segment the eye crops of ``batch`` (and their mirrors) and run the per-eye chain."""
+    pairs = [(frame, crop) for frame in batch for crop in frame.crops]
+    images = [crop.image for _, crop in pairs]
+    # dlib's six eye points in crop px: the landmark prior of models that take one, the
+    # landmark gate, and the gates' and quality signal's eye outline.
+    outlines = [
+        eye_points_in_crop(frame.face.eye_points_px(crop.side), crop.crop_from_frame)
+        for frame, crop in pairs
+    ]
+    t0 = time.perf_counter()
+    if config.measure.gates.mirror_test:
+        segmented, mirrored = segmenter.segment_with_mirror(images, outlines)
+    else:
+        segmented, mirrored = segmenter.segment(images, outlines), [None] * len(pairs)
+    timer.add("segment", t0)
+    eyes: list[_Eye] = []
+    shared = config.measure.shared_radius
+    for (frame, crop), outline, seg, seg_mirror in zip(
+        pairs, outlines, segmented, mirrored, strict=True
+    ):
+        t0 = time.perf_counter()
+        eye = run_eye_chain(
+            seg,
+            crop.image,
+            crop.side,
+            crop.scale_crop_per_frame,
+            outline,
+            mirrored=seg_mirror,
+            measure=config.measure,
+            landmark_gate=config.landmark_gate,
+            cleanup=config.cleanup,
+        )
+        timer.add("measure", t0)
+        t0 = time.perf_counter()
+        crop_png = encode_png(crop.image) if config.save_crops or config.overlays else b""
+        name = f"f{frame.index:06d}_{crop.side}"
+        if config.save_crops:
+            writer.png(folder / "crops" / f"{name}.png", crop_png)
+            raw = seg.labels
+            writer.run(lambda p=folder / "masks" / f"{name}.png", m=raw: write_image_atomic(p, m))
+        timer.add("write_images", t0)
+        # A circle from the whole (amodal) disc already covers what the lid hides; the
+        # shared-radius refit is for circles fitted to a lid-cut visible limbus.
+        values = eye.measurement.values
+        from_limbus = seg.amodal_disc is None or FLAG_IRIS_FROM_LIMBUS in eye.measurement.flags
+        eyes.append(
+            _Eye(
+                index=frame.index,
+                timestamp_s=frame.timestamp_s,
+                scores=frame.scores,
+                side=crop.side,
+                crop_flags=tuple(crop.flags),
+                scale_crop_per_frame=crop.scale_crop_per_frame,
+                outline_px=outline,
+                crop_png=crop_png,
+                labels=_Packed.of(eye.labels),
+                measurement=eye.measurement,
+                mirror_agreement=eye.mirror_agreement,
+                outline_agreement=eye.outline_agreement,
+                quality=eye.quality,
+                gates_failed=eye.gates_failed,
+                landmark_gate_removed_px=eye.landmark_gate_removed_px,
+                refit_candidate=shared.enabled
+                and from_limbus
+                and values["visible_iris_fraction"] < shared.min_reference_fraction,
+            )
+        )
+    return eyes
 
 
-def _unpack(packed: tuple[tuple[int, int], bytes]) -> np.ndarray:
-    shape, data = packed
-    return np.frombuffer(zlib.decompress(data), np.uint8).reshape(shape)
+def _rows(
+    item: InputItem, eyes: list[_Eye], config: AnalyzeConfig, partial: bool
+) -> list[dict[str, Any]]:
+    """One measurement row per eye; a time series' blinks are judged over all its frames."""
+    frame_scores = {eye.index: eye.scores for eye in eyes}
+    if config.mode == "timeseries" and frame_scores:
+        flags = is_blink(list(frame_scores.values()), config.keyframe)
+        blinks = {index: bool(b) for index, b in zip(frame_scores, flags, strict=True)}
+    else:
+        blinks = dict.fromkeys(frame_scores, False)
+    return [
+        {
+            "input": item.label,
+            "frame_index": eye.index,
+            "timestamp_s": round(eye.timestamp_s, 4),
+            "side": eye.side,
+            "mode": config.mode,
+            "sharpness": eye.scores.sharpness,
+            "ear": eye.scores.ear,
+            "blink": blinks[eye.index],
+            "quality": eye.quality,
+            "mirror_agreement": eye.mirror_agreement,
+            "outline_agreement": eye.outline_agreement,
+            "cleaned": config.cleanup,
+            "landmark_gate_removed_px": eye.landmark_gate_removed_px,
+            "flags": _row_flags(eye.crop_flags, eye.measurement.flags, partial),
+            "gates_failed": ";".join(eye.gates_failed),
+            "overlay": "",
+            **eye.measurement.values,
+        }
+        for eye in eyes
+    ]
 
 
 def _share_iris_radius(
-    rows: list[dict[str, Any]], covered: list[_Covered], config: AnalyzeConfig, partial: bool
-) -> None:
-    """Refit lid-covered irises with the input's shared radius (``stages.shared_radius``).
+    rows: list[dict[str, Any]], eyes: list[_Eye], config: AnalyzeConfig, partial: bool
+) -> list[dict[str, Any]]:
+    """``rows`` with lid-covered irises refitted to the input's shared radius
+    (``stages.shared_radius``); the other rows are returned as they were.
 
     The reference is taken from the rows that pass every per-frame check before the
     between-frame gates run; a refitted row is measured and gated again and flagged
     ``iris_radius_shared``.
     """
+    if not any(eye.refit_candidate for eye in eyes):
+        return rows
     params = config.measure.shared_radius
     references = reference_radii(rows, params, lambda row: not exclusion_reasons(row))
-    for item in covered:
-        row, crop = item.row, item.crop
-        shared_frame_px = shared_radius_frame_px(float(row["timestamp_s"]), references, params)
-        if not wants_refit(row, shared_frame_px, params):
-            continue
-        labels = _unpack(item.packed_labels)
-        circle = fit_centre_with_radius(
-            labels,
-            shared_frame_px * crop.scale_crop_per_frame,
-            (float(row["iris_cx_px"]), float(row["iris_cy_px"])),
-            config.measure.iris_fit,
-        )
-        if circle is None:
-            continue
-        measurement = measure_eye_crop(
-            labels,
-            crop.side,
-            config.measure,
-            crop.scale_crop_per_frame,
-            circle=circle,
-            image=crop.image,
-        )
-        gates = frame_gates(
-            measurement.values,
-            labels,
-            item.outline,
-            quality=item.quality,
-            params=config.measure.gates,
-        )
-        row.update(measurement.values)
-        row["flags"] = _row_flags(crop, (*measurement.flags, FLAG_IRIS_RADIUS_SHARED), partial)
-        row["gates_failed"] = ";".join(gates)
+    out: list[dict[str, Any]] = []
+    for row, eye in zip(rows, eyes, strict=True):
+        refitted = _refit(row, eye, references, config, partial) if eye.refit_candidate else None
+        out.append(row if refitted is None else refitted)
+    return out
 
 
-def _row_flags(crop: EyeCrop, measurement_flags: Sequence[str], partial: bool) -> str:
+def _refit(
+    row: dict[str, Any],
+    eye: _Eye,
+    references: tuple[np.ndarray, np.ndarray],
+    config: AnalyzeConfig,
+    partial: bool,
+) -> dict[str, Any] | None:
+    """A new row for ``eye`` measured with the shared radius, or None when it keeps its own."""
+    params = config.measure.shared_radius
+    shared_frame_px = shared_radius_frame_px(float(row["timestamp_s"]), references, params)
+    if not wants_refit(row, shared_frame_px, params):
+        return None
+    labels = eye.labels.unpack()
+    circle = fit_centre_with_radius(
+        labels,
+        shared_frame_px * eye.scale_crop_per_frame,
+        (float(row["iris_cx_px"]), float(row["iris_cy_px"])),
+        config.measure.iris_fit,
+    )
+    if circle is None:
+        return None
+    measurement = measure_eye_crop(
+        labels,
+        eye.side,
+        config.measure,
+        eye.scale_crop_per_frame,
+        circle=circle,
+        image=decode_png(eye.crop_png) if eye.crop_png else None,
+    )
+    gates = frame_gates(
+        measurement.values, labels, eye.outline_px, quality=eye.quality, params=config.measure.gates
+    )
+    return {
+        **row,
+        **measurement.values,
+        "flags": _row_flags(eye.crop_flags, (*measurement.flags, FLAG_IRIS_RADIUS_SHARED), partial),
+        "gates_failed": ";".join(gates),
+    }
+
+
+def _row_flags(crop_flags: Sequence[str], measurement_flags: Sequence[str], partial: bool) -> str:
     """A row's ``flags``: the crop's, the measurement's, and ``partial_video`` if so."""
-    return ";".join([*crop.flags, *measurement_flags, *([FLAG_PARTIAL_VIDEO] if partial else [])])
+    return ";".join([*crop_flags, *measurement_flags, *([FLAG_PARTIAL_VIDEO] if partial else [])])
+
+
+def _decode_errors(item: InputItem, stats: FrameStats, any_eyes: bool, result: InputResult) -> bool:
+    """Record a video that stopped decoding early; True when its rows must be flagged."""
+    decode = stats.decode
+    if decode is None or not decode.stopped_early:
+        return False
+    problems = "; ".join(decode.problems)
+    if not any_eyes:
+        result.errors.append(_error(item, "frames", problems))
+        return True
+    result.errors.append(
+        _error(
+            item,
+            "frames",
+            f"{problems}; the measurements cover only the first {decode.last_timestamp_s:.1f} s "
+            f"and are flagged '{FLAG_PARTIAL_VIDEO}'",
+        )
+    )
+    return True
 
 
 def _check_usable(item: InputItem, result: InputResult) -> None:
@@ -417,30 +427,60 @@ def _write_overlays(
     out_dir: Path,
     folder: Path,
     item: InputItem,
-    drawn: list[tuple[dict[str, Any], np.ndarray, np.ndarray]],
+    rows: list[dict[str, Any]],
+    eyes: list[_Eye],
 ) -> None:
-    """One overlay PNG per analysed eye and paged contact sheets of them."""
-    from ocularseg.report.overlay import CONTACT_SHEET_STEM, contact_sheet_pages, render_overlay
+    """One overlay PNG per analysed eye and paged contact sheets of them; each row gets
+    its overlay's path. Drawn a page at a time on two threads (memory stays one page)."""
+    from ocularseg.report.overlay import CONTACT_SHEET_STEM, SHEET_TILES
+
+    for old in folder.glob(f"{CONTACT_SHEET_STEM}*.png"):
+        old.unlink()  # a resumed run with fewer frames must not leave stale pages
+    paths = [Path("inputs") / item.key / "overlays" / f"{eye.name}.png" for eye in eyes]
+    for row, relative in zip(rows, paths, strict=True):
+        row["overlay"] = relative.as_posix()
+    with BackgroundWriter(threads=2) as writer:
+        for number, start in enumerate(range(0, len(eyes), SHEET_TILES), start=1):
+            page = slice(start, start + SHEET_TILES)
+            sheet = folder / f"{CONTACT_SHEET_STEM}_{number:02d}.png"
+            writer.run(
+                lambda r=rows[page], e=eyes[page], p=paths[page], s=sheet: _overlay_page(
+                    out_dir, r, e, p, s
+                )
+            )
+
+
+def _overlay_page(
+    out_dir: Path,
+    rows: list[dict[str, Any]],
+    eyes: list[_Eye],
+    paths: list[Path],
+    sheet: Path,
+) -> None:
+    """The overlays of one contact-sheet page, and the page."""
+    from ocularseg.report.overlay import (
+        SHEET_COLUMNS,
+        SHEET_TILE_WIDTH_PX,
+        contact_sheet,
+        render_overlay,
+    )
 
     tiles: list[np.ndarray] = []
     captions: list[str] = []
-    for row, crop_image, labels in drawn:
+    for row, eye, relative in zip(rows, eyes, paths, strict=True):
         reasons = exclusion_text(exclusion_reasons(row))
-        overlay = render_overlay(crop_image, labels, row, row["side"], excluded=reasons)
-        name = f"f{row['frame_index']:06d}_{row['side']}"
-        relative = Path("inputs") / item.key / "overlays" / f"{name}.png"
+        overlay = render_overlay(
+            decode_png(eye.crop_png), eye.labels.unpack(), row, eye.side, excluded=reasons
+        )
         write_image_atomic(out_dir / relative, overlay)
-        row["overlay"] = relative.as_posix()
         tiles.append(overlay)
-        eye = "OD" if row["side"] == "right" else "OS"
+        side = "OD" if eye.side == "right" else "OS"
         captions.append(
-            f"{row['timestamp_s']:.2f} s  frame {row['frame_index']}  {eye}"
+            f"{row['timestamp_s']:.2f} s  frame {row['frame_index']}  {side}"
             + ("  EXCLUDED" if reasons else "")
         )
-    for old in folder.glob(f"{CONTACT_SHEET_STEM}*.png"):
-        old.unlink()  # a resumed run with fewer frames must not leave stale pages
-    for number, page in enumerate(contact_sheet_pages(tiles, captions), start=1):
-        write_image_atomic(folder / f"{CONTACT_SHEET_STEM}_{number:02d}.png", page)
+    page = contact_sheet(tiles, captions, columns=SHEET_COLUMNS, tile_width=SHEET_TILE_WIDTH_PX)
+    write_image_atomic(sheet, page)
 
 
 def _error(item: InputItem, stage: str, exc: Exception | str) -> dict[str, Any]:
@@ -478,27 +518,3 @@ def _frame_warnings(item: InputItem, stats: FrameStats, result: InputResult) -> 
         result.warnings.append(_warning(item, "frames", text))
     for text in result.warnings:
         log.info("%s", text["warning"])  # the CLI prints them; API users read result.warnings
-
-
-def load_result(out_dir: Path, item: InputItem) -> InputResult | None:
-    """The saved result of ``item`` in ``out_dir``, or None when absent or unreadable."""
-    import json
-
-    path = out_dir / "inputs" / item.key / RESULT_JSON
-    if not path.is_file():
-        return None
-    try:
-        saved = InputResult.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, RecursionError) as exc:
-        log.warning("%s: unreadable saved result (%s); the input will be analysed again", path, exc)
-        return None
-    if saved.key != item.key:
-        log.warning("%s: saved for another input; the input will be analysed again", path)
-        return None
-    if saved.label != item.label:
-        # The same file named another way this time ("./clinic" vs "clinic"): report it
-        # under the name used now.
-        saved.label = item.label
-        for record in (*saved.rows, *saved.errors, *saved.warnings):
-            record["input"] = item.label
-    return saved

@@ -15,7 +15,6 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,22 +26,23 @@ from ocularseg._privacy import silence_loaded_onnxruntime
 from ocularseg.core.containers import CROP_HEIGHT_PX, CROP_WIDTH_PX
 from ocularseg.core.errors import (
     ConfigError,
-    InputError,
     ModelError,
     OcularsegError,
     ReportError,
 )
+from ocularseg.core.report_params import ReportParams
 from ocularseg.core.text import printable
 from ocularseg.io.atomic import write_json_atomic
 from ocularseg.io.config_files import check_finite
-from ocularseg.io.files import sha256_regular
 from ocularseg.io.model_folder import model_provenance
 from ocularseg.io.model_store import models_dir
 from ocularseg.pipeline.config import DEFAULT_MODEL_NAME, AnalyzeConfig
+from ocularseg.pipeline.executors import FrameCallback, Job, make_executor
 from ocularseg.pipeline.inputs import InputItem, SkippedFile, discover_inputs
 from ocularseg.pipeline.lock import run_lock
-from ocularseg.pipeline.process import FLAG_PARTIAL_VIDEO, InputResult, load_result, process_input
-from ocularseg.pipeline.workers import check_jobs, init_worker, usable_cores, work
+from ocularseg.pipeline.process import FLAG_PARTIAL_VIDEO
+from ocularseg.pipeline.resume import InputResult, load_result, resume_key_for
+from ocularseg.pipeline.workers import check_jobs
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ class AnalysisResult:
     skipped_files: list[SkippedFile] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
     run_info: dict[str, Any] = field(default_factory=dict)
+    report_params: ReportParams = field(default_factory=ReportParams)
 
     @property
     def failed(self) -> list[InputResult]:
@@ -162,16 +163,6 @@ def check_model_input(segmenter: Any) -> None:
         )
 
 
-def resume_key_for(item: InputItem, model_sha: str, config_hash: str) -> str:
-    """What must match for ``--resume`` to reuse a saved result: the file's content, the
-    model, the options that change results and the ocularseg version."""
-    try:
-        content = sha256_regular(item.path)
-    except InputError:
-        content = "unreadable"  # analysed again every time; the error row says why
-    return f"{content}:{model_sha}:{config_hash}:{__version__}"
-
-
 def run_analysis(
     paths: list[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
@@ -179,9 +170,18 @@ def run_analysis(
     *,
     resume: bool = False,
     jobs: int = 1,
+    executor: str = "local",
+    scheduler: str | None = None,
     on_progress: ProgressCallback | None = None,
+    on_frame: FrameCallback | None = None,
 ) -> AnalysisResult:
     """Analyse every input and write the reports into ``out_dir``.
+
+    Args:
+        executor: ``"local"`` (this machine: ``jobs`` processes, 1 = this process) or
+            ``"dask"`` (the Dask cluster at ``scheduler``, ``tcp://HOST:PORT``).
+        on_progress: called after each input (done, total, result).
+        on_frame: called after each frame of a serial run (frames done, expected).
 
     Raises:
         ConfigError / ModelError: the run cannot start (nothing is analysed), including
@@ -192,11 +192,30 @@ def run_analysis(
     config = config or AnalyzeConfig()
     check_finite(config, "options")
     out = Path(out_dir)
-    check_jobs(jobs)
+    if executor == "local":
+        check_jobs(jobs)
     items, skipped = discover_inputs(list(paths), exclude=[out])
     check_out_dir(out)
     with run_lock(out):
-        return _run_locked(items, skipped, out, config, resume, jobs, on_progress)
+        return _run_locked(
+            items,
+            skipped,
+            out,
+            config,
+            resume,
+            _Where(executor, jobs, scheduler),
+            on_progress,
+            on_frame,
+        )
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where a run's inputs are analysed (see ``pipeline.executors.make_executor``)."""
+
+    executor: str
+    jobs: int
+    scheduler: str | None
 
 
 def _run_locked(
@@ -205,92 +224,26 @@ def _run_locked(
     out: Path,
     config: AnalyzeConfig,
     resume: bool,
-    jobs: int,
+    where: _Where,
     on_progress: ProgressCallback | None,
+    on_frame: FrameCallback | None,
 ) -> AnalysisResult:
     model_dir = resolve_model_dir(config)
     started = time.perf_counter()
-    # Loading the model here (also when workers load their own) checks folder, JSON,
-    # checksum and input size once, before any input is touched.
-    try:
-        import onnxruntime
-
-        silence_loaded_onnxruntime(onnxruntime)
-    except ImportError:
-        pass  # the Segmenter says what to install
-    from ocularseg.stages.face import FaceDetector
-    from ocularseg.stages.segment import Segmenter
-
-    segmenter = Segmenter(model_dir, device=config.device, batch_size=config.batch_size)
-    check_model_input(segmenter)
-    model_sha = segmenter.spec.sha256
-    config_hash = config.content_hash()
-    result = AnalysisResult(out_dir=out, skipped_files=skipped)
-    todo: list[tuple[InputItem, str]] = []
-    for item in items:
-        resume_key = resume_key_for(item, model_sha, config_hash)
-        saved = load_result(out, item) if resume else None
-        # Every input that finished (measurable or not) with the same file, model and
-        # options is reused; one that crashed or was interrupted left no result.json.
-        if saved is not None and saved.resume_key == resume_key:
-            result.inputs.append(saved)
-            result.resumed.append(item.label)
-            if on_progress:
-                on_progress(len(result.inputs), len(items), saved)
-            continue
-        todo.append((item, resume_key))
-
+    segmenter = _load_segmenter(model_dir, config)
+    result = AnalysisResult(out_dir=out, skipped_files=skipped, report_params=config.report)
+    todo = _reuse_saved(items, out, config, segmenter.spec.sha256, resume, result, on_progress)
     stop: ReportError | None = None
-    if todo and jobs == 1:
-        detector = FaceDetector(config.face)
-        for item, resume_key in todo:
-            try:
-                done = _safe_process(
-                    lambda i=item, k=resume_key: process_input(
-                        i,
-                        detector=detector,
-                        segmenter=segmenter,
-                        config=config,
-                        out_dir=out,
-                        resume_key=k,
-                    ),
-                    item,
-                )
-            except ReportError as exc:
-                stop = exc
-                break
-            result.inputs.append(done)
-            if on_progress:
-                on_progress(len(result.inputs), len(items), done)
-    elif todo:
-        threads = max(1, usable_cores() // jobs)
-        with ProcessPoolExecutor(
-            max_workers=jobs,
-            initializer=init_worker,
-            initargs=(str(model_dir), config.model_dump_json(exclude_unset=True), threads),
-        ) as pool:
-            try:
-                futures = [(item, pool.submit(work, item, str(out), key)) for item, key in todo]
-                for item, future in futures:
-                    try:
-                        done = _safe_process(future.result, item)
-                    except ReportError as exc:
-                        stop = exc
-                        pool.shutdown(wait=True, cancel_futures=True)
-                        break
-                    result.inputs.append(done)
-                    if on_progress:
-                        on_progress(len(result.inputs), len(items), done)
-            except BaseException:
-                # Ctrl-C: leaving the block would wait for every queued input to finish.
-                _stop_workers(pool)
-                raise
-
+    if todo:
+        stop = _analyse(
+            todo, len(items), where, segmenter, model_dir, config, result, on_progress, on_frame
+        )
     order = {item.label: i for i, item in enumerate(items)}
     result.inputs.sort(key=lambda r: order.get(r.label, len(order)))
     result.run_info = _run_info(
         config, model_dir, segmenter, result, elapsed_s=time.perf_counter() - started
     )
+    result.run_info["executor"] = where.executor
     if stop is not None:
         result.run_info["stopped"] = str(stop)
         with contextlib.suppress(ReportError):
@@ -304,15 +257,88 @@ def _run_locked(
     return result
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """End the workers now and cancel what is queued (what they finished is saved)."""
-    # Taken first: shutdown() forgets the processes. A private attribute, hence the guard;
-    # without it the workers still end, after their current input (die_with_parent).
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    for process in processes:
-        with contextlib.suppress(Exception):
-            process.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
+def _load_segmenter(model_dir: Path, config: AnalyzeConfig) -> Any:
+    """The run's model session. Loading it here (also when workers load their own) checks
+    folder, JSON, checksum and input size once, before any input is touched."""
+    try:
+        import onnxruntime
+
+        silence_loaded_onnxruntime(onnxruntime)
+    except ImportError:
+        pass  # the Segmenter says what to install
+    from ocularseg.stages.segment import Segmenter
+
+    segmenter = Segmenter(model_dir, device=config.device, batch_size=config.batch_size)
+    check_model_input(segmenter)
+    return segmenter
+
+
+def _reuse_saved(
+    items: list[InputItem],
+    out: Path,
+    config: AnalyzeConfig,
+    model_sha: str,
+    resume: bool,
+    result: AnalysisResult,
+    on_progress: ProgressCallback | None,
+) -> list[Job]:
+    """Put every reusable saved result into ``result``; return the inputs still to do."""
+    config_hash = config.content_hash()
+    todo: list[Job] = []
+    for item in items:
+        resume_key = resume_key_for(item, model_sha, config_hash)
+        saved = load_result(out, item) if resume else None
+        # Every input that finished (measurable or not) with the same file, model and
+        # options is reused; one that crashed or was interrupted left no result.json.
+        if saved is not None and saved.resume_key == resume_key:
+            result.inputs.append(saved)
+            result.resumed.append(item.label)
+            if on_progress:
+                on_progress(len(result.inputs), len(items), saved)
+            continue
+        todo.append(Job(item, resume_key))
+    return todo
+
+
+def _analyse(
+    todo: list[Job],
+    total: int,
+    where: _Where,
+    segmenter: Any,
+    model_dir: Path,
+    config: AnalyzeConfig,
+    result: AnalysisResult,
+    on_progress: ProgressCallback | None,
+    on_frame: FrameCallback | None,
+) -> ReportError | None:
+    """Run ``todo`` on the chosen executor, collecting into ``result``; returns the
+    output error that stopped the run, if one did."""
+    runner = make_executor(
+        where.executor,
+        jobs=where.jobs,
+        scheduler=where.scheduler,
+        segmenter=segmenter,
+        model_dir=model_dir,
+        config=config,
+        out_dir=result.out_dir,
+        on_frame=on_frame,
+    )
+    with runner:
+        try:
+            for item, outcome in runner.results(todo):
+                try:
+                    done = _safe_process(outcome, item)
+                except ReportError as exc:
+                    runner.stop()
+                    return exc
+                result.inputs.append(done)
+                if on_progress:
+                    on_progress(len(result.inputs), total, done)
+        except BaseException:
+            # Ctrl-C: leaving the block would wait for every queued input to finish.
+            runner.stop()
+            raise
+    return None
 
 
 def _safe_process(call: Callable[[], InputResult], item: InputItem) -> InputResult:
@@ -407,8 +433,9 @@ def write_reports(result: AnalysisResult) -> None:
     from ocularseg.stages.gates import EXCLUSION_TEXT
     from ocularseg.stages.measure import MEASUREMENT_COLUMNS
 
-    measurements = mark_used(measurements_frame(result.rows, MEASUREMENT_COLUMNS))
-    summary = summarise(measurements)
+    params = result.report_params
+    measurements = mark_used(measurements_frame(result.rows, MEASUREMENT_COLUMNS), params)
+    summary = summarise(measurements, params)
     errors = errors_frame(result.errors)
     warnings = warnings_frame(result.warnings)
     charts = _write_input_pages(result, measurements, summary, errors)
@@ -430,6 +457,7 @@ def write_reports(result: AnalysisResult) -> None:
         extra_sheets={"warnings": warnings},
         charts=charts,
         exclusion_text=EXCLUSION_TEXT,
+        params=params,
     )
 
     def write_run_json(path: Path, hashes: dict[str, str]) -> None:
@@ -452,6 +480,7 @@ def _write_input_pages(result: AnalysisResult, measurements, summary, errors) ->
         model_sha256=str(model.get("sha256") or ""),
         created_utc=str(info.get("created_utc") or ""),
         exclusion_text=EXCLUSION_TEXT,
+        params=result.report_params,
     )
     charts: dict[str, Path] = {}
     for done in result.inputs:

@@ -44,9 +44,43 @@ def check_label_map(labels: object) -> np.ndarray:
 
 def opening_mask(labels: np.ndarray) -> np.ndarray:
     """Boolean (H, W) mask of the eye opening O = sclera ∪ iris ∪ pupil ∪ caruncle."""
+    labels = np.asarray(labels)
+    if labels.dtype == np.uint8:
+        # 1..4 (sclera, iris, pupil, caruncle) in one comparison: uint8 arithmetic wraps
+        # background (0) to 255.
+        return (labels - np.uint8(Label.SCLERA)) < np.uint8(len(OPENING_LABELS))
     return np.isin(labels, OPENING_LABELS)
 
 
 def iris_disc_mask(labels: np.ndarray) -> np.ndarray:
     """Boolean (H, W) mask of the visible iris disc D = iris ∪ pupil."""
+    labels = np.asarray(labels)
+    if labels.dtype == np.uint8:
+        return (labels - np.uint8(Label.IRIS)) < np.uint8(len(IRIS_DISC_LABELS))
     return np.isin(labels, IRIS_DISC_LABELS)
+
+
+def dilated_polygon(
+    shape_hw: tuple[int, int], outline_px: np.ndarray, margin_px: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The filled polygon of ``outline_px`` and every pixel within ``margin_px`` + 0.5 px
+    of it (Euclidean; the digital disc of OpenCV's elliptical (2·margin + 1)² kernel),
+    both boolean (H, W) in crop px.
+
+    The distance is computed only on the polygon's bounding box widened by the margin.
+    """
+    import cv2
+
+    polygon = np.zeros(shape_hw, np.uint8)
+    cv2.fillPoly(polygon, [np.round(outline_px).astype(np.int32)], 1)
+    near = np.zeros(shape_hw, bool)
+    rows, cols = np.nonzero(polygon.any(axis=1))[0], np.nonzero(polygon.any(axis=0))[0]
+    if not rows.size:
+        return polygon.astype(bool), near
+    reach = margin_px + 1
+    top, bottom = max(0, rows[0] - reach), min(shape_hw[0], rows[-1] + reach + 1)
+    left, right = max(0, cols[0] - reach), min(shape_hw[1], cols[-1] + reach + 1)
+    box = np.ascontiguousarray(1 - polygon[top:bottom, left:right])
+    distance = cv2.distanceTransform(box, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    near[top:bottom, left:right] = distance <= margin_px + 0.5
+    return polygon.astype(bool), near

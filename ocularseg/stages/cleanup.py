@@ -45,8 +45,26 @@ def clean_label_map(labels: np.ndarray, side: str | None = None) -> np.ndarray:
     """Return a cleaned copy of a uint8 label map (H, W); the input is not modified.
 
     ``side`` (``"right"`` / ``"left"``, the patient's) enables rule 4; None skips it.
+    The rules run on the bounding box of everything not background, widened by one pixel
+    (the same result as on the whole map: nothing outside it is ever changed).
     """
     out = labels.copy()
+    rows = np.flatnonzero((labels != Label.BACKGROUND).any(axis=1))
+    if not rows.size:
+        if side is not None and side not in ("right", "left"):
+            raise ValueError(f"side must be 'right' or 'left', got {side!r}")
+        return out
+    cols = np.flatnonzero((labels != Label.BACKGROUND).any(axis=0))
+    box = (
+        slice(max(0, rows[0] - 1), rows[-1] + 2),
+        slice(max(0, cols[0] - 1), cols[-1] + 2),
+    )
+    out[box] = _clean(labels[box].copy(), side)
+    return out
+
+
+def _clean(out: np.ndarray, side: str | None) -> np.ndarray:
+    """Rules 1–4 on ``out``, in place; returns it."""
     opening = out != Label.BACKGROUND
     if opening.any():
         out[opening & ~_largest_component(opening)] = Label.BACKGROUND

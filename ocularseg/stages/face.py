@@ -6,6 +6,13 @@ recording the patient faces the camera, and a small, low-scoring box in a poster
 screen behind the patient is not chosen just because it exists) and the count is recorded
 so the report can warn. Small faces are retried with the image upsampled.
 
+Within a video the detector can be told the previous frame's face width
+(``face_width_hint_px``): it then searches the whole frame shrunk by the whole factor that
+leaves that face at least ``track_face_px`` wide (the HOG window is 80 px), several times
+faster than the default scale on a close-up, and falls back to the default search when no
+face is found there. The
+landmarks are always fitted at full resolution.
+
 Landmarks follow iBUG 300-W: points 36–41 outline the patient's right eye (image left in a
 frontal view), 42–47 the patient's left eye.
 """
@@ -13,6 +20,7 @@ frontal view), 42–47 the patient's left eye.
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,6 +47,12 @@ class FaceParams(BaseModel):
         description="frames larger than this (longest side, frame px) are shrunk for detection "
         "only; landmarks are still fitted at full resolution",
     )
+    track_face_px: int = Field(
+        200,
+        ge=0,
+        description="with the previous frame's face width known, detect on the frame shrunk "
+        "until that face is this wide (detection px; 0 = always the default scale)",
+    )
 
 
 class FaceDetector:
@@ -52,8 +66,15 @@ class FaceDetector:
         self._predictor = dlib.shape_predictor(str(landmark_model_path()))
         self._dlib = dlib
 
-    def detect(self, image: np.ndarray) -> FaceLandmarks:
+    def detect(
+        self, image: np.ndarray, *, face_width_hint_px: float | None = None
+    ) -> FaceLandmarks:
         """Landmarks of the highest-scoring face in an RGB uint8 (H, W, 3) image, in frame px.
+
+        Args:
+            image: the frame.
+            face_width_hint_px: width of the face found in the previous frame of the same
+                video (frame px), or None: a first frame or a still image.
 
         Raises:
             InputError: the image is not RGB uint8.
@@ -66,19 +87,19 @@ class FaceDetector:
         height, width = image.shape[:2]
         # Detection on 4K frames is slow and gains nothing: shrink for the detector only.
         shrink = min(1.0, self.params.max_detect_side_px / max(height, width))
-        small = image
-        if shrink < 1.0:
-            import cv2
-
-            small = cv2.resize(
-                image, (round(width * shrink), round(height * shrink)), interpolation=cv2.INTER_AREA
-            )
-        small = np.ascontiguousarray(small)
+        boxes: list = []
+        scores: list = []
+        if face_width_hint_px and self.params.track_face_px:
+            # An integer factor: OpenCV's area resampling is several times faster then.
+            tracked = 1.0 / max(1, math.floor(face_width_hint_px / self.params.track_face_px))
+            if tracked < shrink:
+                boxes, scores = self._run(image, tracked, 0)
+                shrink = tracked if boxes else shrink
         for upsample in range(self.params.max_upsample + 1):
-            boxes, scores, _ = self._detector.run(small, upsample, self.params.min_score)
             if boxes:
                 break
-        else:
+            boxes, scores = self._run(image, shrink, upsample)
+        if not boxes:
             raise DetectionError(
                 f"no face found in the {width}×{height} px frame (tried upsampling "
                 f"{self.params.max_upsample}×)"
@@ -100,3 +121,17 @@ class FaceDetector:
             detector_score=float(scores[best]),
             faces_found=len(boxes),
         )
+
+    def _run(self, image: np.ndarray, shrink: float, upsample: int) -> tuple[list, list]:
+        """HOG boxes and scores on ``image`` shrunk by ``shrink`` (detection px)."""
+        small = image
+        if shrink < 1.0:
+            import cv2
+
+            height, width = image.shape[:2]
+            size = (max(1, round(width * shrink)), max(1, round(height * shrink)))
+            small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        boxes, scores, _ = self._detector.run(
+            np.ascontiguousarray(small), upsample, self.params.min_score
+        )
+        return list(boxes), list(scores)

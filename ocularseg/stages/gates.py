@@ -80,7 +80,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ocularseg.core.containers import EyeCrop, FaceLandmarks
 from ocularseg.core.errors import InputError
-from ocularseg.stages._label_map import check_label_map, opening_mask
+from ocularseg.stages._label_map import check_label_map, dilated_polygon, opening_mask
 
 GATE_EYE_TOO_SMALL = "eye_too_small"
 GATE_LOW_QUALITY = "low_quality"
@@ -295,16 +295,11 @@ def _outside_eye(
     eye_width_crop_px: float,
     params: GateParams,
 ) -> bool:
-    import cv2
-
     opening = opening_mask(labels)
     if not opening.any():
         return False  # nothing segmented: eye_closed / iris_not_found say so
-    inside = np.zeros(labels.shape, np.uint8)
-    cv2.fillPoly(inside, [np.round(outline).astype(np.int32)], 1)
     margin = max(1, round(params.eye_outline_margin * eye_width_crop_px))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
-    inside = cv2.dilate(inside, kernel).astype(bool)
+    _, inside = dilated_polygon(labels.shape, outline, margin)
     outside_fraction = float((opening & ~inside).sum()) / float(opening.sum())
     if outside_fraction > params.max_opening_outside_fraction:
         return True

@@ -123,18 +123,27 @@ def refine_edges_px(
     gradient = np.abs(
         vertical_gradient(image, params.sigma_px, slice(row0, row1), slice(col0, col1))
     )
-    for k, (column, edge) in enumerate(zip(cols, edges, strict=True)):
-        low = max(row0 + 1, int(math.floor(edge - up_px)))
-        high = min(row1 - 2, int(math.ceil(edge + down_px)))
-        if high - low < 2:
-            continue
-        profile = gradient[low - row0 : high - row0 + 1, column - col0]
-        peak = int(np.argmax(profile))
-        if profile[peak] < params.min_step or peak in (0, profile.size - 1):
-            continue
-        before, at, after = profile[peak - 1], profile[peak], profile[peak + 1]
-        curvature = before - 2.0 * at + after
-        offset = 0.5 * (before - after) / curvature if curvature < 0 else 0.0
-        # The gradient at row y is the step across that row: the edge lies on it.
-        edges[k] = low + peak + float(np.clip(offset, -0.5, 0.5))
+    # Every column's search interval [low, high] at once (rows of the window).
+    low = np.maximum(row0 + 1, np.floor(edges - up_px).astype(np.intp))
+    high = np.minimum(row1 - 2, np.ceil(edges + down_px).astype(np.intp))
+    searched = high - low >= 2
+    if not searched.any():
+        return edges
+    span = int((high - low)[searched].max()) + 1
+    rows = low[:, None] + np.arange(span)[None, :]
+    inside = rows <= high[:, None]
+    profiles = gradient[np.clip(rows - row0, 0, row1 - row0 - 1), (cols - col0)[:, None]]
+    profiles = np.where(inside, profiles, -np.inf).astype(np.float32)
+    peak = np.argmax(profiles, axis=1)  # the first of equal maxima, as in one column
+    size = high - low + 1
+    at = profiles[np.arange(len(cols)), peak]
+    found = searched & (at >= params.min_step) & (peak > 0) & (peak < size - 1)
+    k = np.flatnonzero(found)
+    before = profiles[k, peak[k] - 1]
+    after = profiles[k, peak[k] + 1]
+    curvature = before - np.float32(2.0) * at[k] + after
+    with np.errstate(divide="ignore", invalid="ignore"):
+        offset = np.where(curvature < 0, np.float32(0.5) * (before - after) / curvature, 0.0)
+    # The gradient at row y is the step across that row: the edge lies on it.
+    edges[k] = low[k] + peak[k] + np.clip(offset.astype(np.float32), -0.5, 0.5).astype(float)
     return edges

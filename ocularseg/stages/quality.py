@@ -30,7 +30,12 @@ import math
 import numpy as np
 
 from ocularseg.core.errors import InputError
-from ocularseg.stages._label_map import check_label_map, iris_disc_mask, opening_mask
+from ocularseg.stages._label_map import (
+    check_label_map,
+    dilated_polygon,
+    iris_disc_mask,
+    opening_mask,
+)
 
 NAN = float("nan")
 
@@ -104,8 +109,6 @@ def outline_agreement(labels: np.ndarray, eye_outline_px: np.ndarray) -> float:
     Raises:
         InputError: invalid label map or outline.
     """
-    import cv2
-
     labels = check_label_map(labels)
     outline = np.asarray(eye_outline_px, dtype=np.float64)
     if outline.shape != (6, 2) or not np.isfinite(outline).all():
@@ -113,13 +116,9 @@ def outline_agreement(labels: np.ndarray, eye_outline_px: np.ndarray) -> float:
     opening = opening_mask(labels)
     if not opening.any():
         return 0.0
-    polygon = np.zeros(labels.shape, np.uint8)
-    cv2.fillPoly(polygon, [np.round(outline).astype(np.int32)], 1)
     width = float(np.hypot(*(outline[3] - outline[0])))
     margin = max(1, round(OUTLINE_MARGIN * width))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
-    near = cv2.dilate(polygon, kernel).astype(bool)
-    polygon = polygon.astype(bool)
+    polygon, near = dilated_polygon(labels.shape, outline, margin)
     inside = float((opening & near).sum()) / float(opening.sum())
     covered = float((opening & polygon).sum()) / max(float(polygon.sum()), 1.0)
     return min(inside, covered)

@@ -118,3 +118,18 @@ def test_several_faces_take_the_highest_scoring_detection(detector, astronaut):
     boxes, scores, _ = detector._detector.run(canvas, 0, detector.params.min_score)
     assert face.detector_score == pytest.approx(max(scores))
     assert face.box_px[2] < 512  # the original's box, not the copy's larger weak one
+
+
+def test_a_face_width_hint_finds_the_same_face_faster_scale(detector, astronaut):
+    import cv2
+
+    big = cv2.resize(astronaut, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    first = detector.detect(big)
+    width = first.box_px[2] - first.box_px[0]
+    tracked = detector.detect(big, face_width_hint_px=width)
+    # The same face: the eye landmarks agree to a few percent of the face width.
+    shift = np.abs(tracked.points_px[36:48] - first.points_px[36:48]).max()
+    assert shift < 0.05 * width
+    # A hint far off the real size falls back to the default search and still finds it.
+    fallback = detector.detect(big, face_width_hint_px=50 * width)
+    assert np.abs(fallback.points_px - first.points_px).max() < 0.05 * width

@@ -123,3 +123,28 @@ def test_model_without_the_channel_model_json_names_is_refused(amodal_model_dir,
     segmenter = Segmenter(folder, device="cpu")
     with pytest.raises(ModelError, match="needs 8 channels"):
         segmenter.segment([np.full((320, 480, 3), 128, np.uint8)])
+
+
+def test_postprocess_equals_argmax_with_ties_and_softmax():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(2, 5, 32, 48)).astype(np.float32)
+    logits[0, 1, :4] = logits[0, 3, :4] = 50.0  # ties: the first of equal maxima wins
+    labels, confidence = Segmenter._postprocess(logits)
+    np.testing.assert_array_equal(labels, logits.argmax(axis=1))
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    np.testing.assert_allclose(confidence, 1 / np.exp(shifted).sum(axis=1), rtol=1e-6)
+
+
+def test_mirror_pass_in_one_call_equals_segmenting_the_mirrors(tiny_model_dir):
+    from ocularseg.stages.quality import mirror
+
+    segmenter = Segmenter(tiny_model_dir, device="cpu", batch_size=2)
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 255, (320, 480, 3), dtype=np.uint8) for _ in range(3)]
+    crops[0][:, :200] = 250  # an asymmetric crop: its mirror segments differently
+    main, mirrored = segmenter.segment_with_mirror(crops)
+    expected_main = segmenter.segment(crops)
+    expected_mirrored = segmenter.segment([mirror(c) for c in crops])
+    for got, want in zip([*main, *mirrored], [*expected_main, *expected_mirrored], strict=True):
+        np.testing.assert_array_equal(got.labels, want.labels)
+    assert not np.array_equal(main[0].labels, mirrored[0].labels)

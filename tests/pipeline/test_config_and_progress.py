@@ -1,0 +1,35 @@
+"""The report thresholds are part of the analysis config; progress lines off a terminal."""
+
+from __future__ import annotations
+
+import io
+from types import SimpleNamespace
+
+from rich.console import Console
+
+from ocularseg.cli.progress import RunProgress
+from ocularseg.pipeline.config import AnalyzeConfig, load_analyze_config
+
+
+def test_report_thresholds_are_configurable_recorded_and_in_the_resume_key(tmp_path):
+    yaml = tmp_path / "strict.yaml"
+    yaml.write_text("report:\n  mrd1_low_mm: 2.5\n", encoding="utf-8")
+    strict = load_analyze_config(yaml)
+    assert strict.report.mrd1_low_mm == 2.5
+    assert strict.model_dump(mode="json")["report"]["mrd1_low_mm"] == 2.5  # run.json
+    assert strict.content_hash() != AnalyzeConfig().content_hash()  # --resume re-analyses
+
+
+def test_progress_off_a_terminal_is_one_plain_line_per_input():
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=False, width=200)
+    with RunProgress(console, live=False) as progress:
+        progress.frame_done(3, 10)  # frames of a short input: no line
+        progress.input_done(1, 2, SimpleNamespace(label="clinic/a.mp4", failed=False))
+        progress.input_done(2, 2, SimpleNamespace(label="clinic/b.mp4", failed=True))
+    lines = buffer.getvalue().splitlines()
+    assert [line.split(" (")[0] for line in lines] == [
+        "[1/2] clinic/a.mp4: done",
+        "[2/2] clinic/b.mp4: failed",
+    ]
+    assert "\x1b[" not in buffer.getvalue()  # no escape codes in a log file
