@@ -281,6 +281,10 @@ def model_input(
     """
     channels = 3 + (spec.prior is not None)
     batch = np.empty((len(crops), channels, spec.height, spec.width), np.float32)
+    # (byte × scale − mean) / std in float32 for every byte value: a look-up per channel
+    # gives the same numbers as the arithmetic on the whole crop, several times faster.
+    levels = np.arange(256, dtype=np.float32)[:, None] * np.float32(spec.scale)
+    table = ((levels - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)).T
     for i, crop in enumerate(crops):
         if crop.shape != (spec.height, spec.width, 3) or crop.dtype != np.uint8:
             raise InputError(
@@ -288,9 +292,8 @@ def model_input(
                 f"({spec.height}, {spec.width}, 3) uint8"
             )
         image = crop[..., ::-1] if spec.channel_order == "BGR" else crop
-        scaled = image.astype(np.float32) * np.float32(spec.scale)
-        scaled = (scaled - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
-        batch[i, :3] = scaled.transpose(2, 0, 1)
+        for channel in range(3):
+            np.take(table[channel], image[..., channel], out=batch[i, channel])
         if spec.prior is not None:
             points = None if eye_points is None else eye_points[i]
             prior = eye_prior_map(

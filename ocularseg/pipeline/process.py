@@ -15,17 +15,19 @@ assumed, key frames that all looked like blinks. Each names the file and goes to
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ocularseg.core.containers import SIDES, EyeMeasurement
+from ocularseg.core.containers import SIDES, EyeCrop, EyeMeasurement, SegmentationResult
 from ocularseg.core.errors import OcularsegError
 from ocularseg.core.text import printable
 from ocularseg.io.background import BackgroundWriter
@@ -33,6 +35,7 @@ from ocularseg.io.images import decode_png, encode_png, write_image_atomic
 from ocularseg.pipeline.config import AnalyzeConfig
 from ocularseg.pipeline.frames import AnalysedFrame, FrameStats, analysed_frames
 from ocularseg.pipeline.inputs import InputItem
+from ocularseg.pipeline.overlap import prefetched
 from ocularseg.pipeline.resume import InputResult, save_result
 from ocularseg.stages.eye import run_eye_chain
 from ocularseg.stages.face import FaceDetector
@@ -111,10 +114,16 @@ class _Eye:
 
 @dataclass
 class _Timer:
+    """Seconds per stage; stages on different threads overlap, so they may sum to more
+    than the input's total."""
+
     totals: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, stage: str, began: float) -> None:
-        self.totals[stage] += time.perf_counter() - began
+        elapsed = time.perf_counter() - began
+        with self.lock:
+            self.totals[stage] += elapsed
 
 
 def process_input(
@@ -138,13 +147,23 @@ def process_input(
     folder = out_dir / "inputs" / item.key
     timer, stats = _Timer(), FrameStats()
     eyes: list[_Eye] = []
-    with BackgroundWriter() as writer:
+    with BackgroundWriter() as writer, ThreadPoolExecutor(1, "ocularseg-measure") as measurer:
+        # Three things at once: the next frames are decoded and their faces found
+        # (prefetched), this thread runs the network on a batch, and the batch before is
+        # measured on ``measurer``.
+        pending: Future[list[_Eye]] | None = None
         try:
-            frames = _timed(analysed_frames(item, detector, config, stats), timer, stats, on_frame)
-            for batch in _batches(frames, max(1, config.batch_size // 2)):
-                eyes.extend(_measure_batch(batch, segmenter, config, folder, writer, timer))
+            frames = prefetched(analysed_frames(item, detector, config, stats), depth=8)
+            timed = _timed(frames, timer, stats, on_frame)
+            for batch in _batches(timed, max(1, config.batch_size // 2)):
+                segmented = _segment_batch(batch, segmenter, config, timer)
+                if pending is not None:
+                    eyes.extend(pending.result())
+                pending = measurer.submit(_measure_batch, segmented, config, folder, writer, timer)
         except OcularsegError as exc:
             result.errors.append(_error(item, "frames", exc))
+        if pending is not None:
+            eyes.extend(pending.result())
     partial = _decode_errors(item, stats, bool(eyes), result)
     _frame_warnings(item, stats, result)
     result.frames = {
@@ -201,15 +220,20 @@ def _batches(frames: Iterable[AnalysedFrame], size: int) -> Iterator[list[Analys
         yield batch
 
 
-def _measure_batch(
-    batch: list[AnalysedFrame],
-    segmenter: Segmenter,
-    config: AnalyzeConfig,
-    folder: Path,
-    writer: BackgroundWriter,
-    timer: _Timer,
-) -> list[_Eye]:
-    """Segment the eye crops of ``batch`` (and their mirrors) and run the per-eye chain."""
+@dataclass(frozen=True)
+class _Segmented:
+    """A batch's eye crops with their eye outlines (crop px) and the network's results."""
+
+    pairs: list[tuple[AnalysedFrame, EyeCrop]]
+    outlines: list[np.ndarray]
+    segmented: list[SegmentationResult]
+    mirrored: list[SegmentationResult | None]
+
+
+def _segment_batch(
+    batch: list[AnalysedFrame], segmenter: Segmenter, config: AnalyzeConfig, timer: _Timer
+) -> _Segmented:
+    """Segment the eye crops of ``batch`` and, for the quality signal, their mirrors."""
     pairs = [(frame, crop) for frame in batch for crop in frame.crops]
     images = [crop.image for _, crop in pairs]
     # dlib's six eye points in crop px: the landmark prior of models that take one, the
@@ -219,15 +243,28 @@ def _measure_batch(
         for frame, crop in pairs
     ]
     t0 = time.perf_counter()
+    mirrored: list[SegmentationResult | None]
     if config.measure.gates.mirror_test:
-        segmented, mirrored = segmenter.segment_with_mirror(images, outlines)
+        segmented, found = segmenter.segment_with_mirror(images, outlines)
+        mirrored = list(found)
     else:
         segmented, mirrored = segmenter.segment(images, outlines), [None] * len(pairs)
     timer.add("segment", t0)
+    return _Segmented(pairs, outlines, segmented, mirrored)
+
+
+def _measure_batch(
+    batch: _Segmented,
+    config: AnalyzeConfig,
+    folder: Path,
+    writer: BackgroundWriter,
+    timer: _Timer,
+) -> list[_Eye]:
+    """The per-eye chain on every crop of a segmented batch; queues its crop and mask PNGs."""
     eyes: list[_Eye] = []
     shared = config.measure.shared_radius
     for (frame, crop), outline, seg, seg_mirror in zip(
-        pairs, outlines, segmented, mirrored, strict=True
+        batch.pairs, batch.outlines, batch.segmented, batch.mirrored, strict=True
     ):
         t0 = time.perf_counter()
         eye = run_eye_chain(

@@ -101,7 +101,13 @@ class Segmenter:
     @staticmethod
     def _postprocess(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Class logits (N, C, H, W) -> (labels uint8 (N, H, W), max softmax probability
-        (N, H, W)).
+        (N, H, W))."""
+        labels, best = Segmenter._labels(logits)
+        return labels, Segmenter._max_probability(logits, best)
+
+    @staticmethod
+    def _labels(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Class logits (N, C, H, W) -> (arg-max labels uint8 (N, H, W), max logit).
 
         The arg-max runs channel by channel (the first of equal maxima wins, as with
         ``argmax``): a reduction over the strided class axis is several times slower.
@@ -112,11 +118,16 @@ class Segmenter:
             higher = logits[:, channel] > best
             labels[higher] = channel
             np.maximum(best, logits[:, channel], out=best)
+        return labels, best
+
+    @staticmethod
+    def _max_probability(logits: np.ndarray, best: np.ndarray) -> np.ndarray:
+        """The max softmax probability (N, H, W) from the logits and their max."""
         total = np.zeros(best.shape, np.float32)
         for channel in range(logits.shape[1]):
             total += np.exp(logits[:, channel] - best, dtype=np.float32)
         # The max class has exp(0) = 1 in the numerator.
-        return labels, (1.0 / total).astype(np.float32)
+        return (1.0 / total).astype(np.float32)
 
     def _split_outputs(self, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Network output (N, C', H, W) -> (class logits (N, C, H, W), amodal disc bool
@@ -161,6 +172,7 @@ class Segmenter:
         The mirrored input is the crop's input flipped (normalisation and the landmark
         prior commute with the flip, so it equals the input of ``mirror(crop)`` with
         ``mirror_points``); each batch runs crops and mirrors through one network call.
+        The results carry no confidence map (``analyze`` does not read it).
 
         Returns:
             (results of the crops, results of the mirrored crops, still mirrored), in order.
@@ -185,10 +197,13 @@ class Segmenter:
             if with_mirror:
                 batch = np.concatenate([batch, batch[..., ::-1]])
             logits, disc = self._split_outputs(self._forward(np.ascontiguousarray(batch)))
-            labels, confidence = self._postprocess(logits)
+            labels, best = self._labels(logits)
+            confidence = None if with_mirror else self._max_probability(logits, best)
             found = [
                 SegmentationResult(
-                    labels[i], confidence[i], amodal_disc=None if disc is None else disc[i]
+                    labels[i],
+                    None if confidence is None else confidence[i],
+                    amodal_disc=None if disc is None else disc[i],
                 )
                 for i in range(len(batch))
             ]

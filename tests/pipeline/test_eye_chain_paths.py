@@ -16,7 +16,7 @@ import pytest
 from ocularseg.io.background import BackgroundWriter
 from ocularseg.pipeline.config import AnalyzeConfig
 from ocularseg.pipeline.frames import FrameStats, _Looker
-from ocularseg.pipeline.process import _measure_batch, _Timer
+from ocularseg.pipeline.process import _measure_batch, _segment_batch, _Timer
 from ocularseg.stages.eye import run_eye_chain
 from ocularseg.stages.face import FaceDetector
 from ocularseg.stages.landmark_gate import LandmarkGateParams, eye_points_in_crop
@@ -42,7 +42,9 @@ def test_analyze_and_evaluation_give_the_same_eye(astronaut, tmp_path, side_inde
     )
     assert frame is not None
     with BackgroundWriter() as writer:
-        analysed = _measure_batch([frame], segmenter, config, tmp_path, writer, _Timer())
+        timer = _Timer()
+        segmented = _segment_batch([frame], segmenter, config, timer)
+        analysed = _measure_batch(segmented, config, tmp_path, writer, timer)
     eye = analysed[side_index]
 
     crop = frame.crops[side_index]
