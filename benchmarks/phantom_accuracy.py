@@ -84,17 +84,11 @@ def _luma(rgb: tuple[int, int, int]) -> float:
 
 
 def measure_set(args: argparse.Namespace) -> pd.DataFrame:
-    from ocularseg.stages.cleanup import clean_label_map
+    from ocularseg.stages.eye import run_eye_chain
     from ocularseg.stages.gates import frame_gates
     from ocularseg.stages.lid_refine import LidRefineParams
-    from ocularseg.stages.measure import MeasureParams, measure_eye, measure_eye_crop
-    from ocularseg.stages.quality import (
-        mirror,
-        mirror_agreement,
-        mirror_points,
-        outline_agreement,
-        quality_score,
-    )
+    from ocularseg.stages.measure import MeasureParams, measure_eye
+    from ocularseg.stages.quality import mirror, mirror_points
     from ocularseg.stages.segment import Segmenter
     from ocularseg.synth.dataset import sample_params
     from ocularseg.synth.landmarks import outline_from_truth
@@ -157,22 +151,19 @@ def measure_set(args: argparse.Namespace) -> pd.DataFrame:
                 [image, mirror(image)],
                 None if points is None else [points, mirror_points(points, image.shape[1])],
             )
-            labels = clean_label_map(seg.labels, params.side)
-            # With the crop image, as analyze measures: lid margins refined against it
-            # (stages.lid_refine) and the corneal reflex sought.
-            values = measure_eye_crop(
-                labels,
+            # analyze's per-eye chain (stages.eye): landmark gate with the eye outline,
+            # side-aware clean-up, measurement with the crop image (lid refinement and the
+            # corneal reflex), quality signal and per-frame gates.
+            chain = run_eye_chain(
+                seg,
+                image,
                 params.side,
-                measure_params,
                 scale,
-                image=image,
-                amodal_disc=seg.amodal_disc,
-            ).values
-            quality = quality_score(
-                mirror_agreement(seg.labels, seg_mirror.labels),
-                outline_agreement(labels, outline),
+                outline,
+                mirrored=seg_mirror,
+                measure=measure_params,
             )
-            failed = frame_gates(values, labels, outline, quality=quality)
+            values, quality, failed = chain.measurement.values, chain.quality, chain.gates_failed
             rows.append(
                 {
                     **base,

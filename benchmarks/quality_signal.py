@@ -51,25 +51,21 @@ def roc_auc(score: np.ndarray, good: np.ndarray) -> float:
     return float((greater + 0.5 * ties) / (len(positive) * len(negative)))
 
 
-def _signals(segmenter, image, outline) -> tuple[dict[str, float], np.ndarray]:
-    from ocularseg.stages.cleanup import clean_label_map
-    from ocularseg.stages.quality import (
-        mirror,
-        mirror_agreement,
-        outline_agreement,
-        quality_score,
-    )
+def _signals(segmenter, image, outline, side) -> tuple[dict[str, float], np.ndarray]:
+    """The quality signals of one crop, measured by analyze's per-eye chain (stages.eye)."""
+    from ocularseg.stages.eye import run_eye_chain
+    from ocularseg.stages.quality import mirror, mirror_points
 
-    seg, seg_mirror = segmenter.segment([image, mirror(image)])
-    labels = clean_label_map(seg.labels)
-    mirror_score = mirror_agreement(seg.labels, seg_mirror.labels)
-    outline_score = outline_agreement(labels, outline)
+    seg, seg_mirror = segmenter.segment(
+        [image, mirror(image)], [outline, mirror_points(outline, image.shape[1])]
+    )
+    eye = run_eye_chain(seg, image, side, 1.0, outline, mirrored=seg_mirror)
     return {
         "mean_confidence": seg.mean_confidence,
-        "mirror_agreement": mirror_score,
-        "outline_agreement": outline_score,
-        "quality": quality_score(mirror_score, outline_score),
-    }, labels
+        "mirror_agreement": eye.mirror_agreement,
+        "outline_agreement": eye.outline_agreement,
+        "quality": eye.quality,
+    }, eye.labels
 
 
 def phantom_rows(segmenter, n: int, seed: int) -> pd.DataFrame:
@@ -88,7 +84,7 @@ def phantom_rows(segmenter, n: int, seed: int) -> pd.DataFrame:
         outline = outline_from_truth(eye.truth)
         rng = np.random.default_rng([seed, index])
         for name, image, truth in _degradations(eye.image, eye.labels, rng):
-            scores, labels = _signals(segmenter, image, outline)
+            scores, labels = _signals(segmenter, image, outline, params.side)
             dice_o = dice(opening_mask(labels), opening_mask(truth))
             dice_d = dice(iris_disc_mask(labels), iris_disc_mask(truth))
             rows.append(
@@ -142,7 +138,7 @@ def real_rows(segmenter, images: list[str], judgements: dict[tuple[str, str], bo
             if key not in judgements:
                 continue
             crop = crop_eye(image, face, side)
-            scores, _ = _signals(segmenter, crop.image, eye_outline_crop_px(face, crop))
+            scores, _ = _signals(segmenter, crop.image, eye_outline_crop_px(face, crop), side)
             rows.append({"file": key[0], "side": side, "good": judgements[key], **scores})
     return pd.DataFrame(rows)
 

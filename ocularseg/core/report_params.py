@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ocularseg.core.exclusion import EXCLUDING_FLAGS
+
 
 class ReportParams(BaseModel):
     """Thresholds of the summary and its screening indicators (frozen; unknown keys fail).
@@ -49,7 +51,7 @@ class ReportParams(BaseModel):
     fatigue_min_span_s: float = Field(default=5.0, ge=0.0)
     slope_min_frames: int = Field(default=3, ge=2)
     slope_min_span_s: float = Field(default=1.0, ge=0.0)
-    exclude_flags: tuple[str, ...] = ("eye_closed", "iris_not_found")
+    exclude_flags: tuple[str, ...] = EXCLUDING_FLAGS
     exclude_blinks: bool = True
     indicator_min_frames: int = Field(default=3, ge=1)
     indicator_min_used_fraction: float = Field(default=0.5, ge=0.0, le=1.0)

@@ -56,6 +56,11 @@ class AnalyzeConfig(BaseModel):
     cleanup: bool = Field(True, description="anatomical clean-up before measuring (recorded)")
     save_crops: bool = Field(True, description="keep the eye crops and raw label maps (PNG)")
     overlays: bool = Field(True, description="write overlay PNGs and a contact sheet per input")
+    pages: bool = Field(
+        True,
+        description="write the one-page report per input (report.png, report.pdf, chart.png); "
+        "off for large batches of photographs, where drawing them takes most of the time",
+    )
     face: FaceParams = Field(default_factory=FaceParams)
     crop: CropParams = Field(default_factory=CropParams)
     keyframe: KeyframeParams = Field(default_factory=KeyframeParams)
@@ -84,7 +89,8 @@ class AnalyzeConfig(BaseModel):
 
     def content_hash(self) -> str:
         """sha256 of the options that change results (for ``--resume``)."""
-        data = self.model_dump(mode="json", exclude={"model", "device", "batch_size"})
+        # Pages are drawn from the saved rows when the reports are written: not a result.
+        data = self.model_dump(mode="json", exclude={"model", "device", "batch_size", "pages"})
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 

@@ -83,28 +83,16 @@ class _Looker:
     def __init__(self, detector: FaceDetector, config: AnalyzeConfig, stats: FrameStats) -> None:
         self.detector, self.config, self.stats = detector, config, stats
         self.face_width_px: float | None = None
-        self.last_face: FaceLandmarks | None = None
-        self.followed = 0
 
     def look(self, frame: Frame) -> AnalysedFrame | None:
-        """Detect (or follow), score and crop ``frame``; None (counted) when it shows no
-        face."""
+        """Detect, score and crop ``frame``; None (counted) when it shows no face."""
         stats = self.stats
         stats.decoded += 1
-        face = None
-        if self.last_face is not None and self.followed < self.detector.params.follow_frames:
-            face = self.detector.follow(frame.image, self.last_face)
-        if face is None:
-            self.followed = 0
-            try:
-                face = self.detector.detect(frame.image, face_width_hint_px=self.face_width_px)
-            except DetectionError:
-                stats.no_face += 1
-                self.last_face = None
-                return None
-        else:
-            self.followed += 1
-        self.last_face = face
+        try:
+            face = self.detector.detect(frame.image, face_width_hint_px=self.face_width_px)
+        except DetectionError:
+            stats.no_face += 1
+            return None
         left, _, right, _ = face.box_px
         self.face_width_px = right - left
         if face.faces_found > 1:

@@ -71,6 +71,7 @@ class AnalysisResult:
     resumed: list[str] = field(default_factory=list)
     run_info: dict[str, Any] = field(default_factory=dict)
     report_params: ReportParams = field(default_factory=ReportParams)
+    pages: bool = True
 
     @property
     def failed(self) -> list[InputResult]:
@@ -231,7 +232,9 @@ def _run_locked(
     model_dir = resolve_model_dir(config)
     started = time.perf_counter()
     segmenter = _load_segmenter(model_dir, config)
-    result = AnalysisResult(out_dir=out, skipped_files=skipped, report_params=config.report)
+    result = AnalysisResult(
+        out_dir=out, skipped_files=skipped, report_params=config.report, pages=config.pages
+    )
     todo = _reuse_saved(items, out, config, segmenter.spec.sha256, resume, result, on_progress)
     stop: ReportError | None = None
     if todo:
@@ -438,7 +441,11 @@ def write_reports(result: AnalysisResult) -> None:
     summary = summarise(measurements, params)
     errors = errors_frame(result.errors)
     warnings = warnings_frame(result.warnings)
-    charts = _write_input_pages(result, measurements, summary, errors)
+    if result.pages:
+        charts = _write_input_pages(result, measurements, summary, errors)
+    else:
+        charts = {}
+        _remove_input_pages(result)
     writers: dict[str, Callable[[Path], None]] = {
         "measurements.csv": lambda p: write_csv(p, measurements),
         "summary.csv": lambda p: write_csv(p, summary),
@@ -465,6 +472,16 @@ def write_reports(result: AnalysisResult) -> None:
         write_json_atomic(path, result.run_info)
 
     write_report_set(result.out_dir, writers, RUN_JSON, write_run_json, previous=REPORT_FILES)
+
+
+def _remove_input_pages(result: AnalysisResult) -> None:
+    """Without pages, an earlier run's pages would describe other numbers: remove them."""
+    from ocularseg.report.page import CHART_PNG, REPORT_PDF, REPORT_PNG
+
+    for done in result.inputs:
+        for name in (REPORT_PNG, REPORT_PDF, CHART_PNG):
+            with contextlib.suppress(FileNotFoundError):
+                (result.out_dir / "inputs" / done.key / name).unlink()
 
 
 def _write_input_pages(result: AnalysisResult, measurements, summary, errors) -> dict[str, Path]:

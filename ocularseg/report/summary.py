@@ -75,6 +75,7 @@ import numpy as np
 import pandas as pd
 
 from ocularseg.core.errors import ReportError
+from ocularseg.core.exclusion import exclusion_reasons
 from ocularseg.core.report_params import ReportParams
 
 logger = logging.getLogger(__name__)
@@ -249,21 +250,16 @@ def mark_used(measurements_df: pd.DataFrame, params: ReportParams | None = None)
 
 
 def _exclusion_reasons(df: pd.DataFrame, params: ReportParams) -> pd.Series:
-    excluded = set(params.exclude_flags)
-
-    def reasons(row: Mapping[str, Any]) -> list[str]:
-        found = []
-        if params.exclude_blinks and bool(row["blink"]):
-            found.append("blink")
-        flags = [f.strip() for f in _text(row["flags"]).split(";")]
-        found.extend(f for f in flags if f in excluded)
-        found.extend(g.strip() for g in _text(row.get("gates_failed")).split(";") if g.strip())
-        return found
-
+    """Each row's exclusion reasons (``core.exclusion``, with the summary's thresholds)."""
     if df.empty:
         return pd.Series([], index=df.index, dtype=object)
     columns = ["blink", "flags", *(["gates_failed"] if "gates_failed" in df.columns else [])]
-    return df[columns].apply(reasons, axis=1)
+    return df[columns].apply(
+        lambda row: exclusion_reasons(
+            row, exclude_flags=params.exclude_flags, exclude_blinks=params.exclude_blinks
+        ),
+        axis=1,
+    )
 
 
 def _summarise_eye(rows: pd.DataFrame, mode: str, params: ReportParams) -> dict[str, Any]:

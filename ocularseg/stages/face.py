@@ -47,20 +47,6 @@ class FaceParams(BaseModel):
         description="frames larger than this (longest side, frame px) are shrunk for detection "
         "only; landmarks are still fitted at full resolution",
     )
-    follow_frames: int = Field(
-        4,
-        ge=0,
-        description="within a video, fit the landmarks of up to this many frames after a "
-        "detection in the box the previous frame's landmarks imply, without the detector "
-        "(0 = detect in every frame); a face that moved or changed size is detected again",
-    )
-    follow_max_shift: float = Field(
-        0.08,
-        gt=0,
-        le=1,
-        description="a followed face whose landmarks moved more than this fraction of their "
-        "width (or changed width by more) since the previous frame is detected again",
-    )
     track_face_px: int = Field(
         200,
         ge=0,
@@ -136,42 +122,6 @@ class FaceDetector:
             faces_found=len(boxes),
         )
 
-    def follow(self, image: np.ndarray, previous: FaceLandmarks) -> FaceLandmarks | None:
-        """Landmarks of the face of ``previous`` (the frame before, same video) in ``image``,
-        fitted in the box its landmarks imply, without running the detector.
-
-        The box keeps the place the detector's box had around the landmarks when
-        ``previous`` was found. Returns None when the new landmarks moved or changed size
-        by more than ``follow_max_shift`` of their width (the caller detects again).
-        """
-        old = _extent(previous.points_px)
-        left, top, right, bottom = previous.box_px
-        shift = (
-            (old[0] + old[2]) / 2 - (left + right) / 2,
-            (old[1] + old[3]) / 2 - (top + bottom) / 2,
-        )
-        rect = self._dlib.rectangle(round(left), round(top), round(right), round(bottom))
-        shape = self._predictor(np.ascontiguousarray(image), rect)
-        points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
-        new = _extent(points)
-        width = max(old[2] - old[0], 1.0)
-        moved = max(
-            abs((new[0] + new[2]) - (old[0] + old[2])) / 2,
-            abs((new[1] + new[3]) - (old[1] + old[3])) / 2,
-            abs((new[2] - new[0]) - width),
-        )
-        if moved > self.params.follow_max_shift * width:
-            return None
-        # The box follows the landmarks: its offset from their centre stays as detected.
-        dx = (new[0] + new[2]) / 2 - shift[0] - (left + right) / 2
-        dy = (new[1] + new[3]) / 2 - shift[1] - (top + bottom) / 2
-        return FaceLandmarks(
-            points_px=points,
-            box_px=(left + dx, top + dy, right + dx, bottom + dy),
-            detector_score=previous.detector_score,
-            faces_found=previous.faces_found,
-        )
-
     def _run(self, image: np.ndarray, shrink: float, upsample: int) -> tuple[list, list]:
         """HOG boxes and scores on ``image`` shrunk by ``shrink`` (detection px)."""
         small = image
@@ -185,13 +135,3 @@ class FaceDetector:
             np.ascontiguousarray(small), upsample, self.params.min_score
         )
         return list(boxes), list(scores)
-
-
-def _extent(points: np.ndarray) -> tuple[float, float, float, float]:
-    """(left, top, right, bottom) of landmark points (frame px)."""
-    return (
-        float(points[:, 0].min()),
-        float(points[:, 1].min()),
-        float(points[:, 0].max()),
-        float(points[:, 1].max()),
-    )

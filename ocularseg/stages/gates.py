@@ -80,6 +80,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ocularseg.core.containers import EyeCrop, FaceLandmarks
 from ocularseg.core.errors import InputError
+from ocularseg.core.exclusion import exclusion_reasons, is_true, split_names
 from ocularseg.stages._label_map import check_label_map, dilated_polygon, opening_mask
 
 GATE_EYE_TOO_SMALL = "eye_too_small"
@@ -359,10 +360,10 @@ def agreement_gates(
     for row in rows:
         sharpness.setdefault(row["timestamp_s"], float(row.get("sharpness", math.nan)))
     if timeseries and params.blink_margin_s > 0:
-        blinks = np.array([float(r["timestamp_s"]) for r in rows if _is_true(r.get("blink"))])
+        blinks = np.array([float(r["timestamp_s"]) for r in rows if is_true(r.get("blink"))])
         if blinks.size:
             for row in rows:
-                if _is_true(row.get("blink")):
+                if is_true(row.get("blink")):
                     continue
                 gap = np.abs(blinks - float(row["timestamp_s"])).min()
                 if gap <= params.blink_margin_s + 1e-9:
@@ -429,31 +430,6 @@ def _mrd1_agreement(
             _add_gate(row, GATE_MRD1_INCONSISTENT)
 
 
-#: Measurement flags that exclude a frame (the others, e.g. ``at_border``, are notes).
-EXCLUDING_FLAGS: tuple[str, ...] = ("eye_closed", "iris_not_found")
-
-
-def exclusion_reasons(row: Mapping[str, Any]) -> list[str]:
-    """Why a measurement row is excluded: ``blink``, excluding flags, failed gates (names).
-
-    Args:
-        row: a measurement row with ``blink``, ``flags`` and ``gates_failed``.
-
-    Returns:
-        Reason names in that order; empty when the row is used.
-    """
-    reasons = ["blink"] if _is_true(row.get("blink")) else []
-    flags = split_names(row.get("flags"))
-    reasons.extend(flag for flag in EXCLUDING_FLAGS if flag in flags)
-    reasons.extend(split_names(row.get("gates_failed")))
-    return reasons
-
-
-def _is_true(value: Any) -> bool:
-    """A bool-like cell: None and NaN are False."""
-    return value is not None and value == value and bool(value)
-
-
 def _passes(row: Mapping[str, Any]) -> bool:
     return not exclusion_reasons(row)
 
@@ -462,14 +438,6 @@ def _add_gate(row: MutableMapping[str, Any], gate: str) -> None:
     names = split_names(row.get("gates_failed"))
     if gate not in names:
         row["gates_failed"] = ";".join([*names, gate])
-
-
-def split_names(value: Any) -> list[str]:
-    """``;``-joined names (or a sequence, or None/NaN) as a list without empty items."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return []
-    items: Iterable[Any] = value.split(";") if isinstance(value, str) else value
-    return [str(item).strip() for item in items if str(item).strip()]
 
 
 def exclusion_text(reasons: Iterable[str]) -> list[str]:

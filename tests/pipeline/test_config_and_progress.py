@@ -33,3 +33,7 @@ def test_progress_off_a_terminal_is_one_plain_line_per_input():
         "[2/2] clinic/b.mp4: failed",
     ]
     assert "\x1b[" not in buffer.getvalue()  # no escape codes in a log file
+
+
+def test_pages_are_not_a_result_and_can_be_switched_off():
+    assert AnalyzeConfig(pages=False).content_hash() == AnalyzeConfig().content_hash()

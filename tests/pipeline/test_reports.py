@@ -111,3 +111,22 @@ def test_unmeasurable_eye_error_says_why(tmp_path, face_inputs, tiny_model_dir) 
     assert not any("closed, hidden" in m for m in messages)
     page = _input_folder(out, "face") / "report.png"
     assert page.is_file()  # the page exists even when nothing could be measured
+
+
+def test_pages_off_writes_the_tables_and_removes_earlier_pages(
+    tmp_path, face_inputs, eye_prior_model_dir
+) -> None:
+    out = tmp_path / "out"
+    base = ["analyze", str(face_inputs["png"]), "--out", str(out)]
+    base += ["--model", str(eye_prior_model_dir)]
+    assert runner.invoke(app, base).exit_code == 0
+    folder = _input_folder(out, "face")
+    assert (folder / "report.pdf").is_file()
+    config = tmp_path / "batch.yaml"
+    config.write_text("pages: false\n", encoding="utf-8")
+    result = runner.invoke(app, [*base, "--config", str(config), "--resume"])
+    assert result.exit_code == 0, result.output
+    assert "1 resumed" in result.output  # pages are not part of the resume key
+    assert not (folder / "report.pdf").exists() and not (folder / "report.png").exists()
+    assert len(_csv(out / "measurements.csv")) == 2
+    assert (out / "report.xlsx").is_file()
