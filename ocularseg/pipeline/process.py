@@ -37,7 +37,7 @@ from ocularseg.pipeline.frames import AnalysedFrame, FrameStats, analysed_frames
 from ocularseg.pipeline.inputs import InputItem
 from ocularseg.pipeline.overlap import prefetched
 from ocularseg.pipeline.resume import InputResult, save_result
-from ocularseg.stages.eye import run_eye_chain
+from ocularseg.stages.eye import EyeResult, run_eye_chain
 from ocularseg.stages.face import FaceDetector
 from ocularseg.stages.gates import agreement_gates, exclusion_reasons, exclusion_text, frame_gates
 from ocularseg.stages.keyframes import FrameScores, is_blink
@@ -146,24 +146,7 @@ def process_input(
     result = InputResult(label=item.label, key=item.key, resume_key=resume_key)
     folder = out_dir / "inputs" / item.key
     timer, stats = _Timer(), FrameStats()
-    eyes: list[_Eye] = []
-    with BackgroundWriter() as writer, ThreadPoolExecutor(1, "ocularseg-measure") as measurer:
-        # Three things at once: the next frames are decoded and their faces found
-        # (prefetched), this thread runs the network on a batch, and the batch before is
-        # measured on ``measurer``.
-        pending: Future[list[_Eye]] | None = None
-        try:
-            frames = prefetched(analysed_frames(item, detector, config, stats), depth=8)
-            timed = _timed(frames, timer, stats, on_frame)
-            for batch in _batches(timed, max(1, config.batch_size // 2)):
-                segmented = _segment_batch(batch, segmenter, config, timer)
-                if pending is not None:
-                    eyes.extend(pending.result())
-                pending = measurer.submit(_measure_batch, segmented, config, folder, writer, timer)
-        except OcularsegError as exc:
-            result.errors.append(_error(item, "frames", exc))
-        if pending is not None:
-            eyes.extend(pending.result())
+    eyes = _collect_eyes(item, detector, segmenter, config, folder, timer, stats, on_frame, result)
     partial = _decode_errors(item, stats, bool(eyes), result)
     _frame_warnings(item, stats, result)
     result.frames = {
@@ -187,6 +170,40 @@ def process_input(
     result.timings_s["total"] = round(time.perf_counter() - began, 4)
     save_result(out_dir, result)
     return result
+
+
+def _collect_eyes(
+    item: InputItem,
+    detector: FaceDetector,
+    segmenter: Segmenter,
+    config: AnalyzeConfig,
+    folder: Path,
+    timer: _Timer,
+    stats: FrameStats,
+    on_frame: Callable[[int, int | None], None] | None,
+    result: InputResult,
+) -> list[_Eye]:
+    """Every analysed eye of ``item``; a problem with the input is an error in ``result``.
+
+    Three things at once: the next frames are decoded and their faces found (prefetched),
+    this thread runs the network on a batch, and the batch before is measured on another.
+    """
+    eyes: list[_Eye] = []
+    with BackgroundWriter() as writer, ThreadPoolExecutor(1, "ocularseg-measure") as measurer:
+        pending: Future[list[_Eye]] | None = None
+        try:
+            frames = prefetched(analysed_frames(item, detector, config, stats), depth=8)
+            timed = _timed(frames, timer, stats, on_frame)
+            for batch in _batches(timed, max(1, config.batch_size // 2)):
+                segmented = _segment_batch(batch, segmenter, config, timer)
+                if pending is not None:
+                    eyes.extend(pending.result())
+                pending = measurer.submit(_measure_batch, segmented, config, folder, writer, timer)
+        except OcularsegError as exc:
+            result.errors.append(_error(item, "frames", exc))
+        if pending is not None:
+            eyes.extend(pending.result())
+    return eyes
 
 
 def _timed(
@@ -262,7 +279,6 @@ def _measure_batch(
 ) -> list[_Eye]:
     """The per-eye chain on every crop of a segmented batch; queues its crop and mask PNGs."""
     eyes: list[_Eye] = []
-    shared = config.measure.shared_radius
     for (frame, crop), outline, seg, seg_mirror in zip(
         batch.pairs, batch.outlines, batch.segmented, batch.mirrored, strict=True
     ):
@@ -280,40 +296,64 @@ def _measure_batch(
         )
         timer.add("measure", t0)
         t0 = time.perf_counter()
-        crop_png = encode_png(crop.image) if config.save_crops or config.overlays else b""
-        name = f"f{frame.index:06d}_{crop.side}"
-        if config.save_crops:
-            writer.png(folder / "crops" / f"{name}.png", crop_png)
-            raw = seg.labels
-            writer.run(lambda p=folder / "masks" / f"{name}.png", m=raw: write_image_atomic(p, m))
+        crop_png = _queue_images(frame, crop, seg, config, folder, writer)
         timer.add("write_images", t0)
-        # A circle from the whole (amodal) disc already covers what the lid hides; the
-        # shared-radius refit is for circles fitted to a lid-cut visible limbus.
-        values = eye.measurement.values
-        from_limbus = seg.amodal_disc is None or FLAG_IRIS_FROM_LIMBUS in eye.measurement.flags
-        eyes.append(
-            _Eye(
-                index=frame.index,
-                timestamp_s=frame.timestamp_s,
-                scores=frame.scores,
-                side=crop.side,
-                crop_flags=tuple(crop.flags),
-                scale_crop_per_frame=crop.scale_crop_per_frame,
-                outline_px=outline,
-                crop_png=crop_png,
-                labels=_Packed.of(eye.labels),
-                measurement=eye.measurement,
-                mirror_agreement=eye.mirror_agreement,
-                outline_agreement=eye.outline_agreement,
-                quality=eye.quality,
-                gates_failed=eye.gates_failed,
-                landmark_gate_removed_px=eye.landmark_gate_removed_px,
-                refit_candidate=shared.enabled
-                and from_limbus
-                and values["visible_iris_fraction"] < shared.min_reference_fraction,
-            )
-        )
+        eyes.append(_eye_record(frame, crop, outline, seg, eye, crop_png, config))
     return eyes
+
+
+def _queue_images(
+    frame: AnalysedFrame,
+    crop: EyeCrop,
+    seg: SegmentationResult,
+    config: AnalyzeConfig,
+    folder: Path,
+    writer: BackgroundWriter,
+) -> bytes:
+    """Queue the crop and raw mask PNGs (``save_crops``); the crop's PNG bytes, kept for
+    the overlays and the refit (empty when neither needs them)."""
+    crop_png = encode_png(crop.image) if config.save_crops or config.overlays else b""
+    if config.save_crops:
+        name = f"f{frame.index:06d}_{crop.side}"
+        writer.png(folder / "crops" / f"{name}.png", crop_png)
+        raw = seg.labels
+        writer.run(lambda p=folder / "masks" / f"{name}.png", m=raw: write_image_atomic(p, m))
+    return crop_png
+
+
+def _eye_record(
+    frame: AnalysedFrame,
+    crop: EyeCrop,
+    outline: np.ndarray,
+    seg: SegmentationResult,
+    eye: EyeResult,
+    crop_png: bytes,
+    config: AnalyzeConfig,
+) -> _Eye:
+    """What the later steps keep of one measured eye."""
+    shared = config.measure.shared_radius
+    # A circle from the whole (amodal) disc already covers what the lid hides; the
+    # shared-radius refit is for circles fitted to a lid-cut visible limbus.
+    from_limbus = seg.amodal_disc is None or FLAG_IRIS_FROM_LIMBUS in eye.measurement.flags
+    fraction = eye.measurement.values["visible_iris_fraction"]
+    return _Eye(
+        index=frame.index,
+        timestamp_s=frame.timestamp_s,
+        scores=frame.scores,
+        side=crop.side,
+        crop_flags=tuple(crop.flags),
+        scale_crop_per_frame=crop.scale_crop_per_frame,
+        outline_px=outline,
+        crop_png=crop_png,
+        labels=_Packed.of(eye.labels),
+        measurement=eye.measurement,
+        mirror_agreement=eye.mirror_agreement,
+        outline_agreement=eye.outline_agreement,
+        quality=eye.quality,
+        gates_failed=eye.gates_failed,
+        landmark_gate_removed_px=eye.landmark_gate_removed_px,
+        refit_candidate=shared.enabled and from_limbus and fraction < shared.min_reference_fraction,
+    )
 
 
 def _rows(
