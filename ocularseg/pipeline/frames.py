@@ -8,8 +8,9 @@ long 4K videos. Time-series mode analyses every frame at a steady rate and flags
 drop) blinks, because a fatigability curve needs them visible; its frames stream out as
 they are decoded; their blinks are judged once the last frame is in (``pipeline.process``).
 
-Within a video the face detector is told the last face's width, so it can search a frame
-shrunk until the face is about ``FaceParams.track_face_px`` wide (``stages.face``).
+Within a video the face detector is told the last face's width, so it can search the frame
+shrunk by the whole factor that leaves that face at least ``FaceParams.track_face_px`` wide
+(``stages.face``).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ocularseg.core.containers import SIDES, EyeCrop, EyeMeasurement, SegmentationResult
-from ocularseg.core.errors import OcularsegError
+from ocularseg.core.errors import OcularsegError, ReportError
 from ocularseg.core.text import printable
 from ocularseg.io.background import BackgroundWriter
 from ocularseg.io.images import decode_png, encode_png, write_image_atomic
@@ -199,6 +199,8 @@ def _collect_eyes(
                 if pending is not None:
                     eyes.extend(pending.result())
                 pending = measurer.submit(_measure_batch, segmented, config, folder, writer, timer)
+        except ReportError:
+            raise  # an output that cannot be written stops the run, not just this input
         except OcularsegError as exc:
             result.errors.append(_error(item, "frames", exc))
         if pending is not None:

@@ -123,6 +123,32 @@ def test_full_disk_while_writing_images_stops_the_run_in_one_line(
     assert "--resume" in result.output
 
 
+def test_full_disk_seen_while_measuring_a_video_still_stops_the_run(
+    tmp_path, face_inputs, eye_prior_model_dir, monkeypatch
+):
+    # The write error can surface on the measuring thread (a full queue of image writes),
+    # inside the frame loop: it must stop the run, not become one input's error row.
+    import ocularseg.io.background as background
+
+    monkeypatch.setattr(background, "MAX_PENDING", 0)
+    real_write = pathlib.Path.write_bytes
+    failures = []
+
+    def write_bytes(self, data):
+        if self.suffix == ".png" and "crops" in self.parts and not failures:
+            failures.append(self)  # one failed write, the others succeed: it must not vanish
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", write_bytes)
+    out = tmp_path / "o"
+    args = ["--out", out, "--model", eye_prior_model_dir, "--fps", "10", "--batch-size", "2"]
+    result = _analyze(face_inputs["video"], *args)
+    assert result.exit_code == 1
+    assert "No space left on device" in result.output
+    assert "the run stopped after 0 of 1 input(s)" in result.output
+
+
 def test_jobs_beyond_cores_or_memory_are_refused():
     # Issue 11.8: --jobs had no upper bound (~0.4-1.2 GB per worker).
     check_jobs(1, cores=1, memory_bytes=0)
