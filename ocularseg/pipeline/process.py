@@ -313,8 +313,9 @@ def _queue_images(
     writer: BackgroundWriter,
 ) -> bytes:
     """Queue the crop and raw mask PNGs (``save_crops``); the crop's PNG bytes, kept for
-    the overlays and the refit (empty when neither needs them)."""
-    crop_png = encode_png(crop.image) if config.save_crops or config.overlays else b""
+    the overlays and the shared-radius refit (which measures with the image whatever the
+    image options, so they never change a number)."""
+    crop_png = encode_png(crop.image)
     if config.save_crops:
         name = f"f{frame.index:06d}_{crop.side}"
         writer.png(folder / "crops" / f"{name}.png", crop_png)
@@ -440,7 +441,7 @@ def _refit(
         config.measure,
         eye.scale_crop_per_frame,
         circle=circle,
-        image=decode_png(eye.crop_png) if eye.crop_png else None,
+        image=decode_png(eye.crop_png),
     )
     gates = frame_gates(
         measurement.values, labels, eye.outline_px, quality=eye.quality, params=config.measure.gates
