@@ -28,6 +28,7 @@ from ocularseg.pipeline.config import AnalyzeConfig
 from ocularseg.pipeline.executors import Executor, Job, Outcome
 from ocularseg.pipeline.inputs import InputItem
 from ocularseg.pipeline.resume import InputResult
+from ocularseg.pipeline.workers import WorkerModels
 
 try:
     from distributed.diagnostics.plugin import WorkerPlugin
@@ -64,46 +65,22 @@ class ModelPlugin(WorkerPlugin):
 
     def __init__(self, model_dir: str, config_json: str) -> None:
         self.model_dir, self.config_json = model_dir, config_json
-        self.state: dict[str, Any] = {}
+        self.models: WorkerModels | None = None
 
     def setup(self, worker: Any) -> None:
-        from ocularseg._privacy import disable_telemetry
-        from ocularseg.stages.face import FaceDetector
-        from ocularseg.stages.segment import Segmenter
-
-        disable_telemetry()
-        config = AnalyzeConfig.model_validate_json(self.config_json)
         threads = max(1, int(getattr(worker.state, "nthreads", 1) or 1))
-        self.state = {
-            "config": config,
-            "detector": FaceDetector(config.face),
-            "segmenter": Segmenter(
-                self.model_dir,
-                device=config.device,
-                batch_size=config.batch_size,
-                intra_op_threads=threads,
-            ),
-        }
+        self.models = WorkerModels.load(self.model_dir, self.config_json, threads)
 
     def teardown(self, worker: Any) -> None:
-        self.state.clear()
+        self.models = None
 
 
 def analyse_on_worker(item: InputItem, out_dir: str, resume_key: str) -> InputResult:
     """The task run on a worker: one input with the worker's loaded models."""
     from distributed import get_worker
 
-    from ocularseg.pipeline.process import process_input
-
-    state = get_worker().plugins[PLUGIN_NAME].state
-    return process_input(
-        item,
-        detector=state["detector"],
-        segmenter=state["segmenter"],
-        config=state["config"],
-        out_dir=Path(out_dir),
-        resume_key=resume_key,
-    )
+    models = get_worker().plugins[PLUGIN_NAME].models
+    return models.analyse(item, out_dir, resume_key)
 
 
 class DaskExecutor(Executor):

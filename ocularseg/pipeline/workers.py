@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -120,36 +121,54 @@ def _watch_parent(parent: int) -> None:
             os._exit(1)
 
 
+@dataclass(frozen=True)
+class WorkerModels:
+    """What a worker (a ``--jobs`` process or a Dask worker) loads once and analyses with."""
+
+    config: Any  # AnalyzeConfig (imported lazily: this module loads in every worker)
+    detector: Any  # stages.face.FaceDetector
+    segmenter: Any  # stages.segment.Segmenter
+
+    @classmethod
+    def load(cls, model_dir: str, config_json: str, threads: int | None) -> WorkerModels:
+        """The config, face detector and model session, with ONNX Runtime telemetry off
+        (also when the start method does not inherit the environment)."""
+        from ocularseg._privacy import disable_telemetry
+        from ocularseg.pipeline.config import AnalyzeConfig
+        from ocularseg.stages.face import FaceDetector
+        from ocularseg.stages.segment import Segmenter
+
+        disable_telemetry()
+        config = AnalyzeConfig.model_validate_json(config_json)
+        segmenter = Segmenter(
+            model_dir, device=config.device, batch_size=config.batch_size, intra_op_threads=threads
+        )
+        return cls(config, FaceDetector(config.face), segmenter)
+
+    def analyse(self, item: Any, out_dir: str, resume_key: str) -> Any:
+        """One input (see ``pipeline.process.process_input``)."""
+        from ocularseg.pipeline.process import process_input
+
+        return process_input(
+            item,
+            detector=self.detector,
+            segmenter=self.segmenter,
+            config=self.config,
+            out_dir=Path(out_dir),
+            resume_key=resume_key,
+        )
+
+
 # Worker-process state: one detector and one model session per process, loaded once.
-_WORKER: dict[str, Any] = {}
+_WORKER: list[WorkerModels] = []
 
 
 def init_worker(model_dir: str, config_json: str, threads: int | None) -> None:
     """ProcessPoolExecutor initializer: tie the worker to its parent, load the models."""
     die_with_parent()
-    from ocularseg._privacy import disable_telemetry
-    from ocularseg.pipeline.config import AnalyzeConfig
-    from ocularseg.stages.face import FaceDetector
-    from ocularseg.stages.segment import Segmenter
-
-    disable_telemetry()  # also when the start method does not inherit the environment
-    config = AnalyzeConfig.model_validate_json(config_json)
-    _WORKER["config"] = config
-    _WORKER["detector"] = FaceDetector(config.face)
-    _WORKER["segmenter"] = Segmenter(
-        model_dir, device=config.device, batch_size=config.batch_size, intra_op_threads=threads
-    )
+    _WORKER[:] = [WorkerModels.load(model_dir, config_json, threads)]
 
 
 def work(item: Any, out_dir: str, resume_key: str) -> Any:
     """Analyse one input in a worker (see ``pipeline.process.process_input``)."""
-    from ocularseg.pipeline.process import process_input
-
-    return process_input(
-        item,
-        detector=_WORKER["detector"],
-        segmenter=_WORKER["segmenter"],
-        config=_WORKER["config"],
-        out_dir=Path(out_dir),
-        resume_key=resume_key,
-    )
+    return _WORKER[0].analyse(item, out_dir, resume_key)
