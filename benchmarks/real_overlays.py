@@ -69,11 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         result = segmenter.segment([image], [points])[0]
         eye = run_eye_chain(result, image, meta["side"], meta["scale_crop_per_frame"], points)
         labels, measurement = eye.labels, eye.measurement
-        values = {
-            **measurement.values,
-            "flags": list(measurement.flags),
-        }
-        tile = render_overlay(image, labels, values, meta["side"])
+        tile = render_overlay(
+            image, labels, measurement.values, meta["side"], flags=measurement.flags
+        )
         tile = cv2.resize(tile, (240, 160), interpolation=cv2.INTER_AREA)
         cv2.putText(tile, row.stem[-24:], (3, 155), 0, 0.3, (255, 255, 0), 1, cv2.LINE_AA)
         tiles.append(tile)

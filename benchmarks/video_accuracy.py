@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ocularseg.core.records import reason_counts_cell
+
 REPO = Path(__file__).resolve().parents[1]
 IRIS_MM = 11.7
 
@@ -268,7 +270,7 @@ def main() -> None:
             f"{row.mrd1_mm_median:.2f} mm (truth {eye.gt_mrd1_mm.median():.2f}); slope "
             f"{row.mrd1_mm_slope_per_s:+.3f} mm/s (truth {slope_truth:+.3f}); MRD1 ≤ 2 mm: "
             f"{row.indicator_mrd1_le_2mm}; fatigable: {row.indicator_fatigable_ge_2mm}; "
-            f"excluded: {row.frames_excluded_reasons or 'none'}"
+            f"excluded: {reason_counts_cell(row.frames_excluded_reasons) or 'none'}"
         )
     blink = merged[merged.gt_blink]
     if len(blink):

@@ -109,10 +109,10 @@ def _print_summary(result, out: Path) -> None:
     if warnings:
         typer.echo(f"{len(warnings)} warning(s) (see {out / 'warnings.csv'}):", err=True)
         for warning in warnings:
-            typer.echo(f"  - {warning['warning']}", err=True)
+            typer.echo(f"  - {warning.warning}", err=True)
     if result.failed:
         typer.echo(
             f"{len(result.failed)} input(s) had problems (see {out / 'errors.csv'}):", err=True
         )
         for error in result.errors:
-            typer.echo(f"  - {error['error']}", err=True)
+            typer.echo(f"  - {error.error}", err=True)

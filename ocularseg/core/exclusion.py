@@ -26,27 +26,51 @@ def split_names(value: Any) -> list[str]:
     return [str(item).strip() for item in items if str(item).strip()]
 
 
+def row_exclusion_reasons(
+    blink: bool,
+    flags: Iterable[str],
+    gates_failed: Iterable[str],
+    *,
+    exclude_flags: Collection[str] = EXCLUDING_FLAGS,
+    exclude_blinks: bool = True,
+) -> list[str]:
+    """The rule: why a row with these cells is excluded.
+
+    Args:
+        blink: the frame was judged a blink.
+        flags: the row's measurement flags.
+        gates_failed: the quality gates it failed.
+        exclude_flags: the measurement flags that exclude a row.
+        exclude_blinks: whether a blink frame is excluded.
+
+    Returns:
+        ``blink``, then the excluding flags (in the row's order), then the failed gates;
+        empty when the row is used.
+    """
+    reasons = [BLINK] if exclude_blinks and blink else []
+    reasons.extend(str(flag) for flag in flags if flag in exclude_flags)
+    reasons.extend(str(gate) for gate in gates_failed)
+    return reasons
+
+
 def exclusion_reasons(
     row: Mapping[str, Any],
     *,
     exclude_flags: Collection[str] = EXCLUDING_FLAGS,
     exclude_blinks: bool = True,
 ) -> list[str]:
-    """Why a measurement row is excluded: ``blink``, excluding flags, failed gates (names).
+    """:func:`row_exclusion_reasons` of a table row (a ``measurements.csv`` row or a
+    DataFrame row: ``blink``, ``flags`` and ``gates_failed`` as tuples or ``;``-joined text).
 
-    Args:
-        row: a measurement row (or table row) with ``blink``, ``flags`` and
-            ``gates_failed``.
-        exclude_flags: the measurement flags that exclude a row.
-        exclude_blinks: whether a blink frame is excluded.
-
-    Returns:
-        Reason names in that order (flags in the row's order); empty when the row is used.
+    ``ocularseg.core.records.EyeRow.exclusion_reasons`` is the same rule for a typed row.
     """
-    reasons = [BLINK] if exclude_blinks and is_true(row.get("blink")) else []
-    reasons.extend(flag for flag in split_names(row.get("flags")) if flag in exclude_flags)
-    reasons.extend(split_names(row.get("gates_failed")))
-    return reasons
+    return row_exclusion_reasons(
+        is_true(row.get("blink")),
+        split_names(row.get("flags")),
+        split_names(row.get("gates_failed")),
+        exclude_flags=exclude_flags,
+        exclude_blinks=exclude_blinks,
+    )
 
 
 def is_true(value: Any) -> bool:

@@ -21,14 +21,14 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ocularseg.core.containers import SIDES, EyeCrop, EyeMeasurement, SegmentationResult
 from ocularseg.core.errors import OcularsegError, ReportError
+from ocularseg.core.records import ErrorRecord, EyeRow, Flag, WarningRecord, count_reasons
 from ocularseg.core.text import printable
 from ocularseg.io.background import BackgroundWriter
 from ocularseg.io.images import decode_png, encode_png, write_image_atomic
@@ -39,7 +39,7 @@ from ocularseg.pipeline.overlap import prefetched
 from ocularseg.pipeline.resume import InputResult, save_result
 from ocularseg.stages.eye import EyeResult, run_eye_chain
 from ocularseg.stages.face import FaceDetector
-from ocularseg.stages.gates import agreement_gates, exclusion_reasons, exclusion_text, frame_gates
+from ocularseg.stages.gates import agreement_gates, exclusion_text, frame_gates
 from ocularseg.stages.keyframes import FrameScores, is_blink
 from ocularseg.stages.landmark_gate import eye_points_in_crop
 from ocularseg.stages.measure import FLAG_IRIS_FROM_LIMBUS, measure_eye_crop
@@ -55,7 +55,7 @@ from ocularseg.stages.shared_radius import (
 log = logging.getLogger(__name__)
 
 #: Flag on every row of a video that stopped decoding early (see ``io.video.DecodeReport``).
-FLAG_PARTIAL_VIDEO = "partial_video"
+FLAG_PARTIAL_VIDEO = Flag.PARTIAL_VIDEO
 
 
 @dataclass(frozen=True)
@@ -159,13 +159,15 @@ def process_input(
     rows = _rows(item, eyes, config, partial)
     rows = _share_iris_radius(rows, eyes, config, partial)
     timer.add("measure", t0)
-    agreement_gates(rows, timeseries=config.mode == "timeseries", params=config.measure.gates)
-    result.rows = rows
-    _check_usable(item, result)
+    rows = agreement_gates(
+        rows, timeseries=config.mode == "timeseries", params=config.measure.gates
+    )
+    _check_usable(item, rows, result)
     if config.overlays and eyes:
         t0 = time.perf_counter()
-        _write_overlays(out_dir, folder, item, rows, eyes)
+        rows = _write_overlays(out_dir, folder, item, rows, eyes)
         timer.add("write_images", t0)
+    result.rows = rows
     result.timings_s = {k: round(v, 4) for k, v in timer.totals.items()}
     result.timings_s["total"] = round(time.perf_counter() - began, 4)
     save_result(out_dir, result)
@@ -359,9 +361,7 @@ def _eye_record(
     )
 
 
-def _rows(
-    item: InputItem, eyes: list[_Eye], config: AnalyzeConfig, partial: bool
-) -> list[dict[str, Any]]:
+def _rows(item: InputItem, eyes: list[_Eye], config: AnalyzeConfig, partial: bool) -> list[EyeRow]:
     """One measurement row per eye; a time series' blinks are judged over all its frames."""
     frame_scores = {eye.index: eye.scores for eye in eyes}
     if config.mode == "timeseries" and frame_scores:
@@ -370,32 +370,31 @@ def _rows(
     else:
         blinks = dict.fromkeys(frame_scores, False)
     return [
-        {
-            "input": item.label,
-            "frame_index": eye.index,
-            "timestamp_s": round(eye.timestamp_s, 4),
-            "side": eye.side,
-            "mode": config.mode,
-            "sharpness": eye.scores.sharpness,
-            "ear": eye.scores.ear,
-            "blink": blinks[eye.index],
-            "quality": eye.quality,
-            "mirror_agreement": eye.mirror_agreement,
-            "outline_agreement": eye.outline_agreement,
-            "cleaned": config.cleanup,
-            "landmark_gate_removed_px": eye.landmark_gate_removed_px,
-            "flags": _row_flags(eye.crop_flags, eye.measurement.flags, partial),
-            "gates_failed": ";".join(eye.gates_failed),
-            "overlay": "",
-            **eye.measurement.values,
-        }
+        EyeRow(
+            input=item.label,
+            frame_index=eye.index,
+            timestamp_s=round(eye.timestamp_s, 4),
+            side=eye.side,
+            mode=config.mode,
+            flags=_row_flags(eye.crop_flags, eye.measurement.flags, partial),
+            gates_failed=eye.gates_failed,
+            blink=blinks[eye.index],
+            sharpness=eye.scores.sharpness,
+            ear=eye.scores.ear,
+            quality=eye.quality,
+            mirror_agreement=eye.mirror_agreement,
+            outline_agreement=eye.outline_agreement,
+            values=eye.measurement.values,
+            cleaned=config.cleanup,
+            landmark_gate_removed_px=eye.landmark_gate_removed_px,
+        )
         for eye in eyes
     ]
 
 
 def _share_iris_radius(
-    rows: list[dict[str, Any]], eyes: list[_Eye], config: AnalyzeConfig, partial: bool
-) -> list[dict[str, Any]]:
+    rows: list[EyeRow], eyes: list[_Eye], config: AnalyzeConfig, partial: bool
+) -> list[EyeRow]:
     """``rows`` with lid-covered irises refitted to the input's shared radius
     (``stages.shared_radius``); the other rows are returned as they were.
 
@@ -405,9 +404,8 @@ def _share_iris_radius(
     """
     if not any(eye.refit_candidate for eye in eyes):
         return rows
-    params = config.measure.shared_radius
-    references = reference_radii(rows, params, lambda row: not exclusion_reasons(row))
-    out: list[dict[str, Any]] = []
+    references = reference_radii(rows, config.measure.shared_radius)
+    out: list[EyeRow] = []
     for row, eye in zip(rows, eyes, strict=True):
         refitted = _refit(row, eye, references, config, partial) if eye.refit_candidate else None
         out.append(row if refitted is None else refitted)
@@ -415,22 +413,22 @@ def _share_iris_radius(
 
 
 def _refit(
-    row: dict[str, Any],
+    row: EyeRow,
     eye: _Eye,
     references: tuple[np.ndarray, np.ndarray],
     config: AnalyzeConfig,
     partial: bool,
-) -> dict[str, Any] | None:
+) -> EyeRow | None:
     """A new row for ``eye`` measured with the shared radius, or None when it keeps its own."""
     params = config.measure.shared_radius
-    shared_frame_px = shared_radius_frame_px(float(row["timestamp_s"]), references, params)
+    shared_frame_px = shared_radius_frame_px(row.timestamp_s, references, params)
     if not wants_refit(row, shared_frame_px, params):
         return None
     labels = eye.labels.unpack()
     circle = fit_centre_with_radius(
         labels,
         shared_frame_px * eye.scale_crop_per_frame,
-        (float(row["iris_cx_px"]), float(row["iris_cy_px"])),
+        (row.value("iris_cx_px"), row.value("iris_cy_px")),
         config.measure.iris_fit,
     )
     if circle is None:
@@ -446,17 +444,19 @@ def _refit(
     gates = frame_gates(
         measurement.values, labels, eye.outline_px, quality=eye.quality, params=config.measure.gates
     )
-    return {
-        **row,
-        **measurement.values,
-        "flags": _row_flags(eye.crop_flags, (*measurement.flags, FLAG_IRIS_RADIUS_SHARED), partial),
-        "gates_failed": ";".join(gates),
-    }
+    return replace(
+        row,
+        values=measurement.values,
+        flags=_row_flags(eye.crop_flags, (*measurement.flags, FLAG_IRIS_RADIUS_SHARED), partial),
+        gates_failed=gates,
+    )
 
 
-def _row_flags(crop_flags: Sequence[str], measurement_flags: Sequence[str], partial: bool) -> str:
+def _row_flags(
+    crop_flags: Sequence[str], measurement_flags: Sequence[str], partial: bool
+) -> tuple[str, ...]:
     """A row's ``flags``: the crop's, the measurement's, and ``partial_video`` if so."""
-    return ";".join([*crop_flags, *measurement_flags, *([FLAG_PARTIAL_VIDEO] if partial else [])])
+    return (*crop_flags, *measurement_flags, *((FLAG_PARTIAL_VIDEO,) if partial else ()))
 
 
 def _decode_errors(item: InputItem, stats: FrameStats, any_eyes: bool, result: InputResult) -> bool:
@@ -479,27 +479,23 @@ def _decode_errors(item: InputItem, stats: FrameStats, any_eyes: bool, result: I
     return True
 
 
-def _check_usable(item: InputItem, result: InputResult) -> None:
+def _check_usable(item: InputItem, rows: list[EyeRow], result: InputResult) -> None:
     """Record an error when no frame gave a usable measurement of an eye, saying why."""
-    if not result.rows:
+    if not rows:
         return
     for side in SIDES:
-        side_rows = [r for r in result.rows if r["side"] == side]
-        if any(not exclusion_reasons(r) for r in side_rows):
+        side_rows = [r for r in rows if r.side == side]
+        if any(not r.exclusion_reasons() for r in side_rows):
             continue
-        counts: dict[str, int] = {}
-        for row in side_rows:
-            for reason in exclusion_text(exclusion_reasons(row)):
-                counts[reason] = counts.get(reason, 0) + 1
-        why = ", ".join(f"{reason} in {n}" for reason, n in counts.items())
+        counts = count_reasons(exclusion_text(r.exclusion_reasons()) for r in side_rows)
+        why = ", ".join(f"{c.reason} in {c.frames}" for c in counts)
         result.errors.append(
-            {
-                "input": item.label,
-                "stage": "measure",
-                "error": f"{item.label}: {side} eye not measurable in any of the "
+            ErrorRecord(
+                input=item.label,
+                stage="measure",
+                error=f"{item.label}: {side} eye not measurable in any of the "
                 f"{len(side_rows)} analysed frame(s): {why}",
-                "frame_index": None,
-            }
+            )
         )
 
 
@@ -507,18 +503,17 @@ def _write_overlays(
     out_dir: Path,
     folder: Path,
     item: InputItem,
-    rows: list[dict[str, Any]],
+    rows: list[EyeRow],
     eyes: list[_Eye],
-) -> None:
-    """One overlay PNG per analysed eye and paged contact sheets of them; each row gets
-    its overlay's path. Drawn a page at a time on two threads (memory stays one page)."""
+) -> list[EyeRow]:
+    """One overlay PNG per analysed eye and paged contact sheets of them; returns the rows
+    with their overlay's path. Drawn a page at a time on two threads (memory stays one page)."""
     from ocularseg.report.overlay import CONTACT_SHEET_STEM, SHEET_TILES
 
     for old in folder.glob(f"{CONTACT_SHEET_STEM}*.png"):
         old.unlink()  # a resumed run with fewer frames must not leave stale pages
     paths = [Path("inputs") / item.key / "overlays" / f"{eye.name}.png" for eye in eyes]
-    for row, relative in zip(rows, paths, strict=True):
-        row["overlay"] = relative.as_posix()
+    rows = [replace(r, overlay=p.as_posix()) for r, p in zip(rows, paths, strict=True)]
     with BackgroundWriter(threads=2) as writer:
         for number, start in enumerate(range(0, len(eyes), SHEET_TILES), start=1):
             page = slice(start, start + SHEET_TILES)
@@ -528,11 +523,12 @@ def _write_overlays(
                     out_dir, r, e, p, s
                 )
             )
+    return rows
 
 
 def _overlay_page(
     out_dir: Path,
-    rows: list[dict[str, Any]],
+    rows: list[EyeRow],
     eyes: list[_Eye],
     paths: list[Path],
     sheet: Path,
@@ -548,27 +544,32 @@ def _overlay_page(
     tiles: list[np.ndarray] = []
     captions: list[str] = []
     for row, eye, relative in zip(rows, eyes, paths, strict=True):
-        reasons = exclusion_text(exclusion_reasons(row))
+        reasons = exclusion_text(row.exclusion_reasons())
         overlay = render_overlay(
-            decode_png(eye.crop_png), eye.labels.unpack(), row, eye.side, excluded=reasons
+            decode_png(eye.crop_png),
+            eye.labels.unpack(),
+            row.values,
+            eye.side,
+            excluded=reasons,
+            flags=row.flags,
         )
         write_image_atomic(out_dir / relative, overlay)
         tiles.append(overlay)
         side = "OD" if eye.side == "right" else "OS"
         captions.append(
-            f"{row['timestamp_s']:.2f} s  frame {row['frame_index']}  {side}"
+            f"{row.timestamp_s:.2f} s  frame {row.frame_index}  {side}"
             + ("  EXCLUDED" if reasons else "")
         )
     page = contact_sheet(tiles, captions, columns=SHEET_COLUMNS, tile_width=SHEET_TILE_WIDTH_PX)
     write_image_atomic(sheet, page)
 
 
-def _error(item: InputItem, stage: str, exc: Exception | str) -> dict[str, Any]:
-    return {"input": item.label, "stage": stage, "error": _named(item, exc), "frame_index": None}
+def _error(item: InputItem, stage: str, exc: Exception | str) -> ErrorRecord:
+    return ErrorRecord(input=item.label, stage=stage, error=_named(item, exc))
 
 
-def _warning(item: InputItem, stage: str, text: str) -> dict[str, Any]:
-    return {"input": item.label, "stage": stage, "warning": _named(item, text), "frame_index": None}
+def _warning(item: InputItem, stage: str, text: str) -> WarningRecord:
+    return WarningRecord(input=item.label, stage=stage, warning=_named(item, text))
 
 
 def _named(item: InputItem, exc: Exception | str) -> str:
@@ -597,4 +598,4 @@ def _frame_warnings(item: InputItem, stats: FrameStats, result: InputResult) -> 
     for text in stats.warnings:
         result.warnings.append(_warning(item, "frames", text))
     for text in result.warnings:
-        log.info("%s", text["warning"])  # the CLI prints them; API users read result.warnings
+        log.info("%s", text.warning)  # the CLI prints them; API users read result.warnings

@@ -12,35 +12,40 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ocularseg import __version__
-from ocularseg.core.containers import SIDES
 from ocularseg.core.errors import InputError
+from ocularseg.core.records import ErrorRecord, EyeRow, WarningRecord
 from ocularseg.io.atomic import write_json_atomic
 from ocularseg.io.files import sha256_regular
 from ocularseg.pipeline.inputs import InputItem
+from ocularseg.stages.measure import MEASUREMENT_COLUMNS
 
 log = logging.getLogger(__name__)
 
 RESULT_JSON = "result.json"
 
 
+#: The version of ``result.json``'s layout; a result saved with another is analysed again.
+RESULT_SCHEMA = 2
+
+
 @dataclass
 class InputResult:
-    """What one input produced (rows for measurements.csv, errors.csv and warnings.csv)."""
+    """What one input produced: its ``measurements.csv``, ``errors.csv`` and
+    ``warnings.csv`` rows, seconds per stage and frame counts (``decoded``, ``no_face``,
+    ``several_faces``, ``analysed``)."""
 
     label: str
     key: str
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[EyeRow] = field(default_factory=list)
+    errors: list[ErrorRecord] = field(default_factory=list)
+    warnings: list[WarningRecord] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
     frames: dict[str, int] = field(default_factory=dict)
     resume_key: str = ""
@@ -51,12 +56,13 @@ class InputResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "schema": RESULT_SCHEMA,
             "label": self.label,
             "key": self.key,
             "resume_key": self.resume_key,
-            "rows": [{k: _json_value(v) for k, v in row.items()} for row in self.rows],
-            "errors": self.errors,
-            "warnings": self.warnings,
+            "rows": [row.to_json() for row in self.rows],
+            "errors": [asdict(e) for e in self.errors],
+            "warnings": [asdict(w) for w in self.warnings],
             "timings_s": self.timings_s,
             "frames": self.frames,
         }
@@ -72,21 +78,27 @@ class InputResult:
             saved = _SavedResult.model_validate(data)
         except ValidationError as exc:
             raise ValueError(f"not a saved result ({exc.error_count()} problem(s))") from exc
-        rows = [
-            {k: (float("nan") if v is None else v) for k, v in row.items()} for row in saved.rows
-        ]
-        for row in rows:
-            if not isinstance(row.get("input"), str) or row.get("side") not in SIDES:
-                raise ValueError("a saved row lacks its input or side")
+        if saved.schema_ != RESULT_SCHEMA:
+            raise ValueError(f"saved in layout {saved.schema_}, this version reads {RESULT_SCHEMA}")
         return cls(
             label=saved.label,
             key=saved.key,
-            rows=rows,
-            errors=[e.model_dump() for e in saved.errors],
-            warnings=[w.model_dump() for w in saved.warnings],
+            rows=[EyeRow.from_json(row, MEASUREMENT_COLUMNS) for row in saved.rows],
+            errors=[ErrorRecord(**e.model_dump()) for e in saved.errors],
+            warnings=[WarningRecord(**w.model_dump()) for w in saved.warnings],
             timings_s=dict(saved.timings_s),
             frames=dict(saved.frames),
             resume_key=saved.resume_key,
+        )
+
+    def relabelled(self, label: str) -> InputResult:
+        """This result under another label (the same file named another way)."""
+        return replace(
+            self,
+            label=label,
+            rows=[replace(r, input=label) for r in self.rows],
+            errors=[replace(e, input=label) for e in self.errors],
+            warnings=[replace(w, input=label) for w in self.warnings],
         )
 
 
@@ -109,23 +121,16 @@ class _SavedWarning(BaseModel):
 class _SavedResult(BaseModel):
     """The schema of ``result.json``: anything else is treated as absent (re-analysed)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    schema_: int = Field(default=1, alias="schema")
     label: str
     key: str
     resume_key: str
-    rows: list[dict[str, str | bool | int | float | None]]
+    rows: list[dict[str, str | bool | int | float | list[str] | None]]
     errors: list[_SavedError]
     warnings: list[_SavedWarning] = []
     timings_s: dict[str, float]
     frames: dict[str, int]
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def resume_key_for(item: InputItem, model_sha: str, config_hash: str) -> str:
@@ -160,7 +165,5 @@ def load_result(out_dir: Path, item: InputItem) -> InputResult | None:
     if saved.label != item.label:
         # The same file named another way this time ("./clinic" vs "clinic"): report it
         # under the name used now.
-        saved.label = item.label
-        for record in (*saved.rows, *saved.errors, *saved.warnings):
-            record["input"] = item.label
+        return saved.relabelled(item.label)
     return saved

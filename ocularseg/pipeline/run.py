@@ -30,6 +30,7 @@ from ocularseg.core.errors import (
     OcularsegError,
     ReportError,
 )
+from ocularseg.core.records import ErrorRecord, EyeRow, Flag, WarningRecord
 from ocularseg.core.report_params import ReportParams
 from ocularseg.core.text import printable
 from ocularseg.io.atomic import write_json_atomic
@@ -40,7 +41,6 @@ from ocularseg.pipeline.config import DEFAULT_MODEL_NAME, AnalyzeConfig
 from ocularseg.pipeline.executors import FrameCallback, Job, make_executor
 from ocularseg.pipeline.inputs import InputItem, SkippedFile, discover_inputs
 from ocularseg.pipeline.lock import run_lock
-from ocularseg.pipeline.process import FLAG_PARTIAL_VIDEO
 from ocularseg.pipeline.resume import InputResult, load_result, resume_key_for
 from ocularseg.pipeline.workers import check_jobs
 
@@ -83,23 +83,18 @@ class AnalysisResult:
         return 1 if self.failed else 0
 
     @property
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self) -> list[EyeRow]:
         return [row for r in self.inputs for row in r.rows]
 
     @property
-    def errors(self) -> list[dict[str, Any]]:
+    def errors(self) -> list[ErrorRecord]:
         return [e for r in self.inputs for e in r.errors]
 
     @property
-    def warnings(self) -> list[dict[str, Any]]:
+    def warnings(self) -> list[WarningRecord]:
         """Warnings of the inputs, then one per file skipped inside a folder."""
         skipped = [
-            {
-                "input": s.label,
-                "stage": "inputs",
-                "warning": f"{s.label}: skipped: {s.reason}",
-                "frame_index": None,
-            }
+            WarningRecord(input=s.label, stage="inputs", warning=f"{s.label}: skipped: {s.reason}")
             for s in self.skipped_files
         ]
         return [w for r in self.inputs for w in r.warnings] + skipped
@@ -368,9 +363,7 @@ def _safe_process(call: Callable[[], InputResult], item: InputItem) -> InputResu
         log.error("%s", message)
         log.debug("traceback of the internal error on %s", item.label, exc_info=True)
     failed = InputResult(label=item.label, key=item.key)
-    failed.errors.append(
-        {"input": item.label, "stage": "pipeline", "error": message, "frame_index": None}
-    )
+    failed.errors.append(ErrorRecord(input=item.label, stage="pipeline", error=message))
     return failed
 
 
@@ -399,9 +392,7 @@ def _run_info(config, model_dir, segmenter, result: AnalysisResult, *, elapsed_s
         "inputs": len(result.inputs),
         "inputs_failed": [r.label for r in result.failed],
         "inputs_partial": [
-            r.label
-            for r in result.inputs
-            if any(FLAG_PARTIAL_VIDEO in str(row.get("flags", "")) for row in r.rows)
+            r.label for r in result.inputs if any(Flag.PARTIAL_VIDEO in row.flags for row in r.rows)
         ],
         "inputs_resumed": result.resumed,
         "skipped_files": [{"file": s.label, "reason": s.reason} for s in result.skipped_files],

@@ -91,6 +91,7 @@ def render_overlay(
     side: str,
     *,
     excluded: Sequence[str] = (),
+    flags: Sequence[str] = (),
     legend: bool = True,
 ) -> np.ndarray:
     """Draw segmentation, iris circle, MRD1/MRD2, a text block and a legend over one crop.
@@ -100,11 +101,13 @@ def render_overlay(
         labels: (H, W) integer label map with values in ``Label``.
         values: one eye's measurements (``iris_cx_px``, ``iris_cy_px``,
             ``iris_radius_px``, ``mrd1_px``, ``mrd2_px`` in crop px; ``mrd1_mm``;
-            ``visible_iris_fraction``; optional ``flags``). Missing or NaN values skip the
-            element that needs them.
+            ``visible_iris_fraction``). Missing or NaN values skip the element that
+            needs them.
         side: patient's side, ``"right"`` (OD) or ``"left"`` (OS).
         excluded: why this measurement is excluded from the results, in words (empty =
             it is used); drawn as an "EXCLUDED: …" label.
+        flags: the row's flags; those with a note (``at_border``, ``iris_not_found`` …)
+            are written in words in the text block.
         legend: draw the colour legend along the bottom edge.
 
     Returns:
@@ -175,7 +178,7 @@ def render_overlay(
         cv2.drawMarker(out, spot, MRD2_RGB, cv2.MARKER_DIAMOND, 13, 1)
 
     reasons = [str(reason) for reason in excluded if str(reason).strip()]
-    bottom = _text_block(out, _text_lines(values, side, bool(reasons)))
+    bottom = _text_block(out, _text_lines(values, side, bool(reasons), flags))
     if reasons:
         _excluded_label(out, "EXCLUDED: " + "; ".join(reasons), bottom + 4)
     if legend:
@@ -401,7 +404,9 @@ def _number(values: Mapping[str, Any], key: str) -> float:
         return math.nan
 
 
-def _text_lines(values: Mapping[str, Any], side: str, excluded: bool) -> list[str]:
+def _text_lines(
+    values: Mapping[str, Any], side: str, excluded: bool, flags: Sequence[str]
+) -> list[str]:
     mrd1_mm = _number(values, "mrd1_mm")
     fraction = _number(values, "visible_iris_fraction")
     suffix = " (excluded)" if excluded else ""
@@ -411,12 +416,7 @@ def _text_lines(values: Mapping[str, Any], side: str, excluded: bool) -> list[st
     reflex_mm = _number(values, "mrd1_reflex_mm")
     if math.isfinite(reflex_mm):
         lines.append(f"from reflex (diamond) {reflex_mm:.1f} mm")
-    raw = values.get("flags")
-    if isinstance(raw, str):
-        raw = raw.split(";")
-    elif not isinstance(raw, (list, tuple)):
-        raw = ()  # None, or NaN from a DataFrame row
-    notes = [_NOTE_TEXT[f] for f in (str(flag).strip() for flag in raw) if f in _NOTE_TEXT]
+    notes = [_NOTE_TEXT[f] for f in flags if f in _NOTE_TEXT]
     if notes:
         lines.append("note: " + ", ".join(notes))
     return lines

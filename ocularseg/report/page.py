@@ -478,16 +478,15 @@ def _exclusion_lines(summary: pd.DataFrame, context: PageContext) -> list[str]:
     lines = []
     for side in ("right", "left"):
         eye = _summary_row(summary, side)
-        reasons = str(eye.get("frames_excluded_reasons") or "").strip()
+        counts = eye.get("frames_excluded_reasons")
         excluded = eye.get("frames_excluded")
-        if not reasons or pd.isna(excluded) or not int(excluded):
+        if not isinstance(counts, tuple) or not counts or pd.isna(excluded) or not int(excluded):
             lines.append(f"{EYE_NAMES[side]}: no frame excluded.")
             continue
-        words = []
-        for part in reasons.split(";"):
-            name, _, count = part.strip().rpartition(" ")
-            text = context.exclusion_text.get(name, name.replace("_", " "))
-            words.append(f"{text} ({count})")
+        words = [
+            f"{context.exclusion_text.get(c.reason, c.reason.replace('_', ' '))} ({c.frames})"
+            for c in counts
+        ]
         lines.append(
             f"{EYE_NAMES[side]}: {int(excluded)} frame(s) excluded from the results — "
             + ", ".join(words)

@@ -76,6 +76,7 @@ import pandas as pd
 
 from ocularseg.core.errors import ReportError
 from ocularseg.core.exclusion import exclusion_reasons
+from ocularseg.core.records import ReasonCounts, count_reasons
 from ocularseg.core.report_params import ReportParams
 
 logger = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ _COUNT_COLUMNS: tuple[str, ...] = (
     "mrd1_mm_n",
     "mrd1_slope_n",
 )
-_TEXT_COLUMNS: tuple[str, ...] = ("screening_notes", "frames_excluded_reasons")
+_TEXT_COLUMNS: tuple[str, ...] = ("screening_notes",)
 
 #: Every column of :func:`summarise`'s result, in order.
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -265,15 +266,12 @@ def _exclusion_reasons(df: pd.DataFrame, params: ReportParams) -> pd.Series:
 def _summarise_eye(rows: pd.DataFrame, mode: str, params: ReportParams) -> dict[str, Any]:
     reasons = _exclusion_reasons(rows, params)
     used = rows[reasons.map(len) == 0] if len(rows) else rows
-    counts: dict[str, int] = {}
-    for found in reasons:
-        for reason in found:
-            counts[reason] = counts.get(reason, 0) + 1
+    counts = count_reasons(reasons)
     out: dict[str, Any] = {
         "frames_total": len(rows),
         "frames_used": len(used),
         "frames_excluded": len(rows) - len(used),
-        "frames_excluded_reasons": "; ".join(f"{k} {v}" for k, v in counts.items()),
+        "frames_excluded_reasons": counts,
         "time_span_s": _span(used["timestamp_s"].to_numpy(float)) if len(used) else NAN,
         "iris_diameter_mm": _first_finite(used["iris_diameter_mm"]) if len(used) else NAN,
     }
@@ -315,7 +313,7 @@ def _summarise_eye(rows: pd.DataFrame, mode: str, params: ReportParams) -> dict[
 
 
 def _not_assessable_reason(
-    eye: Mapping[str, Any], counts: Mapping[str, int], params: ReportParams
+    eye: Mapping[str, Any], counts: ReasonCounts, params: ReportParams
 ) -> str | None:
     """None when the eye's indicators may be reported, else why not (one line)."""
     total, used, with_mrd1 = eye["frames_total"], eye["frames_used"], eye["mrd1_mm_n"]
@@ -325,7 +323,7 @@ def _not_assessable_reason(
         return None
     if not total:
         return "the eye was never analysed"
-    reasons = ", ".join(f"{name} {n}" for name, n in counts.items())
+    reasons = ", ".join(f"{c.reason} {c.frames}" for c in counts)
     return (
         f"{with_mrd1} of {total} analysed frames passed the quality gates with an MRD1 "
         f"value (needs ≥ {needed} and ≥ {params.indicator_min_used_fraction * 100:g} %)"
@@ -495,6 +493,8 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     for column in df.columns:
         if column in ("input", "side", "mode", *_TEXT_COLUMNS, *INDICATOR_COLUMNS):
             df[column] = df[column].map(_text).astype(object)
+        elif column == "frames_excluded_reasons":
+            df[column] = df[column].map(lambda v: v if isinstance(v, tuple) else ()).astype(object)
         elif column in _COUNT_COLUMNS:
             df[column] = pd.to_numeric(df[column]).astype("Int64")
         else:

@@ -1,9 +1,9 @@
 """Tidy tables of one run and the CSV files written from them.
 
-``measurements_frame`` turns the pipeline's measurement rows (one dict per eye per analysed
-frame) into a DataFrame with a fixed column order; ``errors_frame`` does the same for the
-error rows; ``write_tables`` writes ``measurements.csv``, ``summary.csv`` and
-``errors.csv``, each atomically.
+``measurements_frame`` turns the pipeline's measurement rows (one ``core.records.EyeRow``
+per eye per analysed frame) into a DataFrame with a fixed column order; ``errors_frame``
+and ``warnings_frame`` do the same for the error and warning records; ``write_tables``
+writes ``measurements.csv``, ``summary.csv`` and ``errors.csv``, each atomically.
 
 Column order of ``measurements.csv``
     1. identity: ``input``, ``frame_index``, ``timestamp_s`` (s from the start of the
@@ -18,9 +18,13 @@ Column order of ``measurements.csv``
        smaller of ``mirror_agreement`` and ``outline_agreement``; see ``stages.quality``);
     3. measurements, units in the names (``_px`` crop px, ``_frame_px`` frame px, ``_mm``
        millimetres, no suffix = ratio / fraction / count): in ``measurement_columns``
-       order when given (pass ``stages.measure.MEASUREMENT_COLUMNS``), else in the order
-       the keys first appear in the rows; then any other keys the rows carry;
-    4. ``overlay``: the overlay PNG's path relative to the output folder (``""`` if none).
+       order (``stages.measure.MEASUREMENT_COLUMNS``);
+    4. ``cleaned`` (bool: the label map was cleaned up), ``landmark_gate_removed_px``
+       (crop px the landmark gate removed) and ``overlay`` (the overlay PNG's path
+       relative to the output folder, ``""`` if none).
+
+In memory ``flags`` and ``gates_failed`` are tuples of names; ``write_csv`` joins them
+with ``;`` (and an eye's exclusion counts as ``"name n; …"``).
 
 Rows are sorted stably by ``input``, ``frame_index``, then ``side`` (right before left).
 
@@ -40,7 +44,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -48,42 +53,24 @@ import numpy as np
 import pandas as pd
 
 from ocularseg.core.errors import OcularsegError, ReportError
+from ocularseg.core.records import (
+    ERROR_COLUMNS,
+    EYE_ROW_LEAD_COLUMNS,
+    EYE_ROW_TAIL_COLUMNS,
+    WARNING_COLUMNS,
+    ErrorRecord,
+    EyeRow,
+    ReasonCount,
+    WarningRecord,
+    join_names,
+    reason_counts_cell,
+)
 from ocularseg.core.text import safe_cell
 from ocularseg.io.atomic import write_with_atomic
 
-#: Identity columns of a measurement row, first in ``measurements.csv``.
-IDENTITY_COLUMNS: tuple[str, ...] = (
-    "input",
-    "frame_index",
-    "timestamp_s",
-    "side",
-    "mode",
-    "flags",
-    "gates_failed",
-)
-#: Frame-quality columns, after the identity columns.
-QUALITY_COLUMNS: tuple[str, ...] = (
-    "blink",
-    "sharpness",
-    "ear",
-    "quality",
-    "mirror_agreement",
-    "outline_agreement",
-)
-#: Columns a row may lack (rows saved by an older version): "" or NaN then.
-OPTIONAL_COLUMNS: tuple[str, ...] = (
-    "flags",
-    "gates_failed",
-    "quality",
-    "mirror_agreement",
-    "outline_agreement",
-)
-#: Columns after the measurements.
-TRAILING_COLUMNS: tuple[str, ...] = ("overlay",)
-#: Columns of ``errors.csv``.
-ERROR_COLUMNS: tuple[str, ...] = ("input", "stage", "frame_index", "error")
-#: Columns of ``warnings.csv``: like ``errors.csv``, with ``warning`` for the message.
-WARNING_COLUMNS: tuple[str, ...] = ("input", "stage", "frame_index", "warning")
+#: Columns of ``measurements.csv`` before and after the measurements (``core.records``).
+LEAD_COLUMNS: tuple[str, ...] = EYE_ROW_LEAD_COLUMNS
+TRAILING_COLUMNS: tuple[str, ...] = EYE_ROW_TAIL_COLUMNS
 
 SIDES: tuple[str, ...] = ("right", "left")
 MODES: tuple[str, ...] = ("keyframes", "timeseries")
@@ -99,7 +86,7 @@ CSV_DECIMALS = 4
 CSV_ENCODING = "utf-8-sig"
 
 _SIDE_ORDER = {side: rank for rank, side in enumerate(SIDES)}
-_STRING_COLUMNS = ("input", "side", "mode", "flags", "gates_failed", "overlay")
+_NAME_COLUMNS = ("flags", "gates_failed")
 _FLOAT_COLUMNS = (
     "timestamp_s",
     "sharpness",
@@ -111,69 +98,58 @@ _FLOAT_COLUMNS = (
 
 
 def measurements_frame(
-    rows: Iterable[Mapping[str, Any]],
-    measurement_columns: Sequence[str] | None = None,
+    rows: Iterable[EyeRow], measurement_columns: Sequence[str] = ()
 ) -> pd.DataFrame:
     """Build the tidy per-eye-per-frame table from the pipeline's measurement rows.
 
     Args:
-        rows: one mapping per eye per analysed frame with the keys of
-            ``IDENTITY_COLUMNS``, ``QUALITY_COLUMNS`` and ``overlay`` (``flags`` and
-            ``overlay`` may be missing or None, meaning ``""``), plus the measurements
-            (floats, NaN when undefined; units in the names).
+        rows: one :class:`~ocularseg.core.records.EyeRow` per eye per analysed frame.
         measurement_columns: the measurement columns in report order (normally
             ``ocularseg.stages.measure.MEASUREMENT_COLUMNS``, passed in because ``report``
-            does not import ``stages``). Missing keys become NaN. When None, the
-            measurement columns are the rows' other keys in order of first appearance.
+            does not import ``stages``): the header of a table with no rows, and the
+            order of the measurements; keys a row lacks are NaN.
 
     Returns:
         DataFrame with the column order of the module docstring, sorted stably by
         ``input``, ``frame_index``, ``side`` (right before left), index 0..n-1. Dtypes:
-        ``frame_index`` int64, ``blink`` bool, text columns str, everything else float64.
-        With no rows, an empty frame with those columns.
+        ``frame_index`` and ``landmark_gate_removed_px`` int64, ``blink`` and ``cleaned``
+        bool, ``flags`` and ``gates_failed`` tuples of names (joined with ``;`` only when
+        a CSV is written), other text columns str, everything else float64.
 
     Raises:
-        ReportError: a row lacks a required key, has an unknown ``side`` or ``mode``, or a
-            value that is not a number where one is expected (the row number is named).
+        ReportError: a row has an unknown ``side`` or ``mode`` (the row number is named).
     """
-    rows = [dict(row) for row in rows]
-    required = (*IDENTITY_COLUMNS, *QUALITY_COLUMNS)
+    rows = list(rows)
     for number, row in enumerate(rows):
-        missing = [key for key in required if key not in row and key not in OPTIONAL_COLUMNS]
-        if missing:
+        if row.side not in _SIDE_ORDER:
             raise ReportError(
-                f"measurement row {number} lacks {', '.join(missing)} "
-                f"(has {', '.join(sorted(row)) or 'no keys'})"
+                f"measurement row {number}: side {row.side!r} is not one of {list(SIDES)}"
             )
-        if row["side"] not in _SIDE_ORDER:
+        if row.mode not in MODES:
             raise ReportError(
-                f"measurement row {number}: side {row['side']!r} is not one of {list(SIDES)}"
+                f"measurement row {number}: mode {row.mode!r} is not one of {list(MODES)}"
             )
-        if row["mode"] not in MODES:
-            raise ReportError(
-                f"measurement row {number}: mode {row['mode']!r} is not one of {list(MODES)}"
-            )
-
-    known = {*required, *TRAILING_COLUMNS}
-    seen: dict[str, None] = dict.fromkeys(measurement_columns or ())
+    seen: dict[str, None] = dict.fromkeys(measurement_columns)
     for row in rows:
-        seen.update((key, None) for key in row if key not in known)
+        seen.update((key, None) for key in row.values)
     value_columns = list(seen)
-    columns = [*IDENTITY_COLUMNS, *QUALITY_COLUMNS, *value_columns, *TRAILING_COLUMNS]
-
-    df = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
-    for column in _STRING_COLUMNS:
+    columns = [*LEAD_COLUMNS, *value_columns, *TRAILING_COLUMNS]
+    records = [row.cells() for row in rows]
+    df = (
+        pd.DataFrame.from_records(records, columns=columns)
+        if records
+        else pd.DataFrame(columns=columns)
+    )
+    for column in ("input", "side", "mode", "overlay"):
         df[column] = df[column].map(_text).astype(object)
-    try:
-        df["frame_index"] = df["frame_index"].astype(np.int64)
-        df["blink"] = df["blink"].map(_flag).astype(bool)
-        for column in (*_FLOAT_COLUMNS, *value_columns):
-            df[column] = pd.to_numeric(df[column].map(_none_to_nan), errors="raise").astype(
-                np.float64
-            )
-    except (TypeError, ValueError) as exc:
-        raise ReportError(f"measurement rows: a value is not a number: {exc}") from exc
-
+    for column in _NAME_COLUMNS:
+        df[column] = df[column].map(lambda v: tuple(str(n) for n in v)).astype(object)
+    df["frame_index"] = df["frame_index"].astype(np.int64)
+    df["landmark_gate_removed_px"] = df["landmark_gate_removed_px"].astype(np.int64)
+    df["blink"] = df["blink"].astype(bool)
+    df["cleaned"] = df["cleaned"].astype(bool)
+    for column in (*_FLOAT_COLUMNS, *value_columns):
+        df[column] = pd.to_numeric(df[column].map(_none_to_nan)).astype(np.float64)
     order = df.sort_values(
         ["input", "frame_index", "side"],
         key=lambda s: s.map(_SIDE_ORDER) if s.name == "side" else s,
@@ -182,43 +158,26 @@ def measurements_frame(
     return df.loc[order].reset_index(drop=True)
 
 
-def errors_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+def errors_frame(records: Iterable[ErrorRecord]) -> pd.DataFrame:
     """Build the errors table (one row per error the pipeline recorded).
-
-    Args:
-        rows: mappings with ``input``, ``stage``, ``error`` (one-line message) and
-            ``frame_index`` (int or None when the error is not tied to a frame).
 
     Returns:
         DataFrame with ``ERROR_COLUMNS`` (``frame_index`` nullable Int64), in the order
         given; empty with those columns when there are no errors.
-
-    Raises:
-        ReportError: a row lacks one of the keys.
     """
-    return _issues_frame(rows, ERROR_COLUMNS, "error")
+    return _issues_frame([asdict(r) for r in records], ERROR_COLUMNS, "error")
 
 
-def warnings_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+def warnings_frame(records: Iterable[WarningRecord]) -> pd.DataFrame:
     """Build the warnings table: ``WARNING_COLUMNS``, as :func:`errors_frame` with ``warning``.
 
     Warnings do not make an input fail (several faces in a frame, an assumed frame rate,
     a file skipped inside a folder); each names its file.
-
-    Raises:
-        ReportError: a row lacks one of the keys.
     """
-    return _issues_frame(rows, WARNING_COLUMNS, "warning")
+    return _issues_frame([asdict(r) for r in records], WARNING_COLUMNS, "warning")
 
 
-def _issues_frame(
-    rows: Iterable[Mapping[str, Any]], columns_: Sequence[str], what: str
-) -> pd.DataFrame:
-    rows = [dict(row) for row in rows]
-    for number, row in enumerate(rows):
-        missing = [key for key in columns_ if key not in row]
-        if missing:
-            raise ReportError(f"{what} row {number} lacks {', '.join(missing)}")
+def _issues_frame(rows: list[dict[str, Any]], columns_: Sequence[str], what: str) -> pd.DataFrame:
     columns = list(columns_)
     df = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
     for column in ("input", "stage", what):
@@ -274,13 +233,33 @@ def write_csv(path: str | os.PathLike[str], df: pd.DataFrame) -> None:
     Raises:
         ReportError: the file could not be written (the path is named).
     """
-    rounded = escape_text(round_floats(df, CSV_DECIMALS))
+    rounded = escape_text(round_floats(joined_cells(df), CSV_DECIMALS))
     write_atomic(
         path,
         lambda tmp: rounded.to_csv(
             tmp, index=False, na_rep="", float_format="%.10g", encoding=CSV_ENCODING
         ),
     )
+
+
+def joined_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``df`` with every cell that holds names (a tuple of flags, gates or
+    ``ReasonCount``) written as its one-cell text (``core.records``)."""
+    out = df.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(cell_text)
+    return out
+
+
+def cell_text(value: Any) -> Any:
+    """A tuple cell as text: names ``;``-joined, reason counts ``"name n; …"``; other
+    values unchanged."""
+    if isinstance(value, tuple):
+        if value and all(isinstance(v, ReasonCount) for v in value):
+            return reason_counts_cell(value)
+        return join_names(value)
+    return value
 
 
 def escape_text(df: pd.DataFrame) -> pd.DataFrame:
@@ -330,18 +309,7 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, os.PathLike):
         return os.fspath(value)
-    if isinstance(value, (list, tuple)):
-        # Flags handed over as a sequence rather than the agreed ';'-joined string.
-        return ";".join(str(item) for item in value)
     return str(value)
-
-
-def _flag(value: Any) -> bool:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return False
-    if isinstance(value, (bool, np.bool_, int, np.integer)):
-        return bool(value)
-    raise ValueError(f"blink must be a bool, got {value!r}")
 
 
 def _none_to_nan(value: Any) -> Any:

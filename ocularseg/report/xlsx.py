@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ocularseg.report.summary import DISCLAIMER, INDICATOR_COLUMNS, YES, ReportParams
-from ocularseg.report.tables import errors_frame, write_atomic
+from ocularseg.report.tables import cell_text, errors_frame, write_atomic
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
@@ -211,14 +211,13 @@ def _readable_value(
         # The reason names repeat "Frames excluded, why" in words; keep the counts only.
         return str(record.get(column) or "").split("; excluded:")[0] or None
     if column == "frames_excluded_reasons":
-        text = str(record.get(column) or "").strip()
-        if not text:
+        counts = record.get(column)
+        if not isinstance(counts, tuple) or not counts:
             return None
-        parts = []
-        for part in text.split(";"):
-            name, _, count = part.strip().rpartition(" ")
-            parts.append(f"{exclusion_text.get(name, name.replace('_', ' '))} ({count})")
-        return ", ".join(parts)
+        return ", ".join(
+            f"{exclusion_text.get(c.reason, c.reason.replace('_', ' '))} ({c.frames})"
+            for c in counts
+        )
     value = record.get(column)
     if isinstance(value, str) and value == "" and column.startswith("indicator_"):
         return None
@@ -378,6 +377,8 @@ def _set_value(cell: Any, value: Any) -> None:
 def _cell_value(value: Any) -> Any:
     if value is None or value is pd.NA or value is pd.NaT:
         return None
+    if isinstance(value, tuple):
+        value = cell_text(value)  # names and reason counts, as in the CSV
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):

@@ -13,6 +13,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocularseg.core.containers import CROP_HEIGHT_PX, CROP_WIDTH_PX, EyeCrop, FaceLandmarks, Side
+from ocularseg.core.records import Flag
 
 #: dlib indices of (image-left, image-right) corners per patient side.
 _CORNERS: dict[str, tuple[int, int]] = {"right": (36, 39), "left": (42, 45)}
@@ -90,9 +91,9 @@ def crop_eye(
         or (corners_frame[:, 0] > width).any()
         or (corners_frame[:, 1] > height).any()
     ):
-        flags.append("at_border")
+        flags.append(Flag.AT_BORDER)
     if box_width < p.min_crop_width_frame_px:
-        flags.append("too_small")
+        flags.append(Flag.TOO_SMALL)
     return EyeCrop(
         side=side,
         image=crop,

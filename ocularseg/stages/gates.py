@@ -72,47 +72,32 @@ exclude a frame; :data:`EXCLUSION_TEXT` has plain-language words for every reaso
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ocularseg.core.containers import EyeCrop, FaceLandmarks
 from ocularseg.core.errors import InputError
-from ocularseg.core.exclusion import exclusion_reasons, is_true, split_names
+from ocularseg.core.records import EyeRow, Gate
 from ocularseg.stages._label_map import check_label_map, dilated_polygon, opening_mask
 
-GATE_EYE_TOO_SMALL = "eye_too_small"
-GATE_LOW_QUALITY = "low_quality"
-GATE_OPENING_OUTSIDE_EYE = "opening_outside_eye"
-GATE_LID_OFFSET = "lid_far_from_outline"
-GATE_IRIS_SIZE = "iris_size_implausible"
-GATE_IRIS_ARC = "iris_arc_short"
-GATE_MRD1_RANGE = "mrd1_out_of_range"
-GATE_FISSURE_RANGE = "fissure_out_of_range"
-GATE_BLURRED = "blurred"
-GATE_IRIS_SIZE_INCONSISTENT = "iris_size_inconsistent"
-GATE_IRIS_SIZE_EYES = "iris_size_differs_between_eyes"
-GATE_MRD1_INCONSISTENT = "mrd1_inconsistent"
-GATE_NEAR_BLINK = "near_blink"
+GATE_EYE_TOO_SMALL = Gate.EYE_TOO_SMALL
+GATE_LOW_QUALITY = Gate.LOW_QUALITY
+GATE_OPENING_OUTSIDE_EYE = Gate.OPENING_OUTSIDE_EYE
+GATE_LID_OFFSET = Gate.LID_OFFSET
+GATE_IRIS_SIZE = Gate.IRIS_SIZE
+GATE_IRIS_ARC = Gate.IRIS_ARC
+GATE_MRD1_RANGE = Gate.MRD1_RANGE
+GATE_FISSURE_RANGE = Gate.FISSURE_RANGE
+GATE_BLURRED = Gate.BLURRED
+GATE_IRIS_SIZE_INCONSISTENT = Gate.IRIS_SIZE_INCONSISTENT
+GATE_IRIS_SIZE_EYES = Gate.IRIS_SIZE_EYES
+GATE_MRD1_INCONSISTENT = Gate.MRD1_INCONSISTENT
+GATE_NEAR_BLINK = Gate.NEAR_BLINK
 
 #: Every gate name, frame gates first, in the order they are checked.
-GATE_NAMES: tuple[str, ...] = (
-    GATE_EYE_TOO_SMALL,
-    GATE_LOW_QUALITY,
-    GATE_OPENING_OUTSIDE_EYE,
-    GATE_LID_OFFSET,
-    GATE_IRIS_SIZE,
-    GATE_IRIS_ARC,
-    GATE_MRD1_RANGE,
-    GATE_FISSURE_RANGE,
-    GATE_BLURRED,
-    GATE_IRIS_SIZE_EYES,
-    GATE_IRIS_SIZE_INCONSISTENT,
-    GATE_MRD1_INCONSISTENT,
-    GATE_NEAR_BLINK,
-)
+GATE_NAMES: tuple[str, ...] = tuple(Gate)
 
 #: Plain-language reason for every exclusion (gates, blink and measurement flags), as a
 #: clinician reads it on an overlay or in the report.
@@ -336,108 +321,105 @@ def _polyline_y(points: np.ndarray, x: float) -> float:
 
 
 def agreement_gates(
-    rows: Sequence[MutableMapping[str, Any]],
+    rows: Sequence[EyeRow],
     *,
     timeseries: bool,
     params: GateParams | None = None,
-) -> None:
-    """Apply the between-frame gates to the rows of one input, in place.
+) -> list[EyeRow]:
+    """The rows of one input (both eyes) with the between-frame gates applied.
 
     Args:
-        rows: measurement rows of one input (both eyes); each needs ``side``,
-            ``timestamp_s``, ``sharpness``, ``blink``, ``flags`` and ``gates_failed``
-            (``;``-joined), ``iris_radius_frame_px`` and ``mrd1_mm``, and for the
-            between-eye gate ``frame_index`` and ``visible_iris_fraction``. Failed gates
-            are appended to ``gates_failed``.
+        rows: measurement rows of one input; the between-eye gate pairs rows by
+            ``frame_index`` and ``timestamp_s``.
         timeseries: compare MRD1 with neighbours in time (± ``agreement_window_s``)
             rather than with all other frames.
         params: thresholds; defaults to ``GateParams()``.
+
+    Returns:
+        New rows in the same order, failed gates appended to ``gates_failed``.
     """
     params = params or GateParams()
-    if not rows:
-        return
-    sharpness = {}
-    for row in rows:
-        sharpness.setdefault(row["timestamp_s"], float(row.get("sharpness", math.nan)))
+    out = list(rows)
+    if not out:
+        return out
     if timeseries and params.blink_margin_s > 0:
-        blinks = np.array([float(r["timestamp_s"]) for r in rows if is_true(r.get("blink"))])
+        blinks = np.array([r.timestamp_s for r in out if r.blink])
         if blinks.size:
-            for row in rows:
-                if is_true(row.get("blink")):
-                    continue
-                gap = np.abs(blinks - float(row["timestamp_s"])).min()
-                if gap <= params.blink_margin_s + 1e-9:
-                    _add_gate(row, GATE_NEAR_BLINK)
-    _between_eyes(rows, params)
+            for i, row in enumerate(out):
+                gap = np.abs(blinks - row.timestamp_s).min()
+                if not row.blink and gap <= params.blink_margin_s + 1e-9:
+                    out[i] = row.with_gates(GATE_NEAR_BLINK)
+    _between_eyes(out, params)
+    sharpness: dict[float, float] = {}
+    for row in out:
+        sharpness.setdefault(row.timestamp_s, row.sharpness)
     values = np.array([v for v in sharpness.values() if math.isfinite(v)])
     if values.size >= params.agreement_min_frames:
         cut = params.blur_ratio * float(np.median(values))
-        for row in rows:
-            if float(row.get("sharpness", math.nan)) < cut:
-                _add_gate(row, GATE_BLURRED)
-    for side in {row["side"] for row in rows}:
-        passing = [r for r in rows if r["side"] == side and _passes(r)]
+        for i, row in enumerate(out):
+            if row.sharpness < cut:
+                out[i] = row.with_gates(GATE_BLURRED)
+    for side in dict.fromkeys(row.side for row in out):
+        passing = [i for i, r in enumerate(out) if r.side == side and _passes(r)]
         if len(passing) < params.agreement_min_frames:
             continue
-        radii = np.array([float(r["iris_radius_frame_px"]) for r in passing])
+        radii = np.array([out[i].value("iris_radius_frame_px") for i in passing])
         finite = radii[np.isfinite(radii)]
         if finite.size >= params.agreement_min_frames:
             median = float(np.median(finite))
-            for row, radius in zip(passing, radii, strict=True):
+            for i, radius in zip(passing, radii, strict=True):
                 if abs(radius / median - 1.0) > params.max_iris_radius_deviation:
-                    _add_gate(row, GATE_IRIS_SIZE_INCONSISTENT)
-        _mrd1_agreement(passing, timeseries, params)
+                    out[i] = out[i].with_gates(GATE_IRIS_SIZE_INCONSISTENT)
+        _mrd1_agreement(out, passing, timeseries, params)
+    return out
 
 
-def _between_eyes(rows: Sequence[MutableMapping[str, Any]], params: GateParams) -> None:
-    """Both eyes of one frame: iris radii that disagree exclude the less visible eye."""
-    by_frame: dict[Any, list[MutableMapping[str, Any]]] = {}
-    for row in rows:
-        by_frame.setdefault((row.get("frame_index"), row["timestamp_s"]), []).append(row)
+def _between_eyes(rows: list[EyeRow], params: GateParams) -> None:
+    """Both eyes of one frame: iris radii that disagree exclude the less visible eye
+    (``rows`` is updated in place)."""
+    by_frame: dict[tuple[int, float], list[int]] = {}
+    for i, row in enumerate(rows):
+        by_frame.setdefault((row.frame_index, row.timestamp_s), []).append(i)
     for pair in by_frame.values():
-        if len(pair) != 2 or not all(_passes(r) for r in pair):
+        if len(pair) != 2 or not all(_passes(rows[i]) for i in pair):
             continue
-        radii = [float(r.get("iris_radius_frame_px", math.nan)) for r in pair]
+        radii = [rows[i].value("iris_radius_frame_px") for i in pair]
         if not all(math.isfinite(v) and v > 0 for v in radii):
             continue
         if max(radii) / min(radii) - 1.0 <= params.max_between_eye_radius_deviation:
             continue
-        shown = [float(r.get("visible_iris_fraction", math.nan)) for r in pair]
+        shown = [rows[i].value("visible_iris_fraction") for i in pair]
         if all(math.isfinite(v) for v in shown) and abs(shown[0] - shown[1]) > 0.05:
-            _add_gate(pair[int(np.argmin(shown))], GATE_IRIS_SIZE_EYES)
+            less = pair[int(np.argmin(shown))]
+            rows[less] = rows[less].with_gates(GATE_IRIS_SIZE_EYES)
         else:
-            for row in pair:
-                _add_gate(row, GATE_IRIS_SIZE_EYES)
+            for i in pair:
+                rows[i] = rows[i].with_gates(GATE_IRIS_SIZE_EYES)
 
 
 def _mrd1_agreement(
-    passing: list[MutableMapping[str, Any]], timeseries: bool, params: GateParams
+    rows: list[EyeRow], passing: list[int], timeseries: bool, params: GateParams
 ) -> None:
-    times = np.array([float(r["timestamp_s"]) for r in passing])
-    mrd1 = np.array([float(r["mrd1_mm"]) for r in passing])
+    """MRD1 against the other passing frames (``rows`` is updated in place)."""
+    times = np.array([rows[i].timestamp_s for i in passing])
+    mrd1 = np.array([rows[i].value("mrd1_mm") for i in passing])
     finite = np.isfinite(mrd1)
-    for i, row in enumerate(passing):
-        if not finite[i]:
+    for k, i in enumerate(passing):
+        if not finite[k]:
             continue
         others = finite.copy()
-        others[i] = False
+        others[k] = False
         if timeseries:
-            others &= np.abs(times - times[i]) <= params.agreement_window_s
+            others &= np.abs(times - times[k]) <= params.agreement_window_s
         if others.sum() < params.agreement_min_frames - 1:
             continue
         limit = params.max_mrd1_jump_mm if timeseries else params.max_mrd1_deviation_mm
-        if abs(mrd1[i] - float(np.median(mrd1[others]))) > limit:
-            _add_gate(row, GATE_MRD1_INCONSISTENT)
+        if abs(mrd1[k] - float(np.median(mrd1[others]))) > limit:
+            rows[i] = rows[i].with_gates(GATE_MRD1_INCONSISTENT)
 
 
-def _passes(row: Mapping[str, Any]) -> bool:
-    return not exclusion_reasons(row)
-
-
-def _add_gate(row: MutableMapping[str, Any], gate: str) -> None:
-    names = split_names(row.get("gates_failed"))
-    if gate not in names:
-        row["gates_failed"] = ";".join([*names, gate])
+def _passes(row: EyeRow) -> bool:
+    return not row.exclusion_reasons()
 
 
 def exclusion_text(reasons: Iterable[str]) -> list[str]:

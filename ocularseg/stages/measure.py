@@ -56,6 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ocularseg.core.containers import EyeMeasurement, Side
 from ocularseg.core.errors import InputError
 from ocularseg.core.labels import Label
+from ocularseg.core.records import Flag
 from ocularseg.stages._label_map import check_label_map, iris_disc_mask, opening_mask
 from ocularseg.stages.amodal_iris import circle_offset_r, fit_amodal_circle
 from ocularseg.stages.gates import GateParams
@@ -139,20 +140,20 @@ MEASUREMENT_COLUMNS: tuple[str, ...] = (
     *SCALE_COLUMNS,
 )
 
-FLAG_EYE_CLOSED = "eye_closed"
+FLAG_EYE_CLOSED = Flag.EYE_CLOSED
 #: The model predicts the whole iris disc but it gave no circle; the visible limbus did.
-FLAG_IRIS_FROM_LIMBUS = "iris_from_visible_limbus"
+FLAG_IRIS_FROM_LIMBUS = Flag.IRIS_FROM_LIMBUS
 #: The visible limbus gave no circle; the model's whole iris disc did.
-FLAG_IRIS_FROM_AMODAL = "iris_from_amodal_disc"
-FLAG_IRIS_NOT_FOUND = "iris_not_found"
+FLAG_IRIS_FROM_AMODAL = Flag.IRIS_FROM_AMODAL
+FLAG_IRIS_NOT_FOUND = Flag.IRIS_NOT_FOUND
 #: Detail flag added beside ``iris_not_found`` saying why (see ``iris_circle``).
 IRIS_REASON_FLAGS: dict[FitFailure, str] = {
-    "no_iris": "iris_absent",
-    "too_few_limbus_points": "iris_too_few_limbus_points",
-    "arc_too_short": "iris_arc_too_short",
-    "fit_failed": "iris_fit_failed",
-    "radius_out_of_range": "iris_radius_out_of_range",
-    "poor_fit": "iris_poor_fit",
+    "no_iris": Flag.IRIS_ABSENT,
+    "too_few_limbus_points": Flag.IRIS_TOO_FEW_LIMBUS_POINTS,
+    "arc_too_short": Flag.IRIS_ARC_TOO_SHORT,
+    "fit_failed": Flag.IRIS_FIT_FAILED,
+    "radius_out_of_range": Flag.IRIS_RADIUS_OUT_OF_RANGE,
+    "poor_fit": Flag.IRIS_POOR_FIT,
 }
 
 #: How far inside the fitted circle the lid-clock samples lie (crop px), so a sample on

@@ -30,9 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import ndimage
 
 from ocularseg.core.labels import Label
+from ocularseg.core.records import Flag
 
-FLAG_PUPIL_NOT_VISIBLE = "pupil_not_visible"
-FLAG_PUPIL_IMPLAUSIBLE = "pupil_implausible"
+FLAG_PUPIL_NOT_VISIBLE = Flag.PUPIL_NOT_VISIBLE
+FLAG_PUPIL_IMPLAUSIBLE = Flag.PUPIL_IMPLAUSIBLE
 
 PupilStatus = Literal["visible", "not_visible", "implausible"]
 

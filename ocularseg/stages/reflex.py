@@ -43,10 +43,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import ndimage
 
 from ocularseg.core.errors import InputError
+from ocularseg.core.records import Flag
 from ocularseg.stages._label_map import check_label_map, opening_mask
 
-FLAG_REFLEX_ABSENT = "reflex_absent"
-FLAG_REFLEX_OFF_CENTRE = "reflex_off_centre"
+FLAG_REFLEX_ABSENT = Flag.REFLEX_ABSENT
+FLAG_REFLEX_OFF_CENTRE = Flag.REFLEX_OFF_CENTRE
 
 ReflexFailure = Literal["no_iris", "no_candidate", "all_refused"]
 

@@ -32,17 +32,17 @@ from −0.48 to −0.52 mm/s (truth −0.56; ``benchmarks/video_accuracy.py
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import optimize
 
+from ocularseg.core.records import EyeRow, Flag
 from ocularseg.stages.iris_circle import IrisCircle, IrisFitParams, arc_span_deg, limbus_points
 
 #: Flag on a row whose iris circle took the input's shared radius (a note, not excluding).
-FLAG_IRIS_RADIUS_SHARED = "iris_radius_shared"
+FLAG_IRIS_RADIUS_SHARED = Flag.IRIS_RADIUS_SHARED
 
 
 class SharedRadiusParams(BaseModel):
@@ -68,28 +68,26 @@ class SharedRadiusParams(BaseModel):
 
 
 def reference_radii(
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[EyeRow],
     params: SharedRadiusParams,
-    is_used: Callable[[Mapping[str, Any]], bool],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Timestamps (s) and iris radii (frame px) of the input's reference rows.
 
     Args:
-        rows: measurement rows of one input (``timestamp_s``, ``iris_radius_frame_px``,
-            ``visible_iris_fraction`` and whatever ``is_used`` reads).
+        rows: measurement rows of one input (both eyes).
         params: the rule's thresholds.
-        is_used: ``row -> bool``, True when the row would be reported.
 
     Returns:
-        ``(timestamps_s, radii_frame_px)`` of the used rows whose visible iris fraction is
-        at least ``params.min_reference_fraction``; both empty when none qualifies.
+        ``(timestamps_s, radii_frame_px)`` of the used rows (no exclusion reason,
+        ``core.exclusion``) whose visible iris fraction is at least
+        ``params.min_reference_fraction``; both empty when none qualifies.
     """
     pairs = [
-        (float(row["timestamp_s"]), float(row["iris_radius_frame_px"]))
+        (row.timestamp_s, row.value("iris_radius_frame_px"))
         for row in rows
-        if is_used(row)
-        and math.isfinite(float(row.get("iris_radius_frame_px", math.nan)))
-        and float(row.get("visible_iris_fraction", math.nan)) >= params.min_reference_fraction
+        if not row.exclusion_reasons()
+        and math.isfinite(row.value("iris_radius_frame_px"))
+        and row.value("visible_iris_fraction") >= params.min_reference_fraction
     ]
     if not pairs:
         return np.empty(0), np.empty(0)
@@ -111,10 +109,10 @@ def shared_radius_frame_px(
     return float(np.median(radii[near] if near.any() else radii))
 
 
-def wants_refit(row: Mapping[str, Any], shared_frame_px: float, params: SharedRadiusParams) -> bool:
+def wants_refit(row: EyeRow, shared_frame_px: float, params: SharedRadiusParams) -> bool:
     """True when ``row``'s iris is covered enough and its free radius near the shared one."""
-    radius = float(row.get("iris_radius_frame_px", math.nan))
-    fraction = float(row.get("visible_iris_fraction", math.nan))
+    radius = row.value("iris_radius_frame_px")
+    fraction = row.value("visible_iris_fraction")
     if not (math.isfinite(radius) and math.isfinite(shared_frame_px) and math.isfinite(fraction)):
         return False
     if fraction >= params.min_reference_fraction:

@@ -16,7 +16,6 @@ import pytest
 from ocularseg.io.images import write_image_atomic
 from ocularseg.pipeline.config import DEFAULT_MODEL_NAME
 from ocularseg.pipeline.run import run_analysis
-from ocularseg.stages.gates import exclusion_reasons
 from tests.conftest import REPO_ROOT
 
 MODEL_DIR = REPO_ROOT / "models" / DEFAULT_MODEL_NAME
@@ -41,11 +40,11 @@ def test_default_model_folder_is_verifiable_and_shareable() -> None:
 def test_default_model_measures_both_eyes_of_a_real_face(tmp_path, astronaut) -> None:
     write_image_atomic(tmp_path / "face.png", astronaut)
     result = run_analysis([tmp_path / "face.png"], tmp_path / "out")
-    rows = {row["side"]: row for row in result.rows}
+    rows = {row.side: row for row in result.rows}
     assert set(rows) == {"right", "left"}
     for side, row in rows.items():
-        assert exclusion_reasons(row) == [], (side, exclusion_reasons(row))
-        mrd1 = float(row["mrd1_mm"])
+        assert row.exclusion_reasons() == [], (side, row.exclusion_reasons())
+        mrd1 = row.value("mrd1_mm")
         # An open, normal adult eye: MRD1 about 3-5 mm, most of the iris visible.
         assert math.isfinite(mrd1) and 1.0 < mrd1 < 7.0, (side, mrd1)
-        assert float(row["visible_iris_fraction"]) > 0.6, side
+        assert row.value("visible_iris_fraction") > 0.6, side

@@ -21,16 +21,16 @@ from ocularseg.stages.shared_radius import FLAG_IRIS_RADIUS_SHARED, SharedRadius
 IRIS_MM = 11.7
 
 
-def _low_mrd1_errors(rows, truth) -> tuple[list[float], list[dict]]:
+def _low_mrd1_errors(rows, truth) -> tuple[list[float], list]:
     errors, shared = [], []
     for row in rows:
-        eye = truth[row["frame_index"]]["eyes"][row["side"]]
-        if eye.get("mrd1_px") is None or not np.isfinite(row["mrd1_mm"]):
+        eye = truth[row.frame_index]["eyes"][row.side]
+        if eye.get("mrd1_px") is None or not np.isfinite(row.value("mrd1_mm")):
             continue
         true_mm = eye["mrd1_px"] * IRIS_MM / (2 * eye["iris_radius_px"])
-        if row["side"] == "left" and true_mm < 2.5 and not row["gates_failed"]:
-            errors.append(row["mrd1_mm"] - true_mm)
-        if FLAG_IRIS_RADIUS_SHARED in row["flags"].split(";"):
+        if row.side == "left" and true_mm < 2.5 and not row.gates_failed:
+            errors.append(row.value("mrd1_mm") - true_mm)
+        if FLAG_IRIS_RADIUS_SHARED in row.flags:
             shared.append(row)
     return errors, shared
 
@@ -51,12 +51,12 @@ def test_shared_radius_brings_the_drooping_eye_towards_truth(repo_root, tmp_path
     shared_errors, shared_rows = _low_mrd1_errors(with_sharing.rows, truth)
     free_errors, free_rows = _low_mrd1_errors(without.rows, truth)
     assert not free_rows
-    assert shared_rows and {row["side"] for row in shared_rows} == {"left"}
+    assert shared_rows and {row.side for row in shared_rows} == {"left"}
     # The radius is the open right eye's, of the same moment (the head moves ±2 %).
-    right = {r["frame_index"]: r for r in with_sharing.rows if r["side"] == "right"}
+    right = {r.frame_index: r for r in with_sharing.rows if r.side == "right"}
     for row in shared_rows:
-        other = right[row["frame_index"]]["iris_radius_frame_px"]
-        assert row["iris_radius_frame_px"] == pytest.approx(other, rel=0.02)
+        other = right[row.frame_index].value("iris_radius_frame_px")
+        assert row.value("iris_radius_frame_px") == pytest.approx(other, rel=0.02)
     assert len(shared_errors) >= 5
     # Free fits read the droopy lid high (towards "no ptosis"); the shared radius does not.
     assert np.mean(free_errors) > 0.08

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ocularseg.core.records import EyeRow
 from ocularseg.stages.measure import MEASUREMENT_COLUMNS
 
 NAN = math.nan
@@ -120,3 +121,42 @@ def timeseries_rows(n_frames: int = 21, step_s: float = 1.0) -> list[dict]:
         rows.append(make_row("b.mp4", frame, t, "right", mode="timeseries", mrd1_mm=4.0 - 0.15 * t))
         rows.append(make_row("b.mp4", frame, t, "left", mode="timeseries", mrd1_mm=4.0))
     return rows
+
+
+_LEAD = (
+    "input",
+    "frame_index",
+    "timestamp_s",
+    "side",
+    "mode",
+    "blink",
+    "sharpness",
+    "ear",
+    "quality",
+    "mirror_agreement",
+    "outline_agreement",
+)
+
+
+def eye_row(row) -> EyeRow:
+    """A dict row of this module (flags and gates ``;``-joined) as a typed ``EyeRow``;
+    keys that are not fields or measurement columns are left out."""
+    if isinstance(row, EyeRow):
+        return row
+    names = lambda v: tuple(n for n in str(v or "").split(";") if n)  # noqa: E731
+    return EyeRow(
+        **{k: row[k] for k in _LEAD},
+        flags=names(row.get("flags")),
+        gates_failed=names(row.get("gates_failed")),
+        values={k: float(row.get(k, NAN)) for k in MEASUREMENT_COLUMNS},
+        cleaned=bool(row.get("cleaned", True)),
+        landmark_gate_removed_px=int(row.get("landmark_gate_removed_px", 0)),
+        overlay=str(row.get("overlay") or ""),
+    )
+
+
+def measurements_frame_of(rows, columns=MEASUREMENT_COLUMNS):
+    """``report.tables.measurements_frame`` of dict rows (through :func:`eye_row`)."""
+    from ocularseg.report.tables import measurements_frame
+
+    return measurements_frame([eye_row(r) for r in rows], columns)

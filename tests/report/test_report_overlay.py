@@ -53,7 +53,6 @@ def _scene() -> tuple[np.ndarray, np.ndarray, dict]:
         "mrd2_px": MRD2_PX,
         "mrd1_mm": 3.9,
         "visible_iris_fraction": 0.71,
-        "flags": "",
     }
     return crop, labels, values
 
@@ -128,7 +127,7 @@ def test_text_block_top_left_changes_with_side_and_flags() -> None:
     crop, labels, values = _scene()
     right = render_overlay(crop, labels, values, "right")
     left = render_overlay(crop, labels, values, "left")
-    flagged = render_overlay(crop, labels, {**values, "flags": "iris_not_found;at_border"}, "right")
+    flagged = render_overlay(crop, labels, values, "right", flags=("iris_not_found", "at_border"))
     block = (slice(0, 60), slice(0, 200))
     assert (right[block] == 255).all(axis=2).any()  # white text present
     assert not np.array_equal(right[block], left[block])  # OD vs OS

@@ -7,9 +7,10 @@ import math
 import pandas as pd
 import pytest
 from pydantic import ValidationError
-from report_cases import NAN, keyframe_rows, make_row, timeseries_rows
+from report_cases import NAN, keyframe_rows, make_row, measurements_frame_of, timeseries_rows
 
 from ocularseg.core.errors import ReportError
+from ocularseg.core.records import ReasonCount, reason_counts_cell
 from ocularseg.report.summary import (
     SUMMARY_COLUMNS,
     ReportParams,
@@ -17,7 +18,6 @@ from ocularseg.report.summary import (
     summarise,
     usable_mask,
 )
-from ocularseg.report.tables import measurements_frame
 from ocularseg.stages.measure import MEASUREMENT_COLUMNS
 
 # (input, side, column, expected) computed by hand from report_cases' docstrings.
@@ -84,7 +84,7 @@ CASES = [
 @pytest.fixture(scope="module")
 def summary() -> pd.DataFrame:
     rows = keyframe_rows() + timeseries_rows()
-    return summarise(measurements_frame(rows, MEASUREMENT_COLUMNS))
+    return summarise(measurements_frame_of(rows, MEASUREMENT_COLUMNS))
 
 
 def _cell(summary: pd.DataFrame, input_name: str, side: str, column: str):
@@ -100,6 +100,8 @@ def test_summary_values(summary, input_name, side, column, expected) -> None:
         assert value is pd.NA
     elif isinstance(expected, bool):
         assert bool(value) is expected
+    elif column == "frames_excluded_reasons":
+        assert reason_counts_cell(value) == expected  # typed counts, written as in the CSV
     elif isinstance(expected, str):
         assert value == expected
     elif isinstance(expected, float) and math.isnan(expected):
@@ -119,8 +121,8 @@ def test_layout_three_rows_per_input_in_order(summary) -> None:
 def test_excluded_frames_do_not_enter_the_medians() -> None:
     # The blink frame's MRD1 of 0.5 mm would pull the right median below 4.0 if counted.
     rows = [r for r in keyframe_rows() if r["side"] == "right"]
-    with_blink = summarise(measurements_frame(rows))
-    without = summarise(measurements_frame([r for r in rows if not r["blink"]]))
+    with_blink = summarise(measurements_frame_of(rows))
+    without = summarise(measurements_frame_of([r for r in rows if not r["blink"]]))
     for column in ("mrd1_mm_median", "mrd1_mm_q25", "mrd1_mm_q75", "mrd1_mm_slope_per_s"):
         assert with_blink.loc[0, column] == pytest.approx(without.loc[0, column])
     assert with_blink.loc[0, "frames_excluded"] == 1
@@ -128,7 +130,7 @@ def test_excluded_frames_do_not_enter_the_medians() -> None:
 
 
 def test_usable_mask_matches_flags_and_blinks() -> None:
-    df = measurements_frame(keyframe_rows())
+    df = measurements_frame_of(keyframe_rows())
     mask = usable_mask(df)
     excluded = df[~mask]
     assert set(zip(excluded["frame_index"], excluded["side"], strict=True)) == {
@@ -141,7 +143,7 @@ def test_usable_mask_matches_flags_and_blinks() -> None:
 
 
 def test_excluded_flags_are_configurable() -> None:
-    df = measurements_frame(keyframe_rows())
+    df = measurements_frame_of(keyframe_rows())
     params = ReportParams(exclude_flags=("eye_closed", "iris_not_found", "at_border"))
     summary = summarise(df, params)
     assert summary.loc[1, "frames_used"] == 2  # left frame 2 is now excluded too
@@ -152,7 +154,7 @@ def test_excluded_flags_are_configurable() -> None:
 def test_keyframe_slope_needs_more_than_one_second() -> None:
     # Three usable frames within 0.5 s: too short for a key-frame slope ...
     rows = [make_row("c.mp4", i, i * 0.25, "right", mrd1_mm=4.0 - i) for i in range(3)]
-    summary = summarise(measurements_frame(rows))
+    summary = summarise(measurements_frame_of(rows))
     assert math.isnan(summary.loc[0, "mrd1_mm_slope_per_s"])
     assert summary.loc[0, "mrd1_slope_n"] == 0
     # ... but fine in a time series.
@@ -160,13 +162,13 @@ def test_keyframe_slope_needs_more_than_one_second() -> None:
         make_row("c.mp4", i, i * 0.25, "right", mode="timeseries", mrd1_mm=4.0 - i)
         for i in range(3)
     ]
-    summary = summarise(measurements_frame(rows))
+    summary = summarise(measurements_frame_of(rows))
     assert summary.loc[0, "mrd1_mm_slope_per_s"] == pytest.approx(-4.0)
     assert summary.loc[0, "mrd1_slope_n"] == 3
 
 
 def test_short_timeseries_is_not_assessed_for_fatigability() -> None:
-    summary = summarise(measurements_frame(timeseries_rows(n_frames=4, step_s=1.0)))
+    summary = summarise(measurements_frame_of(timeseries_rows(n_frames=4, step_s=1.0)))
     right = summary.iloc[0]
     assert right["indicator_fatigable_ge_2mm"] == "not assessable"
     assert math.isnan(right["mrd1_mm_fatigue_drop"])
@@ -178,7 +180,7 @@ def test_short_timeseries_is_not_assessed_for_fatigability() -> None:
 
 def test_missing_eye_gives_an_empty_row_not_no_row() -> None:
     rows = [r for r in keyframe_rows() if r["side"] == "right"]
-    summary = summarise(measurements_frame(rows))
+    summary = summarise(measurements_frame_of(rows))
     assert list(summary["side"]) == ["right", "left", "right-left"]
     left = summary.iloc[1]
     assert left["frames_total"] == 0
@@ -203,7 +205,7 @@ def test_indicator_thresholds_are_inclusive(right_mm, left_mm, ge_1, ge_2, left_
         make_row("d.mp4", 0, 0.0, "right", mrd1_mm=right_mm),
         make_row("d.mp4", 0, 0.0, "left", mrd1_mm=left_mm),
     ]
-    summary = summarise(measurements_frame(rows))  # a still image: its one frame suffices
+    summary = summarise(measurements_frame_of(rows))  # a still image: its one frame suffices
 
     def word(flag: bool) -> str:
         return "yes" if flag else "no"
@@ -218,26 +220,26 @@ def test_ratio_is_empty_when_a_median_is_not_positive() -> None:
         make_row("e.mp4", 0, 0.0, "right", mrd1_mm=3.0),
         make_row("e.mp4", 0, 0.0, "left", mrd1_mm=-0.5),  # lid below the iris centre
     ]
-    summary = summarise(measurements_frame(rows))
+    summary = summarise(measurements_frame_of(rows))
     assert summary.loc[2, "mrd1_mm_right_minus_left"] == pytest.approx(3.5)
     assert math.isnan(summary.loc[2, "mrd1_right_over_left"])
 
 
 def test_notes_state_the_thresholds_used() -> None:
-    df = measurements_frame(keyframe_rows())
+    df = measurements_frame_of(keyframe_rows())
     summary = summarise(df, ReportParams(mrd1_low_mm=2.5, indicator_min_frames=2))
     assert "≤ 2.5 mm" in summary.loc[1, "screening_notes"]
     assert "asymmetric-ptosis range" in summary.loc[2, "screening_notes"]
 
 
 def test_empty_measurements_give_an_empty_summary() -> None:
-    summary = summarise(measurements_frame([]))
+    summary = summarise(measurements_frame_of([]))
     assert summary.empty
     assert list(summary.columns) == list(SUMMARY_COLUMNS)
 
 
 def test_missing_required_column_is_an_error() -> None:
-    df = measurements_frame(keyframe_rows()).drop(columns=["mrd2_mm"])
+    df = measurements_frame_of(keyframe_rows()).drop(columns=["mrd2_mm"])
     with pytest.raises(ReportError, match="mrd2_mm"):
         summarise(df)
 
@@ -257,7 +259,7 @@ def test_params_are_frozen_and_strict() -> None:
 
 
 def test_not_assessable_note_names_the_counts_and_reasons() -> None:
-    summary = summarise(measurements_frame(keyframe_rows()))
+    summary = summarise(measurements_frame_of(keyframe_rows()))
     note = summary.loc[1, "screening_notes"]
     assert note.startswith("not assessable: 2 of 5 analysed frames")
     assert "needs ≥ 3" in note and "eye_closed 1" in note
@@ -267,11 +269,13 @@ def test_failed_gates_exclude_frames_and_are_counted() -> None:
     rows = timeseries_rows(n_frames=6)
     rows[0]["gates_failed"] = "mrd1_out_of_range"  # b.mp4 frame 0, right eye
     rows[2]["gates_failed"] = "low_quality;iris_size_implausible"  # frame 1, right
-    summary = summarise(measurements_frame(rows))
+    summary = summarise(measurements_frame_of(rows))
     right = summary.iloc[0]
     assert right["frames_used"] == 4
     assert right["frames_excluded_reasons"] == (
-        "mrd1_out_of_range 1; low_quality 1; iris_size_implausible 1"
+        ReasonCount("mrd1_out_of_range", 1),
+        ReasonCount("low_quality", 1),
+        ReasonCount("iris_size_implausible", 1),
     )
     # MRD1 4 − 0.15 t over t = 2 … 5 only: median 3.475.
     assert right["mrd1_mm_median"] == pytest.approx(3.475)
@@ -282,16 +286,16 @@ def test_most_frames_failing_makes_the_eye_not_assessable() -> None:
         make_row("f.mp4", i, float(i), "right", mrd1_mm=1.0, gates_failed="" if i < 3 else "x")
         for i in range(8)
     ]
-    right = summarise(measurements_frame(rows)).iloc[0]
+    right = summarise(measurements_frame_of(rows)).iloc[0]
     assert right["frames_used"] == 3
     assert right["indicator_mrd1_le_2mm"] == "not assessable"  # 3 of 8 < 50 %
     assert "3 of 8" in right["screening_notes"]
-    relaxed = summarise(measurements_frame(rows), ReportParams(indicator_min_used_fraction=0.3))
+    relaxed = summarise(measurements_frame_of(rows), ReportParams(indicator_min_used_fraction=0.3))
     assert relaxed.iloc[0]["indicator_mrd1_le_2mm"] == "yes"
 
 
 def test_mark_used_adds_the_column_after_gates_failed() -> None:
-    df = mark_used(measurements_frame(keyframe_rows()))
+    df = mark_used(measurements_frame_of(keyframe_rows()))
     columns = list(df.columns)
     assert columns[columns.index("gates_failed") + 1] == "used"
     assert df["used"].tolist() == usable_mask(df).tolist()

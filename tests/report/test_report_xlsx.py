@@ -6,11 +6,12 @@ import json
 
 import openpyxl
 import pytest
-from report_cases import keyframe_rows, timeseries_rows
+from report_cases import keyframe_rows, measurements_frame_of, timeseries_rows
 
 from ocularseg.core.errors import ReportError
+from ocularseg.core.records import ErrorRecord
 from ocularseg.report.summary import DISCLAIMER, summarise
-from ocularseg.report.tables import errors_frame, measurements_frame
+from ocularseg.report.tables import errors_frame
 from ocularseg.report.xlsx import SHEET_NAMES, flatten_run_info, number_format, write_xlsx
 from ocularseg.stages.measure import MEASUREMENT_COLUMNS
 
@@ -49,10 +50,8 @@ FORMAT_CASES = [
 
 @pytest.fixture(scope="module")
 def tables():
-    df = measurements_frame(keyframe_rows() + timeseries_rows(), MEASUREMENT_COLUMNS)
-    errors = errors_frame(
-        [{"input": "=c.mp4", "stage": "face", "error": "no face found", "frame_index": None}]
-    )
+    df = measurements_frame_of(keyframe_rows() + timeseries_rows(), MEASUREMENT_COLUMNS)
+    errors = errors_frame([ErrorRecord(input="=c.mp4", stage="face", error="no face found")])
     return df, summarise(df), errors
 
 
@@ -162,7 +161,7 @@ def test_number_format(column, expected) -> None:
 
 
 def test_empty_tables_still_give_four_sheets(tmp_path) -> None:
-    df = measurements_frame([], MEASUREMENT_COLUMNS)
+    df = measurements_frame_of([], MEASUREMENT_COLUMNS)
     path = write_xlsx(tmp_path / "r.xlsx", summarise(df), df, None, {})
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == list(SHEET_NAMES)

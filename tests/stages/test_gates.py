@@ -17,15 +17,14 @@ from pydantic import ValidationError
 
 from ocularseg.core.errors import InputError
 from ocularseg.core.labels import Label
+from ocularseg.core.records import ReasonCount
 from ocularseg.report.summary import summarise
-from ocularseg.report.tables import measurements_frame
 from ocularseg.stages.gates import (
     EXCLUSION_TEXT,
     GATE_IRIS_SIZE_EYES,
     GATE_NAMES,
     GateParams,
     agreement_gates,
-    exclusion_reasons,
     exclusion_text,
     frame_gates,
 )
@@ -36,6 +35,7 @@ from ocularseg.stages.quality import (
     outline_agreement,
     quality_score,
 )
+from tests.report.report_cases import eye_row, measurements_frame_of
 
 #: Crop px per frame px of a face filmed at ~1 m in 1080p: the eye ~60 frame px wide.
 SCALE = 4.5
@@ -103,7 +103,7 @@ def test_closed_eye_is_excluded_and_not_assessable() -> None:
     assert "eye_closed" in measurement.flags
     row = _row(0, 0.0, "right", flags=";".join(measurement.flags), **measurement.values)
     assert "eye_closed" in exclusion_reasons(row)
-    summary = summarise(measurements_frame([row], MEASUREMENT_COLUMNS))
+    summary = summarise(measurements_frame_of([row]))
     assert summary.loc[0, "indicator_mrd1_le_2mm"] == "not assessable"
 
 
@@ -111,14 +111,14 @@ def test_blink_is_excluded_from_the_median_and_its_neighbours_too() -> None:
     rows = [_row(i, i / 10, "right", mrd1_mm=4.0, mode="timeseries") for i in range(12)]
     rows[5].update(blink=True, mrd1_mm=-0.4)
     rows[6]["mrd1_mm"] = 1.5  # the lid still reopening, not caught by the EAR detector
-    agreement_gates(rows, timeseries=True)
+    rows = _gate(rows, timeseries=True)
     assert exclusion_reasons(rows[5]) == ["blink"]
     assert "near_blink" in exclusion_reasons(rows[6])
     assert "near_blink" in exclusion_reasons(rows[4])
     assert exclusion_reasons(rows[8]) == []  # 0.3 s away
-    summary = summarise(measurements_frame(rows, MEASUREMENT_COLUMNS))
+    summary = summarise(measurements_frame_of(rows))
     assert summary.loc[0, "mrd1_mm_median"] == pytest.approx(4.0)
-    assert "blink 1" in summary.loc[0, "frames_excluded_reasons"]
+    assert ReasonCount("blink", 1) in summary.loc[0, "frames_excluded_reasons"]
 
 
 # --- the other gates --------------------------------------------------------------------
@@ -169,6 +169,14 @@ def test_gates_need_no_iris_when_there_is_none(open_eye) -> None:
     assert frame_gates(measurement.values, no_iris, outline) == ()
 
 
+def exclusion_reasons(row):
+    return eye_row(row).exclusion_reasons()
+
+
+def _gate(rows, **options):
+    return agreement_gates([eye_row(r) for r in rows], **options)
+
+
 def _row(frame, t, side, *, mode="keyframes", blink=False, flags="", **values):
     row = dict.fromkeys(MEASUREMENT_COLUMNS, math.nan)
     row.update(
@@ -196,7 +204,7 @@ def _row(frame, t, side, *, mode="keyframes", blink=False, flags="", **values):
 def test_iris_radius_that_jumps_between_frames_fails() -> None:
     rows = [_row(i, float(i), "left", mrd1_mm=4.0) for i in range(5)]
     rows[2]["iris_radius_frame_px"] = 18.0  # +29 %
-    agreement_gates(rows, timeseries=False)
+    rows = _gate(rows, timeseries=False)
     assert [exclusion_reasons(r) for r in rows] == [[], [], ["iris_size_inconsistent"], [], []]
 
 
@@ -216,7 +224,7 @@ def test_iris_radii_of_the_two_eyes_must_agree(radii, shown, expected) -> None:
         _row(0, 0.0, side, iris_radius_frame_px=r, visible_iris_fraction=f, mrd1_mm=3.0)
         for side, r, f in zip(("right", "left"), radii, shown, strict=True)
     ]
-    agreement_gates(rows, timeseries=False)
+    rows = _gate(rows, timeseries=False)
     assert [exclusion_reasons(r) for r in rows] == list(expected)
 
 
@@ -226,7 +234,7 @@ def test_an_eye_already_excluded_is_not_compared_with_the_other() -> None:
         _row(0, 0.0, "left", iris_radius_frame_px=12.2, visible_iris_fraction=0.5),
     ]
     rows[0]["gates_failed"] = "low_quality"
-    agreement_gates(rows, timeseries=False)
+    rows = _gate(rows, timeseries=False)
     assert exclusion_reasons(rows[1]) == []
 
 
@@ -237,7 +245,7 @@ def test_an_eye_already_excluded_is_not_compared_with_the_other() -> None:
 def test_mrd1_that_disagrees_with_the_other_frames_fails(timeseries, jump, fails) -> None:
     rows = [_row(i, i * 0.5, "right", mrd1_mm=4.0 + 0.01 * i) for i in range(7)]
     rows[3]["mrd1_mm"] -= jump
-    agreement_gates(rows, timeseries=timeseries)
+    rows = _gate(rows, timeseries=timeseries)
     assert ("mrd1_inconsistent" in exclusion_reasons(rows[3])) is fails
     assert all(exclusion_reasons(r) == [] for i, r in enumerate(rows) if i != 3)
 
@@ -247,7 +255,7 @@ def test_a_steady_droop_is_not_inconsistent() -> None:
     rows = [
         _row(i, i / 15, "left", mode="timeseries", mrd1_mm=5.0 - 0.6 * i / 15) for i in range(120)
     ]
-    agreement_gates(rows, timeseries=True)
+    rows = _gate(rows, timeseries=True)
     assert all(exclusion_reasons(r) == [] for r in rows)
 
 
@@ -255,7 +263,7 @@ def test_blurred_frame_fails_against_the_input_median() -> None:
     rows = [r for i in range(5) for r in (_row(i, i, "right"), _row(i, i, "left"))]
     for row in rows[4:6]:
         row["sharpness"] = 40.0  # 0.4 × the median of 100
-    agreement_gates(rows, timeseries=False)
+    rows = _gate(rows, timeseries=False)
     assert [("blurred" in exclusion_reasons(r)) for r in rows] == [
         False,
         False,
@@ -273,7 +281,7 @@ def test_blurred_frame_fails_against_the_input_median() -> None:
 def test_few_frames_skip_the_between_frame_gates() -> None:
     rows = [_row(0, 0.0, "right", mrd1_mm=4.0), _row(1, 1.0, "right", mrd1_mm=0.0)]
     rows[1]["sharpness"] = 1.0
-    agreement_gates(rows, timeseries=False)
+    rows = _gate(rows, timeseries=False)
     assert all(exclusion_reasons(r) == [] for r in rows)
 
 

@@ -17,6 +17,7 @@ from ocularseg.stages.shared_radius import (
     shared_radius_frame_px,
     wants_refit,
 )
+from tests.report.report_cases import eye_row, make_row
 
 CENTRE_X, CENTRE_Y, RADIUS = 240.4, 160.3, 60.0
 
@@ -61,12 +62,9 @@ def test_a_radius_that_does_not_fit_the_limbus_is_refused() -> None:
 
 
 def _row(radius, fraction, used=True, timestamp_s=0.0):
-    return {
-        "iris_radius_frame_px": radius,
-        "visible_iris_fraction": fraction,
-        "used": used,
-        "timestamp_s": timestamp_s,
-    }
+    row = make_row("x.mp4", 0, timestamp_s, "right", gates_failed="" if used else "low_quality")
+    row.update(iris_radius_frame_px=radius, visible_iris_fraction=fraction)
+    return eye_row(row)
 
 
 def test_references_are_used_nearly_full_irises() -> None:
@@ -79,9 +77,9 @@ def test_references_are_used_nearly_full_irises() -> None:
         _row(20.0, 0.99, used=False),  # excluded by a gate: not a reference
         _row(math.nan, 0.99),
     ]
-    times, radii = reference_radii(rows, params, lambda r: r["used"])
+    times, radii = reference_radii(rows, params)
     assert sorted(radii.tolist()) == [14.0, 14.4, 15.0]
-    none = reference_radii(rows[3:4], params, lambda r: r["used"])
+    none = reference_radii(rows[3:4], params)
     assert math.isnan(shared_radius_frame_px(0.0, none, params))
 
 
@@ -89,7 +87,7 @@ def test_the_shared_radius_follows_the_head_through_a_recording() -> None:
     # The head moves closer: every radius in frame px grows 10 % over 4 s.
     params = SharedRadiusParams(window_s=0.5)
     rows = [_row(14.0 * (1 + 0.025 * t), 0.95, timestamp_s=t) for t in np.arange(0, 4.01, 0.25)]
-    references = reference_radii(rows, params, lambda r: r["used"])
+    references = reference_radii(rows, params)
     assert shared_radius_frame_px(0.0, references, params) == pytest.approx(14.0, rel=0.01)
     assert shared_radius_frame_px(4.0, references, params) == pytest.approx(15.4, rel=0.01)
     # Far from every reference, the median of all.
