@@ -142,7 +142,8 @@ class EyeRow:
         return replace(self, gates_failed=(*self.gates_failed, *added)) if added else self
 
     def cells(self) -> dict[str, object]:
-        """The row as CSV cells, in column order: flags and gates ``;``-joined."""
+        """The row as table cells in column order (the measurements spread out); flags
+        and gates stay tuples, joined by the CSV writer (``report.tables.write_csv``)."""
         out: dict[str, object] = {}
         for f in fields(self):
             value = getattr(self, f.name)
