@@ -18,7 +18,6 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from typing import Literal
 
 from ocularseg.core.exclusion import EXCLUDING_FLAGS, row_exclusion_reasons
 
@@ -69,9 +68,6 @@ class Gate(StrEnum):
     IRIS_SIZE_INCONSISTENT = "iris_size_inconsistent"
     MRD1_INCONSISTENT = "mrd1_inconsistent"
     NEAR_BLINK = "near_blink"
-
-
-Mode = Literal["keyframes", "timeseries"]
 
 
 def join_names(names: Iterable[str]) -> str:
@@ -149,8 +145,6 @@ class EyeRow:
             value = getattr(self, f.name)
             if f.name == "values":
                 out.update(value)
-            elif f.name in ("flags", "gates_failed"):
-                out[f.name] = tuple(value)
             else:
                 out[f.name] = value
         return out
@@ -203,14 +197,11 @@ class EyeRow:
         )
 
 
-#: ``measurements.csv`` columns before the measurements, from :class:`EyeRow`'s fields.
-EYE_ROW_LEAD_COLUMNS: tuple[str, ...] = tuple(
-    f.name for f in fields(EyeRow)[: [f.name for f in fields(EyeRow)].index("values")]
-)
-#: ``measurements.csv`` columns after the measurements.
-EYE_ROW_TAIL_COLUMNS: tuple[str, ...] = tuple(
-    f.name for f in fields(EyeRow)[[f.name for f in fields(EyeRow)].index("values") + 1 :]
-)
+_FIELD_NAMES = tuple(f.name for f in fields(EyeRow))
+#: ``measurements.csv`` columns before and after the measurements (``EyeRow.values``),
+#: from :class:`EyeRow`'s fields.
+EYE_ROW_LEAD_COLUMNS: tuple[str, ...] = _FIELD_NAMES[: _FIELD_NAMES.index("values")]
+EYE_ROW_TAIL_COLUMNS: tuple[str, ...] = _FIELD_NAMES[_FIELD_NAMES.index("values") + 1 :]
 
 
 @dataclass(frozen=True)
@@ -229,9 +220,6 @@ class ErrorRecord:
     error: str
     frame_index: int | None = None
 
-    def text(self) -> str:
-        return self.error
-
 
 @dataclass(frozen=True)
 class WarningRecord:
@@ -242,9 +230,6 @@ class WarningRecord:
     stage: str
     warning: str
     frame_index: int | None = None
-
-    def text(self) -> str:
-        return self.warning
 
 
 #: Columns of ``errors.csv`` and ``warnings.csv``.

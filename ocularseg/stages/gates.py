@@ -82,20 +82,6 @@ from ocularseg.core.errors import InputError
 from ocularseg.core.records import EyeRow, Gate
 from ocularseg.stages._label_map import check_label_map, dilated_polygon, opening_mask
 
-GATE_EYE_TOO_SMALL = Gate.EYE_TOO_SMALL
-GATE_LOW_QUALITY = Gate.LOW_QUALITY
-GATE_OPENING_OUTSIDE_EYE = Gate.OPENING_OUTSIDE_EYE
-GATE_LID_OFFSET = Gate.LID_OFFSET
-GATE_IRIS_SIZE = Gate.IRIS_SIZE
-GATE_IRIS_ARC = Gate.IRIS_ARC
-GATE_MRD1_RANGE = Gate.MRD1_RANGE
-GATE_FISSURE_RANGE = Gate.FISSURE_RANGE
-GATE_BLURRED = Gate.BLURRED
-GATE_IRIS_SIZE_INCONSISTENT = Gate.IRIS_SIZE_INCONSISTENT
-GATE_IRIS_SIZE_EYES = Gate.IRIS_SIZE_EYES
-GATE_MRD1_INCONSISTENT = Gate.MRD1_INCONSISTENT
-GATE_NEAR_BLINK = Gate.NEAR_BLINK
-
 #: Every gate name, frame gates first, in the order they are checked.
 GATE_NAMES: tuple[str, ...] = tuple(Gate)
 
@@ -105,19 +91,19 @@ EXCLUSION_TEXT: dict[str, str] = {
     "blink": "blink",
     "eye_closed": "eye closed",
     "iris_not_found": "iris circle not found",
-    GATE_EYE_TOO_SMALL: "eye too small in the image",
-    GATE_LOW_QUALITY: "segmentation quality low",
-    GATE_OPENING_OUTSIDE_EYE: "segmentation outside the eye outline",
-    GATE_LID_OFFSET: "lid margin far from the landmark eye outline",
-    GATE_IRIS_SIZE: "iris size implausible for the eye width",
-    GATE_IRIS_ARC: "too little iris border visible",
-    GATE_MRD1_RANGE: "MRD1 outside the plausible range",
-    GATE_FISSURE_RANGE: "fissure height outside the plausible range",
-    GATE_BLURRED: "frame blurred",
-    GATE_IRIS_SIZE_EYES: "iris size differs from the other eye's",
-    GATE_IRIS_SIZE_INCONSISTENT: "iris size differs from the other frames",
-    GATE_MRD1_INCONSISTENT: "MRD1 differs from the neighbouring frames",
-    GATE_NEAR_BLINK: "next to a blink",
+    Gate.EYE_TOO_SMALL: "eye too small in the image",
+    Gate.LOW_QUALITY: "segmentation quality low",
+    Gate.OPENING_OUTSIDE_EYE: "segmentation outside the eye outline",
+    Gate.LID_OFFSET: "lid margin far from the landmark eye outline",
+    Gate.IRIS_SIZE: "iris size implausible for the eye width",
+    Gate.IRIS_ARC: "too little iris border visible",
+    Gate.MRD1_RANGE: "MRD1 outside the plausible range",
+    Gate.FISSURE_RANGE: "fissure height outside the plausible range",
+    Gate.BLURRED: "frame blurred",
+    Gate.IRIS_SIZE_EYES: "iris size differs from the other eye's",
+    Gate.IRIS_SIZE_INCONSISTENT: "iris size differs from the other frames",
+    Gate.MRD1_INCONSISTENT: "MRD1 differs from the neighbouring frames",
+    Gate.NEAR_BLINK: "next to a blink",
 }
 
 
@@ -250,27 +236,27 @@ def frame_gates(
     scale = float(values.get("scale_crop_per_frame", math.nan))
     if math.isfinite(scale) and scale > 0:
         if eye_width_crop_px / scale < params.min_eye_width_frame_px:
-            failed.append(GATE_EYE_TOO_SMALL)
+            failed.append(Gate.EYE_TOO_SMALL)
     if math.isfinite(quality) and quality < params.min_quality:
-        failed.append(GATE_LOW_QUALITY)
+        failed.append(Gate.LOW_QUALITY)
     if _outside_eye(values, labels, outline, eye_width_crop_px, params):
-        failed.append(GATE_OPENING_OUTSIDE_EYE)
+        failed.append(Gate.OPENING_OUTSIDE_EYE)
     if _lid_far_from_outline(values, outline, eye_width_crop_px, params):
-        failed.append(GATE_LID_OFFSET)
+        failed.append(Gate.LID_OFFSET)
     radius = float(values.get("iris_radius_px", math.nan))
     if math.isfinite(radius) and eye_width_crop_px > 0:
         ratio = 2.0 * radius / eye_width_crop_px
         if not params.iris_to_eye_width_min <= ratio <= params.iris_to_eye_width_max:
-            failed.append(GATE_IRIS_SIZE)
+            failed.append(Gate.IRIS_SIZE)
     arc = float(values.get("iris_fit_arc_deg", math.nan))
     if math.isfinite(arc) and arc < params.min_limbus_arc_deg:
-        failed.append(GATE_IRIS_ARC)
+        failed.append(Gate.IRIS_ARC)
     mrd1 = float(values.get("mrd1_mm", math.nan))
     if math.isfinite(mrd1) and not params.mrd1_min_mm <= mrd1 <= params.mrd1_max_mm:
-        failed.append(GATE_MRD1_RANGE)
+        failed.append(Gate.MRD1_RANGE)
     fissure = float(values.get("fissure_height_mm", math.nan))
     if math.isfinite(fissure) and not params.fissure_min_mm <= fissure <= params.fissure_max_mm:
-        failed.append(GATE_FISSURE_RANGE)
+        failed.append(Gate.FISSURE_RANGE)
     return tuple(failed)
 
 
@@ -348,7 +334,7 @@ def agreement_gates(
             for i, row in enumerate(out):
                 gap = np.abs(blinks - row.timestamp_s).min()
                 if not row.blink and gap <= params.blink_margin_s + 1e-9:
-                    out[i] = row.with_gates(GATE_NEAR_BLINK)
+                    out[i] = row.with_gates(Gate.NEAR_BLINK)
     _between_eyes(out, params)
     sharpness: dict[float, float] = {}
     for row in out:
@@ -358,7 +344,7 @@ def agreement_gates(
         cut = params.blur_ratio * float(np.median(values))
         for i, row in enumerate(out):
             if row.sharpness < cut:
-                out[i] = row.with_gates(GATE_BLURRED)
+                out[i] = row.with_gates(Gate.BLURRED)
     for side in dict.fromkeys(row.side for row in out):
         passing = [i for i, r in enumerate(out) if r.side == side and _passes(r)]
         if len(passing) < params.agreement_min_frames:
@@ -369,7 +355,7 @@ def agreement_gates(
             median = float(np.median(finite))
             for i, radius in zip(passing, radii, strict=True):
                 if abs(radius / median - 1.0) > params.max_iris_radius_deviation:
-                    out[i] = out[i].with_gates(GATE_IRIS_SIZE_INCONSISTENT)
+                    out[i] = out[i].with_gates(Gate.IRIS_SIZE_INCONSISTENT)
         _mrd1_agreement(out, passing, timeseries, params)
     return out
 
@@ -391,10 +377,10 @@ def _between_eyes(rows: list[EyeRow], params: GateParams) -> None:
         shown = [rows[i].value("visible_iris_fraction") for i in pair]
         if all(math.isfinite(v) for v in shown) and abs(shown[0] - shown[1]) > 0.05:
             less = pair[int(np.argmin(shown))]
-            rows[less] = rows[less].with_gates(GATE_IRIS_SIZE_EYES)
+            rows[less] = rows[less].with_gates(Gate.IRIS_SIZE_EYES)
         else:
             for i in pair:
-                rows[i] = rows[i].with_gates(GATE_IRIS_SIZE_EYES)
+                rows[i] = rows[i].with_gates(Gate.IRIS_SIZE_EYES)
 
 
 def _mrd1_agreement(
@@ -415,7 +401,7 @@ def _mrd1_agreement(
             continue
         limit = params.max_mrd1_jump_mm if timeseries else params.max_mrd1_deviation_mm
         if abs(mrd1[k] - float(np.median(mrd1[others]))) > limit:
-            rows[i] = rows[i].with_gates(GATE_MRD1_INCONSISTENT)
+            rows[i] = rows[i].with_gates(Gate.MRD1_INCONSISTENT)
 
 
 def _passes(row: EyeRow) -> bool:

@@ -17,11 +17,10 @@ from pydantic import ValidationError
 
 from ocularseg.core.errors import InputError
 from ocularseg.core.labels import Label
-from ocularseg.core.records import ReasonCount
+from ocularseg.core.records import Gate, ReasonCount
 from ocularseg.report.summary import summarise
 from ocularseg.stages.gates import (
     EXCLUSION_TEXT,
-    GATE_IRIS_SIZE_EYES,
     GATE_NAMES,
     GateParams,
     agreement_gates,
@@ -212,9 +211,9 @@ def test_iris_radius_that_jumps_between_frames_fails() -> None:
     ("radii", "shown", "expected"),
     [
         # A squinting face: the right circle far too large on a short arc (real case: 42 %).
-        ((17.3, 12.2), (0.38, 0.53), ([GATE_IRIS_SIZE_EYES], [])),
+        ((17.3, 12.2), (0.38, 0.53), ([Gate.IRIS_SIZE_EYES], [])),
         # Equally visible: nothing tells which circle is wrong, so both go.
-        ((17.3, 12.2), (0.60, 0.62), ([GATE_IRIS_SIZE_EYES], [GATE_IRIS_SIZE_EYES])),
+        ((17.3, 12.2), (0.60, 0.62), ([Gate.IRIS_SIZE_EYES], [Gate.IRIS_SIZE_EYES])),
         # 10 % apart: fit noise or a turned head, both kept.
         ((13.2, 12.0), (0.40, 0.90), ([], [])),
     ],
