@@ -1,7 +1,8 @@
 """Seeded fuzzing of the commands that read user files (issue 11): a few hundred mutated
 LabelMe annotations (``data import labelme``) and option files (``analyze --config``,
 ``train``). Whatever the input, the exit code is 0, 1 or 2, with one-line errors and no
-traceback. Runs in well under a minute; the counts are printed (``pytest -s``).
+traceback. About 500 CLI calls, so the module is marked slow (CI runs it; the fast lane
+``pytest -m "not slow"`` does not); the counts are printed (``pytest -s``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from mutations import (
 from typer.testing import CliRunner
 
 from ocularseg.cli.app import app
+
+pytestmark = pytest.mark.slow
 
 SEED = 20240611
 N_LABELME = 300
@@ -80,39 +83,62 @@ def test_fuzz_labelme_import(tmp_path):
     assert counts[0] and (counts[1] or counts[2])  # both accepted and refused files occur
 
 
-def test_fuzz_analyze_config(tmp_path):
-    rng = np.random.default_rng(SEED + 1)
+def _fuzz_configs(name, n, rng, base, tmp_path, command) -> None:
+    """Run ``command(index, path)`` on ``n`` mutated option files; report the exit codes."""
     counts: Counter = Counter()
     failures: list[str] = []
     began = time.perf_counter()
-    for index in range(N_ANALYZE_CONFIG):
-        config = mutate_config(base_analyze_config(), rng)
+    for index in range(n):
+        config = mutate_config(base(), rng)
         path = tmp_path / f"c{index:03d}.yaml"
-        text = config if isinstance(config, str) else yaml.safe_dump(config)
-        path.write_text(text)
-        # A missing input after the options: a valid config ends in "no such file" (exit 2)
-        # without a full analysis, so hundreds of cases stay fast.
-        args = ["analyze", str(tmp_path / "absent.png"), "--out", str(tmp_path / "o")]
-        result = runner.invoke(app, [*args, "--config", str(path)])
-        _check(result, f"config {index}", counts, failures)
-    _report("analyze config fuzz", N_ANALYZE_CONFIG, time.perf_counter() - began, counts, failures)
+        if isinstance(config, dict):
+            config = command.prepare(config, index)
+        path.write_text(config if isinstance(config, str) else yaml.safe_dump(config))
+        _check(runner.invoke(app, command.args(path)), f"{name} {index}", counts, failures)
+    _report(name, n, time.perf_counter() - began, counts, failures)
+
+
+class _AnalyzeConfig:
+    """A missing input after the options: a valid config ends in "no such file" (exit 2)
+    without a full analysis, so hundreds of cases stay fast."""
+
+    def __init__(self, tmp_path) -> None:
+        self.tmp_path = tmp_path
+
+    def prepare(self, config: dict, index: int) -> dict:
+        return config
+
+    def args(self, path) -> list[str]:
+        absent = str(self.tmp_path / "absent.png")
+        return ["analyze", absent, "--out", str(self.tmp_path / "o"), "--config", str(path)]
+
+
+class _TrainConfig:
+    """The options are checked before training; a missing data set then stops the run
+    (exit 1) before any step, so no case trains."""
+
+    def __init__(self, tmp_path) -> None:
+        self.tmp_path = tmp_path
+
+    def prepare(self, config: dict, index: int) -> dict:
+        config.setdefault("data", str(self.tmp_path / "no-data"))
+        config["out"] = str(self.tmp_path / f"run{index}")
+        return config
+
+    def args(self, path) -> list[str]:
+        return ["train", str(path)]
+
+
+def test_fuzz_analyze_config(tmp_path):
+    rng = np.random.default_rng(SEED + 1)
+    command = _AnalyzeConfig(tmp_path)
+    _fuzz_configs(
+        "analyze config fuzz", N_ANALYZE_CONFIG, rng, base_analyze_config, tmp_path, command
+    )
 
 
 def test_fuzz_train_config(tmp_path, repo_root):
     pytest.importorskip("torch")
     rng = np.random.default_rng(SEED + 2)
-    counts: Counter = Counter()
-    failures: list[str] = []
-    began = time.perf_counter()
-    for index in range(N_TRAIN_CONFIG):
-        config = mutate_config(base_train_config(), rng)
-        if isinstance(config, dict):
-            # The options are checked before training; a missing data set then stops the
-            # run (exit 1) before any step, so no case trains.
-            config.setdefault("data", str(tmp_path / "no-data"))
-            config["out"] = str(tmp_path / f"run{index}")
-        path = tmp_path / f"t{index:03d}.yaml"
-        path.write_text(config if isinstance(config, str) else yaml.safe_dump(config))
-        result = runner.invoke(app, ["train", str(path)])
-        _check(result, f"train config {index}", counts, failures)
-    _report("train config fuzz", N_TRAIN_CONFIG, time.perf_counter() - began, counts, failures)
+    command = _TrainConfig(tmp_path)
+    _fuzz_configs("train config fuzz", N_TRAIN_CONFIG, rng, base_train_config, tmp_path, command)
