@@ -14,7 +14,7 @@ from ocularseg.core.exclusion import EXCLUDING_FLAGS
 class ReportParams(BaseModel):
     """Thresholds of the summary and its screening indicators (frozen; unknown keys fail).
 
-    Defaults are the reference values of CLINICAL.md.
+    Defaults are the reference values of docs/measurements.md.
 
     Attributes:
         mrd1_low_mm: ``indicator_mrd1_le_2mm`` when an eye's median MRD1 ≤ this (mm);

@@ -77,7 +77,6 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ocularseg.core.containers import EyeCrop, FaceLandmarks
 from ocularseg.core.errors import InputError
 from ocularseg.core.records import EyeRow, Gate
 from ocularseg.stages._label_map import check_label_map, dilated_polygon, opening_mask
@@ -193,13 +192,6 @@ class GateParams(BaseModel):
         return self
 
 
-def eye_outline_crop_px(face: FaceLandmarks, crop: EyeCrop) -> np.ndarray:
-    """The six landmark eye points of ``crop``'s side mapped into crop px, (6, 2) (x, y)."""
-    from ocularseg.stages.landmark_gate import eye_points_in_crop
-
-    return eye_points_in_crop(face.eye_points_px(crop.side), crop.crop_from_frame)
-
-
 def frame_gates(
     values: Mapping[str, float],
     labels: np.ndarray,
@@ -213,7 +205,8 @@ def frame_gates(
     Args:
         values: a ``measure_eye`` result (crop px and mm columns, ``scale_crop_per_frame``).
         labels: the (H, W) label map that was measured (crop px).
-        eye_outline_px: (6, 2) landmark eye points in crop px (``eye_outline_crop_px``),
+        eye_outline_px: (6, 2) landmark eye points in crop px
+            (``stages.landmark_gate.eye_points_in_crop``),
             dlib order: p1 and p4 are the canthi.
         quality: mirror agreement of the segmentation (NaN = not computed: not tested).
         params: thresholds; defaults to ``GateParams()``.

@@ -2,7 +2,7 @@
 
 Pure NumPy/SciPy. Input is a segmentation label map (H, W) in crop px (normally 480×320)
 with the values of ``Label``; output is one flat ``dict[str, float]`` with every column of
-CLINICAL.md (always the same keys, ``MEASUREMENT_COLUMNS``, NaN where undefined) plus
+docs/measurements.md (always the same keys, ``MEASUREMENT_COLUMNS``, NaN where undefined) plus
 quality flags.
 
 Units, by column suffix
@@ -236,7 +236,7 @@ def class_areas_px(labels: np.ndarray) -> dict[str, int]:
 
 
 def opening_ratios(areas_px: Mapping[str, float]) -> dict[str, float]:
-    """Area ratios of CLINICAL.md from class areas.
+    """Area ratios of docs/measurements.md from class areas.
 
     Args:
         areas_px: per-class areas as returned by :func:`class_areas_px` (any one unit).
@@ -274,7 +274,7 @@ def lid_distances_px(
         margin_half_width_px: read each lid margin in the centre column from a trimmed
             quadratic fitted to the margin over the columns within this many crop px
             (``stages.lid_margin``), so that a notch of lashes labelled skin does not move
-            MRD1; below 1 px, the centre column alone (the literal CLINICAL.md reading).
+            MRD1; below 1 px, the centre column alone (the literal docs/measurements.md reading).
         edges: the margin edges to read (:func:`margin_edges`; refined against the image
             by ``measure_eye_crop`` when it has the crop); None takes the mask's.
 
@@ -474,7 +474,7 @@ def measure_eye(
     scale_crop_per_frame: float = 1.0,
     iris_diameter_mm: float | None = None,
 ) -> dict[str, float]:
-    """Every per-eye column of CLINICAL.md for one label map.
+    """Every per-eye column of docs/measurements.md for one label map.
 
     Args:
         labels: (H, W) label map in crop px (values in ``Label``).
