@@ -41,6 +41,7 @@ import numpy as np
 
 from ocularseg.core.errors import InputError, OcularsegError, ReportError
 from ocularseg.core.labels import LABEL_COLOURS_RGB, Label
+from ocularseg.core.records import note_words
 from ocularseg.io.images import write_image_atomic
 
 #: Opacity of the class colours over the crop (0 = invisible, 1 = opaque).
@@ -62,18 +63,6 @@ SHEET_COLUMNS = 3
 SHEET_ROWS = 4
 SHEET_TILES = SHEET_COLUMNS * SHEET_ROWS
 SHEET_TILE_WIDTH_PX = 480
-
-#: Plain words for the crop notes that do not exclude a measurement.
-_NOTE_TEXT: dict[str, str] = {
-    "at_border": "eye at the frame edge",
-    "too_small": "eye small in the frame",
-    "iris_radius_shared": "iris size from the open eye",
-    "reflex_off_centre": "light reflex off the iris centre",
-    "iris_from_amodal_disc": "iris circle from the whole-iris output",
-    "iris_from_visible_limbus": "iris circle from the visible limbus",
-    "pupil_not_visible": "pupil not seen (no pupil ratio)",
-    "pupil_implausible": "pupil shape not a pupil (no pupil ratio)",
-}
 
 _FONT_SCALE = 0.45  # ~10 px cap height: legible at 480×320 without hiding the eye
 _LINE_STEP_PX = 16
@@ -416,7 +405,7 @@ def _text_lines(
     reflex_mm = _number(values, "mrd1_reflex_mm")
     if math.isfinite(reflex_mm):
         lines.append(f"from reflex (diamond) {reflex_mm:.1f} mm")
-    notes = [_NOTE_TEXT[f] for f in flags if f in _NOTE_TEXT]
+    notes = note_words(flags)
     if notes:
         lines.append("note: " + ", ".join(notes))
     return lines

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ocularseg.core.errors import OcularsegError, ReportError
+from ocularseg.core.records import PLAIN_WORDS, reason_counts_text
 from ocularseg.report.summary import DISCLAIMER, NOT_ASSESSABLE, YES, ReportParams
 
 if TYPE_CHECKING:
@@ -66,8 +67,8 @@ class PageContext:
         version: ocularseg version.
         model_sha256: checksum of the model's ONNX file ("" if unknown).
         created_utc: when the run was made (ISO text).
-        exclusion_text: plain words per exclusion reason name (``stages.gates``); names
-            without an entry are shown with spaces for underscores.
+        exclusion_text: plain words per exclusion reason name (``core.records.PLAIN_WORDS``);
+            names without an entry are shown with spaces for underscores.
         params: the summary thresholds used (for the indicator labels).
     """
 
@@ -75,7 +76,7 @@ class PageContext:
     version: str = ""
     model_sha256: str = ""
     created_utc: str = ""
-    exclusion_text: Mapping[str, str] = field(default_factory=dict)
+    exclusion_text: Mapping[str, str] = field(default_factory=lambda: PLAIN_WORDS)
     params: ReportParams = field(default_factory=ReportParams)
 
 
@@ -483,13 +484,9 @@ def _exclusion_lines(summary: pd.DataFrame, context: PageContext) -> list[str]:
         if not isinstance(counts, tuple) or not counts or pd.isna(excluded) or not int(excluded):
             lines.append(f"{EYE_NAMES[side]}: no frame excluded.")
             continue
-        words = [
-            f"{context.exclusion_text.get(c.reason, c.reason.replace('_', ' '))} ({c.frames})"
-            for c in counts
-        ]
         lines.append(
             f"{EYE_NAMES[side]}: {int(excluded)} frame(s) excluded from the results — "
-            + ", ".join(words)
+            + reason_counts_text(counts, context.exclusion_text)
         )
         note = str(eye.get("screening_notes") or "")
         if note.startswith("not assessable"):

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ocularseg.core.records import PLAIN_WORDS, reason_counts_text
 from ocularseg.report.summary import DISCLAIMER, INDICATOR_COLUMNS, YES, ReportParams
 from ocularseg.report.tables import cell_text, errors_frame, write_atomic
 
@@ -81,7 +82,8 @@ def write_xlsx(
             same table layout (the pipeline adds ``warnings``).
         charts: input label -> chart PNG (``report.page.write_chart``) placed under the
             readable summary table.
-        exclusion_text: plain words per exclusion reason name (``stages.gates``).
+        exclusion_text: plain words per exclusion reason name; defaults to
+            ``core.records.PLAIN_WORDS``.
 
     Returns:
         ``path`` as a Path.
@@ -101,7 +103,7 @@ def write_xlsx(
     readable = workbook.active
     readable.title = "summary"
     _write_readable_summary(
-        readable, summary_df, run_info, params, charts or {}, exclusion_text or {}
+        readable, summary_df, run_info, params, charts or {}, exclusion_text or PLAIN_WORDS
     )
     summary_sheet = workbook.create_sheet("summary_data")
     _write_table(summary_sheet, summary_df, comments=_indicator_comments(params))
@@ -214,10 +216,7 @@ def _readable_value(
         counts = record.get(column)
         if not isinstance(counts, tuple) or not counts:
             return None
-        return ", ".join(
-            f"{exclusion_text.get(c.reason, c.reason.replace('_', ' '))} ({c.frames})"
-            for c in counts
-        )
+        return reason_counts_text(counts, exclusion_text)
     value = record.get(column)
     if isinstance(value, str) and value == "" and column.startswith("indicator_"):
         return None
