@@ -219,6 +219,15 @@ def frame_gates(
         failed.append(Gate.OPENING_OUTSIDE_EYE)
     if _lid_far_from_outline(values, outline, eye_width_crop_px, params):
         failed.append(Gate.LID_OFFSET)
+    failed.extend(_range_gates(values, eye_width_crop_px, params))
+    return tuple(failed)
+
+
+def _range_gates(
+    values: Mapping[str, float], eye_width_crop_px: float, params: GateParams
+) -> list[str]:
+    """The iris size, limbus arc, MRD1 and fissure range gates that fail, in that order."""
+    failed: list[str] = []
     radius = float(values.get("iris_radius_px", math.nan))
     if math.isfinite(radius) and eye_width_crop_px > 0:
         ratio = 2.0 * radius / eye_width_crop_px
@@ -233,7 +242,7 @@ def frame_gates(
     fissure = float(values.get("fissure_height_mm", math.nan))
     if math.isfinite(fissure) and not params.fissure_min_mm <= fissure <= params.fissure_max_mm:
         failed.append(Gate.FISSURE_RANGE)
-    return tuple(failed)
+    return failed
 
 
 def _outside_eye(
