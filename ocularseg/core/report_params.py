@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ocularseg.core.exclusion import EXCLUDING_FLAGS
+from ocularseg.core.params import require_order
 
 
 class ReportParams(BaseModel):
@@ -58,9 +59,5 @@ class ReportParams(BaseModel):
 
     @model_validator(mode="after")
     def _asymmetry_order(self) -> ReportParams:
-        if self.asymmetry_marked_mm < self.asymmetry_noticeable_mm:
-            raise ValueError(
-                f"asymmetry_marked_mm ({self.asymmetry_marked_mm}) must be >= "
-                f"asymmetry_noticeable_mm ({self.asymmetry_noticeable_mm})"
-            )
+        require_order(self, "asymmetry_noticeable_mm", "asymmetry_marked_mm", equal_ok=True)
         return self

@@ -78,6 +78,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ocularseg.core.errors import InputError
+from ocularseg.core.params import require_order
 from ocularseg.core.records import EyeRow, Gate
 from ocularseg.stages._label_map import check_label_map, dilated_polygon, opening_mask
 
@@ -161,15 +162,9 @@ class GateParams(BaseModel):
 
     @model_validator(mode="after")
     def _ranges(self) -> GateParams:
-        for low, high in (
-            ("iris_to_eye_width_min", "iris_to_eye_width_max"),
-            ("mrd1_min_mm", "mrd1_max_mm"),
-            ("fissure_min_mm", "fissure_max_mm"),
-        ):
-            if getattr(self, low) >= getattr(self, high):
-                raise ValueError(
-                    f"{low} ({getattr(self, low)}) must be below {high} ({getattr(self, high)})"
-                )
+        require_order(self, "iris_to_eye_width_min", "iris_to_eye_width_max")
+        require_order(self, "mrd1_min_mm", "mrd1_max_mm")
+        require_order(self, "fissure_min_mm", "fissure_max_mm")
         return self
 
 

@@ -49,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import ndimage, optimize
 
 from ocularseg.core.labels import Label
+from ocularseg.core.params import require_order
 from ocularseg.stages._label_map import check_label_map, iris_disc_mask
 
 logger = logging.getLogger(__name__)
@@ -97,12 +98,7 @@ class IrisFitParams(BaseModel):
 
     @model_validator(mode="after")
     def _radius_range(self) -> IrisFitParams:
-        if self.min_radius_px >= self.max_radius_px:
-            # ValueError, so pydantic reports it as a ValidationError like any other field.
-            raise ValueError(
-                f"min_radius_px ({self.min_radius_px}) must be below "
-                f"max_radius_px ({self.max_radius_px})"
-            )
+        require_order(self, "min_radius_px", "max_radius_px")
         return self
 
 
