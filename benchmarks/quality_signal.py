@@ -61,11 +61,21 @@ def _signals(segmenter, image, outline, side) -> tuple[dict[str, float], np.ndar
     )
     eye = run_eye_chain(seg, image, side, 1.0, outline, mirrored=seg_mirror)
     return {
-        "mean_confidence": seg.mean_confidence,
+        "mean_confidence": _mean_confidence(segmenter, image, outline),
         "mirror_agreement": eye.mirror_agreement,
         "outline_agreement": eye.outline_agreement,
         "quality": eye.quality,
     }, eye.labels
+
+
+def _mean_confidence(segmenter, image: np.ndarray, outline: np.ndarray) -> float:
+    """The mean over the crop of the model's max softmax probability per pixel."""
+    from ocularseg.io.model_folder import model_input
+
+    batch = model_input(segmenter.spec.input, [image], [outline])
+    logits, _ = segmenter._split_outputs(segmenter._forward(np.ascontiguousarray(batch)))
+    shifted = logits[0] - logits[0].max(axis=0, keepdims=True)
+    return float(np.mean(1.0 / np.exp(shifted, dtype=np.float32).sum(axis=0)))
 
 
 def phantom_rows(segmenter, n: int, seed: int) -> pd.DataFrame:
@@ -122,7 +132,7 @@ def real_rows(segmenter, images: list[str], judgements: dict[tuple[str, str], bo
     from ocularseg.io.images import read_image_rgb
     from ocularseg.stages.crop import crop_eye
     from ocularseg.stages.face import FaceDetector
-    from ocularseg.stages.gates import eye_outline_crop_px
+    from ocularseg.stages.landmark_gate import eye_points_in_crop
 
     detector = FaceDetector()
     rows = []
@@ -138,7 +148,8 @@ def real_rows(segmenter, images: list[str], judgements: dict[tuple[str, str], bo
             if key not in judgements:
                 continue
             crop = crop_eye(image, face, side)
-            scores, _ = _signals(segmenter, crop.image, eye_outline_crop_px(face, crop), side)
+            outline = eye_points_in_crop(face.eye_points_px(side), crop.crop_from_frame)
+            scores, _ = _signals(segmenter, crop.image, outline, side)
             rows.append({"file": key[0], "side": side, "good": judgements[key], **scores})
     return pd.DataFrame(rows)
 

@@ -12,44 +12,58 @@ def register(app: typer.Typer) -> None:
     app.command("analyze")(analyze)
 
 
+# The command's arguments and options, defined once here so the signature stays readable.
+_INPUTS = typer.Argument(..., help="Video files, images and/or folders (recursive).")
+_OUT = typer.Option(Path("ocularseg_out"), "--out", "-o", help="Output folder.")
+_MODEL = typer.Option(None, "--model", help="Model folder (default: bundled).")
+_CONFIG = typer.Option(None, "--config", help="YAML file of analysis options.")
+_KEYFRAMES = typer.Option(
+    None, "--keyframes", help="Key frames per video (key-frame mode; not with --fps)."
+)
+_FPS = typer.Option(
+    None,
+    "--fps",
+    help="Time-series mode: analyse frames at this rate (Hz), e.g. for fatigability "
+    "(not with --keyframes).",
+)
+_DEVICE = typer.Option(None, "--device", help="auto, cpu or cuda.")
+_BATCH_SIZE = typer.Option(None, "--batch-size", help="Crops per model call.")
+_CLEANUP = typer.Option(
+    None, "--cleanup/--no-cleanup", help="Anatomical clean-up of label maps (default on)."
+)
+_JOBS = typer.Option(
+    1, "--jobs", "-j", help="Worker processes (at most the CPU cores and memory allow)."
+)
+_RESUME = typer.Option(
+    False,
+    "--resume",
+    help="Skip inputs that finished before, measurable or not (same file, model, config).",
+)
+_EXECUTOR = typer.Option(
+    "local",
+    "--executor",
+    help="local (this machine, --jobs processes) or dask (a Dask cluster: --scheduler; "
+    "needs the [distributed] extra).",
+)
+_SCHEDULER = typer.Option(
+    None, "--scheduler", help="Dask scheduler address for --executor dask, tcp://HOST:PORT."
+)
+
+
 def analyze(
-    inputs: list[Path] = typer.Argument(
-        ..., help="Video files, images and/or folders (recursive)."
-    ),
-    out: Path = typer.Option(Path("ocularseg_out"), "--out", "-o", help="Output folder."),
-    model: Path | None = typer.Option(None, "--model", help="Model folder (default: bundled)."),
-    config: Path | None = typer.Option(None, "--config", help="YAML file of analysis options."),
-    keyframes: int | None = typer.Option(
-        None, "--keyframes", help="Key frames per video (key-frame mode; not with --fps)."
-    ),
-    fps: float | None = typer.Option(
-        None,
-        "--fps",
-        help="Time-series mode: analyse frames at this rate (Hz), e.g. for fatigability "
-        "(not with --keyframes).",
-    ),
-    device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda."),
-    batch_size: int | None = typer.Option(None, "--batch-size", help="Crops per model call."),
-    cleanup: bool | None = typer.Option(
-        None, "--cleanup/--no-cleanup", help="Anatomical clean-up of label maps (default on)."
-    ),
-    jobs: int = typer.Option(
-        1, "--jobs", "-j", help="Worker processes (at most the CPU cores and memory allow)."
-    ),
-    resume: bool = typer.Option(
-        False,
-        "--resume",
-        help="Skip inputs that finished before, measurable or not (same file, model, config).",
-    ),
-    executor: str = typer.Option(
-        "local",
-        "--executor",
-        help="local (this machine, --jobs processes) or dask (a Dask cluster: --scheduler; "
-        "needs the [distributed] extra).",
-    ),
-    scheduler: str | None = typer.Option(
-        None, "--scheduler", help="Dask scheduler address for --executor dask, tcp://HOST:PORT."
-    ),
+    inputs: list[Path] = _INPUTS,
+    out: Path = _OUT,
+    model: Path | None = _MODEL,
+    config: Path | None = _CONFIG,
+    keyframes: int | None = _KEYFRAMES,
+    fps: float | None = _FPS,
+    device: str | None = _DEVICE,
+    batch_size: int | None = _BATCH_SIZE,
+    cleanup: bool | None = _CLEANUP,
+    jobs: int = _JOBS,
+    resume: bool = _RESUME,
+    executor: str = _EXECUTOR,
+    scheduler: str | None = _SCHEDULER,
 ) -> None:
     """Measure each eye (MRD1, visible iris fraction, ratios) and write CSV/XLSX reports.
 

@@ -1,8 +1,8 @@
 """Small frozen containers handed from one stage to the next.
 
-Each validates its invariants on construction and raises ``ValueError`` subclasses of
-``OcularsegError`` rather than using ``assert``, so a broken hand-off fails loudly at the
-stage that produced it. Arrays are not copied; treat them as read-only.
+Each validates its invariants on construction and raises :class:`ContainerError` (an
+``OcularsegError``, not a ``ValueError``) rather than using ``assert``, so a broken hand-off
+fails loudly at the stage that produced it. Arrays are not copied; treat them as read-only.
 
 Conventions: images are RGB ``uint8`` arrays shaped (H, W, 3); points are (x, y) in pixels
 with y growing downward; "frame px" are pixels of the source frame, "crop px" pixels of the
@@ -11,7 +11,7 @@ with y growing downward; "frame px" are pixels of the source frame, "crop px" pi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -54,14 +54,12 @@ class Frame:
         index: frame number in the video (0 for a still image).
         timestamp_s: presentation time in seconds (0.0 for a still image).
         image: RGB uint8 array (H, W, 3) in frame px.
-        scores: quality scores recorded by key-frame selection (e.g. ``sharpness``, ``ear``).
     """
 
     source: str
     index: int
     timestamp_s: float
     image: np.ndarray
-    scores: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_rgb(self.image, f"frame {self.index} of {self.source}")
@@ -160,14 +158,12 @@ class SegmentationResult:
 
     Attributes:
         labels: uint8 (320, 480) label map with values in ``Label``.
-        confidence: float32 (320, 480) max softmax probability per pixel, or None.
         cleaned: True if the anatomical clean-up was applied to ``labels``.
         amodal_disc: bool (320, 480) the whole iris disc, including what the lids cover,
             from models with an amodal-disc output (model.json ``output``); else None.
     """
 
     labels: np.ndarray
-    confidence: np.ndarray | None = None
     cleaned: bool = False
     amodal_disc: np.ndarray | None = None
 
@@ -176,27 +172,20 @@ class SegmentationResult:
             raise ContainerError(f"label map must be (320, 480), got {self.labels.shape}")
         if self.labels.size and int(self.labels.max()) >= NUM_CLASSES:
             raise ContainerError(f"label map holds unknown value {int(self.labels.max())}")
-        if self.confidence is not None and self.confidence.shape != self.labels.shape:
-            raise ContainerError("confidence map must have the label map's shape")
         if self.amodal_disc is not None and (
             self.amodal_disc.shape != self.labels.shape or self.amodal_disc.dtype != np.bool_
         ):
             raise ContainerError("amodal disc must be a bool map of the label map's shape")
 
-    @property
-    def mean_confidence(self) -> float:
-        """Mean max-softmax probability over the crop (NaN when not recorded)."""
-        return float("nan") if self.confidence is None else float(np.mean(self.confidence))
-
 
 @dataclass(frozen=True)
 class EyeMeasurement:
-    """Per-eye measurements of one analysed crop (see CLINICAL.md for definitions).
+    """Per-eye measurements of one analysed crop (definitions: ``docs/measurements.md``).
 
     ``values`` maps a column name with its unit (``mrd1_px``, ``mrd1_mm``,
     ``iris_opening_ratio`` …) to a float (NaN when undefined, e.g. iris not found).
-    ``flags`` lists quality flags (``eye_closed``, ``iris_not_found``, ``low_confidence``,
-    ``crop_too_small``).
+    ``flags`` lists the measurement flags raised (``core.records.Flag`` values such as
+    ``eye_closed``, ``iris_not_found`` or ``iris_from_visible_limbus``), in order.
     """
 
     side: Side

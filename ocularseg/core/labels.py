@@ -10,7 +10,7 @@ from enum import IntEnum
 
 
 class Label(IntEnum):
-    """Classes of an eye crop, as in CLINICAL.md."""
+    """Classes of an eye crop, as in docs/measurements.md."""
 
     BACKGROUND = 0
     SCLERA = 1

@@ -18,8 +18,9 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
+from types import MappingProxyType
 
-from ocularseg.core.exclusion import EXCLUDING_FLAGS, row_exclusion_reasons
+from ocularseg.core.exclusion import BLINK, EXCLUDING_FLAGS, row_exclusion_reasons
 
 
 class Flag(StrEnum):
@@ -53,7 +54,8 @@ class Flag(StrEnum):
 
 
 class Gate(StrEnum):
-    """A quality gate (``stages.gates``), frame gates first, in the order they are checked."""
+    """A quality gate (``stages.gates``), in the order the gates are checked: the frame
+    gates (``frame_gates``), then the between-frame gates (``agreement_gates``)."""
 
     EYE_TOO_SMALL = "eye_too_small"
     LOW_QUALITY = "low_quality"
@@ -63,11 +65,62 @@ class Gate(StrEnum):
     IRIS_ARC = "iris_arc_short"
     MRD1_RANGE = "mrd1_out_of_range"
     FISSURE_RANGE = "fissure_out_of_range"
-    BLURRED = "blurred"
+    NEAR_BLINK = "near_blink"
     IRIS_SIZE_EYES = "iris_size_differs_between_eyes"
+    BLURRED = "blurred"
     IRIS_SIZE_INCONSISTENT = "iris_size_inconsistent"
     MRD1_INCONSISTENT = "mrd1_inconsistent"
-    NEAR_BLINK = "near_blink"
+
+
+#: Plain-language words for every exclusion reason (the blink, the excluding flags, the
+#: gates) and for the flags shown as notes, as a clinician reads them on an overlay, the
+#: page and the workbook. The one word table: the report, the overlays and the analysis'
+#: error messages all read it.
+PLAIN_WORDS: Mapping[str, str] = MappingProxyType(
+    {
+        BLINK: "blink",
+        Flag.EYE_CLOSED: "eye closed",
+        Flag.IRIS_NOT_FOUND: "iris circle not found",
+        Gate.EYE_TOO_SMALL: "eye too small in the image",
+        Gate.LOW_QUALITY: "segmentation quality low",
+        Gate.OPENING_OUTSIDE_EYE: "segmentation outside the eye outline",
+        Gate.LID_OFFSET: "lid margin far from the landmark eye outline",
+        Gate.IRIS_SIZE: "iris size implausible for the eye width",
+        Gate.IRIS_ARC: "too little iris border visible",
+        Gate.MRD1_RANGE: "MRD1 outside the plausible range",
+        Gate.FISSURE_RANGE: "fissure height outside the plausible range",
+        Gate.NEAR_BLINK: "next to a blink",
+        Gate.IRIS_SIZE_EYES: "iris size differs from the other eye's",
+        Gate.BLURRED: "frame blurred",
+        Gate.IRIS_SIZE_INCONSISTENT: "iris size differs from the other frames",
+        Gate.MRD1_INCONSISTENT: "MRD1 differs from the neighbouring frames",
+        # Notes: flags that do not exclude a measurement.
+        Flag.AT_BORDER: "eye at the frame edge",
+        Flag.TOO_SMALL: "eye small in the frame",
+        Flag.IRIS_RADIUS_SHARED: "iris size from the open eye",
+        Flag.REFLEX_OFF_CENTRE: "light reflex off the iris centre",
+        Flag.IRIS_FROM_AMODAL: "iris circle from the whole-iris output",
+        Flag.IRIS_FROM_LIMBUS: "iris circle from the visible limbus",
+        Flag.PUPIL_NOT_VISIBLE: "pupil not seen (no pupil ratio)",
+        Flag.PUPIL_IMPLAUSIBLE: "pupil shape not a pupil (no pupil ratio)",
+    }
+)
+
+
+def plain_word(name: str, words: Mapping[str, str] = PLAIN_WORDS) -> str:
+    """The plain words for a reason or flag name (unknown names: underscores as spaces)."""
+    return words.get(name, name.replace("_", " "))
+
+
+def plain_words(names: Iterable[str]) -> list[str]:
+    """:func:`plain_word` of each name, in order."""
+    return [plain_word(name) for name in names]
+
+
+def note_words(flags: Iterable[str]) -> list[str]:
+    """The plain words of the flags that are notes: those in :data:`PLAIN_WORDS` that do
+    not exclude a measurement (``core.exclusion.EXCLUDING_FLAGS``), in order."""
+    return [PLAIN_WORDS[f] for f in flags if f in PLAIN_WORDS and f not in EXCLUDING_FLAGS]
 
 
 def join_names(names: Iterable[str]) -> str:
@@ -261,6 +314,11 @@ def count_reasons(reasons_per_row: Iterable[Iterable[str]]) -> ReasonCounts:
 def reason_counts_cell(counts: ReasonCounts) -> str:
     """The CSV cell of ``counts``: ``"name n; name n"`` (``""`` when none)."""
     return "; ".join(f"{c.reason} {c.frames}" for c in counts)
+
+
+def reason_counts_text(counts: ReasonCounts, words: Mapping[str, str] = PLAIN_WORDS) -> str:
+    """``counts`` for a reader: ``"frame blurred (3), blink (1)"`` (:func:`plain_word`)."""
+    return ", ".join(f"{plain_word(c.reason, words)} ({c.frames})" for c in counts)
 
 
 def _known(kind: type[StrEnum], name: str) -> str:

@@ -9,12 +9,13 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ocularseg.core.exclusion import EXCLUDING_FLAGS
+from ocularseg.core.params import require_order
 
 
 class ReportParams(BaseModel):
     """Thresholds of the summary and its screening indicators (frozen; unknown keys fail).
 
-    Defaults are the reference values of CLINICAL.md.
+    Defaults are the reference values of docs/measurements.md.
 
     Attributes:
         mrd1_low_mm: ``indicator_mrd1_le_2mm`` when an eye's median MRD1 ≤ this (mm);
@@ -58,9 +59,5 @@ class ReportParams(BaseModel):
 
     @model_validator(mode="after")
     def _asymmetry_order(self) -> ReportParams:
-        if self.asymmetry_marked_mm < self.asymmetry_noticeable_mm:
-            raise ValueError(
-                f"asymmetry_marked_mm ({self.asymmetry_marked_mm}) must be >= "
-                f"asymmetry_noticeable_mm ({self.asymmetry_noticeable_mm})"
-            )
+        require_order(self, "asymmetry_noticeable_mm", "asymmetry_marked_mm", equal_ok=True)
         return self

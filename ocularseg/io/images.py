@@ -158,15 +158,26 @@ def decode_image_rgb(
     """
     import cv2
 
+    return cv2.cvtColor(_decode(data, source, max_pixels, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def _decode(data: bytes, source: str, max_pixels: int, flags: int) -> np.ndarray:
+    """``cv2.imdecode`` with the size checks before and after, as OpenCV's BGR(A) array.
+
+    Raises:
+        InputError: empty, truncated, over the size limit or undecodable data.
+    """
+    import cv2
+
     _check_before_decoding(data, source, max_pixels)
     try:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     except cv2.error as exc:  # OpenCV's own size limit, or a decoder failure
         raise InputError(f"{source}: not a readable image ({_first_line(exc)})") from exc
     if image is None:
         raise InputError(f"{source}: not a readable image (corrupt, truncated or unknown format)")
     check_pixel_limit(image.shape[1], image.shape[0], source, max_pixels)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return image
 
 
 def read_image_rgb(
@@ -194,16 +205,8 @@ def read_image_unchanged(
     import cv2
 
     path = Path(path)
-    shown = printable(path)
     data = _read_bytes(path, max_pixels)
-    _check_before_decoding(data, shown, max_pixels)
-    try:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    except cv2.error as exc:
-        raise InputError(f"{shown}: not a readable image ({_first_line(exc)})") from exc
-    if image is None:
-        raise InputError(f"{shown}: not a readable image (corrupt, truncated or unknown format)")
-    check_pixel_limit(image.shape[1], image.shape[0], shown, max_pixels)
+    image = _decode(data, printable(path), max_pixels, cv2.IMREAD_UNCHANGED)
     if image.ndim == 3 and image.shape[2] == 3:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     elif image.ndim == 3 and image.shape[2] == 4:

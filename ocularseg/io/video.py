@@ -131,17 +131,13 @@ def iter_frames(
     """
     import cv2
 
-    if every_n < 1:
-        raise ValueError(f"every_n must be >= 1, got {every_n}")
-    if every_s is not None and not every_s > 0:
-        raise ValueError(f"every_s must be > 0, got {every_s}")
+    sampler = _Sampler(every_n, every_s)
     report = report if report is not None else DecodeReport()
     info = probe_video(path, max_pixels=max_pixels)
     shown = printable(info.path)
     report.frames_announced = info.frame_count
     capture = cv2.VideoCapture(str(info.path))
     index, kept = 0, 0
-    next_s: float | None = None  # time of the next frame to keep (every_s mode)
     try:
         while True:
             if not capture.grab():
@@ -151,15 +147,7 @@ def iter_frames(
             if max_s is not None and timestamp > max_s + _TIME_EPS_S:
                 report.frames_decoded = index
                 return  # asked to stop here: not a truncation
-            if every_s is not None:
-                keep = next_s is None or timestamp >= next_s - _TIME_EPS_S
-                if keep:
-                    next_s = timestamp if next_s is None else next_s
-                    while next_s <= timestamp + _TIME_EPS_S:
-                        next_s += every_s
-            else:
-                keep = index % every_n == 0
-            if keep:
+            if sampler.keep(index, timestamp):
                 ok, frame = capture.retrieve()
                 if not ok or frame is None:
                     report.problems.append(f"frame {index} does not decode")
@@ -175,6 +163,36 @@ def iter_frames(
             index += 1
     finally:
         capture.release()
+    _judge_end(report, index, info, shown)
+
+
+class _Sampler:
+    """Which decoded frames to keep: every ``every_n``-th, or (``every_s``) the first frame
+    at or after each multiple of ``every_s`` seconds of the video's timestamps."""
+
+    def __init__(self, every_n: int, every_s: float | None) -> None:
+        if every_n < 1:
+            raise ValueError(f"every_n must be >= 1, got {every_n}")
+        if every_s is not None and not every_s > 0:
+            raise ValueError(f"every_s must be > 0, got {every_s}")
+        self.every_n = every_n
+        self.every_s = every_s
+        self.next_s: float | None = None  # time of the next frame to keep (every_s mode)
+
+    def keep(self, index: int, timestamp: float) -> bool:
+        if self.every_s is None:
+            return index % self.every_n == 0
+        keep = self.next_s is None or timestamp >= self.next_s - _TIME_EPS_S
+        if keep:
+            next_s = timestamp if self.next_s is None else self.next_s
+            while next_s <= timestamp + _TIME_EPS_S:
+                next_s += self.every_s
+            self.next_s = next_s
+        return keep
+
+
+def _judge_end(report: DecodeReport, index: int, info: VideoInfo, shown: str) -> None:
+    """Record where decoding ended; well before the header's count, it is a truncation."""
     report.frames_decoded = index
     allowed = max(_SHORTFALL_FRAMES, round(_SHORTFALL_FRACTION * info.frame_count))
     if index < info.frame_count - allowed or report.problems:

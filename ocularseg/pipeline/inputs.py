@@ -173,71 +173,83 @@ def _walk(
     root: Path, excluded: set[Path], skipped: list[SkippedFile]
 ) -> list[tuple[Path, str, str]]:
     """Inputs under ``root`` as (absolute path, kind, label), sorted by relative path."""
-    found: list[tuple[tuple[str, ...], Path, str]] = []
-    visited: set[tuple[int, int]] = set()
+    walker = _Walker(root, excluded, skipped)
+    walker.visit(root)
+    walker.found.sort(key=lambda f: f[0])
+    return [(_resolved(path), kind, walker.label_of(path)) for _, path, kind in walker.found]
 
-    def label_of(path: Path) -> str:
-        return printable(root / path.relative_to(root))
 
-    def visit(folder: Path) -> None:
+class _Walker:
+    """One recursive search of a folder: what it found and (into ``skipped``) why it
+    left other entries out."""
+
+    def __init__(self, root: Path, excluded: set[Path], skipped: list[SkippedFile]) -> None:
+        self.root = root
+        self.excluded = excluded
+        self.skipped = skipped
+        self.found: list[tuple[tuple[str, ...], Path, str]] = []
+        self.visited: set[tuple[int, int]] = set()
+
+    def label_of(self, path: Path) -> str:
+        return printable(self.root / path.relative_to(self.root))
+
+    def skip(self, path: Path, reason: str) -> None:
+        self.skipped.append(SkippedFile(self.label_of(path), reason))
+
+    def visit(self, folder: Path) -> None:
         try:
             info = folder.stat()
         except OSError as exc:
-            skipped.append(SkippedFile(label_of(folder), f"cannot read ({exc.strerror})"))
+            self.skip(folder, f"cannot read ({exc.strerror})")
             return
-        if (info.st_dev, info.st_ino) in visited:
+        if (info.st_dev, info.st_ino) in self.visited:
             return  # reached again through a symbolic link: searched once
-        visited.add((info.st_dev, info.st_ino))
-        if _resolved(folder) in excluded:
-            skipped.append(SkippedFile(label_of(folder), "the output folder of this run"))
+        self.visited.add((info.st_dev, info.st_ino))
+        if _resolved(folder) in self.excluded:
+            self.skip(folder, "the output folder of this run")
             return
-        reason = output_folder_reason(folder) if folder != root else None
+        reason = output_folder_reason(folder) if folder != self.root else None
         if reason:
-            skipped.append(SkippedFile(label_of(folder), reason))
+            self.skip(folder, reason)
             return
         try:
             entries = sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name))
         except OSError as exc:
-            skipped.append(SkippedFile(label_of(folder), f"cannot read ({exc.strerror})"))
+            self.skip(folder, f"cannot read ({exc.strerror})")
             return
         for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            path = Path(entry.path)
-            problem = link_problem(path)
-            if problem:
-                skipped.append(SkippedFile(label_of(path), problem))
-                continue
-            try:
-                mode = os.stat(path).st_mode
-            except OSError as exc:
-                skipped.append(SkippedFile(label_of(path), f"cannot read ({exc.strerror})"))
-                continue
-            if stat.S_ISDIR(mode):
-                before = len(found)
-                visit(path)
-                if kind_of(path) is not None and len(found) == before:
-                    skipped.append(
-                        SkippedFile(label_of(path), "a folder named like a video or image")
-                    )
-                continue
-            if not stat.S_ISREG(mode):
-                skipped.append(SkippedFile(label_of(path), f"is {file_kind(mode)}"))
-                continue
-            kind = kind_of(path)
-            if kind is None:
-                skipped.append(SkippedFile(label_of(path), "not a video or image"))
-                continue
-            reason = mask_reason(path)
-            if reason:
-                skipped.append(SkippedFile(label_of(path), reason))
-                continue
-            parts = tuple(os.fsencode(p).decode("latin-1") for p in path.relative_to(root).parts)
-            found.append((parts, path, kind))
+            if not entry.name.startswith("."):
+                self.visit_entry(Path(entry.path))
 
-    visit(root)
-    found.sort(key=lambda f: f[0])
-    return [(_resolved(path), kind, label_of(path)) for _, path, kind in found]
+    def visit_entry(self, path: Path) -> None:
+        problem = link_problem(path)
+        if problem:
+            self.skip(path, problem)
+            return
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            self.skip(path, f"cannot read ({exc.strerror})")
+            return
+        if stat.S_ISDIR(mode):
+            before = len(self.found)
+            self.visit(path)
+            if kind_of(path) is not None and len(self.found) == before:
+                self.skip(path, "a folder named like a video or image")
+            return
+        if not stat.S_ISREG(mode):
+            self.skip(path, f"is {file_kind(mode)}")
+            return
+        kind = kind_of(path)
+        if kind is None:
+            self.skip(path, "not a video or image")
+            return
+        reason = mask_reason(path)
+        if reason:
+            self.skip(path, reason)
+            return
+        parts = tuple(os.fsencode(p).decode("latin-1") for p in path.relative_to(self.root).parts)
+        self.found.append((parts, path, kind))
 
 
 def _resolved(path: Path) -> Path:

@@ -7,9 +7,9 @@ shared-radius refit (new rows, ``stages.shared_radius``) → the between-frame a
 → usable-eye check → overlays → ``result.json`` (``pipeline.resume``).
 
 Warnings are things a reader of the numbers should know that do not make the input fail:
-several faces in a frame (the largest was measured), a header frame rate that had to be
-assumed, key frames that all looked like blinks. Each names the file and goes to
-``warnings.csv``.
+several faces in a frame (the detector's highest-scoring face was measured), a header frame
+rate that had to be assumed, key frames that all looked like blinks. Each names the file and
+goes to ``warnings.csv``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,14 @@ import numpy as np
 
 from ocularseg.core.containers import SIDES, EyeCrop, EyeMeasurement, SegmentationResult
 from ocularseg.core.errors import OcularsegError, ReportError
-from ocularseg.core.records import ErrorRecord, EyeRow, Flag, WarningRecord, count_reasons
+from ocularseg.core.records import (
+    ErrorRecord,
+    EyeRow,
+    Flag,
+    WarningRecord,
+    count_reasons,
+    plain_words,
+)
 from ocularseg.core.text import printable
 from ocularseg.io.background import BackgroundWriter
 from ocularseg.io.images import decode_png, encode_png, write_image_atomic
@@ -39,7 +46,7 @@ from ocularseg.pipeline.overlap import prefetched
 from ocularseg.pipeline.resume import InputResult, save_result
 from ocularseg.stages.eye import EyeResult, run_eye_chain
 from ocularseg.stages.face import FaceDetector
-from ocularseg.stages.gates import agreement_gates, exclusion_text, frame_gates
+from ocularseg.stages.gates import agreement_gates, frame_gates
 from ocularseg.stages.keyframes import FrameScores, is_blink
 from ocularseg.stages.landmark_gate import eye_points_in_crop
 from ocularseg.stages.measure import FLAG_IRIS_FROM_LIMBUS, measure_eye_crop
@@ -487,7 +494,7 @@ def _check_usable(item: InputItem, rows: list[EyeRow], result: InputResult) -> N
         side_rows = [r for r in rows if r.side == side]
         if any(not r.exclusion_reasons() for r in side_rows):
             continue
-        counts = count_reasons(exclusion_text(r.exclusion_reasons()) for r in side_rows)
+        counts = count_reasons(plain_words(r.exclusion_reasons()) for r in side_rows)
         why = ", ".join(f"{c.reason} in {c.frames}" for c in counts)
         result.errors.append(
             ErrorRecord(
@@ -544,7 +551,7 @@ def _overlay_page(
     tiles: list[np.ndarray] = []
     captions: list[str] = []
     for row, eye, relative in zip(rows, eyes, paths, strict=True):
-        reasons = exclusion_text(row.exclusion_reasons())
+        reasons = plain_words(row.exclusion_reasons())
         overlay = render_overlay(
             decode_png(eye.crop_png),
             eye.labels.unpack(),

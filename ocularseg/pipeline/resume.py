@@ -102,20 +102,21 @@ class InputResult:
         )
 
 
-class _SavedError(BaseModel):
+class _SavedRecord(BaseModel):
+    """The fields a saved error and a saved warning share."""
+
     model_config = ConfigDict(extra="forbid")
     input: str
     stage: str
+    frame_index: int | None = None
+
+
+class _SavedError(_SavedRecord):
     error: str
-    frame_index: int | None = None
 
 
-class _SavedWarning(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    input: str
-    stage: str
+class _SavedWarning(_SavedRecord):
     warning: str
-    frame_index: int | None = None
 
 
 class _SavedResult(BaseModel):

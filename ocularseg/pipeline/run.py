@@ -424,7 +424,6 @@ def write_reports(result: AnalysisResult) -> None:
         write_csv,
     )
     from ocularseg.report.xlsx import write_xlsx
-    from ocularseg.stages.gates import EXCLUSION_TEXT
     from ocularseg.stages.measure import MEASUREMENT_COLUMNS
 
     params = result.report_params
@@ -454,7 +453,6 @@ def write_reports(result: AnalysisResult) -> None:
         result.run_info,
         extra_sheets={"warnings": warnings},
         charts=charts,
-        exclusion_text=EXCLUSION_TEXT,
         params=params,
     )
 
@@ -478,7 +476,6 @@ def _remove_input_pages(result: AnalysisResult) -> None:
 def _write_input_pages(result: AnalysisResult, measurements, summary, errors) -> dict[str, Path]:
     """The one-page report of every input with rows or errors; returns its chart PNGs."""
     from ocularseg.report.page import PageContext, input_frames, write_input_report
-    from ocularseg.stages.gates import EXCLUSION_TEXT
 
     info = result.run_info or {}
     model = info.get("model") or {}
@@ -487,7 +484,6 @@ def _write_input_pages(result: AnalysisResult, measurements, summary, errors) ->
         version=str(info.get("ocularseg_version") or __version__),
         model_sha256=str(model.get("sha256") or ""),
         created_utc=str(info.get("created_utc") or ""),
-        exclusion_text=EXCLUSION_TEXT,
         params=result.report_params,
     )
     charts: dict[str, Path] = {}

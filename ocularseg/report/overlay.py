@@ -41,6 +41,7 @@ import numpy as np
 
 from ocularseg.core.errors import InputError, OcularsegError, ReportError
 from ocularseg.core.labels import LABEL_COLOURS_RGB, Label
+from ocularseg.core.records import note_words
 from ocularseg.io.images import write_image_atomic
 
 #: Opacity of the class colours over the crop (0 = invisible, 1 = opaque).
@@ -62,18 +63,6 @@ SHEET_COLUMNS = 3
 SHEET_ROWS = 4
 SHEET_TILES = SHEET_COLUMNS * SHEET_ROWS
 SHEET_TILE_WIDTH_PX = 480
-
-#: Plain words for the crop notes that do not exclude a measurement.
-_NOTE_TEXT: dict[str, str] = {
-    "at_border": "eye at the frame edge",
-    "too_small": "eye small in the frame",
-    "iris_radius_shared": "iris size from the open eye",
-    "reflex_off_centre": "light reflex off the iris centre",
-    "iris_from_amodal_disc": "iris circle from the whole-iris output",
-    "iris_from_visible_limbus": "iris circle from the visible limbus",
-    "pupil_not_visible": "pupil not seen (no pupil ratio)",
-    "pupil_implausible": "pupil shape not a pupil (no pupil ratio)",
-}
 
 _FONT_SCALE = 0.45  # ~10 px cap height: legible at 480×320 without hiding the eye
 _LINE_STEP_PX = 16
@@ -106,8 +95,9 @@ def render_overlay(
         side: patient's side, ``"right"`` (OD) or ``"left"`` (OS).
         excluded: why this measurement is excluded from the results, in words (empty =
             it is used); drawn as an "EXCLUDED: …" label.
-        flags: the row's flags; those with a note (``at_border``, ``iris_not_found`` …)
-            are written in words in the text block.
+        flags: the row's flags; the notes among them (flags with words in
+            ``core.records.PLAIN_WORDS`` that do not exclude: ``at_border``,
+            ``iris_radius_shared`` …) are written in words in the text block.
         legend: draw the colour legend along the bottom edge.
 
     Returns:
@@ -116,11 +106,24 @@ def render_overlay(
     Raises:
         InputError: wrong shapes, dtypes, label values or side.
     """
-    import cv2
-
     crop_rgb, labels = _check_inputs(crop_rgb, labels)
     if side not in SIDE_LABELS:
         raise InputError(f"side must be one of {list(SIDE_LABELS)}, got {side!r}")
+    out = _tinted(crop_rgb, labels)
+    _draw_iris_and_lids(out, values)
+    _draw_reflex(out, values)
+    reasons = [str(reason) for reason in excluded if str(reason).strip()]
+    bottom = _text_block(out, _text_lines(values, side, bool(reasons), flags))
+    if reasons:
+        _excluded_label(out, "EXCLUDED: " + "; ".join(reasons), bottom + 4)
+    if legend:
+        draw_legend(out)
+    return out
+
+
+def _tinted(crop_rgb: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The crop with the classes blended in (``CLASS_ALPHA``) and outlined at full colour."""
+    import cv2
 
     image = crop_rgb.astype(np.float32)
     colours = np.zeros((len(Label), 3), np.float32)
@@ -129,7 +132,6 @@ def render_overlay(
     tinted = labels != Label.BACKGROUND
     image[tinted] = (1.0 - CLASS_ALPHA) * image[tinted] + CLASS_ALPHA * colours[labels[tinted]]
     out = np.ascontiguousarray(np.clip(np.rint(image), 0, 255).astype(np.uint8))
-
     kernel = np.ones((3, 3), np.uint8)
     for label in Label:
         if label == Label.BACKGROUND:
@@ -140,6 +142,12 @@ def render_overlay(
         # Outline = region minus its erosion; the crop border is not an edge of the region.
         inner = cv2.erode(mask, kernel, borderType=cv2.BORDER_REPLICATE)
         out[(mask > 0) & (inner == 0)] = LABEL_COLOURS_RGB[label]
+    return out
+
+
+def _draw_iris_and_lids(out: np.ndarray, values: Mapping[str, Any]) -> None:
+    """The iris circle, its centre and the MRD1 / MRD2 lines (in place, crop px)."""
+    import cv2
 
     cx, cy, radius = (
         _number(values, key) for key in ("iris_cx_px", "iris_cy_px", "iris_radius_px")
@@ -152,38 +160,36 @@ def render_overlay(
         cv2.circle(
             out, centre, round(radius * scale), IRIS_CIRCLE_RGB, 1, cv2.LINE_8, _SUBPIXEL_SHIFT
         )
-    if math.isfinite(cx) and math.isfinite(cy):
-        column = math.floor(cx + 0.5)
-        centre_row = round(cy)
-        segments: list[tuple[tuple[int, int], tuple[int, int], tuple[int, int, int]]] = []
-        for key, sign, colour in (("mrd1_px", -1.0, MRD1_RGB), ("mrd2_px", 1.0, MRD2_RGB)):
-            length = _number(values, key)
-            if math.isfinite(length):
-                end_row = round(cy + sign * length)
-                segments.append(((column, centre_row), (column, end_row), colour))
-                tick = ((column - _TICK_HALF_PX, end_row), (column + _TICK_HALF_PX, end_row))
-                segments.append((*tick, colour))
-        # All dark underlays first, so one line's underlay never covers the other line.
-        for start, end, _ in segments:
-            cv2.line(out, start, end, OUTLINE_RGB, 3, cv2.LINE_8)
-        for start, end, colour in segments:
-            cv2.line(out, start, end, colour, 1, cv2.LINE_8)
-        if math.isfinite(radius):
-            cv2.drawMarker(out, (column, centre_row), IRIS_CIRCLE_RGB, cv2.MARKER_CROSS, 7, 1)
+    if not (math.isfinite(cx) and math.isfinite(cy)):
+        return
+    column = math.floor(cx + 0.5)
+    centre_row = round(cy)
+    segments: list[tuple[tuple[int, int], tuple[int, int], tuple[int, int, int]]] = []
+    for key, sign, colour in (("mrd1_px", -1.0, MRD1_RGB), ("mrd2_px", 1.0, MRD2_RGB)):
+        length = _number(values, key)
+        if math.isfinite(length):
+            end_row = round(cy + sign * length)
+            segments.append(((column, centre_row), (column, end_row), colour))
+            tick = ((column - _TICK_HALF_PX, end_row), (column + _TICK_HALF_PX, end_row))
+            segments.append((*tick, colour))
+    # All dark underlays first, so one line's underlay never covers the other line.
+    for start, end, _ in segments:
+        cv2.line(out, start, end, OUTLINE_RGB, 3, cv2.LINE_8)
+    for start, end, colour in segments:
+        cv2.line(out, start, end, colour, 1, cv2.LINE_8)
+    if math.isfinite(radius):
+        cv2.drawMarker(out, (column, centre_row), IRIS_CIRCLE_RGB, cv2.MARKER_CROSS, 7, 1)
+
+
+def _draw_reflex(out: np.ndarray, values: Mapping[str, Any]) -> None:
+    """The corneal light reflex: a white diamond on a dark one, around (not over) it."""
+    import cv2
+
     rx, ry = _number(values, "reflex_x_px"), _number(values, "reflex_y_px")
     if math.isfinite(rx) and math.isfinite(ry):
-        # The corneal light reflex: a white diamond on a dark one, around (not over) it.
         spot = (round(rx), round(ry))
         cv2.drawMarker(out, spot, OUTLINE_RGB, cv2.MARKER_DIAMOND, 13, 3)
         cv2.drawMarker(out, spot, MRD2_RGB, cv2.MARKER_DIAMOND, 13, 1)
-
-    reasons = [str(reason) for reason in excluded if str(reason).strip()]
-    bottom = _text_block(out, _text_lines(values, side, bool(reasons), flags))
-    if reasons:
-        _excluded_label(out, "EXCLUDED: " + "; ".join(reasons), bottom + 4)
-    if legend:
-        draw_legend(out)
-    return out
 
 
 def draw_legend(image: np.ndarray) -> None:
@@ -268,41 +274,12 @@ def contact_sheet(
     Raises:
         InputError: no images, a caption count that differs, or bad sizes / dtypes.
     """
-    import cv2
-
-    if not images:
-        raise InputError("contact sheet needs at least one image, got none")
-    if len(captions) != len(images):
-        raise InputError(f"contact sheet: {len(images)} images but {len(captions)} captions")
+    _check_sheet_counts(images, captions)
     if columns < 1:
         raise InputError(f"contact sheet columns must be >= 1, got {columns}")
     if tile_width < 16:
         raise InputError(f"contact sheet tile_width must be >= 16 px, got {tile_width}")
-
-    tiles = []
-    for number, image in enumerate(images):
-        image = np.asarray(image)
-        if image.dtype != np.uint8 or image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
-            raise InputError(
-                f"contact sheet image {number}: expected uint8 (H, W[, 3]), "
-                f"got {image.dtype} {image.shape}"
-            )
-        if image.ndim == 2:
-            image = np.repeat(image[:, :, None], 3, axis=2)
-        elif image.shape[2] != 3:
-            raise InputError(
-                f"contact sheet image {number}: expected 3 channels, got {image.shape}"
-            )
-        height = max(1, round(image.shape[0] * tile_width / image.shape[1]))
-        shrink = image.shape[1] > tile_width
-        tiles.append(
-            cv2.resize(
-                np.ascontiguousarray(image),
-                (tile_width, height),
-                interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR,
-            )
-        )
-
+    tiles = [_tile(image, number, tile_width) for number, image in enumerate(images)]
     tile_height = max(tile.shape[0] for tile in tiles)
     cell_height = tile_height + _CAPTION_HEIGHT_PX
     n_columns = min(len(tiles), columns)
@@ -316,6 +293,36 @@ def contact_sheet(
         text = _fit_text(_ascii(caption), tile_width - 2 * 4, _CAPTION_SCALE)
         _put_text(sheet, text, (left + 4, top + tile_height + 14), _CAPTION_SCALE)
     return sheet
+
+
+def _check_sheet_counts(images: Sequence[np.ndarray], captions: Sequence[str]) -> None:
+    if len(captions) != len(images):
+        raise InputError(f"contact sheet: {len(images)} images but {len(captions)} captions")
+    if not images:
+        raise InputError("contact sheet needs at least one image, got none")
+
+
+def _tile(image: np.ndarray, number: int, tile_width: int) -> np.ndarray:
+    """Contact-sheet image ``number`` as RGB, scaled to ``tile_width`` px wide."""
+    import cv2
+
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
+        raise InputError(
+            f"contact sheet image {number}: expected uint8 (H, W[, 3]), "
+            f"got {image.dtype} {image.shape}"
+        )
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    elif image.shape[2] != 3:
+        raise InputError(f"contact sheet image {number}: expected 3 channels, got {image.shape}")
+    height = max(1, round(image.shape[0] * tile_width / image.shape[1]))
+    shrink = image.shape[1] > tile_width
+    return cv2.resize(
+        np.ascontiguousarray(image),
+        (tile_width, height),
+        interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR,
+    )
 
 
 def contact_sheet_pages(
@@ -336,10 +343,7 @@ def contact_sheet_pages(
     """
     if per_page < 1:
         raise InputError(f"contact sheet per_page must be >= 1, got {per_page}")
-    if len(captions) != len(images):
-        raise InputError(f"contact sheet: {len(images)} images but {len(captions)} captions")
-    if not images:
-        raise InputError("contact sheet needs at least one image, got none")
+    _check_sheet_counts(images, captions)
     return [
         contact_sheet(
             images[start : start + per_page],
@@ -416,7 +420,7 @@ def _text_lines(
     reflex_mm = _number(values, "mrd1_reflex_mm")
     if math.isfinite(reflex_mm):
         lines.append(f"from reflex (diamond) {reflex_mm:.1f} mm")
-    notes = [_NOTE_TEXT[f] for f in flags if f in _NOTE_TEXT]
+    notes = note_words(flags)
     if notes:
         lines.append("note: " + ", ".join(notes))
     return lines

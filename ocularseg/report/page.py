@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ocularseg.core.errors import OcularsegError, ReportError
+from ocularseg.core.records import PLAIN_WORDS, reason_counts_text
 from ocularseg.report.summary import DISCLAIMER, NOT_ASSESSABLE, YES, ReportParams
 
 if TYPE_CHECKING:
@@ -66,8 +67,8 @@ class PageContext:
         version: ocularseg version.
         model_sha256: checksum of the model's ONNX file ("" if unknown).
         created_utc: when the run was made (ISO text).
-        exclusion_text: plain words per exclusion reason name (``stages.gates``); names
-            without an entry are shown with spaces for underscores.
+        exclusion_text: plain words per exclusion reason name (``core.records.PLAIN_WORDS``);
+            names without an entry are shown with spaces for underscores.
         params: the summary thresholds used (for the indicator labels).
     """
 
@@ -75,7 +76,7 @@ class PageContext:
     version: str = ""
     model_sha256: str = ""
     created_utc: str = ""
-    exclusion_text: Mapping[str, str] = field(default_factory=dict)
+    exclusion_text: Mapping[str, str] = field(default_factory=lambda: PLAIN_WORDS)
     params: ReportParams = field(default_factory=ReportParams)
 
 
@@ -168,6 +169,33 @@ def draw_timeseries(
     frames, as in the summary) is dashed and labelled with its slope in mm/s and the
     change it shows over the recording.
     """
+    _draw_blinks_and_threshold(mrd1_axes, fraction_axes, measurements, params)
+    used_mask = _used(measurements)
+    for side in ("right", "left"):
+        rows = measurements[measurements["side"] == side].sort_values("timestamp_s")
+        if not len(rows):
+            continue
+        colour = EYE_COLOURS[side]
+        used = used_mask.loc[rows.index]
+        for axes, column in ((mrd1_axes, "mrd1_mm"), (fraction_axes, "visible_iris_fraction")):
+            _plot_eye(axes, rows, used, column, side)
+        _draw_fit(mrd1_axes, rows[used], summary, side, colour)
+    mrd1_axes.set_ylabel("MRD1 (mm)")
+    fraction_axes.set_ylabel("visible iris fraction")
+    for axes in (mrd1_axes, fraction_axes):
+        axes.set_xlabel("time in the recording (s)")
+        axes.grid(True, color="0.9", lw=0.6)
+        axes.tick_params(labelsize=8)
+    _legend(mrd1_axes)
+    fraction_axes.set_title(
+        "filled: used · hollow / tick: excluded · grey band: blink", fontsize=8, color="0.3"
+    )
+
+
+def _draw_blinks_and_threshold(
+    mrd1_axes: Axes, fraction_axes: Axes, measurements: pd.DataFrame, params: ReportParams
+) -> None:
+    """Grey bands at the blink frames on both axes; the low-MRD1 line on the MRD1 axes."""
     from matplotlib.transforms import blended_transform_factory
 
     times_all = measurements["timestamp_s"].to_numpy(float)
@@ -186,60 +214,49 @@ def draw_timeseries(
         fontsize=7,
         color="0.3",
     )
-    used_mask = _used(measurements)
-    for side in ("right", "left"):
-        rows = measurements[measurements["side"] == side].sort_values("timestamp_s")
-        if not len(rows):
-            continue
-        colour = EYE_COLOURS[side]
-        used = used_mask.loc[rows.index]
-        for axes, column in ((mrd1_axes, "mrd1_mm"), (fraction_axes, "visible_iris_fraction")):
-            kept = rows[used]
-            axes.plot(
-                kept["timestamp_s"],
-                kept[column],
-                "o-",
-                color=colour,
-                ms=3.5,
-                lw=0.8,
-                label=EYE_NAMES[side],
-                zorder=3,
-            )
-            dropped = rows[~used]
-            valued = dropped[np.isfinite(dropped[column].to_numpy(float))]
-            axes.plot(
-                valued["timestamp_s"],
-                valued[column],
-                "o",
-                mfc="none",
-                mec=colour,
-                ms=4.5,
-                mew=0.9,
-                alpha=0.8,
-                ls="none",
-                zorder=2,
-            )
-            missing = dropped[~np.isfinite(dropped[column].to_numpy(float))]
-            offset = 0.02 if side == "right" else 0.05
-            axes.plot(
-                missing["timestamp_s"],
-                np.full(len(missing), offset),
-                "|",
-                color=colour,
-                ms=7,
-                transform=blended_transform_factory(axes.transData, axes.transAxes),
-                zorder=2,
-            )
-        _draw_fit(mrd1_axes, rows[used], summary, side, colour)
-    mrd1_axes.set_ylabel("MRD1 (mm)")
-    fraction_axes.set_ylabel("visible iris fraction")
-    for axes in (mrd1_axes, fraction_axes):
-        axes.set_xlabel("time in the recording (s)")
-        axes.grid(True, color="0.9", lw=0.6)
-        axes.tick_params(labelsize=8)
-    _legend(mrd1_axes)
-    fraction_axes.set_title(
-        "filled: used · hollow / tick: excluded · grey band: blink", fontsize=8, color="0.3"
+
+
+def _plot_eye(axes: Axes, rows: pd.DataFrame, used: pd.Series, column: str, side: str) -> None:
+    """One eye's ``column`` over time: used frames filled and joined, excluded ones
+    hollow at their value or a tick at the bottom when they have none."""
+    from matplotlib.transforms import blended_transform_factory
+
+    colour = EYE_COLOURS[side]
+    kept = rows[used]
+    axes.plot(
+        kept["timestamp_s"],
+        kept[column],
+        "o-",
+        color=colour,
+        ms=3.5,
+        lw=0.8,
+        label=EYE_NAMES[side],
+        zorder=3,
+    )
+    dropped = rows[~used]
+    valued = dropped[np.isfinite(dropped[column].to_numpy(float))]
+    axes.plot(
+        valued["timestamp_s"],
+        valued[column],
+        "o",
+        mfc="none",
+        mec=colour,
+        ms=4.5,
+        mew=0.9,
+        alpha=0.8,
+        ls="none",
+        zorder=2,
+    )
+    missing = dropped[~np.isfinite(dropped[column].to_numpy(float))]
+    offset = 0.02 if side == "right" else 0.05
+    axes.plot(
+        missing["timestamp_s"],
+        np.full(len(missing), offset),
+        "|",
+        color=colour,
+        ms=7,
+        transform=blended_transform_factory(axes.transData, axes.transAxes),
+        zorder=2,
     )
 
 
@@ -388,6 +405,36 @@ def _draw_eye(
 
 def _draw_table(axes: Axes, summary: pd.DataFrame, mode: str, params: ReportParams) -> None:
     axes.set_axis_off()
+    table = axes.table(
+        cellText=[list(r) for r in _table_rows(summary, mode, params)],
+        colLabels=["", "OD (right)", "OS (left)", "OD − OS"],
+        colWidths=[0.35, 0.225, 0.225, 0.2],
+        loc="upper center",
+        cellLoc="center",
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(7.5)
+    table.scale(1.0, 1.3)
+    for (row, column), cell in table.get_celld().items():
+        cell.set_edgecolor("0.8")
+        if row == 0:
+            cell.set_text_props(weight="bold")
+            cell.set_facecolor("0.93")
+        elif column == 0:
+            cell.set_text_props(ha="left")
+            cell.PAD = 0.03
+        if row > 0 and cell.get_text().get_text() == YES:
+            cell.set_facecolor(_YES_FILL)
+            cell.set_text_props(weight="bold")
+        if row > 0 and cell.get_text().get_text() == NOT_ASSESSABLE:
+            cell.set_text_props(color="0.35", style="italic")
+    axes.set_title("Screening indicators (not diagnoses)", fontsize=10)
+
+
+def _table_rows(
+    summary: pd.DataFrame, mode: str, params: ReportParams
+) -> list[tuple[str, str, str, str]]:
+    """The page table's rows: (what, OD, OS, OD − OS) as text."""
     right, left = _summary_row(summary, "right"), _summary_row(summary, "left")
     both = _summary_row(summary, "right-left")
     series = mode == "timeseries"
@@ -422,7 +469,17 @@ def _draw_table(axes: Axes, summary: pd.DataFrame, mode: str, params: ReportPara
     if series:
         rows.append(("MRD1 slope (mm/s)", _slope(right), _slope(left), ""))
         rows.append(("MRD1 fitted change (mm)", _change(right), _change(left), ""))
-    rows += [
+    return rows + _indicator_rows(right, left, both, series, params)
+
+
+def _indicator_rows(
+    right: Mapping[str, Any],
+    left: Mapping[str, Any],
+    both: Mapping[str, Any],
+    series: bool,
+    params: ReportParams,
+) -> list[tuple[str, str, str, str]]:
+    return [
         (
             f"MRD1 ≤ {params.mrd1_low_mm:g} mm",
             _text(right, "indicator_mrd1_le_2mm"),
@@ -448,30 +505,6 @@ def _draw_table(axes: Axes, summary: pd.DataFrame, mode: str, params: ReportPara
             _text(both, "indicator_asymmetry_ge_2mm"),
         ),
     ]
-    table = axes.table(
-        cellText=[list(r) for r in rows],
-        colLabels=["", "OD (right)", "OS (left)", "OD − OS"],
-        colWidths=[0.35, 0.225, 0.225, 0.2],
-        loc="upper center",
-        cellLoc="center",
-    )
-    table.auto_set_font_size(False)
-    table.set_fontsize(7.5)
-    table.scale(1.0, 1.3)
-    for (row, column), cell in table.get_celld().items():
-        cell.set_edgecolor("0.8")
-        if row == 0:
-            cell.set_text_props(weight="bold")
-            cell.set_facecolor("0.93")
-        elif column == 0:
-            cell.set_text_props(ha="left")
-            cell.PAD = 0.03
-        if row > 0 and cell.get_text().get_text() == YES:
-            cell.set_facecolor(_YES_FILL)
-            cell.set_text_props(weight="bold")
-        if row > 0 and cell.get_text().get_text() == NOT_ASSESSABLE:
-            cell.set_text_props(color="0.35", style="italic")
-    axes.set_title("Screening indicators (not diagnoses)", fontsize=10)
 
 
 def _exclusion_lines(summary: pd.DataFrame, context: PageContext) -> list[str]:
@@ -483,13 +516,9 @@ def _exclusion_lines(summary: pd.DataFrame, context: PageContext) -> list[str]:
         if not isinstance(counts, tuple) or not counts or pd.isna(excluded) or not int(excluded):
             lines.append(f"{EYE_NAMES[side]}: no frame excluded.")
             continue
-        words = [
-            f"{context.exclusion_text.get(c.reason, c.reason.replace('_', ' '))} ({c.frames})"
-            for c in counts
-        ]
         lines.append(
             f"{EYE_NAMES[side]}: {int(excluded)} frame(s) excluded from the results — "
-            + ", ".join(words)
+            + reason_counts_text(counts, context.exclusion_text)
         )
         note = str(eye.get("screening_notes") or "")
         if note.startswith("not assessable"):

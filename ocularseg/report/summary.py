@@ -1,7 +1,7 @@
 """Per-input, per-eye summary of the measurements with screening indicators.
 
-The indicators flag values in ranges that CLINICAL.md names (MRD1 ≤ 2 mm, right/left
-asymmetry ≥ 1 / ≥ 2 mm, MRD1 falling ≥ 2 mm during a sustained-upgaze time series). They
+The indicators flag values in ranges that ``docs/measurements.md`` names (MRD1 ≤ 2 mm,
+right/left asymmetry ≥ 1 / ≥ 2 mm, MRD1 falling ≥ 2 mm during a sustained-upgaze time series). They
 are **screening indicators, not diagnoses**: a clinician reads them beside the overlays.
 
 Layout of ``summary.csv`` (one block of three rows per input)

@@ -40,10 +40,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ocularseg.core.records import PLAIN_WORDS, reason_counts_text
 from ocularseg.report.summary import DISCLAIMER, INDICATOR_COLUMNS, YES, ReportParams
 from ocularseg.report.tables import cell_text, errors_frame, write_atomic
 
 if TYPE_CHECKING:
+    from openpyxl.workbook.workbook import Workbook
     from openpyxl.worksheet.worksheet import Worksheet
 
 SHEET_NAMES: tuple[str, ...] = ("summary", "summary_data", "measurements", "errors", "run")
@@ -81,7 +83,8 @@ def write_xlsx(
             same table layout (the pipeline adds ``warnings``).
         charts: input label -> chart PNG (``report.page.write_chart``) placed under the
             readable summary table.
-        exclusion_text: plain words per exclusion reason name (``stages.gates``).
+        exclusion_text: plain words per exclusion reason name; defaults to
+            ``core.records.PLAIN_WORDS``.
 
     Returns:
         ``path`` as a Path.
@@ -90,19 +93,38 @@ def write_xlsx(
         ReportError: the workbook could not be written (the path is named); a failure
             leaves no partial file and an existing ``path`` untouched.
     """
-    from openpyxl import Workbook
-
     path = Path(path)
-    params = params or ReportParams()
-    if errors_df is None:
-        errors_df = errors_frame([])
+    workbook = _workbook(
+        summary_df,
+        measurements_df,
+        errors_frame([]) if errors_df is None else errors_df,
+        run_info,
+        params or ReportParams(),
+        extra_sheets or {},
+        charts or {},
+        exclusion_text or PLAIN_WORDS,
+    )
+    write_atomic(path, lambda tmp: workbook.save(tmp))
+    return path
+
+
+def _workbook(
+    summary_df: pd.DataFrame,
+    measurements_df: pd.DataFrame,
+    errors_df: pd.DataFrame,
+    run_info: Mapping[str, Any],
+    params: ReportParams,
+    extra_sheets: Mapping[str, pd.DataFrame],
+    charts: Mapping[str, str | os.PathLike[str]],
+    exclusion_text: Mapping[str, str],
+) -> Workbook:
+    """The workbook's sheets, in order (nothing is written to disk)."""
+    from openpyxl import Workbook
 
     workbook = Workbook()
     readable = workbook.active
     readable.title = "summary"
-    _write_readable_summary(
-        readable, summary_df, run_info, params, charts or {}, exclusion_text or {}
-    )
+    _write_readable_summary(readable, summary_df, run_info, params, charts, exclusion_text)
     summary_sheet = workbook.create_sheet("summary_data")
     _write_table(summary_sheet, summary_df, comments=_indicator_comments(params))
     note_row = summary_sheet.max_row + 2
@@ -112,11 +134,9 @@ def write_xlsx(
     _write_table(workbook.create_sheet("errors"), errors_df)
     run_df = pd.DataFrame(flatten_run_info(run_info), columns=["key", "value"])
     _write_table(workbook.create_sheet("run"), run_df)
-    for sheet_name, table in (extra_sheets or {}).items():
+    for sheet_name, table in extra_sheets.items():
         _write_table(workbook.create_sheet(sheet_name), table)
-
-    write_atomic(path, lambda tmp: workbook.save(tmp))
-    return path
+    return workbook
 
 
 #: Columns of the readable summary sheet: (header with unit, summary column, number format).
@@ -214,10 +234,7 @@ def _readable_value(
         counts = record.get(column)
         if not isinstance(counts, tuple) or not counts:
             return None
-        return ", ".join(
-            f"{exclusion_text.get(c.reason, c.reason.replace('_', ' '))} ({c.frames})"
-            for c in counts
-        )
+        return reason_counts_text(counts, exclusion_text)
     value = record.get(column)
     if isinstance(value, str) and value == "" and column.startswith("indicator_"):
         return None

@@ -1,8 +1,8 @@
 """Optional anatomical clean-up of a predicted label map.
 
 Raw label maps are always kept; the clean-up is a separate, recorded step (``cleaned``
-flag in the report) because it changes what is measured. It enforces what CLINICAL.md says
-always holds:
+flag in the report) because it changes what is measured. It enforces what
+``docs/measurements.md`` says always holds:
 
 1. One iris disc: only the largest 8-connected component of D = iris ∪ pupil is kept;
    other D blobs become sclera when they touch sclera, else background.

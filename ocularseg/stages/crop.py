@@ -29,7 +29,7 @@ class CropParams(BaseModel):
         ge=1.1,
         le=4.0,
         description="crop width / eye-corner distance; 1.8 keeps the whole opening, the "
-        "caruncle and some lid with margin (the phantoms' eyes fill 40–90 % of the width)",
+        "caruncle and some lid with margin",
     )
     min_crop_width_frame_px: float = Field(
         60.0, gt=0, description="crops narrower than this in frame px are flagged 'too_small'"

@@ -6,7 +6,7 @@ is anatomy or image quality, not a property of one network, so a better model pa
 frames without the gates changing. Thresholds live in :class:`GateParams`
 (``measure.gates`` in the analysis config).
 
-Per frame and eye (:func:`frame_gates`)
+Per frame and eye (:func:`frame_gates`, in this order)
     ``eye_too_small``          the landmark canthus-to-canthus width is below
                                ``min_eye_width_frame_px`` frame px: one frame px is then
                                more than ~0.3 mm, so lid and iris borders are too coarse.
@@ -38,18 +38,22 @@ Per frame and eye (:func:`frame_gates`)
     ``fissure_out_of_range``   palpebral fissure height outside ``fissure_min_mm…
                                fissure_max_mm`` (0…16 mm; normal 7–12 mm).
 
-Between the frames of one input, among frames that passed the frame gates
-(:func:`agreement_gates`)
-    ``blurred``                the frame's sharpness (variance of the Laplacian around the
-                               eyes) is below ``blur_ratio`` × the input's median sharpness
-                               (needs ``agreement_min_frames`` frames; a still image has no
-                               reference and is not tested).
+Between the frames of one input (:func:`agreement_gates`, in this order; the iris and MRD1
+comparisons use only the rows that pass every gate checked before them)
+    ``near_blink``             in a time series, the frame lies within ``blink_margin_s``
+                               of a frame marked as a blink: the blink detector (landmark
+                               eye aspect ratio) catches the most closed frames, but the
+                               lid takes 100–300 ms more to close and reopen.
     ``iris_size_differs_between_eyes`` in one frame, the two eyes' iris radii (frame px)
                                differ by more than ``max_between_eye_radius_deviation``
                                (relative to the smaller): a person's irises are the same
                                size to within ~2 %, so one circle is wrong — the eye whose
                                iris is less visible (a circle on less limbus) is excluded,
                                both when they are equally visible (within 0.05).
+    ``blurred``                the frame's sharpness (variance of the Laplacian around the
+                               eyes) is below ``blur_ratio`` × the input's median sharpness
+                               (needs ``agreement_min_frames`` frames; a still image has no
+                               reference and is not tested).
     ``iris_size_inconsistent`` the iris radius in frame px differs by more than
                                ``max_iris_radius_deviation`` (relative) from the median of
                                the input's passing frames: the face does not change size
@@ -59,52 +63,28 @@ Between the frames of one input, among frames that passed the frame gates
                                time series by more than ``max_mrd1_jump_mm`` from the
                                median of those within ± ``agreement_window_s`` (a real lid
                                moves slowly; a fatigable lid falls ~2 mm over 30–60 s).
-    ``near_blink``             in a time series, the frame lies within ``blink_margin_s``
-                               of a frame marked as a blink: the blink detector (landmark
-                               eye aspect ratio) catches the most closed frames, but the
-                               lid takes 100–300 ms more to close and reopen.
 
 Blinks (``blink``), closed eyes (``eye_closed``) and a missing iris circle
 (``iris_not_found``) are recorded elsewhere (frame scores and measurement flags) and also
-exclude a frame; :data:`EXCLUSION_TEXT` has plain-language words for every reason.
+exclude a frame; ``core.records.PLAIN_WORDS`` has plain-language words for every reason.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ocularseg.core.containers import EyeCrop, FaceLandmarks
 from ocularseg.core.errors import InputError
+from ocularseg.core.params import require_order
 from ocularseg.core.records import EyeRow, Gate
 from ocularseg.stages._label_map import check_label_map, dilated_polygon, opening_mask
 
-#: Every gate name, frame gates first, in the order they are checked.
+#: Every gate name in the order the gates are checked (``Gate``'s order): the frame gates,
+#: then the between-frame gates. A row's ``gates_failed`` lists its gates in this order.
 GATE_NAMES: tuple[str, ...] = tuple(Gate)
-
-#: Plain-language reason for every exclusion (gates, blink and measurement flags), as a
-#: clinician reads it on an overlay or in the report.
-EXCLUSION_TEXT: dict[str, str] = {
-    "blink": "blink",
-    "eye_closed": "eye closed",
-    "iris_not_found": "iris circle not found",
-    Gate.EYE_TOO_SMALL: "eye too small in the image",
-    Gate.LOW_QUALITY: "segmentation quality low",
-    Gate.OPENING_OUTSIDE_EYE: "segmentation outside the eye outline",
-    Gate.LID_OFFSET: "lid margin far from the landmark eye outline",
-    Gate.IRIS_SIZE: "iris size implausible for the eye width",
-    Gate.IRIS_ARC: "too little iris border visible",
-    Gate.MRD1_RANGE: "MRD1 outside the plausible range",
-    Gate.FISSURE_RANGE: "fissure height outside the plausible range",
-    Gate.BLURRED: "frame blurred",
-    Gate.IRIS_SIZE_EYES: "iris size differs from the other eye's",
-    Gate.IRIS_SIZE_INCONSISTENT: "iris size differs from the other frames",
-    Gate.MRD1_INCONSISTENT: "MRD1 differs from the neighbouring frames",
-    Gate.NEAR_BLINK: "next to a blink",
-}
 
 
 class GateParams(BaseModel):
@@ -118,8 +98,9 @@ class GateParams(BaseModel):
             40 px an 11.7 mm iris is ~18 px, so 1 px ≈ 0.65 mm at the lid.
         mirror_test: segment every crop a second time, mirrored, for the quality signal
             (doubles the network's time; off = quality from the outline agreement only).
-        min_quality: smallest quality signal (0–1, ``stages.quality``). 0.8 kept 95 % of
-            the real eye crops judged acceptable; see ``benchmarks/quality_signal.py``.
+        min_quality: smallest quality signal (0–1, ``stages.quality``), set to keep nearly
+            all real eye crops judged acceptable (``benchmarks/quality_signal.py``;
+            ``docs/experiments.md``).
         eye_outline_margin: dilation of the landmark eye outline, as a fraction of the
             canthus-to-canthus width (dlib's six points cut the lid curves short).
         max_opening_outside_fraction: largest fraction of the opening's pixels outside the
@@ -128,21 +109,21 @@ class GateParams(BaseModel):
             the MRD1 column, as a fraction of the eye width (0.1 ≈ 3 mm).
         iris_to_eye_width_min, iris_to_eye_width_max: plausible iris diameter / canthus-to-
             canthus width (anatomy: 0.40–0.55; widened by 0.05 for landmark and fit noise,
-            0.06 below so that the phantoms, drawn from 0.35, pass). On 106 real eyes that
-            passed every other gate the ratio was 0.40–0.52 (1st–99th percentile 0.41–0.52);
-            a smiling, squinting eye whose circle was far too large read 0.63.
+            0.06 below so that the phantoms, drawn from 0.35, pass). Real eyes that pass
+            every other gate fall well inside the range; a squinting eye whose circle was
+            far too large fell above it (``docs/experiments.md``).
         min_limbus_arc_deg: smallest angular span of the limbus points fitted (degrees).
             A lid at MRD1 −4 mm still leaves ~95° of limbus below it.
         mrd1_min_mm, mrd1_max_mm: plausible MRD1 range (mm).
         fissure_min_mm, fissure_max_mm: plausible palpebral fissure height range (mm).
         blur_ratio: a frame whose sharpness is below this × the input's median is blurred
-            (the phantom video's blurred frames score 0.38–0.54 of the median).
+            (the phantom video's motion-blurred frames fall below it).
         max_iris_radius_deviation: largest relative difference of a frame's iris radius
             (frame px) from the input's median.
         max_between_eye_radius_deviation: largest relative difference between the two
             eyes' iris radii in one frame (frame px, relative to the smaller). Irises
-            match to ~2 %; 15 % leaves room for fit noise and a slightly turned head. A
-            squinting eye whose circle was far too large differed by 42 %.
+            match to ~2 %; 15 % leaves room for fit noise and a slightly turned head (a
+            squinting eye whose circle was far too large differed by far more).
         max_mrd1_deviation_mm: key frames: largest difference of a frame's MRD1 from the
             median of the other passing frames (mm; key frames span gaze directions).
         max_mrd1_jump_mm: time series: largest difference of a frame's MRD1 from the
@@ -181,23 +162,10 @@ class GateParams(BaseModel):
 
     @model_validator(mode="after")
     def _ranges(self) -> GateParams:
-        for low, high in (
-            ("iris_to_eye_width_min", "iris_to_eye_width_max"),
-            ("mrd1_min_mm", "mrd1_max_mm"),
-            ("fissure_min_mm", "fissure_max_mm"),
-        ):
-            if getattr(self, low) >= getattr(self, high):
-                raise ValueError(
-                    f"{low} ({getattr(self, low)}) must be below {high} ({getattr(self, high)})"
-                )
+        require_order(self, "iris_to_eye_width_min", "iris_to_eye_width_max")
+        require_order(self, "mrd1_min_mm", "mrd1_max_mm")
+        require_order(self, "fissure_min_mm", "fissure_max_mm")
         return self
-
-
-def eye_outline_crop_px(face: FaceLandmarks, crop: EyeCrop) -> np.ndarray:
-    """The six landmark eye points of ``crop``'s side mapped into crop px, (6, 2) (x, y)."""
-    from ocularseg.stages.landmark_gate import eye_points_in_crop
-
-    return eye_points_in_crop(face.eye_points_px(crop.side), crop.crop_from_frame)
 
 
 def frame_gates(
@@ -213,9 +181,12 @@ def frame_gates(
     Args:
         values: a ``measure_eye`` result (crop px and mm columns, ``scale_crop_per_frame``).
         labels: the (H, W) label map that was measured (crop px).
-        eye_outline_px: (6, 2) landmark eye points in crop px (``eye_outline_crop_px``),
+        eye_outline_px: (6, 2) landmark eye points in crop px
+            (``stages.landmark_gate.eye_points_in_crop``),
             dlib order: p1 and p4 are the canthi.
-        quality: mirror agreement of the segmentation (NaN = not computed: not tested).
+        quality: the segmentation's quality signal (``stages.quality.quality_score``: the
+            smaller of the mirror and the outline agreement, 0–1); the ``low_quality`` gate
+            fails below ``min_quality``; NaN = not computed, not tested.
         params: thresholds; defaults to ``GateParams()``.
 
     Returns:
@@ -243,6 +214,15 @@ def frame_gates(
         failed.append(Gate.OPENING_OUTSIDE_EYE)
     if _lid_far_from_outline(values, outline, eye_width_crop_px, params):
         failed.append(Gate.LID_OFFSET)
+    failed.extend(_range_gates(values, eye_width_crop_px, params))
+    return tuple(failed)
+
+
+def _range_gates(
+    values: Mapping[str, float], eye_width_crop_px: float, params: GateParams
+) -> list[str]:
+    """The iris size, limbus arc, MRD1 and fissure range gates that fail, in that order."""
+    failed: list[str] = []
     radius = float(values.get("iris_radius_px", math.nan))
     if math.isfinite(radius) and eye_width_crop_px > 0:
         ratio = 2.0 * radius / eye_width_crop_px
@@ -257,7 +237,7 @@ def frame_gates(
     fissure = float(values.get("fissure_height_mm", math.nan))
     if math.isfinite(fissure) and not params.fissure_min_mm <= fissure <= params.fissure_max_mm:
         failed.append(Gate.FISSURE_RANGE)
-    return tuple(failed)
+    return failed
 
 
 def _outside_eye(
@@ -406,8 +386,3 @@ def _mrd1_agreement(
 
 def _passes(row: EyeRow) -> bool:
     return not row.exclusion_reasons()
-
-
-def exclusion_text(reasons: Iterable[str]) -> list[str]:
-    """Plain-language words for exclusion reason names (unknown names are kept as is)."""
-    return [EXCLUSION_TEXT.get(name, name.replace("_", " ")) for name in reasons]

@@ -49,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import ndimage, optimize
 
 from ocularseg.core.labels import Label
+from ocularseg.core.params import require_order
 from ocularseg.stages._label_map import check_label_map, iris_disc_mask
 
 logger = logging.getLogger(__name__)
@@ -97,12 +98,7 @@ class IrisFitParams(BaseModel):
 
     @model_validator(mode="after")
     def _radius_range(self) -> IrisFitParams:
-        if self.min_radius_px >= self.max_radius_px:
-            # ValueError, so pydantic reports it as a ValidationError like any other field.
-            raise ValueError(
-                f"min_radius_px ({self.min_radius_px}) must be below "
-                f"max_radius_px ({self.max_radius_px})"
-            )
+        require_order(self, "min_radius_px", "max_radius_px")
         return self
 
 
@@ -212,6 +208,36 @@ def fit_circle_robust(points_px: np.ndarray, params: IrisFitParams | None = None
     if start is None:
         return IrisFit(None, "fit_failed")
 
+    solution = _refine(pts, start, params.robust_scale_px)
+    if solution is None:
+        return IrisFit(None, "fit_failed")
+    cx, cy, radius = solution
+    # least_squares may converge to a negative radius (same circle); normalise it.
+    radius = abs(radius)
+    if not params.min_radius_px <= radius <= params.max_radius_px:
+        return IrisFit(None, "radius_out_of_range")
+
+    x, y = pts.T
+    res = np.hypot(x - cx, y - cy) - radius
+    inliers = np.abs(res) <= params.inlier_tolerance_px
+    n_inliers = int(inliers.sum())
+    if n_inliers < params.min_limbus_points:
+        return IrisFit(None, "too_few_limbus_points")
+    span_deg = arc_span_deg(x[inliers] - cx, y[inliers] - cy)
+    rms = float(np.sqrt(np.mean(res[inliers] ** 2)))
+    circle = IrisCircle(cx, cy, radius, n_points, n_inliers, rms, span_deg)
+    if span_deg < params.min_arc_span_deg:
+        return IrisFit(None, "arc_too_short")
+    if n_inliers / n_points < params.min_inlier_fraction or rms > params.max_rms_residual_px:
+        return IrisFit(None, "poor_fit")
+    return IrisFit(circle)
+
+
+def _refine(
+    pts: np.ndarray, start: tuple[float, float, float], robust_scale_px: float
+) -> tuple[float, float, float] | None:
+    """Robust (soft-L1) least-squares circle (cx, cy, r) from a start, crop px; None when
+    the solver fails or gives non-finite values (r may come out negative)."""
     x, y = pts.T
 
     def residuals(p: np.ndarray) -> np.ndarray:
@@ -228,33 +254,16 @@ def fit_circle_robust(points_px: np.ndarray, params: IrisFitParams | None = None
             np.asarray(start),
             jac=jacobian,
             loss="soft_l1",
-            f_scale=params.robust_scale_px,
+            f_scale=robust_scale_px,
             method="trf",
         )
     except (ValueError, np.linalg.LinAlgError) as exc:  # pragma: no cover - defensive
         logger.debug("iris circle refinement raised %s", exc)
-        return IrisFit(None, "fit_failed")
+        return None
     cx, cy, radius = (float(v) for v in solution.x)
     if not (solution.success and np.isfinite([cx, cy, radius]).all()):
-        return IrisFit(None, "fit_failed")
-    # least_squares may converge to a negative radius (same circle); normalise it.
-    radius = abs(radius)
-    if not params.min_radius_px <= radius <= params.max_radius_px:
-        return IrisFit(None, "radius_out_of_range")
-
-    res = np.hypot(x - cx, y - cy) - radius
-    inliers = np.abs(res) <= params.inlier_tolerance_px
-    n_inliers = int(inliers.sum())
-    if n_inliers < params.min_limbus_points:
-        return IrisFit(None, "too_few_limbus_points")
-    span_deg = arc_span_deg(x[inliers] - cx, y[inliers] - cy)
-    rms = float(np.sqrt(np.mean(res[inliers] ** 2)))
-    circle = IrisCircle(cx, cy, radius, n_points, n_inliers, rms, span_deg)
-    if span_deg < params.min_arc_span_deg:
-        return IrisFit(None, "arc_too_short")
-    if n_inliers / n_points < params.min_inlier_fraction or rms > params.max_rms_residual_px:
-        return IrisFit(None, "poor_fit")
-    return IrisFit(circle)
+        return None
+    return cx, cy, radius
 
 
 def fit_iris_circle_detailed(labels: np.ndarray, params: IrisFitParams | None = None) -> IrisFit:

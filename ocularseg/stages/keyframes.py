@@ -34,11 +34,7 @@ class KeyframeParams(BaseModel):
         0.7, gt=0, lt=1, description="a frame whose EAR is below this × the median EAR is a blink"
     )
     min_sharpness_ratio: float = Field(
-        0.6,
-        ge=0,
-        lt=1,
-        description="frames below this × the median sharpness are too blurred (the phantom "
-        "video's motion-blurred frames score 0.38–0.54 of the median)",
+        0.6, ge=0, lt=1, description="frames below this × the median sharpness are too blurred"
     )
     gaze_weight: float = Field(
         1.0, ge=0, description="weight of gaze diversity relative to time spread"

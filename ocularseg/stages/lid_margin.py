@@ -3,8 +3,8 @@
 Pure NumPy. The lid margin is a smooth arc; a segmentation's margin is not: lashes and lid
 shadow over a dark iris are often labelled skin in a notch a few pixels deep and about a
 third of an iris wide, right where MRD1 is read. Reading the margin in one column makes
-MRD1 follow that notch (on 200 exact-truth phantoms it was most of the MRD1 error: the
-model's lid in the centre column was off by 0.24 mm on average, up to 1.6 mm).
+MRD1 follow that notch (on exact-truth phantoms it was most of the MRD1 error;
+``docs/experiments.md``).
 
 So each margin is read from the columns within ``half_width_px`` of the centre column: the
 margin edge of every column (upper: ``first opening row − 0.5``; lower: ``last opening

@@ -123,6 +123,25 @@ def refine_edges_px(
     gradient = np.abs(
         vertical_gradient(image, params.sigma_px, slice(row0, row1), slice(col0, col1))
     )
+    return _move_to_steps(edges, gradient, row0, cols - col0, (up_px, down_px), params.min_step)
+
+
+def _move_to_steps(
+    edges: np.ndarray,
+    gradient: np.ndarray,
+    row0: int,
+    window_cols: np.ndarray,
+    reach_px: tuple[float, float],
+    min_step: float,
+) -> np.ndarray:
+    """``edges`` (N,) moved, per column, to the sub-pixel peak of |∂Y/∂y| within
+    ``reach_px`` (up, down) of the edge, where the peak reaches ``min_step``.
+
+    ``gradient`` is the (h, w) window of |∂Y/∂y| whose first row is crop row ``row0``;
+    ``window_cols`` (N,) are the edges' columns in it. ``edges`` is updated in place.
+    """
+    up_px, down_px = reach_px
+    row1 = row0 + gradient.shape[0]
     # Every column's search interval [low, high] at once (rows of the window).
     low = np.maximum(row0 + 1, np.floor(edges - up_px).astype(np.intp))
     high = np.minimum(row1 - 2, np.ceil(edges + down_px).astype(np.intp))
@@ -132,12 +151,12 @@ def refine_edges_px(
     span = int((high - low)[searched].max()) + 1
     rows = low[:, None] + np.arange(span)[None, :]
     inside = rows <= high[:, None]
-    profiles = gradient[np.clip(rows - row0, 0, row1 - row0 - 1), (cols - col0)[:, None]]
+    profiles = gradient[np.clip(rows - row0, 0, row1 - row0 - 1), window_cols[:, None]]
     profiles = np.where(inside, profiles, -np.inf).astype(np.float32)
     peak = np.argmax(profiles, axis=1)  # the first of equal maxima, as in one column
     size = high - low + 1
-    at = profiles[np.arange(len(cols)), peak]
-    found = searched & (at >= params.min_step) & (peak > 0) & (peak < size - 1)
+    at = profiles[np.arange(len(window_cols)), peak]
+    found = searched & (at >= min_step) & (peak > 0) & (peak < size - 1)
     k = np.flatnonzero(found)
     before = profiles[k, peak[k] - 1]
     after = profiles[k, peak[k] + 1]

@@ -2,7 +2,7 @@
 
 Pure NumPy/SciPy. Input is a segmentation label map (H, W) in crop px (normally 480×320)
 with the values of ``Label``; output is one flat ``dict[str, float]`` with every column of
-CLINICAL.md (always the same keys, ``MEASUREMENT_COLUMNS``, NaN where undefined) plus
+docs/measurements.md (always the same keys, ``MEASUREMENT_COLUMNS``, NaN where undefined) plus
 quality flags.
 
 Units, by column suffix
@@ -236,7 +236,7 @@ def class_areas_px(labels: np.ndarray) -> dict[str, int]:
 
 
 def opening_ratios(areas_px: Mapping[str, float]) -> dict[str, float]:
-    """Area ratios of CLINICAL.md from class areas.
+    """Area ratios of docs/measurements.md from class areas.
 
     Args:
         areas_px: per-class areas as returned by :func:`class_areas_px` (any one unit).
@@ -274,7 +274,7 @@ def lid_distances_px(
         margin_half_width_px: read each lid margin in the centre column from a trimmed
             quadratic fitted to the margin over the columns within this many crop px
             (``stages.lid_margin``), so that a notch of lashes labelled skin does not move
-            MRD1; below 1 px, the centre column alone (the literal CLINICAL.md reading).
+            MRD1; below 1 px, the centre column alone (the literal docs/measurements.md reading).
         edges: the margin edges to read (:func:`margin_edges`; refined against the image
             by ``measure_eye_crop`` when it has the crop); None takes the mask's.
 
@@ -474,7 +474,7 @@ def measure_eye(
     scale_crop_per_frame: float = 1.0,
     iris_diameter_mm: float | None = None,
 ) -> dict[str, float]:
-    """Every per-eye column of CLINICAL.md for one label map.
+    """Every per-eye column of docs/measurements.md for one label map.
 
     Args:
         labels: (H, W) label map in crop px (values in ``Label``).
@@ -546,6 +546,43 @@ def _measure(
     if not (math.isfinite(scale) and scale > 0):
         raise InputError(f"scale_crop_per_frame must be finite and > 0, got {scale_crop_per_frame}")
 
+    values = _area_values(labels, scale)
+    lengths_px = dict.fromkeys((f"{name}_px" for name in LENGTH_NAMES), NAN)
+    lengths_px["opening_height_max_px"] = float(opening_mask(labels).sum(axis=0).max())
+    values["scale_crop_per_frame"] = scale
+    values["iris_diameter_mm"] = params.iris_diameter_mm
+
+    reason: FitFailure | None = None
+    circle: IrisCircle | None = None
+    source_flags: tuple[str, ...] = ()
+    circle_flags: tuple[str, ...] = ()
+    closed = _is_eye_closed(values["area_opening_px"], lengths_px["opening_height_max_px"], params)
+    if not closed and given_circle is not None:
+        circle = given_circle
+    elif not closed:
+        # A slit of an eye can show a sliver of iris, but its border fixes no circle and
+        # would give meaningless mm values, so a closed eye is not fitted at all.
+        circle, reason, source_flags = _fit_circle(labels, params, amodal_disc, values)
+
+    mm_per_crop_px = NAN
+    if circle is not None:
+        mm_per_crop_px = params.iris_diameter_mm / (2.0 * circle.radius_px)
+        circle_flags = _circle_values(labels, circle, params, image, values, lengths_px)
+
+    for name in (*LENGTH_NAMES, *REFLEX_LENGTH_NAMES):
+        length_px = lengths_px.get(f"{name}_px", NAN)
+        values[f"{name}_px"] = length_px
+        values[f"{name}_frame_px"] = length_px / scale
+        values[f"{name}_mm"] = length_px * mm_per_crop_px
+
+    flags = (*quality_flags(values, params, reason), *source_flags, *circle_flags)
+    if flags:
+        logger.debug("eye measurement flags: %s", ", ".join(flags))
+    return values, flags
+
+
+def _area_values(labels: np.ndarray, scale: float) -> dict[str, float]:
+    """Every measurement column NaN, then the class areas (crop and frame px) and ratios."""
     values = dict.fromkeys(MEASUREMENT_COLUMNS, NAN)
     areas = class_areas_px(labels)
     areas["area_iris_disc_px"] = areas["area_iris_px"] + areas["area_pupil_px"]
@@ -557,90 +594,84 @@ def _measure(
         values[f"area_{name}_px"] = area_px
         values[f"area_{name}_frame_px"] = area_px / scale**2
     values.update(opening_ratios(areas))
+    return values
 
-    lengths_px = dict.fromkeys((f"{name}_px" for name in LENGTH_NAMES), NAN)
-    lengths_px["opening_height_max_px"] = float(opening_mask(labels).sum(axis=0).max())
-    values["scale_crop_per_frame"] = scale
-    values["iris_diameter_mm"] = params.iris_diameter_mm
 
-    reason: FitFailure | None = None
-    circle: IrisCircle | None = None
-    reflex_flags: tuple[str, ...] = ()
+def _fit_circle(
+    labels: np.ndarray,
+    params: MeasureParams,
+    amodal_disc: np.ndarray | None,
+    values: dict[str, float],
+) -> tuple[IrisCircle | None, FitFailure | None, tuple[str, ...]]:
+    """The iris circle from the visible limbus or the amodal disc (``params.iris_source``).
+
+    Returns (circle or None, why the limbus fit failed or None, iris-source flags); the
+    limbus/amodal comparison columns are written into ``values``.
+    """
+    fit = fit_iris_circle_detailed(labels, params.iris_fit)
+    circle, reason = fit.circle, fit.reason
     source_flags: tuple[str, ...] = ()
-    pupil_flags: tuple[str, ...] = ()
-    closed = _is_eye_closed(values["area_opening_px"], lengths_px["opening_height_max_px"], params)
-    if not closed and given_circle is not None:
-        circle = given_circle
-    elif not closed:
-        # A slit of an eye can show a sliver of iris, but its border fixes no circle and
-        # would give meaningless mm values, so a closed eye is not fitted at all.
-        fit = fit_iris_circle_detailed(labels, params.iris_fit)
-        circle, reason = fit.circle, fit.reason
-        if amodal_disc is not None and params.iris_source != "limbus":
-            whole = fit_amodal_circle(amodal_disc, params.iris_fit)
-            if whole.circle is not None and fit.circle is not None:
-                values["iris_limbus_offset_r"] = circle_offset_r(whole.circle, fit.circle)
-                values["iris_limbus_radius_ratio"] = fit.circle.radius_px / whole.circle.radius_px
-            if whole.circle is not None and (params.iris_source == "amodal" or fit.circle is None):
-                circle, reason = whole.circle, None
-                if params.iris_source == "limbus_then_amodal":
-                    source_flags = (FLAG_IRIS_FROM_AMODAL,)
-            elif params.iris_source == "amodal" and fit.circle is not None:
-                source_flags = (FLAG_IRIS_FROM_LIMBUS,)
+    if amodal_disc is None or params.iris_source == "limbus":
+        return circle, reason, source_flags
+    whole = fit_amodal_circle(amodal_disc, params.iris_fit)
+    if whole.circle is not None and fit.circle is not None:
+        values["iris_limbus_offset_r"] = circle_offset_r(whole.circle, fit.circle)
+        values["iris_limbus_radius_ratio"] = fit.circle.radius_px / whole.circle.radius_px
+    if whole.circle is not None and (params.iris_source == "amodal" or fit.circle is None):
+        circle, reason = whole.circle, None
+        if params.iris_source == "limbus_then_amodal":
+            source_flags = (FLAG_IRIS_FROM_AMODAL,)
+    elif params.iris_source == "amodal" and fit.circle is not None:
+        source_flags = (FLAG_IRIS_FROM_LIMBUS,)
+    return circle, reason, source_flags
 
-    mm_per_crop_px = NAN
-    if circle is not None:
-        mm_per_crop_px = params.iris_diameter_mm / (2.0 * circle.radius_px)
-        values.update(
-            iris_cx_px=circle.cx_px,
-            iris_cy_px=circle.cy_px,
-            iris_radius_px=circle.radius_px,
-            iris_radius_frame_px=circle.radius_px / scale,
-            iris_fit_points=float(circle.n_points),
-            iris_fit_inliers=float(circle.n_inliers),
-            iris_fit_rms_px=circle.rms_residual_px,
-            iris_fit_arc_deg=circle.arc_span_deg,
-            visible_iris_fraction=areas["area_iris_disc_px"] / (math.pi * circle.radius_px**2),
-            lid_clock_hours=lid_clock_hours(labels, circle),
-            mm_per_crop_px=mm_per_crop_px,
-            mm_per_frame_px=mm_per_crop_px * scale,
-        )
-        pupil = check_pupil(labels, (circle.cx_px, circle.cy_px), circle.radius_px, params.pupil)
-        values.update(pupil_radius_r=pupil.radius_r, pupil_offset_r=pupil.offset_r)
-        if pupil.status != "visible":
-            values["pupil_iris_ratio"] = NAN
-        pupil_flags = pupil.flags
-        half_width_px = params.lid_margin_half_width_r * circle.radius_px
-        edges = margin_edges(labels, image, circle.radius_px, params.lid_refine)
-        lengths_px.update(lid_distances_px(labels, circle, half_width_px, edges))
-        if image is not None and params.reflex.enabled:
-            reflex = find_reflex(
-                image, labels, (circle.cx_px, circle.cy_px), circle.radius_px, params.reflex
-            )
-            reflex_flags = reflex.flags(params.reflex)
-            values.update(
-                reflex_x_px=reflex.x_px,
-                reflex_y_px=reflex.y_px,
-                reflex_offset_r=reflex.offset_r,
-                reflex_contrast=reflex.contrast,
-            )
-            lengths_px.update(reflex_distances_px(labels, reflex, half_width_px, edges))
 
-    for name in (*LENGTH_NAMES, *REFLEX_LENGTH_NAMES):
-        length_px = lengths_px.get(f"{name}_px", NAN)
-        values[f"{name}_px"] = length_px
-        values[f"{name}_frame_px"] = length_px / scale
-        values[f"{name}_mm"] = length_px * mm_per_crop_px
-
-    flags = (
-        *quality_flags(values, params, reason),
-        *source_flags,
-        *pupil_flags,
-        *reflex_flags,
+def _circle_values(
+    labels: np.ndarray,
+    circle: IrisCircle,
+    params: MeasureParams,
+    image: np.ndarray | None,
+    values: dict[str, float],
+    lengths_px: dict[str, float],
+) -> tuple[str, ...]:
+    """Fill the iris, pupil, reflex and scale columns (``values``) and the lid lengths in
+    crop px (``lengths_px``) of an eye with an iris circle; returns the pupil and reflex
+    flags."""
+    scale = values["scale_crop_per_frame"]
+    mm_per_crop_px = params.iris_diameter_mm / (2.0 * circle.radius_px)
+    values.update(
+        iris_cx_px=circle.cx_px,
+        iris_cy_px=circle.cy_px,
+        iris_radius_px=circle.radius_px,
+        iris_radius_frame_px=circle.radius_px / scale,
+        iris_fit_points=float(circle.n_points),
+        iris_fit_inliers=float(circle.n_inliers),
+        iris_fit_rms_px=circle.rms_residual_px,
+        iris_fit_arc_deg=circle.arc_span_deg,
+        visible_iris_fraction=values["area_iris_disc_px"] / (math.pi * circle.radius_px**2),
+        lid_clock_hours=lid_clock_hours(labels, circle),
+        mm_per_crop_px=mm_per_crop_px,
+        mm_per_frame_px=mm_per_crop_px * scale,
     )
-    if flags:
-        logger.debug("eye measurement flags: %s", ", ".join(flags))
-    return values, flags
+    centre = (circle.cx_px, circle.cy_px)
+    pupil = check_pupil(labels, centre, circle.radius_px, params.pupil)
+    values.update(pupil_radius_r=pupil.radius_r, pupil_offset_r=pupil.offset_r)
+    if pupil.status != "visible":
+        values["pupil_iris_ratio"] = NAN
+    half_width_px = params.lid_margin_half_width_r * circle.radius_px
+    edges = margin_edges(labels, image, circle.radius_px, params.lid_refine)
+    lengths_px.update(lid_distances_px(labels, circle, half_width_px, edges))
+    if image is None or not params.reflex.enabled:
+        return pupil.flags
+    reflex = find_reflex(image, labels, centre, circle.radius_px, params.reflex)
+    values.update(
+        reflex_x_px=reflex.x_px,
+        reflex_y_px=reflex.y_px,
+        reflex_offset_r=reflex.offset_r,
+        reflex_contrast=reflex.contrast,
+    )
+    lengths_px.update(reflex_distances_px(labels, reflex, half_width_px, edges))
+    return (*pupil.flags, *reflex.flags(params.reflex))
 
 
 def _effective_params(

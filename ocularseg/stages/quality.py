@@ -1,8 +1,8 @@
 """A segmentation quality signal that falls on bad masks.
 
 The network's mean max-softmax probability is not a quality signal: on real faces it stayed
-at 0.86–0.98 while the lids were labelled sclera and the iris sat on the brow. The signal
-used instead, ``quality`` in [0, 1], is the smaller of two agreements, each of which only a
+high while the lids were labelled sclera and the iris sat on the brow. The signal used
+instead, ``quality`` in [0, 1], is the smaller of two agreements, each of which only a
 correct segmentation reaches:
 
 * **Mirror agreement** — the crop is segmented twice, as is and mirrored left–right (a
@@ -17,10 +17,9 @@ correct segmentation reaches:
   that O covers. (a) falls when lids, creases or the brow are labelled eye; (b) when the
   eye itself was missed. A hexagon through six points is a coarse eye, hence the margin.
 
-On 124 real eye crops judged by eye, the mean max-softmax separated acceptable from
-unacceptable masks with ROC AUC 0.78, mirror agreement alone 0.73, outline agreement alone
-0.88 and their minimum 0.90; see ``benchmarks/quality_signal.py`` for the phantom numbers
-and how to repeat this.
+On real eye crops judged by eye, their minimum separates acceptable from unacceptable masks
+better than either agreement alone or the mean max-softmax; ``benchmarks/quality_signal.py``
+repeats the comparison (the measured numbers are in ``docs/experiments.md``).
 """
 
 from __future__ import annotations

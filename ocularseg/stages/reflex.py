@@ -35,7 +35,7 @@ reflex-based MRD1 then measures something else than the clinical one.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -149,6 +149,34 @@ def find_reflex(
     """
     params = params or ReflexParams()
     labels = check_label_map(labels)
+    _check_image(image, labels)
+    if centre_px is None or not (math.isfinite(radius_px) and radius_px > 0):
+        return ReflexResult(found=False, reason="no_iris")
+    cx, cy = float(centre_px[0]), float(centre_px[1])
+    window = _search_window(image, labels, cx, cy, radius_px, params)
+    if window is None:
+        return ReflexResult(found=False, reason="no_candidate")
+    excess, rows, cols, region = window
+    values = excess[region]
+    peak = float(values.max())
+    # The iris's own texture sets the noise level a highlight must stand out from.
+    noise = 1.4826 * float(np.median(np.abs(values - np.median(values))))
+    threshold = max(params.min_contrast, params.min_snr * noise)
+    if peak < threshold:
+        return ReflexResult(found=False, reason="no_candidate")
+    mask = region & (excess >= max(threshold, params.peak_share * peak))
+    components, count = ndimage.label(mask, structure=_EIGHT)
+    best: tuple[float, ReflexResult] | None = None
+    for index in range(1, count + 1):
+        found = _candidate(components == index, excess, rows, cols, (cx, cy), radius_px, params)
+        if found is not None and (best is None or found[0] > best[0]):
+            best = (found[0], replace(found[1], candidates=count))
+    if best is None:
+        return ReflexResult(found=False, candidates=count, reason="all_refused")
+    return best[1]
+
+
+def _check_image(image: np.ndarray, labels: np.ndarray) -> None:
     if (
         not isinstance(image, np.ndarray)
         or image.dtype != np.uint8
@@ -158,9 +186,18 @@ def find_reflex(
             f"reflex search needs an RGB uint8 image of {labels.shape[1]}×{labels.shape[0]} px, "
             f"got {getattr(image, 'shape', None)} {getattr(image, 'dtype', None)}"
         )
-    if centre_px is None or not (math.isfinite(radius_px) and radius_px > 0):
-        return ReflexResult(found=False, reason="no_iris")
-    cx, cy = float(centre_px[0]), float(centre_px[1])
+
+
+def _search_window(
+    image: np.ndarray,
+    labels: np.ndarray,
+    cx: float,
+    cy: float,
+    radius_px: float,
+    params: ReflexParams,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(excess luminance, rows, columns, search region) of the window around the iris
+    centre, all (h, w) in the window; None when the window or its region is empty."""
     reach = params.search_radius_r * radius_px
     kernel_r = max(2, int(round(params.background_radius_r * radius_px)))
     pad = int(math.ceil(reach)) + kernel_r + 1
@@ -168,7 +205,7 @@ def find_reflex(
     x0, x1 = max(0, int(cx) - pad), min(width, int(cx) + pad + 1)
     y0, y1 = max(0, int(cy) - pad), min(height, int(cy) + pad + 1)
     if x1 <= x0 or y1 <= y0:
-        return ReflexResult(found=False, reason="no_candidate")
+        return None
     import cv2  # imported here: keeps the stage importable (and --help fast) without it
 
     luma = luminance(image[y0:y1, x0:x1])
@@ -185,45 +222,35 @@ def find_reflex(
     )
     region = near & opening
     if region.sum() < 4:
-        return ReflexResult(found=False, reason="no_candidate")
-    values = excess[region]
-    peak = float(values.max())
-    # The iris's own texture sets the noise level a highlight must stand out from.
-    noise = 1.4826 * float(np.median(np.abs(values - np.median(values))))
-    threshold = max(params.min_contrast, params.min_snr * noise)
-    if peak < threshold:
-        return ReflexResult(found=False, reason="no_candidate")
-    mask = region & (excess >= max(threshold, params.peak_share * peak))
-    components, count = ndimage.label(mask, structure=_EIGHT)
-    best: tuple[float, ReflexResult] | None = None
-    for index in range(1, count + 1):
-        member = components == index
-        area = int(member.sum())
-        equivalent_r = math.sqrt(area / math.pi)
-        if equivalent_r > params.max_radius_r * radius_px or _elongation(member) > MAX_ELONGATION:
-            continue
-        weights = excess[member]
-        x = float(np.sum(cols[member] * weights) / weights.sum())
-        y = float(np.sum(rows[member] * weights) / weights.sum())
-        contrast = float(weights.max())
-        offset = math.hypot(x - cx, y - cy) / radius_px
-        score = contrast * math.exp(-0.5 * (offset / 0.5) ** 2)
-        if best is None or score > best[0]:
-            best = (
-                score,
-                ReflexResult(
-                    found=True,
-                    x_px=x,
-                    y_px=y,
-                    radius_px=equivalent_r,
-                    contrast=contrast,
-                    offset_r=offset,
-                    candidates=count,
-                ),
-            )
-    if best is None:
-        return ReflexResult(found=False, candidates=count, reason="all_refused")
-    return best[1]
+        return None
+    return excess, rows, cols, region
+
+
+def _candidate(
+    member: np.ndarray,
+    excess: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    centre: tuple[float, float],
+    radius_px: float,
+    params: ReflexParams,
+) -> tuple[float, ReflexResult] | None:
+    """(score, found reflex) of one bright component, or None when it is refused (too
+    large or too elongated for a reflex)."""
+    area = int(member.sum())
+    equivalent_r = math.sqrt(area / math.pi)
+    if equivalent_r > params.max_radius_r * radius_px or _elongation(member) > MAX_ELONGATION:
+        return None
+    weights = excess[member]
+    x = float(np.sum(cols[member] * weights) / weights.sum())
+    y = float(np.sum(rows[member] * weights) / weights.sum())
+    contrast = float(weights.max())
+    offset = math.hypot(x - centre[0], y - centre[1]) / radius_px
+    score = contrast * math.exp(-0.5 * (offset / 0.5) ** 2)
+    found = ReflexResult(
+        found=True, x_px=x, y_px=y, radius_px=equivalent_r, contrast=contrast, offset_r=offset
+    )
+    return score, found
 
 
 def _elongation(member: np.ndarray) -> float:

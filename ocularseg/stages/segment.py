@@ -94,20 +94,14 @@ class Segmenter:
         return self.spec.input.prior is not None
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
-        """float32 (N, 3 or 4, H, W) -> network output float32 (N, C', H, W): the class
-        logits, then any further channels model.json ``output`` names."""
+        """float32 (N, 3 or 4, H, W) (4 with the landmark prior) -> network output
+        float32 (N, C', H, W): the class logits, then any further channels model.json
+        ``output`` names."""
         return self.session.run(None, {self.input_name: batch})[0]
 
     @staticmethod
-    def _postprocess(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Class logits (N, C, H, W) -> (labels uint8 (N, H, W), max softmax probability
-        (N, H, W))."""
-        labels, best = Segmenter._labels(logits)
-        return labels, Segmenter._max_probability(logits, best)
-
-    @staticmethod
-    def _labels(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Class logits (N, C, H, W) -> (arg-max labels uint8 (N, H, W), max logit).
+    def _postprocess(logits: np.ndarray) -> np.ndarray:
+        """Class logits (N, C, H, W) -> arg-max labels uint8 (N, H, W).
 
         The arg-max runs channel by channel (the first of equal maxima wins, as with
         ``argmax``): a reduction over the strided class axis is several times slower.
@@ -118,16 +112,7 @@ class Segmenter:
             higher = logits[:, channel] > best
             labels[higher] = channel
             np.maximum(best, logits[:, channel], out=best)
-        return labels, best
-
-    @staticmethod
-    def _max_probability(logits: np.ndarray, best: np.ndarray) -> np.ndarray:
-        """The max softmax probability (N, H, W) from the logits and their max."""
-        total = np.zeros(best.shape, np.float32)
-        for channel in range(logits.shape[1]):
-            total += np.exp(logits[:, channel] - best, dtype=np.float32)
-        # The max class has exp(0) = 1 in the numerator.
-        return (1.0 / total).astype(np.float32)
+        return labels
 
     def _split_outputs(self, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Network output (N, C', H, W) -> (class logits (N, C, H, W), amodal disc bool
@@ -172,7 +157,6 @@ class Segmenter:
         The mirrored input is the crop's input flipped (normalisation and the landmark
         prior commute with the flip, so it equals the input of ``mirror(crop)`` with
         ``mirror_points``); each batch runs crops and mirrors through one network call.
-        The results carry no confidence map (``analyze`` does not read it).
 
         Returns:
             (results of the crops, results of the mirrored crops, still mirrored), in order.
@@ -197,14 +181,9 @@ class Segmenter:
             if with_mirror:
                 batch = np.concatenate([batch, batch[..., ::-1]])
             logits, disc = self._split_outputs(self._forward(np.ascontiguousarray(batch)))
-            labels, best = self._labels(logits)
-            confidence = None if with_mirror else self._max_probability(logits, best)
+            labels = self._postprocess(logits)
             found = [
-                SegmentationResult(
-                    labels[i],
-                    None if confidence is None else confidence[i],
-                    amodal_disc=None if disc is None else disc[i],
-                )
+                SegmentationResult(labels[i], amodal_disc=None if disc is None else disc[i])
                 for i in range(len(batch))
             ]
             results.extend(found[: len(chunk)])

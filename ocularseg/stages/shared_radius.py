@@ -3,7 +3,7 @@
 Pure NumPy/SciPy. When the upper lid covers the top of the iris, the limbus circle is
 fitted to the lower arc alone, and the model tends to draw that arc a little narrow at the
 sides and long at the bottom: the free fit comes out small and low, and MRD1 reads high
-exactly where it matters (on 300 exact-truth phantoms, +0.3 mm for true MRD1 under 3 mm).
+exactly where it matters, at low true MRD1 (exact-truth phantoms; ``docs/experiments.md``).
 The iris does not change size between the frames of one recording, and barely between a
 person's two eyes, so the radius measured where the iris is (nearly) fully visible is a
 better radius for the covered one than its own short arc gives.
@@ -16,17 +16,16 @@ The rule (``SharedRadiusParams``):
 * the shared radius of a row: the median ``iris_radius_frame_px`` of the reference rows
   within ``window_s`` (default 0.5 s) of it — the other eye of the same frame included —
   else of all reference rows. A head that moves towards the camera changes every radius
-  in frame px together (the sample video's by ±2 %), so nearby frames give the right size;
+  in frame px together, so nearby frames give the right size;
 * a row with a fitted circle and a visible iris fraction below that gets its centre refitted
   to its own limbus points with the radius fixed at the reference (in its crop's px), when
   its free radius is within ``max_radius_change`` of it and the refit passes the fit's own
   checks (inliers, RMS); its measurements are then recomputed with that circle and it is
   flagged ``iris_radius_shared``.
 
-On the sample phantom video's drooping eye (15 fps) this took the frames with a true MRD1
-under 2.5 mm from +0.14 mm (MAE 0.24) to −0.02 mm (MAE 0.07), and the eye's MRD1 slope
-from −0.48 to −0.52 mm/s (truth −0.56; ``benchmarks/video_accuracy.py
-[--no-shared-radius]``).
+On the sample phantom video's drooping eye this removes most of the MRD1 bias of the
+low-MRD1 frames and brings the eye's MRD1 slope nearer the truth
+(``benchmarks/video_accuracy.py [--no-shared-radius]``; ``docs/experiments.md``).
 """
 
 from __future__ import annotations

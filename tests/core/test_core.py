@@ -65,13 +65,6 @@ def test_segmentation_rejects_unknown_label_value():
         SegmentationResult(labels)
 
 
-def test_segmentation_mean_confidence():
-    labels = np.zeros((CROP_HEIGHT_PX, CROP_WIDTH_PX), np.uint8)
-    conf = np.full(labels.shape, 0.75, np.float32)
-    assert SegmentationResult(labels, conf).mean_confidence == pytest.approx(0.75)
-    assert np.isnan(SegmentationResult(labels).mean_confidence)
-
-
 def test_landmarks_eye_points_follow_ibug_order():
     points = np.arange(136, dtype=float).reshape(68, 2)
     face = FaceLandmarks(points, (0, 0, 10, 10), 1.0)

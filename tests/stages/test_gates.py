@@ -17,14 +17,12 @@ from pydantic import ValidationError
 
 from ocularseg.core.errors import InputError
 from ocularseg.core.labels import Label
-from ocularseg.core.records import Gate, ReasonCount
+from ocularseg.core.records import PLAIN_WORDS, Flag, Gate, ReasonCount, note_words, plain_words
 from ocularseg.report.summary import summarise
 from ocularseg.stages.gates import (
-    EXCLUSION_TEXT,
     GATE_NAMES,
     GateParams,
     agreement_gates,
-    exclusion_text,
     frame_gates,
 )
 from ocularseg.stages.measure import MEASUREMENT_COLUMNS, measure_eye, measure_eye_crop
@@ -331,5 +329,10 @@ def test_params_are_strict_and_ordered() -> None:
 
 
 def test_every_gate_has_words() -> None:
-    assert set(GATE_NAMES) <= set(EXCLUSION_TEXT)
-    assert exclusion_text(["blink", "something_new"]) == ["blink", "something new"]
+    assert set(GATE_NAMES) <= set(PLAIN_WORDS)
+    assert plain_words(["blink", "something_new"]) == ["blink", "something new"]
+
+
+def test_notes_are_the_worded_flags_that_do_not_exclude() -> None:
+    flags = [Flag.EYE_CLOSED, Flag.AT_BORDER, Flag.IRIS_ABSENT, Flag.REFLEX_OFF_CENTRE]
+    assert note_words(flags) == ["eye at the frame edge", "light reflex off the iris centre"]
