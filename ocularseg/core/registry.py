@@ -38,6 +38,7 @@ class Registry(Mapping[str, Callable[..., T]], Generic[T]):
         factories: Name → factory; its keyword parameters are the valid options.
         error: The :class:`~ocularseg.core.errors.ConfigError` subclass raised for an
             unknown name or option.
+        plural: ``kind`` in the plural, for messages (default: ``kind + "s"``).
     """
 
     def __init__(
@@ -45,8 +46,10 @@ class Registry(Mapping[str, Callable[..., T]], Generic[T]):
         kind: str,
         factories: Mapping[str, Callable[..., T]],
         error: type[ConfigError] = ConfigError,
+        plural: str | None = None,
     ) -> None:
         self.kind = kind
+        self.plural = plural or f"{kind}s"
         self._factories = dict(factories)
         self.error = error
 
@@ -65,7 +68,7 @@ class Registry(Mapping[str, Callable[..., T]], Generic[T]):
             return self._factories[name]
         except (KeyError, TypeError):
             raise self.error(
-                f"unknown {self.kind} {name!r}; valid {self.kind}s: {', '.join(self)}"
+                f"unknown {self.kind} {name!r}; valid {self.plural}: {', '.join(self)}"
             ) from None
 
     def options(self, name: str) -> list[str]:

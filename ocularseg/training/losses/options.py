@@ -91,7 +91,10 @@ class LossOptions(BaseModel):
 
         Raises:
             LossConfigError: a key is unknown or a value invalid; the message names it.
+            TypeError: ``options`` is not a ``cls`` (options are keywords, not positional).
         """
+        if options is not None and not isinstance(options, cls):
+            raise TypeError(f"options must be a {cls.__name__}, got {options!r}")
         raw = {**(options.model_dump() if options is not None else {}), **values}
         try:
             return validate_config(cls, raw, cls.__name__)

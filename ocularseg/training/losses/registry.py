@@ -34,19 +34,19 @@ from ocularseg.training.losses.projected_pooling import SoftmaxProjectedPoolingL
 from ocularseg.training.losses.region_wise import BoundaryLoss, RegionWiseLoss, ScheduledSum
 from ocularseg.training.losses.tiu import TIULoss
 
-O = TypeVar("O", bound=LossOptions)
+OptionsT = TypeVar("OptionsT", bound=LossOptions)
 
 
 @dataclass(frozen=True)
-class LossFactory(Generic[O]):
+class LossFactory(Generic[OptionsT]):
     """Builds a loss from the fields of ``options`` given as keywords.
 
     Its signature is the options model's, so the registry lists and checks exactly those
     fields; values are validated by the model (:class:`LossConfigError` on a bad one).
     """
 
-    options: type[O]
-    make: Callable[[O], SegmentationLoss]
+    options: type[OptionsT]
+    make: Callable[[OptionsT], SegmentationLoss]
 
     @property
     def __signature__(self) -> inspect.Signature:
@@ -106,6 +106,7 @@ LOSSES: Registry[SegmentationLoss] = Registry(
         "dice+tiu": LossFactory(TIUOptions, lambda o: TIULoss(o, pixel_loss="dice")),
     },
     LossConfigError,
+    plural="losses",
 )
 
 

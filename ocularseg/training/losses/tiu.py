@@ -175,13 +175,9 @@ def topology_term(
     """
     _check_pair(probs, truth)
     if form not in TOPOLOGY_FORMS:
-        raise LossConfigError(
-            f"topology form {form!r} is not one of {', '.join(TOPOLOGY_FORMS)}"
-        )
+        raise LossConfigError(f"topology form {form!r} is not one of {', '.join(TOPOLOGY_FORMS)}")
     if not 0 <= start_channel < probs.shape[1]:
-        raise LossConfigError(
-            f"start_channel={start_channel} out of range for C={probs.shape[1]}"
-        )
+        raise LossConfigError(f"start_channel={start_channel} out of range for C={probs.shape[1]}")
     kernels = checked_kernels(kernels, probs.shape[2:])
     pred, ref = probs[:, start_channel:], truth[:, start_channel:].to(probs.dtype)
     with torch.no_grad():
@@ -362,7 +358,11 @@ class TIUBase(SegmentationLoss):
         self.alpha, self.beta, self.gamma = o.alpha, o.beta, o.gamma
         self.kernels = o.kernels
         self.topology_form = o.topology_form
-        self.tau, self.exclusion_kernel, self.tolerance_px = o.tau, o.exclusion_kernel, o.tolerance_px
+        self.tau, self.exclusion_kernel, self.tolerance_px = (
+            o.tau,
+            o.exclusion_kernel,
+            o.tolerance_px,
+        )
         self.warmup_epochs = o.warmup_epochs
 
     def components(
