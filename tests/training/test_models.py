@@ -14,7 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 
-from ocularseg.core.errors import ModelError  # noqa: E402
+from ocularseg.core.errors import ConfigError, InputError, ModelError  # noqa: E402
 from ocularseg.training.models import (  # noqa: E402
     FCN,
     MODELS,
@@ -99,7 +99,9 @@ class TestModel:
         self, name: str, config: dict[str, Any], stride: int, bad_hw: tuple[int, int]
     ) -> None:
         model = _tiny(name, config)
-        with pytest.raises(ValueError, match=rf"{bad_hw[1]}×{bad_hw[0]} px.*multiple of {stride}"):
+        with pytest.raises(
+            InputSizeError, match=rf"{bad_hw[1]}×{bad_hw[0]} px.*multiple of {stride}"
+        ):
             model(torch.randn(1, 3, *bad_hw))
 
     def test_wrong_channels_or_rank(self, name: str, config: dict[str, Any], stride: int) -> None:
@@ -195,13 +197,17 @@ def test_load_model_needs_metadata(tmp_path) -> None:
 def test_registry_lists_valid_names() -> None:
     assert set(MODELS) == {"unet", "fcn", "unetr"}
     with pytest.raises(
-        ValueError, match="unknown model 'segformer'; valid models: fcn, unet, unetr"
+        ModelConfigError, match="unknown model 'segformer'; valid models: unet, fcn, unetr"
     ):
         build_model("segformer")
+    assert issubclass(ModelConfigError, ConfigError)
+    assert not issubclass(ModelConfigError, ValueError)
+    assert issubclass(InputSizeError, InputError)
+    assert not issubclass(InputSizeError, ValueError)
 
 
 def test_unknown_argument_lists_valid_ones() -> None:
-    with pytest.raises(ModelConfigError, match=r"base_chanels.*valid arguments: .*base_channels"):
+    with pytest.raises(ModelConfigError, match=r"base_chanels.*valid options: .*base_channels"):
         build_model("unet", base_chanels=8)
 
 

@@ -32,7 +32,9 @@ def test_partial_ce_equals_ce_on_full_labels() -> None:
     weights = [1, 2, 1, 3, 8]
     for w in (None, weights):
         expected = build_loss("ce", class_weights=w)(logits, target)
-        assert torch.allclose(PartialCrossEntropyLoss(w)(logits, target), expected, atol=1e-6)
+        assert torch.allclose(
+            PartialCrossEntropyLoss(class_weights=w)(logits, target), expected, atol=1e-6
+        )
 
 
 def test_a_set_label_accepts_probability_anywhere_in_the_set() -> None:
@@ -72,7 +74,7 @@ def test_set_weight_is_the_smallest_class_weight() -> None:
     # The caruncle's ×8 must not spill over to every "sclera or caruncle" pixel.
     logits = torch.zeros(1, 5, 1, 2)
     target = torch.tensor([[[OPEN, Label.BACKGROUND]]])
-    loss = PartialCrossEntropyLoss([1, 1, 1, 1, 8])(logits, target)
+    loss = PartialCrossEntropyLoss(class_weights=[1, 1, 1, 1, 8])(logits, target)
     # uniform p = 0.2: set pixel costs -log(0.4) at weight 1, background -log(0.2) at weight 1
     assert loss.item() == pytest.approx((-math.log(0.4) - math.log(0.2)) / 2, 1e-5)
 

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from ocularseg.training.losses import CrossEntropyLoss, DiceLoss, FocalLoss
+from ocularseg.training.losses import CrossEntropyLoss, DiceLoss, FocalLoss, LossConfigError
 
 # logits (1, 2, 1, 2): pixel 0 has p = (0.5, 0.5), pixel 1 has p(class 1) = e/(1 + e).
 LOGITS = torch.tensor([[[[0.0, 0.0]], [[0.0, 1.0]]]], dtype=torch.float64)
@@ -66,12 +66,14 @@ def test_bad_inputs(loss: torch.nn.Module) -> None:
 
 
 def test_bad_options() -> None:
-    with pytest.raises(TypeError):
-        DiceLoss(include_background="yes")  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(LossConfigError, match="include_background"):
+        DiceLoss(include_background="yes")
+    with pytest.raises(LossConfigError, match="eps"):
         DiceLoss(eps=-1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(LossConfigError, match="gamma"):
         FocalLoss(gamma=-1.0)
+    with pytest.raises(LossConfigError, match="class_weights"):
+        CrossEntropyLoss(class_weights=(-1.0, 1.0))
 
 
 def test_class_weights_make_a_rare_class_count():
@@ -90,5 +92,5 @@ def test_class_weights_make_a_rare_class_count():
     assert tiu.pixel.class_weights.tolist() == [1, 1, 1, 1, 50]
     import pytest
 
-    with pytest.raises(ValueError, match="5 classes"):
+    with pytest.raises(LossConfigError, match="5 classes"):
         build_loss("ce", class_weights=[1, 1])(logits, target)

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from ocularseg.training.losses import (
+    LossConfigError,
     ProjectedPoolingLoss,
     SoftmaxProjectedPoolingLoss,
     projected_pooling_loss,
@@ -110,22 +111,23 @@ def test_module_wrappers_agree() -> None:
 )
 def test_axis_smaller_than_largest_kernel(shape: tuple[int, ...], kernels: tuple[int, ...]) -> None:
     x = torch.zeros(shape)
-    with pytest.raises(ValueError, match="largest kernel"):
+    with pytest.raises(LossConfigError, match="largest kernel"):
         projected_pooling_loss(x, x, kernels=kernels)
 
 
 @pytest.mark.parametrize(
-    ("input_shape", "target_shape", "kwargs", "message"),
+    ("input_shape", "target_shape", "kwargs", "error", "message"),
     [
-        ((1, 2, 20, 20), (1, 3, 20, 20), {}, "same shape"),
-        ((2, 20, 20), (2, 20, 20), {}, "B, C, H, W"),
-        ((1, 2, 20, 20), (1, 2, 20, 20), {"start_channel": 2}, "no channel"),
-        ((1, 2, 20, 20), (1, 2, 20, 20), {"kernels": ()}, "empty"),
-        ((1, 2, 20, 20), (1, 2, 20, 20), {"kernels": (0,)}, "positive"),
+        ((1, 2, 20, 20), (1, 3, 20, 20), {}, ValueError, "same shape"),
+        ((2, 20, 20), (2, 20, 20), {}, ValueError, "B, C, H, W"),
+        ((1, 2, 20, 20), (1, 2, 20, 20), {"start_channel": 2}, LossConfigError, "no channel"),
+        ((1, 2, 20, 20), (1, 2, 20, 20), {"kernels": ()}, LossConfigError, "non-empty"),
+        ((1, 2, 20, 20), (1, 2, 20, 20), {"kernels": (0,)}, LossConfigError, "positive"),
     ],
 )
-def test_bad_inputs(input_shape, target_shape, kwargs, message) -> None:
-    with pytest.raises(ValueError, match=message):
+def test_bad_inputs(input_shape, target_shape, kwargs, error, message) -> None:
+    # Tensors passed by code are ValueError; options are the config error.
+    with pytest.raises(error, match=message):
         projected_pooling_loss(torch.zeros(input_shape), torch.zeros(target_shape), **kwargs)
 
 

@@ -11,13 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from ocularseg.training.losses import (
-    MAP_BOUNDARY,
-    MAP_RRW,
+from ocularseg.training.losses import MAP_BOUNDARY, MAP_RRW, LossConfigError
+from ocularseg.training.losses.pixel import CrossEntropyLoss, DiceLoss, FocalLoss
+from ocularseg.training.losses.region_wise import (
     BoundaryLoss,
-    CrossEntropyLoss,
-    DiceLoss,
-    FocalLoss,
     RegionWiseLoss,
     ScheduledSum,
     alpha_schedule,
@@ -207,5 +204,5 @@ def test_scheduled_sum_combinations() -> None:
     assert gradual(logits, target, epoch=30).item() == pytest.approx((0.7 * ce + 0.3 * rw).item())
     assert equal(logits, target, epoch=30).item() == pytest.approx((ce + rw).item())
     assert gradual.required_maps == (MAP_RRW,)
-    with pytest.raises(ValueError, match="schedule"):
+    with pytest.raises(LossConfigError, match="schedule"):
         ScheduledSum(CrossEntropyLoss(), RegionWiseLoss(), "sudden")  # type: ignore[arg-type]

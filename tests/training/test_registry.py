@@ -1,15 +1,17 @@
-"""Loss registry: every name builds, follows the calling convention, and bad names or
-options raise ValueError listing the valid ones."""
+"""Loss registry: every name builds, follows the calling convention, and bad names,
+options or values raise LossConfigError (a ConfigError) listing the valid ones."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
+from ocularseg.core.errors import ConfigError
 from ocularseg.training.losses import (
     LOSSES,
     MAP_BOUNDARY,
     MAP_RRW,
+    LossConfigError,
     SegmentationLoss,
     TIULoss,
     boundary_map,
@@ -80,18 +82,18 @@ def test_options_reach_the_loss() -> None:
 
 
 def test_unknown_name_lists_valid_names() -> None:
-    with pytest.raises(ValueError, match="unknown loss 'tversky'") as info:
+    with pytest.raises(LossConfigError, match="unknown loss 'tversky'") as info:
         build_loss("tversky")
     for name in REQUIRED_NAMES:
         assert name in str(info.value)
 
 
 def test_unknown_option_lists_valid_options() -> None:
-    with pytest.raises(ValueError, match="unknown option.*alhpa.*valid options: alpha"):
+    with pytest.raises(LossConfigError, match="unknown option.*alhpa.*valid options: alpha"):
         build_loss("ce+tiu", alhpa=1.0)
-    with pytest.raises(ValueError, match="valid options: class_weights"):
+    with pytest.raises(LossConfigError, match="valid options: class_weights"):
         build_loss("ce", weight=2.0)
-    with pytest.raises(ValueError, match=r"\(none\)"):
+    with pytest.raises(LossConfigError, match=r"\(none\)"):
         build_loss("rw", weight=2.0)
 
 
@@ -107,3 +109,50 @@ def test_ce_map_losses_take_the_ce_class_weights() -> None:
     )
     assert torch.isclose(weighted - plain, ce_gap)
     assert loss_options("dice+rw-equal") == []
+
+
+def test_loss_config_error_is_a_config_error_only() -> None:
+    assert issubclass(LossConfigError, ConfigError)
+    assert not issubclass(LossConfigError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "field"),
+    [
+        ("ce+tiu", {"beta": -1}, "beta"),
+        ("ce+tiu", {"beta": True}, "beta"),
+        ("ce+tiu", {"kernels": [2, 0]}, "kernels"),
+        ("pce+tiu", {"tau": 1.0}, "tau"),
+        ("ce", {"class_weights": [0, 0]}, "class_weights"),
+        ("dice", {"batch_dice": "yes"}, "batch_dice"),
+        ("focal", {"alpha": 0}, "alpha"),
+        ("dice+pp", {"weight": float("nan")}, "weight"),
+    ],
+)
+def test_bad_option_values_name_the_field(name: str, options: dict, field: str) -> None:
+    with pytest.raises(LossConfigError, match=field):
+        build_loss(name, **options)
+
+
+def test_one_beta_default_on_every_tiu_path() -> None:
+    # The bundled TIU models were trained through the registry with beta 10.
+    from ocularseg.training.losses import TIUOptions
+    from ocularseg.training.losses.partial import PartialTIULoss
+
+    assert TIUOptions().beta == 10.0
+    betas = {
+        TIULoss().beta,
+        PartialTIULoss().beta,
+        build_loss("ce+tiu").beta,
+        build_loss("dice+tiu").beta,
+        build_loss("pce+tiu").beta,
+    }
+    assert betas == {10.0}
+
+
+def test_options_listed_from_the_options_model() -> None:
+    from ocularseg.training.losses import TIUOptions
+
+    assert loss_options("ce+tiu") == list(TIUOptions.model_fields)
+    assert loss_options("pce+tiu") == list(TIUOptions.model_fields)
+    assert loss_options("dice+pp") == ["kernels", "start_channel", "weight"]

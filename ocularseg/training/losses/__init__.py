@@ -4,7 +4,7 @@ Every trainer-facing loss is a :class:`SegmentationLoss` called as
 ``loss(logits, target, *, epoch=0, maps=None)`` — logits ``(B, C, H, W)``, integer
 target ``(B, H, W)``, the 0-based epoch for scheduled losses, and optional precomputed
 maps (``"rrw"``, ``"boundary"``; listed in ``loss.required_maps``). Build one by name
-with :func:`build_loss`.
+with :func:`build_loss`; each loss's options are one frozen model of :mod:`.options`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,17 @@ from ocularseg.training.losses.base import (
     MAP_RRW,
     SegmentationLoss,
     WeightedSum,
+)
+from ocularseg.training.losses.options import (
+    CEOptions,
+    DiceOptions,
+    FocalOptions,
+    LossConfigError,
+    LossOptions,
+    NoOptions,
+    PixelPlusPPOptions,
+    ProjectedPoolingOptions,
+    TIUOptions,
 )
 from ocularseg.training.losses.pixel import CrossEntropyLoss, DiceLoss, FocalLoss
 from ocularseg.training.losses.projected_pooling import (
@@ -45,15 +56,24 @@ __all__ = [
     "MAP_BOUNDARY",
     "MAP_RRW",
     "BoundaryLoss",
+    "CEOptions",
     "CrossEntropyLoss",
     "DiceLoss",
+    "DiceOptions",
     "FocalLoss",
+    "FocalOptions",
+    "LossConfigError",
+    "LossOptions",
+    "NoOptions",
+    "PixelPlusPPOptions",
+    "ProjectedPoolingOptions",
     "ProjectedPoolingLoss",
     "RegionWiseLoss",
     "ScheduledSum",
     "SegmentationLoss",
     "SoftmaxProjectedPoolingLoss",
     "TIULoss",
+    "TIUOptions",
     "WeightedSum",
     "alpha_schedule",
     "boundary_loss",

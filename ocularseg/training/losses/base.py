@@ -16,6 +16,12 @@ The trainer calls every loss the same way::
 
 The return value is a scalar tensor. Unless a loss says otherwise it is a mean over the
 batch, so its size does not depend on the batch size.
+
+Errors: a bad option (a name, a weight, a kernel that does not fit the image, a class count
+the loss cannot use) is a :class:`~.options.LossConfigError`, rendered by the CLI in one
+line. Tensors of the wrong dtype, rank or shape, or class ids outside ``[0, C)``, are
+``TypeError`` / ``ValueError``: they come from code (the trainer, the dataset), not from a
+config, like PyTorch's own errors for such calls.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import torch
-from torch import nn
+from torch import Tensor, nn
+
+from ocularseg.training.losses.options import LossConfigError
 
 #: Key of the rectified region-wise map in ``maps`` (see ``region_wise.rrw_map``).
 MAP_RRW = "rrw"
@@ -37,8 +45,9 @@ Maps = Mapping[str, torch.Tensor]
 class SegmentationLoss(nn.Module):
     """Base class of the losses the trainer calls (see the module docstring).
 
-    Subclasses implement :meth:`forward` with the signature
-    ``forward(logits, target, *, epoch=0, maps=None) -> Tensor``.
+    :meth:`forward` is written once, here: it runs :meth:`check` on the inputs and returns
+    :meth:`compute`. Subclasses implement ``compute`` and, where their inputs differ from
+    logits + class ids (partial labels) or their parts check them, override ``check``.
     """
 
     #: Keys of ``maps`` this loss reads; the dataset may precompute them.
@@ -52,6 +61,16 @@ class SegmentationLoss(nn.Module):
         epoch: int = 0,
         maps: Maps | None = None,
     ) -> torch.Tensor:
+        """The loss of ``logits`` ``(B, C, *S)`` against ``target`` ``(B, *S)`` (a scalar)."""
+        self.check(logits, target)
+        return self.compute(logits, target, epoch, maps)
+
+    def check(self, logits: Tensor, target: Tensor) -> None:
+        """Raise ``TypeError``/``ValueError`` for inputs the loss cannot take."""
+        check_logits_target(logits, target)
+
+    def compute(self, logits: Tensor, target: Tensor, epoch: int, maps: Maps | None) -> Tensor:
+        """The loss value, inputs already checked (see :meth:`forward`)."""
         raise NotImplementedError
 
 
@@ -65,7 +84,7 @@ class WeightedSum(SegmentationLoss):
     def __init__(self, terms: Sequence[tuple[float, SegmentationLoss]]) -> None:
         super().__init__()
         if not terms:
-            raise ValueError("WeightedSum needs at least one (weight, loss) term")
+            raise LossConfigError("WeightedSum needs at least one (weight, loss) term")
         for weight, loss in terms:
             if not isinstance(loss, SegmentationLoss):
                 raise TypeError(f"term {loss!r} is not a SegmentationLoss")
@@ -81,14 +100,10 @@ class WeightedSum(SegmentationLoss):
             keys.extend(k for k in term.required_maps if k not in keys)
         return tuple(keys)
 
-    def forward(
-        self,
-        logits: torch.Tensor,
-        target: torch.Tensor,
-        *,
-        epoch: int = 0,
-        maps: Maps | None = None,
-    ) -> torch.Tensor:
+    def check(self, logits: Tensor, target: Tensor) -> None:
+        """The terms check their inputs."""
+
+    def compute(self, logits: Tensor, target: Tensor, epoch: int, maps: Maps | None) -> Tensor:
         total = logits.new_zeros(())
         for weight, term in zip(self.weights, self.terms, strict=True):
             total = total + weight * term(logits, target, epoch=epoch, maps=maps)

@@ -29,20 +29,16 @@ Partial TIU keeps the paper's three terms:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 import torch
+from torch import Tensor
 from torch.nn import functional as F
 
 from ocularseg.core.labels import LABEL_SETS, NUM_CLASSES, Label, PartialLabel
 from ocularseg.training.losses.base import Maps, SegmentationLoss, one_hot
-from ocularseg.training.losses.tiu import (
-    DEFAULT_TIU_KERNELS,
-    TOPOLOGY_FORMS,
-    TopologyForm,
-    relation_term,
-    topology_term,
-)
+from ocularseg.training.losses.options import CEOptions, LossConfigError, TIUOptions
+from ocularseg.training.losses.tiu import TIUBase, relation_term, topology_term
 
 #: Mask values are uint8.
 _TABLE_SIZE = 256
@@ -85,38 +81,34 @@ def check_partial_target(logits: torch.Tensor, target: torch.Tensor) -> None:
 class PartialCrossEntropyLoss(SegmentationLoss):
     """``−log Σ_{c∈A(t)} p_c``, weighted mean over labelled pixels (module docstring).
 
-    Args:
-        class_weights: optional per-class weights ``(C,)``; a set weighs its smallest.
+    Options: :class:`~.options.CEOptions`; ``class_weights`` needs one weight per class
+    ``(C,)``, and a set weighs its smallest.
 
     Shapes: logits ``(B, C, H, W)``, target ``(B, H, W)`` of mask values. Returns a scalar
     (0 when every pixel is ignored).
     """
 
-    def __init__(self, class_weights: Sequence[float] | None = None) -> None:
+    def __init__(self, options: CEOptions | None = None, **values: Any) -> None:
         super().__init__()
-        table = allowed_table()
+        self.options = CEOptions.parse(options, **values)
         weights = torch.ones(NUM_CLASSES)
-        if class_weights is not None:
-            weights = torch.as_tensor(tuple(class_weights), dtype=torch.float32)
-            if weights.shape != (NUM_CLASSES,) or (weights < 0).any() or not weights.sum() > 0:
-                raise ValueError(
-                    f"class_weights must be {NUM_CLASSES} non-negative numbers, got {class_weights}"
+        if self.options.class_weights is not None:
+            weights = torch.as_tensor(self.options.class_weights, dtype=torch.float32)
+            if weights.shape != (NUM_CLASSES,):
+                raise LossConfigError(
+                    f"class_weights must be {NUM_CLASSES} non-negative numbers, "
+                    f"got {self.options.class_weights}"
                 )
         value_weight = torch.zeros(_TABLE_SIZE)
         for value, classes in LABEL_SETS.items():
             value_weight[value] = min(float(weights[c]) for c in classes) if classes else 0.0
-        self.register_buffer("allowed", table, persistent=False)
+        self.register_buffer("allowed", allowed_table(), persistent=False)
         self.register_buffer("value_weight", value_weight, persistent=False)
 
-    def forward(
-        self,
-        logits: torch.Tensor,
-        target: torch.Tensor,
-        *,
-        epoch: int = 0,
-        maps: Maps | None = None,
-    ) -> torch.Tensor:
+    def check(self, logits: Tensor, target: Tensor) -> None:
         check_partial_target(logits, target)
+
+    def compute(self, logits: Tensor, target: Tensor, epoch: int, maps: Maps | None) -> Tensor:
         index = target.long()
         weight = self.value_weight.to(logits.dtype)[index]
         labelled = weight > 0
@@ -130,51 +122,25 @@ class PartialCrossEntropyLoss(SegmentationLoss):
         return -(log_set * weight).sum() / total
 
 
-class PartialTIULoss(SegmentationLoss):
+class PartialTIULoss(TIUBase):
     """TIU for mixed full / silver batches: ``γ·L_pce + α·L_topo + β·L_rel``.
 
-    Arguments as :class:`~.tiu.TIULoss` (``pixel_loss`` is the partial cross-entropy).
+    Options as :class:`~.tiu.TIULoss` (:class:`~.options.TIUOptions`, or its fields as
+    keywords); the pixel term is the partial cross-entropy with ``class_weights``.
     """
 
-    def __init__(
-        self,
-        alpha: float = 1.0,
-        beta: float = 10.0,
-        gamma: float = 1.0,
-        kernels: Sequence[int] = DEFAULT_TIU_KERNELS,
-        topology_form: TopologyForm = "count",
-        tau: float = 0.5,
-        exclusion_kernel: int = 4,
-        tolerance_px: int = 2,
-        class_weights: Sequence[float] | None = None,
-        warmup_epochs: int = 0,
-    ) -> None:
-        super().__init__()
-        for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a number ≥ 0, got {value!r}")
-        if topology_form not in TOPOLOGY_FORMS:
-            raise ValueError(f"topology_form {topology_form!r} is not one of {TOPOLOGY_FORMS}")
-        if (
-            isinstance(warmup_epochs, bool)
-            or not isinstance(warmup_epochs, int)
-            or warmup_epochs < 0
-        ):
-            raise ValueError(f"warmup_epochs must be an integer ≥ 0, got {warmup_epochs!r}")
-        self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
-        self.kernels = tuple(kernels)
-        self.topology_form = topology_form
-        self.tau, self.exclusion_kernel, self.tolerance_px = tau, exclusion_kernel, tolerance_px
-        self.warmup_epochs = warmup_epochs
-        self.pixel = PartialCrossEntropyLoss(class_weights)
+    def __init__(self, options: TIUOptions | None = None, **values: Any) -> None:
+        super().__init__(options, values)
+        self.pixel = PartialCrossEntropyLoss(self.options.pixel_options())
         self.register_buffer("pseudo", pseudo_full_table(), persistent=False)
 
-    def components(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    def components(
+        self, logits: Tensor, target: Tensor, *, epoch: int = 0, maps: Maps | None = None
+    ) -> dict[str, Tensor]:
         """Unweighted ``{"pixel", "topology", "relation"}`` scalars."""
         pixel = self.pixel(logits, target)
         probs = torch.softmax(logits, dim=1)
-        reference = self.pseudo[target.long()]
-        truth = one_hot(reference, NUM_CLASSES, probs.dtype)
+        truth = one_hot(self.pseudo[target.long()], NUM_CLASSES, probs.dtype)
         full = (target < NUM_CLASSES).flatten(1).all(dim=1)
         parts = []
         if full.any():
@@ -184,23 +150,7 @@ class PartialTIULoss(SegmentationLoss):
             )
         silver = ~full
         if silver.any():
-            p, t = probs[silver], target[silver]
-            merged = torch.stack(
-                [
-                    p[:, int(Label.SCLERA)] + p[:, int(Label.CARUNCLE)],
-                    p[:, int(Label.IRIS)] + p[:, int(Label.PUPIL)],
-                ],
-                dim=1,
-            )
-            merged_truth = torch.stack(
-                [
-                    (t == PartialLabel.OPENING_NOT_DISC)
-                    | (t == Label.SCLERA)
-                    | (t == Label.CARUNCLE),
-                    (t == PartialLabel.IRIS_DISC) | (t == Label.IRIS) | (t == Label.PUPIL),
-                ],
-                dim=1,
-            ).to(probs.dtype)
+            merged, merged_truth = _silver_unions(probs[silver], target[silver])
             parts.append(
                 topology_term(merged, merged_truth, self.kernels, self.topology_form, 0)
                 * silver.sum()
@@ -209,19 +159,21 @@ class PartialTIULoss(SegmentationLoss):
         relation = relation_term(probs, truth, self.tau, self.exclusion_kernel, self.tolerance_px)
         return {"pixel": pixel, "topology": topology, "relation": relation}
 
-    def forward(
-        self,
-        logits: torch.Tensor,
-        target: torch.Tensor,
-        *,
-        epoch: int = 0,
-        maps: Maps | None = None,
-    ) -> torch.Tensor:
-        if epoch < self.warmup_epochs:
-            return self.gamma * self.pixel(logits, target)
-        parts = self.components(logits, target)
-        return (
-            self.gamma * parts["pixel"]
-            + self.alpha * parts["topology"]
-            + self.beta * parts["relation"]
-        )
+
+def _silver_unions(p: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
+    """``(B, 2, H, W)`` probabilities and reference of the two unions a silver label knows."""
+    merged = torch.stack(
+        [
+            p[:, int(Label.SCLERA)] + p[:, int(Label.CARUNCLE)],
+            p[:, int(Label.IRIS)] + p[:, int(Label.PUPIL)],
+        ],
+        dim=1,
+    )
+    merged_truth = torch.stack(
+        [
+            (t == PartialLabel.OPENING_NOT_DISC) | (t == Label.SCLERA) | (t == Label.CARUNCLE),
+            (t == PartialLabel.IRIS_DISC) | (t == Label.IRIS) | (t == Label.PUPIL),
+        ],
+        dim=1,
+    ).to(p.dtype)
+    return merged, merged_truth

@@ -18,28 +18,20 @@ does, so gradients at ties go to the same single element (the first maximum).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
+from torch import Tensor
 from torch.nn import functional as F
 
-from ocularseg.training.losses.base import (
-    Maps,
-    SegmentationLoss,
-    check_logits_target,
-    one_hot,
+from ocularseg.training.losses.base import Maps, SegmentationLoss, one_hot
+from ocularseg.training.losses.options import (
+    DEFAULT_PP_KERNELS,
+    DEFAULT_START_CHANNEL,
+    LossConfigError,
+    ProjectedPoolingOptions,
+    checked_kernels,
 )
-
-DEFAULT_PP_KERNELS: tuple[int, ...] = (4, 5, 8, 10, 20)
-
-
-def _check_kernels(kernels: Sequence[int]) -> tuple[int, ...]:
-    kernels = tuple(kernels)
-    if not kernels:
-        raise ValueError("kernels must not be empty")
-    for k in kernels:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"kernel sizes must be positive integers, got {k!r}")
-    return kernels
 
 
 def _planes(tensor: torch.Tensor) -> list[torch.Tensor]:
@@ -57,11 +49,41 @@ def _planes(tensor: torch.Tensor) -> list[torch.Tensor]:
     ]
 
 
+def _check_pair(input: Tensor, target: Tensor) -> None:
+    """Raise ``TypeError``/``ValueError`` unless ``input`` and ``target`` are one 4-/5-D shape."""
+    if not isinstance(input, torch.Tensor) or not isinstance(target, torch.Tensor):
+        raise TypeError("input and target must be torch tensors")
+    if not input.is_floating_point():
+        raise TypeError(
+            f"input must be a floating-point tensor of probabilities, got {input.dtype}"
+        )
+    if input.dim() not in (4, 5):
+        raise ValueError(
+            f"input must be (B, C, H, W) or (B, C, X, Y, Z), got shape {tuple(input.shape)}"
+        )
+    if input.shape != target.shape:
+        raise ValueError(
+            f"input {tuple(input.shape)} and target {tuple(target.shape)} must have the same "
+            "shape (pass the target one-hot)"
+        )
+
+
+def _checked_start(input: Tensor, start_channel: int) -> int:
+    """``start_channel`` if it leaves at least one channel of ``input`` to compare."""
+    if isinstance(start_channel, bool) or not isinstance(start_channel, int):
+        raise LossConfigError(f"start_channel must be an int, got {start_channel!r}")
+    if not 0 <= start_channel < input.shape[1]:
+        raise LossConfigError(
+            f"start_channel={start_channel} leaves no channel of {input.shape[1]} to compare"
+        )
+    return start_channel
+
+
 def projected_pooling_loss(
     input: torch.Tensor,
     target: torch.Tensor,
     kernels: Sequence[int] = DEFAULT_PP_KERNELS,
-    start_channel: int = 1,
+    start_channel: int = DEFAULT_START_CHANNEL,
 ) -> torch.Tensor:
     """Projected pooling loss between probabilities and a one-hot reference.
 
@@ -80,48 +102,21 @@ def projected_pooling_loss(
 
     Raises:
         TypeError: for non-tensors or non-floating ``input``.
-        ValueError: for mismatched shapes, a rank other than 4 or 5, an empty channel
-            range, or a spatial axis smaller than the largest kernel.
+        ValueError: for mismatched shapes or a rank other than 4 or 5.
+        LossConfigError: for bad kernels, an empty channel range, or a spatial axis
+            smaller than the largest kernel.
     """
-    if not isinstance(input, torch.Tensor) or not isinstance(target, torch.Tensor):
-        raise TypeError("input and target must be torch tensors")
-    if not input.is_floating_point():
-        raise TypeError(
-            f"input must be a floating-point tensor of probabilities, got {input.dtype}"
-        )
-    if input.dim() not in (4, 5):
-        raise ValueError(
-            f"input must be (B, C, H, W) or (B, C, X, Y, Z), got shape {tuple(input.shape)}"
-        )
-    if input.shape != target.shape:
-        raise ValueError(
-            f"input {tuple(input.shape)} and target {tuple(target.shape)} must have the same "
-            "shape (pass the target one-hot)"
-        )
-    kernels = _check_kernels(kernels)
-    num_channels = input.shape[1]
-    if isinstance(start_channel, bool) or not isinstance(start_channel, int):
-        raise TypeError(f"start_channel must be an int, got {start_channel!r}")
-    if not 0 <= start_channel < num_channels:
-        raise ValueError(
-            f"start_channel={start_channel} leaves no channel of {num_channels} to compare"
-        )
-    largest = max(kernels)
-    spatial = tuple(input.shape[2:])
-    if min(spatial) < largest:
-        raise ValueError(
-            f"every spatial axis must be at least the largest kernel ({largest}); "
-            f"got spatial shape {spatial}"
-        )
+    _check_pair(input, target)
+    first = _checked_start(input, start_channel)
+    kernels = checked_kernels(kernels, input.shape[2:])
     target = target.to(input.dtype)
-
     in_planes, tg_planes = _planes(input), _planes(target)
     per_kernel = []
     for k in kernels:
         per_plane = []
         for pred_plane, ref_plane in zip(in_planes, tg_planes, strict=True):
-            pred_count = F.max_pool2d(pred_plane[:, start_channel:], k, stride=k).sum((-2, -1))
-            ref_count = F.max_pool2d(ref_plane[:, start_channel:], k, stride=k).sum((-2, -1))
+            pred_count = F.max_pool2d(pred_plane[:, first:], k, stride=k).sum((-2, -1))
+            ref_count = F.max_pool2d(ref_plane[:, first:], k, stride=k).sum((-2, -1))
             # (C', B) order, as the published code stacks its per-channel differences.
             per_plane.append(torch.abs(pred_count - ref_count).t().mean())
         per_kernel.append(torch.stack(per_plane).mean())
@@ -131,15 +126,14 @@ def projected_pooling_loss(
 class ProjectedPoolingLoss(torch.nn.Module):
     """Module form of :func:`projected_pooling_loss` (probabilities and one-hot in).
 
-    Args:
-        kernels: Max-pool kernel sizes (stride = kernel).
-        start_channel: First channel that takes part.
+    Options: :class:`~.options.ProjectedPoolingOptions` (or its fields as keywords).
     """
 
-    def __init__(self, kernels: Sequence[int] = DEFAULT_PP_KERNELS, start_channel: int = 1) -> None:
+    def __init__(self, options: ProjectedPoolingOptions | None = None, **values: Any) -> None:
         super().__init__()
-        self.kernels = _check_kernels(kernels)
-        self.start_channel = start_channel
+        self.options = ProjectedPoolingOptions.parse(options, **values)
+        self.kernels = self.options.kernels
+        self.start_channel = self.options.start_channel
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """See :func:`projected_pooling_loss`."""
@@ -151,26 +145,16 @@ class SoftmaxProjectedPoolingLoss(SegmentationLoss):
 
     The trainer-facing form (logits and integer ids in; see ``base``). The paper adds it
     to a pixel loss: ``L = L_topo + λ·L_dice`` (see the registry's ``"dice+pp"``).
-
-    Args:
-        kernels: Max-pool kernel sizes (stride = kernel).
-        start_channel: First class that takes part (1 skips the background).
+    Options: :class:`~.options.ProjectedPoolingOptions` (or its fields as keywords).
     """
 
-    def __init__(self, kernels: Sequence[int] = DEFAULT_PP_KERNELS, start_channel: int = 1) -> None:
+    def __init__(self, options: ProjectedPoolingOptions | None = None, **values: Any) -> None:
         super().__init__()
-        self.kernels = _check_kernels(kernels)
-        self.start_channel = start_channel
+        self.options = ProjectedPoolingOptions.parse(options, **values)
+        self.kernels = self.options.kernels
+        self.start_channel = self.options.start_channel
 
-    def forward(
-        self,
-        logits: torch.Tensor,
-        target: torch.Tensor,
-        *,
-        epoch: int = 0,
-        maps: Maps | None = None,
-    ) -> torch.Tensor:
-        check_logits_target(logits, target)
+    def compute(self, logits: Tensor, target: Tensor, epoch: int, maps: Maps | None) -> Tensor:
         probs = torch.softmax(logits, dim=1)
         truth = one_hot(target, logits.shape[1], probs.dtype)
         return projected_pooling_loss(probs, truth, self.kernels, self.start_channel)

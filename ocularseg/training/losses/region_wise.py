@@ -13,22 +13,16 @@ probabilities by a float32 map promotes to float64, as there.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import ClassVar
 
 import numpy as np
 import torch
 from scipy.ndimage import distance_transform_edt
+from torch import Tensor
 
-from ocularseg.training.losses.base import (
-    MAP_BOUNDARY,
-    MAP_RRW,
-    Maps,
-    SegmentationLoss,
-    check_logits_target,
-)
-
-Schedule = Literal["gradual", "equal"]
-SCHEDULES: tuple[str, ...] = ("gradual", "equal")
+from ocularseg.training.losses.base import MAP_BOUNDARY, MAP_RRW, Maps, SegmentationLoss
+from ocularseg.training.losses.options import SCHEDULES, LossConfigError, Schedule
 
 
 def _labels_array(labels: np.ndarray | torch.Tensor, num_classes: int) -> np.ndarray:
@@ -183,38 +177,30 @@ def alpha_schedule(epoch: int) -> float:
     return max((100 - int(epoch)) / 100, 0.01)
 
 
-class RegionWiseLoss(SegmentationLoss):
+class _MapLoss(SegmentationLoss):
+    """``mean(softmax(logits) · M)`` with ``M = maps[key]`` or computed from ``target``."""
+
+    key: ClassVar[str]
+    function: ClassVar[Callable[[Tensor, Tensor], Tensor]]
+
+    def compute(self, logits: Tensor, target: Tensor, epoch: int, maps: Maps | None) -> Tensor:
+        return type(self).function(logits, _map_tensor(maps, self.key, target, logits))
+
+
+class RegionWiseLoss(_MapLoss):
     """:func:`region_wise_loss` with the RRW map from ``maps["rrw"]`` or from ``target``."""
 
     required_maps = (MAP_RRW,)
-
-    def forward(
-        self,
-        logits: torch.Tensor,
-        target: torch.Tensor,
-        *,
-        epoch: int = 0,
-        maps: Maps | None = None,
-    ) -> torch.Tensor:
-        check_logits_target(logits, target)
-        return region_wise_loss(logits, _map_tensor(maps, MAP_RRW, target, logits))
+    key = MAP_RRW
+    function = staticmethod(region_wise_loss)
 
 
-class BoundaryLoss(SegmentationLoss):
+class BoundaryLoss(_MapLoss):
     """:func:`boundary_loss` with the map from ``maps["boundary"]`` or from ``target``."""
 
     required_maps = (MAP_BOUNDARY,)
-
-    def forward(
-        self,
-        logits: torch.Tensor,
-        target: torch.Tensor,
-        *,
-        epoch: int = 0,
-        maps: Maps | None = None,
-    ) -> torch.Tensor:
-        check_logits_target(logits, target)
-        return boundary_loss(logits, _map_tensor(maps, MAP_BOUNDARY, target, logits))
+    key = MAP_BOUNDARY
+    function = staticmethod(boundary_loss)
 
 
 class ScheduledSum(SegmentationLoss):
@@ -234,7 +220,7 @@ class ScheduledSum(SegmentationLoss):
     ) -> None:
         super().__init__()
         if schedule not in SCHEDULES:
-            raise ValueError(f"schedule {schedule!r} is not one of {', '.join(SCHEDULES)}")
+            raise LossConfigError(f"schedule {schedule!r} is not one of {', '.join(SCHEDULES)}")
         if not isinstance(pixel, SegmentationLoss) or not isinstance(region, SegmentationLoss):
             raise TypeError("pixel and region must be SegmentationLoss instances")
         self.pixel = pixel
@@ -245,14 +231,10 @@ class ScheduledSum(SegmentationLoss):
     def required_maps(self) -> tuple[str, ...]:  # type: ignore[override]
         return tuple(dict.fromkeys((*self.pixel.required_maps, *self.region.required_maps)))
 
-    def forward(
-        self,
-        logits: torch.Tensor,
-        target: torch.Tensor,
-        *,
-        epoch: int = 0,
-        maps: Maps | None = None,
-    ) -> torch.Tensor:
+    def check(self, logits: Tensor, target: Tensor) -> None:
+        """The two terms check their inputs."""
+
+    def compute(self, logits: Tensor, target: Tensor, epoch: int, maps: Maps | None) -> Tensor:
         pixel = self.pixel(logits, target, epoch=epoch, maps=maps)
         region = self.region(logits, target, epoch=epoch, maps=maps)
         if self.schedule == "equal":

@@ -19,10 +19,9 @@ Topology term (foreground classes 1–4, kernels ``K``, default 2, 4, 8, 16):
   lateral gaze; predictions = 8·one-hot), kept as ``test_count_form_separates_topology``:
   the term should grow for topological errors (a pupil or iris blob in the skin, a hole
   in the iris, a missing pupil) more than for harmless 1-px boundary errors (shifts,
-  1-px dilation or erosion, a pupil moved by 8 px). The ratio min(topological) /
-  max(benign) was 0.86 / 0.78 / 0.27 for the count form and 0.28 / 0.36 / 0.13 for the
-  location form, which mostly re-measures boundary placement the pixel loss already
-  penalises.
+  1-px dilation or erosion, a pupil moved by 8 px). The count form separated the two
+  better in every eye tested (numbers: ``docs/experiments.md``, "TIU topology form"); the
+  location form mostly re-measures boundary placement the pixel loss already penalises.
 
 Relation term. Literal per-pixel ReLU constraints are wrong on softmax output
 (``P_pupil + P_sclera ≤ 1`` always holds; ``ReLU(P_pupil − P_iris)`` is large for a
@@ -64,26 +63,29 @@ prediction whose border sits a pixel or two off the reference's is not punished 
 On drawn 480×320 eyes (``tests/training/test_tiu.py``), valid references — open eye,
 ptosis with the lid on the iris or across the pupil, lateral gaze with the iris at the
 corner, medial gaze with the iris on the caruncle — give exactly 0 for ``G`` itself, for
-8·one-hot logits and for the eye drawn 1 px off, and at most ~5e-6 for blurred, noisy soft
-predictions (horizontal lid edges flicker along a row); a misplaced blob of radius
-10–12 px (pupil in the skin or sclera, sclera or skin inside the iris, iris in the skin)
-gives 2e-3 to 3e-2.
+8·one-hot logits and for the eye drawn 1 px off, and a negligible value for blurred, noisy
+soft predictions (horizontal lid edges flicker along a row); a misplaced blob (pupil in
+the skin or sclera, sclera or skin inside the iris, iris in the skin) gives a clearly
+positive value (the test's bounds; measured values: ``docs/experiments.md``, "TIU
+relation term").
 
-Cost (``benchmarks/bench_tiu_overhead.py``, batch 8 of 480×320, one CPU thread): the TIU
-terms add about 0.17–0.2 s of CPU time per step to cross-entropy's 0.016 s. Against the
-default U-Net's step that is +7 % (2.83 → 3.03 s) with glibc's allocator tuned so large
-buffers are reused, and about +4 % of the 4.5–5 s step with the default allocator, whose
-page-fault churn dominates. Full-resolution max-pooling is most of it; the pyramid is
-pooled hierarchically (``MP_ab = MP_b ∘ MP_a``) and shared with the contact relations.
+Cost (``benchmarks/bench_tiu_overhead.py``; measured: ``docs/experiments.md``, "TIU
+overhead"): a few percent of a default U-Net CPU step. Full-resolution max-pooling is most
+of it; the pyramid is pooled hierarchically (``MP_ab = MP_b ∘ MP_a``) and shared with the
+contact relations.
+
+Options: :class:`~.options.TIUOptions`, one model for :class:`TIULoss` and
+:class:`~.partial.PartialTIULoss`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any
 
 import torch
+from torch import Tensor
 from torch.nn import functional as F
 
 from ocularseg.core.labels import NUM_CLASSES, Label
@@ -93,12 +95,18 @@ from ocularseg.training.losses.base import (
     check_logits_target,
     one_hot,
 )
+from ocularseg.training.losses.options import (
+    DEFAULT_START_CHANNEL,
+    DEFAULT_TIU_KERNELS,
+    TOPOLOGY_FORMS,
+    LossConfigError,
+    TIUOptions,
+    TopologyForm,
+    checked_kernels,
+)
 from ocularseg.training.losses.pixel import CrossEntropyLoss, DiceLoss
 
-TopologyForm = Literal["location", "count"]
-TOPOLOGY_FORMS: tuple[str, ...] = ("location", "count")
 PIXEL_LOSSES: tuple[str, ...] = ("ce", "dice")
-DEFAULT_TIU_KERNELS: tuple[int, ...] = (2, 4, 8, 16)
 
 #: Names of the violation maps of :func:`relation_violations`, pixel maps first.
 PIXEL_RELATIONS: tuple[str, ...] = (
@@ -107,6 +115,11 @@ PIXEL_RELATIONS: tuple[str, ...] = (
     "iris_outside_sclera",
 )
 CELL_RELATIONS: tuple[str, ...] = ("pupil_sclera_contact", "pupil_caruncle_contact")
+
+#: Defaults of the functional forms: the options model's, so each is written once.
+_TAU: float = TIUOptions.model_fields["tau"].default
+_EXCLUSION_KERNEL: int = TIUOptions.model_fields["exclusion_kernel"].default
+_TOLERANCE_PX: int = TIUOptions.model_fields["tolerance_px"].default
 
 
 def _check_probs(probs: torch.Tensor, name: str) -> None:
@@ -118,23 +131,10 @@ def _check_probs(probs: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name} must be (B, C, H, W), got shape {tuple(probs.shape)}")
 
 
-def _validate_kernels(kernels: Sequence[int]) -> tuple[int, ...]:
-    kernels = tuple(kernels)
-    if not kernels:
-        raise ValueError("kernels must not be empty")
-    for k in kernels:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"kernel sizes must be positive integers, got {k!r}")
-    return kernels
-
-
-def _check_kernels(kernels: Sequence[int], height: int, width: int) -> tuple[int, ...]:
-    kernels = _validate_kernels(kernels)
-    if min(height, width) < max(kernels):
-        raise ValueError(
-            f"image {height}×{width} px is smaller than the largest kernel ({max(kernels)})"
-        )
-    return kernels
+def _check_pair(probs: Tensor, truth: Tensor) -> None:
+    _check_probs(probs, "probs")
+    if probs.shape != truth.shape:
+        raise ValueError(f"probs {tuple(probs.shape)} and truth {tuple(truth.shape)} differ")
 
 
 def _pyramid(x: torch.Tensor, kernels: tuple[int, ...]) -> list[torch.Tensor]:
@@ -158,8 +158,8 @@ def topology_term(
     probs: torch.Tensor,
     truth: torch.Tensor,
     kernels: Sequence[int] = DEFAULT_TIU_KERNELS,
-    form: TopologyForm = "count",
-    start_channel: int = 1,
+    form: TopologyForm = TIUOptions.model_fields["topology_form"].default,
+    start_channel: int = DEFAULT_START_CHANNEL,
 ) -> torch.Tensor:
     """Multi-scale max-pool topology term (see the module docstring for both forms).
 
@@ -173,14 +173,12 @@ def topology_term(
     Returns:
         Scalar in [0, 1]: mean over kernels of the per-kernel mean.
     """
-    _check_probs(probs, "probs")
-    if probs.shape != truth.shape:
-        raise ValueError(f"probs {tuple(probs.shape)} and truth {tuple(truth.shape)} differ")
+    _check_pair(probs, truth)
     if form not in TOPOLOGY_FORMS:
-        raise ValueError(f"topology form {form!r} is not one of {', '.join(TOPOLOGY_FORMS)}")
+        raise LossConfigError(f"topology form {form!r} is not one of {', '.join(TOPOLOGY_FORMS)}")
     if not 0 <= start_channel < probs.shape[1]:
-        raise ValueError(f"start_channel={start_channel} out of range for C={probs.shape[1]}")
-    kernels = _check_kernels(kernels, probs.shape[2], probs.shape[3])
+        raise LossConfigError(f"start_channel={start_channel} out of range for C={probs.shape[1]}")
+    kernels = checked_kernels(kernels, probs.shape[2:])
     pred, ref = probs[:, start_channel:], truth[:, start_channel:].to(probs.dtype)
     with torch.no_grad():
         ref_pyramid = _pyramid(ref, kernels)
@@ -221,18 +219,15 @@ def _both_sides(x: torch.Tensor) -> torch.Tensor:
 def _check_relation_args(probs: torch.Tensor, tau: float, exclusion_kernel: int) -> None:
     _check_probs(probs, "probs")
     if probs.shape[1] != NUM_CLASSES:
-        raise ValueError(
+        raise LossConfigError(
             f"the relation term needs the {NUM_CLASSES} ocular classes, got C={probs.shape[1]}"
         )
-    if not 0 < tau < 1:
-        raise ValueError(f"tau must be in (0, 1), got {tau}")
-    if isinstance(exclusion_kernel, bool) or not isinstance(exclusion_kernel, int):
-        raise TypeError(f"exclusion_kernel must be an int, got {exclusion_kernel!r}")
-    _check_kernels((exclusion_kernel,), probs.shape[2], probs.shape[3])
+    TIUOptions.parse(tau=tau, exclusion_kernel=exclusion_kernel)
+    checked_kernels((exclusion_kernel,), probs.shape[2:])
 
 
 def relation_violations(
-    probs: torch.Tensor, tau: float = 0.5, exclusion_kernel: int = 4
+    probs: torch.Tensor, tau: float = _TAU, exclusion_kernel: int = _EXCLUSION_KERNEL
 ) -> dict[str, torch.Tensor]:
     """Violation maps of the anatomical relations (module docstring, items 1–5).
 
@@ -284,9 +279,9 @@ def _dilate(x: torch.Tensor, radius: int) -> torch.Tensor:
 def relation_excess(
     probs: torch.Tensor,
     truth: torch.Tensor,
-    tau: float = 0.5,
-    exclusion_kernel: int = 4,
-    tolerance_px: int = 2,
+    tau: float = _TAU,
+    exclusion_kernel: int = _EXCLUSION_KERNEL,
+    tolerance_px: int = _TOLERANCE_PX,
 ) -> dict[str, torch.Tensor]:
     """Per-relation mean excess ``ReLU(V(P) − dilate(V(G)))`` (scalars, keyed by name).
 
@@ -301,10 +296,8 @@ def relation_excess(
     Returns:
         ``{name: scalar}``, each the mean over the batch and the map.
     """
-    if probs.shape != truth.shape:
-        raise ValueError(f"probs {tuple(probs.shape)} and truth {tuple(truth.shape)} differ")
-    if isinstance(tolerance_px, bool) or not isinstance(tolerance_px, int) or tolerance_px < 0:
-        raise ValueError(f"tolerance_px must be an integer ≥ 0, got {tolerance_px!r}")
+    _check_pair(probs, truth)
+    TIUOptions.parse(tolerance_px=tolerance_px)
     _check_relation_args(probs, tau, exclusion_kernel)
     truth = truth.to(probs.dtype)
     k = exclusion_kernel
@@ -337,110 +330,110 @@ def _excess(
 def relation_term(
     probs: torch.Tensor,
     truth: torch.Tensor,
-    tau: float = 0.5,
-    exclusion_kernel: int = 4,
-    tolerance_px: int = 2,
+    tau: float = _TAU,
+    exclusion_kernel: int = _EXCLUSION_KERNEL,
+    tolerance_px: int = _TOLERANCE_PX,
 ) -> torch.Tensor:
     """``L_rel``: the sum of :func:`relation_excess` over the five relations (a scalar)."""
     excess = relation_excess(probs, truth, tau, exclusion_kernel, tolerance_px)
     return torch.stack(list(excess.values())).sum()
 
 
-class TIULoss(SegmentationLoss):
+class TIUBase(SegmentationLoss):
+    """``γ·L_pixel + α·L_topo + β·L_rel`` from :meth:`components`, with the warm-up.
+
+    Holds the validated :class:`~.options.TIUOptions` and their fields as attributes;
+    subclasses set ``self.pixel`` and implement :meth:`components`. For epochs (0-based)
+    below ``warmup_epochs`` the loss is ``γ·L_pixel`` alone: in short runs from scratch the
+    terms kept the UNet from ever learning the pupil (docs/experiments.md, "TIU
+    ablation"); they are meant to refine structures the pixel loss has found.
+    """
+
+    pixel: SegmentationLoss
+
+    def __init__(self, options: TIUOptions | None, values: dict[str, Any]) -> None:
+        super().__init__()
+        self.options = TIUOptions.parse(options, **values)
+        o = self.options
+        self.alpha, self.beta, self.gamma = o.alpha, o.beta, o.gamma
+        self.kernels = o.kernels
+        self.topology_form = o.topology_form
+        self.tau, self.exclusion_kernel, self.tolerance_px = (
+            o.tau,
+            o.exclusion_kernel,
+            o.tolerance_px,
+        )
+        self.warmup_epochs = o.warmup_epochs
+
+    def components(
+        self, logits: Tensor, target: Tensor, *, epoch: int = 0, maps: Maps | None = None
+    ) -> dict[str, Tensor]:
+        """Unweighted ``{"pixel", "topology", "relation"}`` scalars (for logging)."""
+        raise NotImplementedError
+
+    def check(self, logits: Tensor, target: Tensor) -> None:
+        """The pixel loss and :meth:`components` check their inputs."""
+
+    def compute(self, logits: Tensor, target: Tensor, epoch: int, maps: Maps | None) -> Tensor:
+        if epoch < self.warmup_epochs:
+            return self.gamma * self.pixel(logits, target, epoch=epoch, maps=maps)
+        parts = self.components(logits, target, epoch=epoch, maps=maps)
+        return (
+            self.gamma * parts["pixel"]
+            + self.alpha * parts["topology"]
+            + self.beta * parts["relation"]
+        )
+
+
+def _pixel_loss(pixel_loss: str | SegmentationLoss, options: TIUOptions) -> SegmentationLoss:
+    """The TIU pixel term named by ``pixel_loss`` (or given as a loss)."""
+    if options.class_weights is not None and pixel_loss != "ce":
+        raise LossConfigError("class_weights apply to pixel_loss='ce' only")
+    if isinstance(pixel_loss, SegmentationLoss):
+        return pixel_loss
+    if pixel_loss == "ce":
+        return CrossEntropyLoss(options.pixel_options())
+    if pixel_loss == "dice":
+        return DiceLoss(include_background=True)
+    raise LossConfigError(
+        f"pixel_loss {pixel_loss!r} is not one of {', '.join(PIXEL_LOSSES)} or a SegmentationLoss"
+    )
+
+
+class TIULoss(TIUBase):
     """``γ·L_pixel + α·L_topo + β·L_rel`` on logits ``(B, 5, H, W)`` (module docstring).
 
     Args:
-        alpha: Weight of the topology term (≥ 0).
-        beta: Weight of the relation term (≥ 0).
-        gamma: Weight of the pixel loss (≥ 0).
-        kernels: Pool sizes of the topology term; each must fit in H and W.
+        options: :class:`~.options.TIUOptions` (weights, kernels, topology form, gates,
+            tolerance, CE class weights, warm-up); defaults where not given.
         pixel_loss: ``"ce"`` or ``"dice"`` (soft Dice with background), or any
             :class:`SegmentationLoss`.
-        topology_form: ``"count"`` (default) or ``"location"``.
-        tau: Gate threshold of the relation term.
-        exclusion_kernel: Cell size, in pixels, of the contact relations.
-        tolerance_px: Radius, in pixels, within which the reference's own violations
-            excuse the prediction's.
-        class_weights: Per-class weights of the CE pixel loss (``pixel_loss="ce"`` only).
-        warmup_epochs: Epochs (0-based ``epoch`` below this) trained on the pixel loss
-            alone before the topology and relation terms switch on. In short runs from
-            scratch the terms kept the UNet from ever learning the pupil
-            (docs/experiments.md, "TIU ablation"); they are meant to refine structures the
-            pixel loss has found.
+        **values: Fields of :class:`~.options.TIUOptions`, on top of ``options``.
+
+    Raises:
+        LossConfigError: an option is unknown or invalid, or ``class_weights`` is given
+            with a pixel loss other than ``"ce"``.
     """
 
     def __init__(
         self,
-        alpha: float = 1.0,
-        beta: float = 1.0,
-        gamma: float = 1.0,
-        kernels: Sequence[int] = DEFAULT_TIU_KERNELS,
+        options: TIUOptions | None = None,
         pixel_loss: str | SegmentationLoss = "ce",
-        topology_form: TopologyForm = "count",
-        tau: float = 0.5,
-        exclusion_kernel: int = 4,
-        tolerance_px: int = 2,
-        class_weights: Sequence[float] | None = None,
-        warmup_epochs: int = 0,
+        **values: Any,
     ) -> None:
-        super().__init__()
-        if (
-            isinstance(warmup_epochs, bool)
-            or not isinstance(warmup_epochs, int)
-            or warmup_epochs < 0
-        ):
-            raise ValueError(f"warmup_epochs must be an integer ≥ 0, got {warmup_epochs!r}")
-        self.warmup_epochs = warmup_epochs
-        if class_weights is not None and pixel_loss != "ce":
-            raise ValueError("class_weights apply to pixel_loss='ce' only")
-        for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"{name} must be a number, got {value!r}")
-            if not value >= 0:
-                raise ValueError(f"{name} must be ≥ 0, got {value}")
-        if topology_form not in TOPOLOGY_FORMS:
-            raise ValueError(
-                f"topology_form {topology_form!r} is not one of {', '.join(TOPOLOGY_FORMS)}"
-            )
-        if isinstance(pixel_loss, SegmentationLoss):
-            self.pixel: SegmentationLoss = pixel_loss
-        elif pixel_loss == "ce":
-            self.pixel = CrossEntropyLoss(class_weights)
-        elif pixel_loss == "dice":
-            self.pixel = DiceLoss(include_background=True)
-        else:
-            raise ValueError(
-                f"pixel_loss {pixel_loss!r} is not one of {', '.join(PIXEL_LOSSES)} "
-                "or a SegmentationLoss"
-            )
-        if not 0 < tau < 1:
-            raise ValueError(f"tau must be in (0, 1), got {tau}")
-        self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
-        self.kernels = _validate_kernels(kernels)
-        _validate_kernels((exclusion_kernel,))
-        if isinstance(tolerance_px, bool) or not isinstance(tolerance_px, int) or tolerance_px < 0:
-            raise ValueError(f"tolerance_px must be an integer ≥ 0, got {tolerance_px!r}")
-        self.topology_form = topology_form
-        self.tau = float(tau)
-        self.exclusion_kernel = exclusion_kernel
-        self.tolerance_px = tolerance_px
+        super().__init__(options, values)
+        self.pixel = _pixel_loss(pixel_loss, self.options)
 
     def components(
-        self,
-        logits: torch.Tensor,
-        target: torch.Tensor,
-        *,
-        epoch: int = 0,
-        maps: Maps | None = None,
-    ) -> dict[str, torch.Tensor]:
+        self, logits: Tensor, target: Tensor, *, epoch: int = 0, maps: Maps | None = None
+    ) -> dict[str, Tensor]:
         """Unweighted ``{"pixel", "topology", "relation"}`` scalars (for logging)."""
         check_logits_target(logits, target)
         if logits.dim() != 4 or logits.shape[1] != NUM_CLASSES:
-            raise ValueError(
+            raise LossConfigError(
                 f"TIULoss needs logits (B, {NUM_CLASSES}, H, W), got {tuple(logits.shape)}"
             )
-        _check_kernels(self.kernels, logits.shape[2], logits.shape[3])
-        _check_kernels((self.exclusion_kernel,), logits.shape[2], logits.shape[3])
+        checked_kernels((*self.kernels, self.exclusion_kernel), logits.shape[2:])
         probs = torch.softmax(logits, dim=1)
         truth = one_hot(target, NUM_CLASSES, probs.dtype)
         # One max-pool pyramid of the foreground serves the topology term and the contact
@@ -465,20 +458,3 @@ class TIULoss(SegmentationLoss):
             "topology": topology,
             "relation": torch.stack(list(excess.values())).sum(),
         }
-
-    def forward(
-        self,
-        logits: torch.Tensor,
-        target: torch.Tensor,
-        *,
-        epoch: int = 0,
-        maps: Maps | None = None,
-    ) -> torch.Tensor:
-        if epoch < self.warmup_epochs:
-            return self.gamma * self.pixel(logits, target, epoch=epoch, maps=maps)
-        parts = self.components(logits, target, epoch=epoch, maps=maps)
-        return (
-            self.gamma * parts["pixel"]
-            + self.alpha * parts["topology"]
-            + self.beta * parts["relation"]
-        )

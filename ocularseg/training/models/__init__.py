@@ -1,4 +1,4 @@
-"""Segmentation networks: ``(B, 3, H, W)`` normalised RGB → ``(B, num_classes, H, W)`` logits.
+"""Segmentation networks: ``(B, in_channels, H, W)`` normalised input → ``(B, C, H, W)`` logits.
 
 Networks are chosen by name from :data:`MODELS`; config never imports a class by string.
 A checkpoint stores ``model.config()`` beside the safetensors weights so
@@ -7,9 +7,9 @@ A checkpoint stores ``model.config()`` beside the safetensors weights so
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
+from ocularseg.core.registry import Registry
 from ocularseg.training.models.base import (
     InputSizeError,
     ModelConfigError,
@@ -19,12 +19,10 @@ from ocularseg.training.models.fcn import FCN
 from ocularseg.training.models.unet import UNet
 from ocularseg.training.models.unetr import UNETR
 
-#: Registry name → network class.
-MODELS: dict[str, type[SegmentationModel]] = {
-    UNet.name: UNet,
-    FCN.name: FCN,
-    UNETR.name: UNETR,
-}
+#: Registry name → network class (its constructor arguments are the options).
+MODELS: Registry[SegmentationModel] = Registry(
+    "model", {UNet.name: UNet, FCN.name: FCN, UNETR.name: UNETR}, ModelConfigError
+)
 
 
 def build_model(name: str, **kwargs: Any) -> SegmentationModel:
@@ -35,24 +33,10 @@ def build_model(name: str, **kwargs: Any) -> SegmentationModel:
         **kwargs: Constructor arguments, e.g. a saved ``model.config()``.
 
     Raises:
-        ModelConfigError: (a ``ValueError``) for an unknown name or an unknown or invalid
+        ModelConfigError: (a ``ConfigError``) for an unknown name or an unknown or invalid
             argument; the message lists the valid names / arguments.
     """
-    try:
-        cls = MODELS[name]
-    except (KeyError, TypeError):
-        raise ModelConfigError(
-            f"unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}"
-        ) from None
-    # A misspelt key must be an error that names the valid ones, not a silent default.
-    valid = [p for p in inspect.signature(cls).parameters if p != "self"]
-    unknown = sorted(set(kwargs) - set(valid))
-    if unknown:
-        raise ModelConfigError(
-            f"unknown argument(s) {', '.join(unknown)} for model {name!r}; "
-            f"valid arguments: {', '.join(valid)}"
-        )
-    return cls(**kwargs)
+    return MODELS.build(name, **kwargs)
 
 
 __all__ = [

@@ -1,7 +1,8 @@
 """Building blocks shared by the segmentation networks.
 
-Every network maps a ``(B, 3, H, W)`` float tensor of normalised RGB (pixels of the
-480×320 eye crop by default) to ``(B, num_classes, H, W)`` logits at the same resolution.
+Every network maps a ``(B, in_channels, H, W)`` float tensor — normalised RGB, plus the
+landmark-prior channel when ``in_channels`` is 4, as in the bundled default model — of the
+480×320 eye crop by default to ``(B, num_classes, H, W)`` logits at the same resolution.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import torch
 from torch import nn
 
 from ocularseg.core.errors import ConfigError, InputError
+from ocularseg.core.registry import option_names
 
 NormKind = Literal["batch", "group", "none"]
 NORM_KINDS: tuple[str, ...] = ("batch", "group", "none")
@@ -20,14 +22,11 @@ NORM_KINDS: tuple[str, ...] = ("batch", "group", "none")
 CROP_SIZE_HW: tuple[int, int] = (320, 480)
 
 
-class ModelConfigError(ConfigError, ValueError):
-    """A model name or constructor argument is invalid.
-
-    Also a ``ValueError`` so callers that do not know the ocularseg hierarchy can catch it.
-    """
+class ModelConfigError(ConfigError):
+    """A model name or constructor argument is invalid."""
 
 
-class InputSizeError(InputError, ValueError):
+class InputSizeError(InputError):
     """An input tensor's shape does not fit the network (wrong rank, channels or size)."""
 
 
@@ -113,7 +112,7 @@ def check_input(x: torch.Tensor, in_channels: int, multiple: int, model_name: st
 class SegmentationModel(nn.Module):
     """Base class: remembers the constructor arguments so a checkpoint can rebuild the model.
 
-    Subclasses call ``self._remember(**kwargs)`` with exactly their constructor arguments.
+    Subclasses call ``self._remember(locals())`` once their arguments are checked.
     """
 
     #: Registry name, set by each subclass.
@@ -121,8 +120,15 @@ class SegmentationModel(nn.Module):
     in_channels: int
     num_classes: int
 
-    def _remember(self, **kwargs: Any) -> None:
-        self._config = dict(kwargs)
+    def _remember(self, arguments: dict[str, Any]) -> None:
+        """Keep the constructor arguments (``locals()`` of ``__init__``, values normalised).
+
+        Only the names of the constructor's parameters are kept, in their order; also sets
+        ``in_channels`` and ``num_classes``.
+        """
+        self._config = {name: arguments[name] for name in option_names(type(self))}
+        self.in_channels = int(arguments["in_channels"])
+        self.num_classes = int(arguments["num_classes"])
 
     def config(self) -> dict[str, Any]:
         """Constructor kwargs (JSON-friendly): ``type(self)(**self.config())`` rebuilds it."""

@@ -56,6 +56,54 @@ def _upsample(channels: int, factor: int) -> nn.ConvTranspose2d:
     return layer
 
 
+def _check_arguments(
+    in_channels: int,
+    num_classes: int,
+    base_channels: int,
+    head_channels: int | None,
+    norm: str,
+    dropout: float,
+) -> None:
+    """Raise ``ModelConfigError`` for an invalid :class:`FCN` argument."""
+    check_positive("in_channels", in_channels)
+    check_positive("num_classes", num_classes)
+    check_positive("base_channels", base_channels)
+    if head_channels is not None:
+        check_positive("head_channels", head_channels)
+    check_norm(norm)
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ModelConfigError(f"dropout={dropout!r} must be in [0, 1)")
+
+
+def _encoder(in_channels: int, base_channels: int, norm: str) -> tuple[nn.ModuleList, int]:
+    """The five VGG-like stages (each ends in a ×2 max-pool) and their output width."""
+    stages: list[nn.Module] = []
+    channels = in_channels
+    for n_convs, width_units in zip(_STAGE_CONVS, _STAGE_WIDTH, strict=True):
+        width = base_channels * width_units
+        layers: list[nn.Module] = []
+        for _ in range(n_convs):
+            layers.append(ConvNormAct(channels, width, norm))
+            channels = width
+        layers.append(nn.MaxPool2d(2))
+        stages.append(nn.Sequential(*layers))
+    return nn.ModuleList(stages), channels
+
+
+def _fc_head(channels: int, head: int, norm: str, dropout: float) -> nn.Sequential:
+    """The "fully connected" fc6/fc7 head: a 3×3 and a 1×1 conv, norm, ReLU, dropout."""
+    return nn.Sequential(
+        nn.Conv2d(channels, head, 3, padding=1, bias=norm == "none"),
+        make_norm(norm, head),
+        nn.ReLU(inplace=True),
+        nn.Dropout2d(dropout),
+        nn.Conv2d(head, head, 1, bias=norm == "none"),
+        make_norm(norm, head),
+        nn.ReLU(inplace=True),
+        nn.Dropout2d(dropout),
+    )
+
+
 class FCN(SegmentationModel):
     """FCN-8s: VGG-like encoder (5 stages, stride 32), score fusion at strides 32/16/8.
 
@@ -84,53 +132,15 @@ class FCN(SegmentationModel):
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
-        check_positive("in_channels", in_channels)
-        check_positive("num_classes", num_classes)
-        check_positive("base_channels", base_channels)
-        if head_channels is not None:
-            check_positive("head_channels", head_channels)
-        check_norm(norm)
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ModelConfigError(f"dropout={dropout!r} must be in [0, 1)")
-        self._remember(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            base_channels=base_channels,
-            head_channels=head_channels,
-            norm=norm,
-            dropout=float(dropout),
-        )
-        self.in_channels = in_channels
-        self.num_classes = num_classes
+        _check_arguments(in_channels, num_classes, base_channels, head_channels, norm, dropout)
+        dropout = float(dropout)
+        self._remember(locals())
         head = head_channels if head_channels is not None else 16 * base_channels
-
-        stages: list[nn.Module] = []
-        channels = in_channels
-        for n_convs, width_units in zip(_STAGE_CONVS, _STAGE_WIDTH, strict=True):
-            width = base_channels * width_units
-            layers: list[nn.Module] = []
-            for _ in range(n_convs):
-                layers.append(ConvNormAct(channels, width, norm))
-                channels = width
-            layers.append(nn.MaxPool2d(2))
-            stages.append(nn.Sequential(*layers))
-        self.stages = nn.ModuleList(stages)
-        pool3_channels = base_channels * _STAGE_WIDTH[2]
-        pool4_channels = base_channels * _STAGE_WIDTH[3]
-
-        self.fc = nn.Sequential(
-            nn.Conv2d(channels, head, 3, padding=1, bias=norm == "none"),
-            make_norm(norm, head),
-            nn.ReLU(inplace=True),
-            nn.Dropout2d(dropout),
-            nn.Conv2d(head, head, 1, bias=norm == "none"),
-            make_norm(norm, head),
-            nn.ReLU(inplace=True),
-            nn.Dropout2d(dropout),
-        )
+        self.stages, channels = _encoder(in_channels, base_channels, norm)
+        self.fc = _fc_head(channels, head, norm, dropout)
         self.score_fr = nn.Conv2d(head, num_classes, 1)
-        self.score_pool4 = nn.Conv2d(pool4_channels, num_classes, 1)
-        self.score_pool3 = nn.Conv2d(pool3_channels, num_classes, 1)
+        self.score_pool4 = nn.Conv2d(base_channels * _STAGE_WIDTH[3], num_classes, 1)
+        self.score_pool3 = nn.Conv2d(base_channels * _STAGE_WIDTH[2], num_classes, 1)
         # FCN-8s zero-initialises the finer score layers so training starts as FCN-32s and
         # the skips learn only the refinement.
         for layer in (self.score_pool4, self.score_pool3):
@@ -148,7 +158,7 @@ class FCN(SegmentationModel):
         """Logits ``(B, num_classes, H, W)`` for input ``(B, in_channels, H, W)``.
 
         Raises:
-            InputSizeError: (a ``ValueError``) if H or W is not a multiple of 32.
+            InputSizeError: (an ``InputError``) if H or W is not a multiple of 32.
         """
         check_input(x, self.in_channels, self.stride, "FCN")
         feats = []

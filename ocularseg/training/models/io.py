@@ -76,28 +76,21 @@ def save_weights(
     return target
 
 
-def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+def _read(path: Path, *, tensors: bool = True) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The file's tensors (none unless ``tensors``) and its string metadata."""
     if not path.is_file():
         raise ModelError(f"weights file {path} does not exist")
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
-            tensors = {k: handle.get_tensor(k) for k in handle.keys()}
-            metadata = dict(handle.metadata() or {})
+            loaded = {k: handle.get_tensor(k) for k in handle.keys()} if tensors else {}
+            return loaded, dict(handle.metadata() or {})
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelError(f"weights file {path} is not a readable safetensors file: {exc}") from exc
-    return tensors, metadata
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """String metadata of a safetensors weights file (without loading the tensors)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"weights file {path} does not exist")
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as handle:
-            return dict(handle.metadata() or {})
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelError(f"weights file {path} is not a readable safetensors file: {exc}") from exc
+    return _read(Path(path), tensors=False)[1]
 
 
 def _listed(items: list[str]) -> str:
@@ -147,20 +140,7 @@ def load_weights(
         tensors = _grown(tensors, expected)
     if grow_output_channels:
         tensors = _grown_head(tensors, expected)
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    wrong_shape = [
-        f"{k}: model {tuple(expected[k].shape)} vs file {tuple(tensors[k].shape)}"
-        for k in sorted(set(expected) & set(tensors))
-        if expected[k].shape != tensors[k].shape
-    ]
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing key(s): {_listed(missing)}")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected key(s): {_listed(unexpected)}")
-    if wrong_shape:
-        problems.append(f"{len(wrong_shape)} shape mismatch(es): {_listed(wrong_shape)}")
+    problems = _fit_problems(expected, tensors)
     if problems:
         saved = metadata.get(MODEL_NAME_KEY)
         hint = ""
@@ -175,6 +155,27 @@ def load_weights(
         )
     model.load_state_dict(tensors, strict=True)
     return metadata
+
+
+def _fit_problems(
+    expected: Mapping[str, torch.Tensor], tensors: Mapping[str, torch.Tensor]
+) -> list[str]:
+    """Missing keys, unexpected keys and shape mismatches of ``tensors`` against a model."""
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong_shape = [
+        f"{k}: model {tuple(expected[k].shape)} vs file {tuple(tensors[k].shape)}"
+        for k in sorted(set(expected) & set(tensors))
+        if expected[k].shape != tensors[k].shape
+    ]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} missing key(s): {_listed(missing)}")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected key(s): {_listed(unexpected)}")
+    if wrong_shape:
+        problems.append(f"{len(wrong_shape)} shape mismatch(es): {_listed(wrong_shape)}")
+    return problems
 
 
 def _grown(tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> dict:

@@ -89,49 +89,15 @@ class UNet(SegmentationModel):
         refine: int = 0,
     ) -> None:
         super().__init__()
-        check_positive("in_channels", in_channels)
-        check_positive("num_classes", num_classes)
-        check_positive("base_channels", base_channels)
-        check_positive("depth", depth)
-        check_norm(norm)
-        if up not in UP_MODES:
-            raise ModelConfigError(f"up {up!r} is not one of {', '.join(UP_MODES)}")
-        if stem_stride not in (1, 2, 4):
-            raise ModelConfigError(f"stem_stride={stem_stride!r} must be 1, 2 or 4")
-        check_positive("refine", refine, minimum=0)
-        if widths is not None:
-            widths = [check_positive("widths[i]", int(w)) for w in widths]
-            if len(widths) < 2:
-                raise ModelConfigError(f"widths needs at least 2 levels, got {widths}")
-            depth = len(widths) - 1
-        else:
-            widths = [base_channels * 2**i for i in range(depth + 1)]
-        self._remember(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            base_channels=base_channels,
-            depth=depth,
-            norm=norm,
-            up=up,
-            widths=list(widths),
-            stem_stride=stem_stride,
-            refine=refine,
+        widths = _checked_widths(
+            in_channels, num_classes, base_channels, depth, norm, up, widths, stem_stride, refine
         )
-        self.in_channels = in_channels
-        self.num_classes = num_classes
+        depth = len(widths) - 1
+        widths = list(widths)
+        self._remember(locals())
         self.depth = depth
         self.stem_stride = stem_stride
-
-        if stem_stride == 1:
-            self.stem: nn.Module = DoubleConv(in_channels, widths[0], norm)
-        else:
-            # Strided stem: the first conv (and, at stride 4, a second) halves the size, so
-            # the U's first level runs on 1/stride² of the pixels.
-            layers: list[nn.Module] = [_StridedConv(in_channels, widths[0], norm)]
-            if stem_stride == 4:
-                layers.append(_StridedConv(widths[0], widths[0], norm))
-            layers.append(ConvNormAct(widths[0], widths[0], norm))
-            self.stem = nn.Sequential(*layers)
+        self.stem = _stem(in_channels, widths[0], norm, stem_stride)
         self.pool = nn.MaxPool2d(2)
         self.down = nn.ModuleList(DoubleConv(widths[i], widths[i + 1], norm) for i in range(depth))
         self.up = nn.ModuleList(
@@ -153,7 +119,7 @@ class UNet(SegmentationModel):
         """Logits ``(B, num_classes, H, W)`` for input ``(B, in_channels, H, W)``.
 
         Raises:
-            InputSizeError: (a ``ValueError``) if H or W is not a multiple of the stride.
+            InputSizeError: (an ``InputError``) if H or W is not a multiple of the stride.
         """
         check_input(x, self.in_channels, self.stride, "UNet")
         skips = [self.stem(x)]
@@ -169,6 +135,49 @@ class UNet(SegmentationModel):
             return F.interpolate(self.head(y), size=size, mode="bilinear", align_corners=False)
         y = F.interpolate(y, size=size, mode="bilinear", align_corners=False)
         return self.head(self.refine_mix(torch.cat([y, self.refine_input(x)], dim=1)))
+
+
+def _checked_widths(
+    in_channels: int,
+    num_classes: int,
+    base_channels: int,
+    depth: int,
+    norm: str,
+    up: str,
+    widths: Sequence[int] | None,
+    stem_stride: int,
+    refine: int,
+) -> list[int]:
+    """Validate :class:`UNet`'s arguments; return the per-level widths (``depth + 1``)."""
+    check_positive("in_channels", in_channels)
+    check_positive("num_classes", num_classes)
+    check_positive("base_channels", base_channels)
+    check_positive("depth", depth)
+    check_norm(norm)
+    if up not in UP_MODES:
+        raise ModelConfigError(f"up {up!r} is not one of {', '.join(UP_MODES)}")
+    if stem_stride not in (1, 2, 4):
+        raise ModelConfigError(f"stem_stride={stem_stride!r} must be 1, 2 or 4")
+    check_positive("refine", refine, minimum=0)
+    if widths is None:
+        return [base_channels * 2**i for i in range(depth + 1)]
+    checked = [check_positive("widths[i]", int(w)) for w in widths]
+    if len(checked) < 2:
+        raise ModelConfigError(f"widths needs at least 2 levels, got {checked}")
+    return checked
+
+
+def _stem(in_channels: int, width: int, norm: str, stem_stride: int) -> nn.Module:
+    """The first level: a double conv, or a strided stem that shrinks the input first."""
+    if stem_stride == 1:
+        return DoubleConv(in_channels, width, norm)
+    # Strided stem: the first conv (and, at stride 4, a second) halves the size, so the U's
+    # first level runs on 1/stride² of the pixels.
+    layers: list[nn.Module] = [_StridedConv(in_channels, width, norm)]
+    if stem_stride == 4:
+        layers.append(_StridedConv(width, width, norm))
+    layers.append(ConvNormAct(width, width, norm))
+    return nn.Sequential(*layers)
 
 
 class _StridedConv(nn.Sequential):

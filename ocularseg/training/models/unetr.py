@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -104,6 +104,40 @@ def skip_layer_indices(num_layers: int) -> tuple[int, int, int, int]:
     return tuple(math.ceil(num_layers * k / 4) for k in range(1, 5))  # type: ignore[return-value]
 
 
+def _checked_arguments(arguments: dict[str, Any]) -> tuple[int, int]:
+    """Raise ``ModelConfigError`` for an invalid :class:`UNETR` argument; return ``img_size``.
+
+    Args:
+        arguments: The constructor's ``locals()``.
+    """
+    for name in ("in_channels", "num_classes", "hidden_size", "num_heads", "mlp_ratio"):
+        check_positive(name, arguments[name])
+    check_positive("feature_size", arguments["feature_size"])
+    check_positive("num_layers", arguments["num_layers"], minimum=4)
+    check_norm(arguments["norm"])
+    patch_size, hidden_size, num_heads = (
+        arguments["patch_size"],
+        arguments["hidden_size"],
+        arguments["num_heads"],
+    )
+    if patch_size != 16:
+        # The decoder's number of ×2 stages (3, 2, 1 for the skips) is tied to 16.
+        raise ModelConfigError(f"patch_size={patch_size!r} is not supported; use 16")
+    if hidden_size % num_heads:
+        raise ModelConfigError(
+            f"hidden_size={hidden_size} is not divisible by num_heads={num_heads}"
+        )
+    img_size = tuple(int(s) for s in arguments["img_size"])
+    if len(img_size) != 2 or any(s <= 0 or s % patch_size for s in img_size):
+        raise ModelConfigError(
+            f"img_size={img_size!r} must be (height, width) in pixels, "
+            f"both positive multiples of patch_size={patch_size}"
+        )
+    if not 0.0 <= float(arguments["dropout"]) < 1.0:
+        raise ModelConfigError(f"dropout={arguments['dropout']!r} must be in [0, 1)")
+    return img_size  # type: ignore[return-value]
+
+
 class UNETR(SegmentationModel):
     """2-D UNETR for ``(B, in_channels, H, W)`` images with H, W multiples of 16.
 
@@ -143,47 +177,9 @@ class UNETR(SegmentationModel):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("in_channels", in_channels),
-            ("num_classes", num_classes),
-            ("hidden_size", hidden_size),
-            ("num_heads", num_heads),
-            ("mlp_ratio", mlp_ratio),
-            ("feature_size", feature_size),
-        ):
-            check_positive(name, value)
-        check_positive("num_layers", num_layers, minimum=4)
-        check_norm(norm)
-        if patch_size != 16:
-            # The decoder's number of ×2 stages (3, 2, 1 for the skips) is tied to 16.
-            raise ModelConfigError(f"patch_size={patch_size!r} is not supported; use 16")
-        if hidden_size % num_heads:
-            raise ModelConfigError(
-                f"hidden_size={hidden_size} is not divisible by num_heads={num_heads}"
-            )
-        img_size = tuple(int(s) for s in img_size)
-        if len(img_size) != 2 or any(s <= 0 or s % patch_size for s in img_size):
-            raise ModelConfigError(
-                f"img_size={img_size!r} must be (height, width) in pixels, "
-                f"both positive multiples of patch_size={patch_size}"
-            )
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ModelConfigError(f"dropout={dropout!r} must be in [0, 1)")
-        self._remember(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            img_size=img_size,
-            patch_size=patch_size,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            num_heads=num_heads,
-            mlp_ratio=mlp_ratio,
-            feature_size=feature_size,
-            norm=norm,
-            dropout=float(dropout),
-        )
-        self.in_channels = in_channels
-        self.num_classes = num_classes
+        img_size = _checked_arguments(locals())
+        dropout = float(dropout)
+        self._remember(locals())
         self.patch_size = patch_size
         self.grid_hw = (img_size[0] // patch_size, img_size[1] // patch_size)
         self.skip_layers = skip_layer_indices(num_layers)
@@ -197,23 +193,25 @@ class UNETR(SegmentationModel):
             for _ in range(num_layers)
         )
         self.norm = nn.LayerNorm(hidden_size)
+        self._build_decoder(in_channels, hidden_size, feature_size, norm)
+        self.head = nn.Conv2d(feature_size, num_classes, 1)
 
-        f = feature_size
+    def _build_decoder(self, in_channels: int, hidden: int, f: int, norm: str) -> None:
+        """Skip paths ``enc1``–``enc4`` and decoder blocks ``dec4``–``dec1`` (width ``f``)."""
         self.enc1 = DoubleConv(in_channels, f, norm)  # input, stride 1
         self.enc2 = nn.Sequential(  # z_a, stride 16 → 2
-            _Deconv(hidden_size, 2 * f, norm),
+            _Deconv(hidden, 2 * f, norm),
             _Deconv(2 * f, 2 * f, norm),
             _Deconv(2 * f, 2 * f, norm),
         )
         self.enc3 = nn.Sequential(  # z_b, stride 16 → 4
-            _Deconv(hidden_size, 4 * f, norm), _Deconv(4 * f, 4 * f, norm)
+            _Deconv(hidden, 4 * f, norm), _Deconv(4 * f, 4 * f, norm)
         )
-        self.enc4 = _Deconv(hidden_size, 8 * f, norm)  # z_c, stride 16 → 8
-        self.dec4 = _UpFuse(hidden_size, 8 * f, norm)  # z_d: 16 → 8, fused with enc4
+        self.enc4 = _Deconv(hidden, 8 * f, norm)  # z_c, stride 16 → 8
+        self.dec4 = _UpFuse(hidden, 8 * f, norm)  # z_d: 16 → 8, fused with enc4
         self.dec3 = _UpFuse(8 * f, 4 * f, norm)  # 8 → 4
         self.dec2 = _UpFuse(4 * f, 2 * f, norm)  # 4 → 2
         self.dec1 = _UpFuse(2 * f, f, norm)  # 2 → 1
-        self.head = nn.Conv2d(f, num_classes, 1)
 
     @property
     def stride(self) -> int:
@@ -231,7 +229,7 @@ class UNETR(SegmentationModel):
         """Logits ``(B, num_classes, H, W)`` for input ``(B, in_channels, H, W)``.
 
         Raises:
-            InputSizeError: (a ``ValueError``) if H or W is not a multiple of 16.
+            InputSizeError: (an ``InputError``) if H or W is not a multiple of 16.
         """
         check_input(x, self.in_channels, self.stride, "UNETR")
         grid_h, grid_w = x.shape[2] // self.patch_size, x.shape[3] // self.patch_size
