@@ -87,15 +87,43 @@ class ImportFailedError(DataError):
 LoadFn = Callable[[SourceSample], tuple[np.ndarray, np.ndarray]]
 
 
+@dataclass(frozen=True)
+class ImportSource:
+    """What an import reads and how, as ``import.json`` records it.
+
+    Attributes:
+        importer: the importer's name (``labelme``, ``masks``).
+        root: the folder imported from; ``import.json`` names it, and the files in it,
+            by the folder's name only (an absolute path tells who ran the import where, and
+            a dataset may be shared; see README, Privacy).
+        options: the importer's options, as recorded.
+        group: written into the manifest's ``group`` column.
+        skip_bad: write the good samples even when some fail.
+        folders: further source folders by role (e.g. ``{"masks": path}``), named likewise.
+    """
+
+    importer: str
+    root: Path
+    options: dict[str, Any]
+    group: str = ""
+    skip_bad: bool = False
+    folders: dict[str, Path] = field(default_factory=dict)
+
+    def provenance(self) -> dict[str, Any]:
+        """The ``import.json`` fields that describe the source."""
+        return {
+            "importer": self.importer,
+            "source": self.root.absolute().name,
+            **{role: Path(folder).absolute().name for role, folder in self.folders.items()},
+            "options": self.options,
+        }
+
+
 def import_samples(
     samples: Sequence[SourceSample],
     load: LoadFn,
     out_dir: str | os.PathLike[str],
-    *,
-    group: str = "",
-    skip_bad: bool = False,
-    provenance: dict[str, Any] | None = None,
-    source_root: str | os.PathLike[str] | None = None,
+    source: ImportSource,
 ) -> ImportReport:
     """Load each sample with ``load`` and write a dataset to ``out_dir``.
 
@@ -104,10 +132,7 @@ def import_samples(
         load: returns (RGB uint8 (H, W, 3) image, uint8 (H, W) label map) or raises an
             ``OcularsegError`` naming the file.
         out_dir: new or empty folder for the dataset.
-        group: written into the manifest's ``group`` column.
-        skip_bad: write the good samples even when some fail.
-        provenance: extra fields for ``import.json`` (importer, source folder, options).
-        source_root: the folder imported from; ``import.json`` names files relative to it.
+        source: where from, the options, the group and the skip policy.
 
     Returns:
         The report; ``rows`` are the manifest rows written.
@@ -117,45 +142,13 @@ def import_samples(
         DataError: ``out_dir`` is not new/empty.
     """
     check_output_dir(out_dir)
-    source_root = Path(source_root) if source_root is not None else None
-    failures: list[tuple[str, str]] = []
-    sources: dict[str, str] = {}
     with DatasetWriter(out_dir) as writer:
-        for sample in samples:
-            try:
-                image, mask = load(sample)
-                row = writer.add(
-                    sample_name(sample.key),
-                    image,
-                    mask,
-                    subject=sample.subject,
-                    group=group,
-                    source=str(sample.path),
-                )
-            except OcularsegError as exc:
-                failures.append((str(sample.path), str(exc)))
-                log.debug("cannot import %s: %s", sample.path, exc)
-                continue
-            # Relative to the source folder: import.json must not record where on whose
-            # machine the annotations lived (see README, Privacy).
-            sources[row.stem] = f"{sample.key}{sample.path.suffix}"
-        if failures and (not skip_bad or not writer.rows):
+        sources, failures = _add_samples(writer, samples, load, source.group)
+        if failures and (not source.skip_bad or not writer.rows):
             raise ImportFailedError(_failure_message(failures, len(samples), out_dir), failures)
         report = ImportReport(out_dir=Path(out_dir), rows=list(writer.rows), skipped=failures)
         report.warnings.extend(_subject_warnings(writer.rows))
-        record = {
-            **(provenance or {}),
-            "ocularseg_version": __version__,
-            "samples": sources,
-            "skipped": [
-                {
-                    "file": _relative_to_source(f, source_root),
-                    "reason": _relative_to_source(r, source_root),
-                }
-                for f, r in failures
-            ],
-        }
-        writer.write_json(IMPORT_RECORD_NAME, record)
+        writer.write_json(IMPORT_RECORD_NAME, _import_record(source, sources, failures))
         writer.commit()
     # Warnings travel in the report (the CLI prints them); log them for API users' logs.
     for warning in report.warnings:
@@ -163,10 +156,53 @@ def import_samples(
     return report
 
 
-def _relative_to_source(text: str, root: Path | None) -> str:
+def _add_samples(
+    writer: DatasetWriter, samples: Sequence[SourceSample], load: LoadFn, group: str
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Add every sample that loads; returns (stem -> source name, (file, reason) failures)."""
+    failures: list[tuple[str, str]] = []
+    sources: dict[str, str] = {}
+    for sample in samples:
+        try:
+            image, mask = load(sample)
+            row = writer.add(
+                sample_name(sample.key),
+                image,
+                mask,
+                subject=sample.subject,
+                group=group,
+                source=str(sample.path),
+            )
+        except OcularsegError as exc:
+            failures.append((str(sample.path), str(exc)))
+            log.debug("cannot import %s: %s", sample.path, exc)
+            continue
+        # Relative to the source folder: import.json must not record where on whose
+        # machine the annotations lived (see README, Privacy).
+        sources[row.stem] = f"{sample.key}{sample.path.suffix}"
+    return sources, failures
+
+
+def _import_record(
+    source: ImportSource, sources: dict[str, str], failures: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """The ``import.json`` record: provenance, version, samples written and files skipped."""
+    return {
+        **source.provenance(),
+        "ocularseg_version": __version__,
+        "samples": sources,
+        "skipped": [
+            {
+                "file": _relative_to_source(f, source.root),
+                "reason": _relative_to_source(r, source.root),
+            }
+            for f, r in failures
+        ],
+    }
+
+
+def _relative_to_source(text: str, root: Path) -> str:
     """``text`` with the source folder's path replaced by its name (for import.json)."""
-    if root is None:
-        return text
     for prefix in sorted({str(root.absolute()), str(root)}, key=len, reverse=True):
         if prefix not in (".", ""):
             text = text.replace(prefix, root.absolute().name)

@@ -43,7 +43,7 @@ import numpy as np
 
 from ocularseg.core.errors import DataError, InputError
 from ocularseg.core.labels import NUM_CLASSES, Label
-from ocularseg.data.importing import ImportReport, SourceSample, import_samples
+from ocularseg.data.importing import ImportReport, ImportSource, SourceSample, import_samples
 from ocularseg.data.labelnames import (
     EXPORT_NAMES,
     PAINT_ORDER,
@@ -213,27 +213,14 @@ def import_labelme(
         result = read_labelme(sample.path, ignore_labels=ignore_labels)
         return result.image, result.mask
 
-    provenance = {
-        "importer": "labelme",
-        # The folder's name only: an absolute path tells who ran the import where, and a
-        # dataset may be shared (see README, Privacy).
-        "source": src.absolute().name,
-        "options": {
-            "subject_from": subject_from,
-            "group": group,
-            "ignore_labels": sorted(ignore_labels),
-            "skip_bad": skip_bad,
-        },
+    options = {
+        "subject_from": subject_from,
+        "group": group,
+        "ignore_labels": sorted(ignore_labels),
+        "skip_bad": skip_bad,
     }
-    return import_samples(
-        samples,
-        load,
-        out_dir,
-        group=group,
-        skip_bad=skip_bad,
-        provenance=provenance,
-        source_root=src,
-    )
+    source = ImportSource("labelme", src, options, group=group, skip_bad=skip_bad)
+    return import_samples(samples, load, out_dir, source)
 
 
 def _load_json(path: Path) -> dict[str, Any]:

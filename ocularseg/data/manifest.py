@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ from ocularseg.io.atomic import write_text_atomic
 MANIFEST_NAME = "manifest.csv"
 MANIFEST_COLUMNS: tuple[str, ...] = ("image", "mask", "subject", "group", "split")
 SPLITS: tuple[str, ...] = ("train", "val", "test")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,24 @@ def read_manifest(dataset_dir: str | os.PathLike[str]) -> list[ManifestRow]:
     except csv.Error as exc:
         # e.g. a field over the csv module's 131,072-character limit
         raise DataError(f"{path}: not a readable manifest ({exc})") from exc
+
+
+def select_rows(rows: list[ManifestRow], split: str) -> list[ManifestRow]:
+    """Rows of ``split`` ('train', 'val', 'test' or 'all'); 'test' falls back to all rows of
+    an unsplit dataset (logged).
+
+    Raises:
+        DataError: the dataset has no rows of ``split``.
+    """
+    if split == "all":
+        return rows
+    chosen = [r for r in rows if r.split == split]
+    if not chosen and split == "test" and not any(r.split for r in rows):
+        log.info("dataset has no splits: evaluating every image")
+        return rows
+    if not chosen:
+        raise DataError(f"the dataset has no '{split}' rows (use --split all)")
+    return chosen
 
 
 def _parse_manifest(text: str, path: Path) -> list[ManifestRow]:

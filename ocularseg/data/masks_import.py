@@ -23,7 +23,13 @@ import numpy as np
 
 from ocularseg.core.errors import DataError, InputError
 from ocularseg.core.labels import NUM_CLASSES, Label
-from ocularseg.data.importing import ImportReport, SourceSample, import_samples
+from ocularseg.data.importing import (
+    ImportReport,
+    ImportSource,
+    LoadFn,
+    SourceSample,
+    import_samples,
+)
 from ocularseg.data.labelnames import default_colour_mapping
 from ocularseg.data.writer import subject_for
 from ocularseg.io.images import IMAGE_SUFFIXES, read_image_rgb, read_image_unchanged
@@ -204,11 +210,36 @@ def import_masks(
     """
     images_root = Path(images_dir)
     pairs = pair_images_and_masks(images_root, masks_dir, mask_suffix=mask_suffix)
-    mask_of = {str(image): mask for _, image, mask in pairs}
     samples = [
         SourceSample(key, image, subject_for(key, subject_from, images_root.name))
         for key, image, _ in pairs
     ]
+    options = {
+        "colours": None
+        if colours is None
+        else {",".join(map(str, c)): lab.name.lower() for c, lab in colours.items()},
+        "mask_suffix": mask_suffix,
+        "subject_from": subject_from,
+        "group": group,
+        "skip_bad": skip_bad,
+    }
+    source = ImportSource(
+        "masks",
+        images_root,
+        options,
+        group=group,
+        skip_bad=skip_bad,
+        folders={"masks": Path(masks_dir)},
+    )
+    return import_samples(samples, _mask_loader(pairs, colours), out_dir, source)
+
+
+def _mask_loader(
+    pairs: list[tuple[PurePosixPath, Path, Path]],
+    colours: Mapping[tuple[int, int, int], Label] | None,
+) -> LoadFn:
+    """Load a sample's image and decode its paired mask (sizes must agree)."""
+    mask_of = {str(image): mask for _, image, mask in pairs}
 
     def load(sample: SourceSample) -> tuple[np.ndarray, np.ndarray]:
         mask_path = mask_of[str(sample.path)]
@@ -221,27 +252,4 @@ def import_masks(
             )
         return image, label_map
 
-    provenance = {
-        "importer": "masks",
-        # Folder names only, as for LabelMe (see README, Privacy).
-        "source": images_root.absolute().name,
-        "masks": Path(masks_dir).absolute().name,
-        "options": {
-            "colours": None
-            if colours is None
-            else {",".join(map(str, c)): lab.name.lower() for c, lab in colours.items()},
-            "mask_suffix": mask_suffix,
-            "subject_from": subject_from,
-            "group": group,
-            "skip_bad": skip_bad,
-        },
-    }
-    return import_samples(
-        samples,
-        load,
-        out_dir,
-        group=group,
-        skip_bad=skip_bad,
-        provenance=provenance,
-        source_root=images_root,
-    )
+    return load

@@ -107,6 +107,65 @@ def summarise(
     metrics = list(metrics)
     if not metrics:
         raise ConfigError("metrics must name at least one column")
+    _check_columns(df, metrics, by_group, cluster_column)
+    rows = [
+        row
+        for group, subset in _subsets(df, by_group)
+        for row in _cells(
+            group, subset, metrics, int(seed), n_resamples, confidence, cluster_column
+        )
+    ]
+    summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    summary.attrs = {
+        "method": "percentile bootstrap of the NaN-aware mean",
+        "confidence": float(confidence),
+        "n_resamples": int(n_resamples),
+        "seed": int(seed),
+        "cluster_column": cluster_column,
+    }
+    return summary
+
+
+def _cells(
+    group: str,
+    subset: pd.DataFrame,
+    metrics: list[str],
+    seed: int,
+    n_resamples: int,
+    confidence: float,
+    cluster_column: str | None,
+) -> list[dict[str, Any]]:
+    """Summary rows of one group: each class × metric, in order of first appearance."""
+    rows: list[dict[str, Any]] = []
+    for cls, part in subset.groupby("class", sort=False):
+        clusters = part[cluster_column].to_numpy() if cluster_column else None
+        for metric in metrics:
+            values = pd.to_numeric(part[metric], errors="coerce").to_numpy(dtype=float)
+            mean, low, high = bootstrap_ci(
+                values,
+                seed=_cell_rng(seed, group, str(cls), metric),
+                n_resamples=n_resamples,
+                confidence=confidence,
+                clusters=clusters,
+            )
+            rows.append(
+                {
+                    "group": group,
+                    "class": str(cls),
+                    "metric": metric,
+                    "mean": mean,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "n": int(np.count_nonzero(~np.isnan(values))),
+                }
+            )
+    return rows
+
+
+def _check_columns(
+    df: pd.DataFrame, metrics: list[str], by_group: bool, cluster_column: str | None
+) -> None:
+    """Raise DataError naming the columns ``summarise`` needs and ``df`` lacks."""
     needed = ["class", *metrics]
     if by_group:
         needed.append("group")
@@ -117,6 +176,10 @@ def summarise(
         raise DataError(
             f"per-image table lacks column(s) {', '.join(missing)}; has {', '.join(df.columns)}"
         )
+
+
+def _subsets(df: pd.DataFrame, by_group: bool) -> list[tuple[str, pd.DataFrame]]:
+    """``("all", df)``, then each group's rows sorted by name when ``by_group``."""
     subsets: list[tuple[str, pd.DataFrame]] = [(OVERALL_GROUP, df)]
     if by_group:
         groups = df["group"].astype(str)
@@ -126,40 +189,7 @@ def summarise(
                 "rename that group"
             )
         subsets += [(g, df[groups == g]) for g in sorted(groups.unique())]
-
-    rows: list[dict[str, Any]] = []
-    for group, subset in subsets:
-        for cls, part in subset.groupby("class", sort=False):
-            clusters = part[cluster_column].to_numpy() if cluster_column else None
-            for metric in metrics:
-                values = pd.to_numeric(part[metric], errors="coerce").to_numpy(dtype=float)
-                mean, low, high = bootstrap_ci(
-                    values,
-                    seed=_cell_rng(int(seed), group, str(cls), metric),
-                    n_resamples=n_resamples,
-                    confidence=confidence,
-                    clusters=clusters,
-                )
-                rows.append(
-                    {
-                        "group": group,
-                        "class": str(cls),
-                        "metric": metric,
-                        "mean": mean,
-                        "ci_low": low,
-                        "ci_high": high,
-                        "n": int(np.count_nonzero(~np.isnan(values))),
-                    }
-                )
-    summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    summary.attrs = {
-        "method": "percentile bootstrap of the NaN-aware mean",
-        "confidence": float(confidence),
-        "n_resamples": int(n_resamples),
-        "seed": int(seed),
-        "cluster_column": cluster_column,
-    }
-    return summary
+    return subsets
 
 
 def _format_cell(mean: float, low: float, high: float, scale: float, decimals: int) -> str:
@@ -208,32 +238,30 @@ def summary_markdown(
         if per_image is not None and "image_id" in per_image.columns:
             images = per_image if group == OVERALL_GROUP else per_image[per_image["group"] == group]
             heading += f" ({images['image_id'].nunique()} images)"
-        header = ["Class", "n", "HD95 n", *(f"{_MARKDOWN_COLUMNS[m][0]} [{ci}]" for m in columns)]
-        lines += ["", heading, "", "| " + " | ".join(header) + " |"]
-        lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
-        for cls, by_class in part.groupby("class", sort=False):
-            cells = by_class.set_index("metric")
-            count = {
-                m: str(int(cells.at[m, "n"])) if m in cells.index else "–"
-                for m in ("dice", "hd95_px")
-            }
-            row = [str(cls), count["dice"], count["hd95_px"]]
-            for m in columns:
-                _, scale, decimals = _MARKDOWN_COLUMNS[m]
-                if m in cells.index:
-                    row.append(
-                        _format_cell(
-                            cells.at[m, "mean"],
-                            cells.at[m, "ci_low"],
-                            cells.at[m, "ci_high"],
-                            scale,
-                            decimals,
-                        )
-                    )
-                else:
-                    row.append("–")
-            lines.append("| " + " | ".join(row) + " |")
+        lines += ["", heading, "", *_group_table(part, columns, ci)]
     return "\n".join(lines) + "\n"
+
+
+def _group_table(part: pd.DataFrame, columns: list[str], ci: str) -> list[str]:
+    """Markdown table lines of one group's summary rows: a row per class."""
+    header = ["Class", "n", "HD95 n", *(f"{_MARKDOWN_COLUMNS[m][0]} [{ci}]" for m in columns)]
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
+    for cls, by_class in part.groupby("class", sort=False):
+        cells = by_class.set_index("metric")
+        count = {
+            m: str(int(cells.at[m, "n"])) if m in cells.index else "–" for m in ("dice", "hd95_px")
+        }
+        row = [str(cls), count["dice"], count["hd95_px"]]
+        for m in columns:
+            _, scale, decimals = _MARKDOWN_COLUMNS[m]
+            if m not in cells.index:
+                row.append("–")
+                continue
+            mean, low, high = (cells.at[m, k] for k in ("mean", "ci_low", "ci_high"))
+            row.append(_format_cell(mean, low, high, scale, decimals))
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
 
 
 def _json_safe(value: Any) -> Any:

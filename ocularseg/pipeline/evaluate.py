@@ -1,7 +1,7 @@
-"""Score a model folder (or saved prediction masks) on a dataset: per-image metrics, CIs.
+"""Run a model folder (or read saved prediction masks) on a dataset and score it.
 
-The metrics themselves are ``ocularseg.evaluation`` (pure NumPy/SciPy); this module feeds
-them from a dataset folder and either an ONNX model (through the segmentation stage, so the
+The scoring is ``ocularseg.evaluation.scoring`` (pure NumPy/SciPy); this module feeds it
+from a dataset folder and either an ONNX model (through the segmentation stage, so the
 numbers describe exactly what ``analyze`` would see) or a folder of prediction masks.
 """
 
@@ -10,48 +10,20 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ocularseg.core.errors import ConfigError, DataError
-from ocularseg.data.manifest import ManifestRow, read_manifest
-from ocularseg.evaluation import evaluate_dataset, summarise, summary_markdown, write_evaluation
+from ocularseg.data.manifest import ManifestRow, read_manifest, select_rows
+from ocularseg.evaluation import write_evaluation
+from ocularseg.evaluation.scoring import EvaluationOutcome, IdPolicy, score_images
 from ocularseg.io.images import read_image_rgb, read_image_unchanged
-from ocularseg.io.share import IMAGE_PREFIX, SUBJECT_PREFIX, new_key, pseudonymise
 
-#: How image and subject ids are written: as they are, or as unlinkable pseudonyms (for
-#: files that travel with a shared model folder; see ``io.share``).
-IdPolicy = Literal["keep", "pseudonymise"]
+__all__ = ["EvaluationOutcome", "IdPolicy", "evaluate", "select_rows"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class EvaluationOutcome:
-    """Per-image rows, the summary with CIs, its Markdown and the files written."""
-
-    per_image: pd.DataFrame
-    summary: pd.DataFrame
-    markdown: str
-    files: dict[str, Path]
-
-
-def select_rows(rows: list[ManifestRow], split: str) -> list[ManifestRow]:
-    """Rows of ``split`` ('train', 'val', 'test' or 'all'); 'test' falls back to all rows of
-    an unsplit dataset (logged)."""
-    if split == "all":
-        return rows
-    chosen = [r for r in rows if r.split == split]
-    if not chosen and split == "test" and not any(r.split for r in rows):
-        log.info("dataset has no splits: evaluating every image")
-        return rows
-    if not chosen:
-        raise DataError(f"the dataset has no '{split}' rows (use --split all)")
-    return chosen
 
 
 def _pairs_from_model(
@@ -119,25 +91,23 @@ def evaluate(
         pairs = _pairs_from_model(root, rows, Path(model_dir), device, batch_size)
     else:
         pairs = _pairs_from_masks(root, rows, Path(pred_dir))
-    per_image = evaluate_dataset(pairs)
-    subjects = {r.stem: r.subject for r in rows}
-    per_image.insert(1, "subject", per_image["image_id"].map(subjects))
-    if ids == "pseudonymise":
-        key = id_key or new_key()
-        per_image["image_id"] = per_image["image_id"].map(
-            pseudonymise(per_image["image_id"], IMAGE_PREFIX, key)
-        )
-        per_image["subject"] = per_image["subject"].map(
-            pseudonymise(per_image["subject"], SUBJECT_PREFIX, key)
-        )
-    summary = summarise(per_image, seed=seed, n_resamples=n_resamples, cluster_column="subject")
     title = f"Evaluation on {root.name} ({split}, {len(rows)} images)"
-    markdown = summary_markdown(summary, per_image=per_image, title=title)
-    files: dict[str, Path] = {}
+    subjects = {r.stem: r.subject for r in rows}
+    outcome = score_images(
+        pairs,
+        subjects,
+        seed=seed,
+        n_resamples=n_resamples,
+        title=title,
+        ids=ids,
+        id_key=id_key,
+    )
     if out_dir is not None:
         shown = (lambda p: Path(p).absolute().name) if ids == "pseudonymise" else str
         info = {"data": shown(root), "split": split, "images": len(rows), **(metadata or {})}
         if model_dir is not None:
             info["model"] = shown(model_dir)
-        files = write_evaluation(per_image, summary, out_dir, title=title, metadata=info)
-    return EvaluationOutcome(per_image, summary, markdown, files)
+        outcome.files = write_evaluation(
+            outcome.per_image, outcome.summary, out_dir, title=title, metadata=info
+        )
+    return outcome

@@ -34,6 +34,7 @@ import numpy as np
 
 from ocularseg.core.containers import SIDES, EyeCrop, FaceLandmarks
 from ocularseg.core.errors import DataError, OcularsegError
+from ocularseg.data.eye_meta import RealEyeMeta, SilverImageEvidence
 from ocularseg.data.manifest import ManifestRow
 from ocularseg.data.split import split_rows
 from ocularseg.data.writer import DatasetWriter
@@ -62,6 +63,8 @@ _DLIB_CORNERS = (36, 39, 45, 42)
 #: Frames larger than this (longest side, px) are shrunk before anything else: the teacher
 #: and dlib gain nothing from 6000-px portraits and the work files stay small.
 MAX_FRAME_SIDE_PX = 2000
+#: A contact-sheet tile: the crop, its label map, the caption and whether it was kept.
+SheetItem = tuple[np.ndarray, np.ndarray, str, bool]
 
 
 @dataclass
@@ -126,16 +129,65 @@ def build_real_set(
     Raises:
         ConfigError / DataError: bad sources, missing mirror, teacher failure.
     """
-    from ocularseg.stages.crop import crop_eye
-    from ocularseg.stages.face import FaceDetector
-
     sources = load_sources(sources_yaml)
     excluded = _read_excluded(excluded_yaml)
     mirror_root = Path(mirrors) if mirrors is not None else None
     report = BuildReport()
+    jobs = _frame_jobs(sources.sources, mirror_root, limit_per_source, report)
+    if not jobs:
+        raise DataError("no face found in any source file")
+    with tempfile.TemporaryDirectory(prefix="ocularseg-teacher-") as work:
+        teacher = run_teacher(jobs, Path(work), Path(teacher_python))
+    with DatasetWriter(out_dir) as writer:
+        sheet_items = _add_eyes(
+            writer, jobs, teacher["results"], excluded, check_params or EyeCheckParams(), report
+        )
+        rows = _split_per_source(writer.rows, fractions, seed)
+        writer.rows[:] = rows
+        report.count("_all", "people", len({r.subject for r in rows}))
+        writer.write_json("build_report.json", report.to_json())
+        writer.write_json("teacher.json", teacher["teacher"])
+        _write_sources_table(writer.staging, jobs, sources.sources)
+        draw_contact_sheets(writer.staging / "contact", sheet_items)
+        writer.commit()
+    return report
+
+
+def _add_eyes(
+    writer: DatasetWriter,
+    jobs: list[FrameJob],
+    results: dict[str, Any],
+    excluded: dict[str, str],
+    check: EyeCheckParams,
+    report: BuildReport,
+) -> list[SheetItem]:
+    """Both eyes of every frame whose teacher face matches dlib's (:func:`_add_eye`)."""
+    sheet_items: list[SheetItem] = []
+    for job in jobs:
+        match = match_teacher_face(results.get(job.frame_id, {}).get("faces", []), job.face)
+        for side in SIDES:
+            report.eyes["cropped"] += 1
+            if match is None:
+                report.eyes["teacher_no_face"] += 1
+                report.count(job.item.source.name, "teacher_no_face")
+                continue
+            sheet_items.append(_add_eye(writer, job, side, match, excluded, check, report))
+    return sheet_items
+
+
+def _frame_jobs(
+    sources: tuple[Source, ...],
+    mirror_root: Path | None,
+    limit_per_source: int | None,
+    report: BuildReport,
+) -> list[FrameJob]:
+    """Every decoded frame with a dlib face and both eye crops, counted into ``report``."""
+    from ocularseg.stages.crop import crop_eye
+    from ocularseg.stages.face import FaceDetector
+
     detector = FaceDetector()
     jobs: list[FrameJob] = []
-    for source in sources.sources:
+    for source in sources:
         files, notes = list_files(source, mirror_root)
         report.notes.extend(notes)
         report.count(source.name, "files_skipped", len(notes))
@@ -160,77 +212,55 @@ def build_real_set(
                 crops = {side: crop_eye(image, face, side) for side in SIDES}
                 jobs.append(FrameJob(item, frame_id, index, image, face, crops))
                 report.count(source.name, "frames")
-    if not jobs:
-        raise DataError("no face found in any source file")
-    with tempfile.TemporaryDirectory(prefix="ocularseg-teacher-") as work:
-        teacher = run_teacher(jobs, Path(work), Path(teacher_python))
-    with DatasetWriter(out_dir) as writer:
-        sheet_items: list[tuple[np.ndarray, np.ndarray, str, bool]] = []
-        for job in jobs:
-            result = teacher["results"].get(job.frame_id, {})
-            match = match_teacher_face(result.get("faces", []), job.face)
-            for side in SIDES:
-                name = f"{job.frame_id}_{side}"
-                crop = job.crops[side]
-                report.eyes["cropped"] += 1
-                if match is None:
-                    report.eyes["teacher_no_face"] += 1
-                    report.count(job.item.source.name, "teacher_no_face")
-                    continue
-                eye = teacher_eye(match, side).transformed(crop.crop_from_frame)
-                dlib_corners = _to_crop(
-                    job.face.points_px[list(DLIB_CORNERS[side])], crop.crop_from_frame
-                )
-                problems = teacher_eye_problems(eye, dlib_corners, check_params)
-                labels = silver_label_map(eye, crop.image.shape[:2])
-                labels, silver_evidence = image_silver_map(
-                    crop.image, eye, labels, crop.scale_crop_per_frame
-                )
-                if problems:
-                    for problem in problems:
-                        report.eyes[problem] += 1
-                        report.count(job.item.source.name, problem)
-                    sheet_items.append((crop.image, labels, f"{name} {','.join(problems)}", False))
-                    continue
-                if name in excluded:
-                    report.eyes["excluded_by_hand"] += 1
-                    report.count(job.item.source.name, "excluded_by_hand")
-                    sheet_items.append((crop.image, labels, f"{name} excluded", False))
-                    continue
-                ratio = opening_height_to_width(eye)
-                is_open = ratio >= (check_params or EyeCheckParams()).closed_height_to_width
-                meta = _meta(job, side, crop, eye, ratio, is_open)
-                writer.add(
-                    name,
-                    crop.image,
-                    labels,
-                    subject=job.item.subject,
-                    group=job.item.source.name,
-                    source=f"{job.item.source.name}:{job.item.path}",
-                    partial=True,
-                )
-                writer.write_json(f"meta/{name}.json", {**meta, "silver_image": silver_evidence})
-                report.eyes[
-                    "pupil_labelled" if silver_evidence["pupil"]["found"] else "pupil_unknown"
-                ] += 1
-                report.eyes[
-                    "caruncle_labelled"
-                    if silver_evidence["caruncle"]["found"]
-                    else "caruncle_unknown"
-                ] += 1
-                report.eyes["kept"] += 1
-                report.eyes["kept_open" if is_open else "kept_closed"] += 1
-                report.count(job.item.source.name, "eyes_kept")
-                sheet_items.append((crop.image, labels, name, True))
-        rows = _split_per_source(writer.rows, fractions, seed)
-        writer.rows[:] = rows
-        report.count("_all", "people", len({r.subject for r in rows}))
-        writer.write_json("build_report.json", report.to_json())
-        writer.write_json("teacher.json", teacher["teacher"])
-        _write_sources_table(writer.staging, jobs, sources.sources)
-        draw_contact_sheets(writer.staging / "contact", sheet_items)
-        writer.commit()
-    return report
+    return jobs
+
+
+def _add_eye(
+    writer: DatasetWriter,
+    job: FrameJob,
+    side: str,
+    match: np.ndarray,
+    excluded: dict[str, str],
+    check: EyeCheckParams,
+    report: BuildReport,
+) -> SheetItem:
+    """Check one eye against dlib, draw its silver map and add it to ``writer`` unless it is
+    dropped (a teacher problem, or excluded by hand); returns its contact-sheet tile."""
+    name = f"{job.frame_id}_{side}"
+    crop = job.crops[side]
+    source = job.item.source.name
+    eye = teacher_eye(match, side).transformed(crop.crop_from_frame)
+    dlib_corners = _to_crop(job.face.points_px[list(DLIB_CORNERS[side])], crop.crop_from_frame)
+    problems = teacher_eye_problems(eye, dlib_corners, check)
+    labels = silver_label_map(eye, crop.image.shape[:2])
+    labels, evidence = image_silver_map(crop.image, eye, labels, crop.scale_crop_per_frame)
+    if problems:
+        for problem in problems:
+            report.eyes[problem] += 1
+            report.count(source, problem)
+        return crop.image, labels, f"{name} {','.join(problems)}", False
+    if name in excluded:
+        report.eyes["excluded_by_hand"] += 1
+        report.count(source, "excluded_by_hand")
+        return crop.image, labels, f"{name} excluded", False
+    ratio = opening_height_to_width(eye)
+    meta = eye_meta(job, side, eye, ratio, bool(ratio >= check.closed_height_to_width), evidence)
+    writer.add(
+        name,
+        crop.image,
+        labels,
+        subject=job.item.subject,
+        group=source,
+        source=f"{source}:{job.item.path}",
+        partial=True,
+    )
+    writer.write_json(f"meta/{name}.json", meta.to_json())
+    report.eyes["pupil_labelled" if evidence.pupil.found else "pupil_unknown"] += 1
+    report.eyes["caruncle_labelled" if evidence.caruncle.found else "caruncle_unknown"] += 1
+    report.eyes["kept"] += 1
+    report.eyes["kept_open" if meta.open else "kept_closed"] += 1
+    report.count(source, "eyes_kept")
+    return crop.image, labels, name, True
 
 
 def run_teacher(jobs: list[FrameJob], work: Path, python: Path) -> dict[str, Any]:
@@ -328,35 +358,37 @@ def _to_crop(points: np.ndarray, affine: np.ndarray) -> np.ndarray:
     return np.asarray(points, float) @ affine[:, :2].T + affine[:, 2]
 
 
-def _meta(
-    job: FrameJob, side: str, crop: EyeCrop, eye: TeacherEye, ratio: float, is_open: bool
-) -> dict[str, Any]:
-    source = job.item.source
-    return {
-        "source": source.name,
-        "repo": source.repo,
-        "commit": source.commit,
-        "path": job.item.path,
-        "frame_index": job.frame_index,
-        "licence": source.licence,
-        "attribution": source.attribution,
-        "side": side,
-        "subject": job.item.subject,
-        "crop_flags": list(crop.flags),
-        "scale_crop_per_frame": crop.scale_crop_per_frame,
-        "crop_from_frame": np.asarray(crop.crop_from_frame).tolist(),
-        "dlib_eye_points_crop_px": _to_crop(
+def eye_meta(
+    job: FrameJob,
+    side: str,
+    eye: TeacherEye,
+    ratio: float,
+    is_open: bool,
+    evidence: SilverImageEvidence,
+) -> RealEyeMeta:
+    """The metadata of one kept eye (``eye`` in crop px; see ``data.eye_meta``)."""
+    source, crop = job.item.source, job.crops[side]
+    return RealEyeMeta(
+        source=source.name,
+        repo=source.repo,
+        commit=source.commit,
+        path=job.item.path,
+        frame_index=job.frame_index,
+        licence=source.licence,
+        attribution=source.attribution,
+        side=side,
+        subject=job.item.subject,
+        crop_flags=tuple(crop.flags),
+        scale_crop_per_frame=crop.scale_crop_per_frame,
+        crop_from_frame=np.asarray(crop.crop_from_frame).tolist(),
+        dlib_eye_points_crop_px=_to_crop(
             job.face.eye_points_px(side), crop.crop_from_frame
         ).tolist(),
-        "teacher": {
-            "upper_lid_crop_px": eye.upper_lid.tolist(),
-            "lower_lid_crop_px": eye.lower_lid.tolist(),
-            "iris_centre_crop_px": eye.iris_centre.tolist(),
-            "iris_radius_crop_px": eye.iris_radius,
-        },
-        "opening_height_to_width": ratio,
-        "open": is_open,
-    }
+        teacher=eye.geometry(),
+        opening_height_to_width=ratio,
+        open=is_open,
+        silver_image=evidence,
+    )
 
 
 def _split_per_source(
@@ -415,7 +447,7 @@ def _write_sources_table(folder: Path, jobs: list[FrameJob], sources: tuple[Sour
 
 def draw_contact_sheets(
     folder: Path,
-    items: list[tuple[np.ndarray, np.ndarray, str, bool]],
+    items: list[SheetItem],
     *,
     columns: int = 6,
     rows: int = 6,

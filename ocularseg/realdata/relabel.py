@@ -11,23 +11,23 @@ by hand in an exclusion file keep only the first teacher's labels.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ocularseg.core.errors import DataError
+from ocularseg.data.eye_meta import RealEyeMeta, SilverImageEvidence, read_eye_meta
 from ocularseg.data.manifest import read_manifest
 from ocularseg.data.writer import DatasetWriter
 from ocularseg.io.config_files import read_yaml_mapping
 from ocularseg.io.images import read_image_rgb, read_image_unchanged
 from ocularseg.realdata.silver import TeacherEye
-from ocularseg.realdata.silver_image import ImageSilver, ImageSilverParams, refine_silver_labels
+from ocularseg.realdata.silver_image import ImageSilverParams, refine_silver_labels
 
 #: Files of a real set carried over unchanged.
 _CARRIED = ("LICENCES.md", "sources.csv", "teacher.json", "build_report.json")
@@ -55,15 +55,10 @@ def image_silver_map(
     labels: np.ndarray,
     scale_crop_per_frame: float,
     params: ImageSilverParams | None = None,
-) -> tuple[np.ndarray, dict[str, Any]]:
+) -> tuple[np.ndarray, SilverImageEvidence]:
     """The sharpened map of one eye and the evidence as written into its metadata."""
     silver = refine_silver_labels(image_rgb, eye, labels, params, scale_crop_per_frame)
-    return silver.labels, evidence_json(silver)
-
-
-def evidence_json(silver: ImageSilver) -> dict[str, Any]:
-    """The pupil and caruncle evidence as plain JSON values."""
-    return {"pupil": asdict(silver.pupil), "caruncle": asdict(silver.caruncle)}
+    return silver.labels, SilverImageEvidence(pupil=silver.pupil, caruncle=silver.caruncle)
 
 
 def read_excluded(path: str | os.PathLike[str] | None) -> dict[str, str]:
@@ -87,7 +82,6 @@ def relabel_real_set(
         DataError: ``real`` is not a real set (no teacher points in a sample's metadata).
     """
     from ocularseg.realdata.build import draw_contact_sheets
-    from ocularseg.realdata.context_phantoms import teacher_eye_from_meta
 
     root = Path(real)
     excluded = read_excluded(excluded_yaml)
@@ -96,29 +90,25 @@ def relabel_real_set(
     rows = read_manifest(root)
     with DatasetWriter(out_dir) as writer:
         for row in rows:
-            meta_path = root / row.meta
-            try:
-                meta = json.loads(meta_path.read_text(encoding="utf-8"))
-                eye = teacher_eye_from_meta(meta)
-            except (OSError, KeyError, ValueError) as exc:
-                raise DataError(f"{meta_path}: no teacher eye in the metadata ({exc})") from exc
+            meta, eye = _teacher_eye(root / row.meta)
             image = read_image_rgb(root / row.image)
             first = read_image_unchanged(root / row.mask)
             labels, evidence = image_silver_map(
-                image, eye, first, float(meta.get("scale_crop_per_frame", 1.0)), params
+                image, eye, first, meta.scale_crop_per_frame, params
             )
             name = row.stem
             if name in excluded:
                 labels = first
-                evidence["excluded_by_hand"] = excluded[name]
+                evidence = evidence.model_copy(update={"excluded_by_hand": excluded[name]})
                 report.excluded_by_hand += 1
             else:
-                report.pupil[evidence["pupil"]["reason"] or "found"] += 1
-                report.caruncle[evidence["caruncle"]["reason"] or "found"] += 1
+                report.pupil[evidence.pupil.reason or "found"] += 1
+                report.caruncle[evidence.caruncle.reason or "found"] += 1
             added = writer.add(
                 name, image, labels, subject=row.subject, group=row.group, partial=True
             )
-            writer.write_json(f"meta/{added.stem}.json", {**meta, "silver_image": evidence})
+            relabelled = meta.model_copy(update={"silver_image": evidence})
+            writer.write_json(f"meta/{added.stem}.json", relabelled.to_json())
             sheet_items.append((image, labels, name, name not in excluded))
         by_image = {r.image: r.split for r in rows}
         writer.rows[:] = [replace(r, split=by_image[r.image]) for r in writer.rows]
@@ -129,3 +119,18 @@ def relabel_real_set(
         draw_contact_sheets(writer.staging / "contact_silver", sheet_items)
         writer.commit()
     return report
+
+
+def _teacher_eye(meta_path: Path) -> tuple[RealEyeMeta, TeacherEye]:
+    """A real eye's metadata and the teacher's eye in it.
+
+    Raises:
+        DataError: the file is unreadable or holds no teacher eye.
+    """
+    meta = read_eye_meta(meta_path)
+    if meta.teacher is None:
+        raise DataError(f"{meta_path}: no teacher eye in the metadata")
+    try:
+        return meta, TeacherEye.from_geometry(meta.teacher)
+    except DataError as exc:
+        raise DataError(f"{meta_path}: no teacher eye in the metadata ({exc})") from exc

@@ -24,7 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ocularseg.core.errors import DataError
 from ocularseg.core.labels import PartialLabel
+from ocularseg.data.eye_meta import TeacherGeometry
 
 #: MediaPipe Face Mesh eye rings per patient side (the patient's right eye is on the image
 #: left in a frontal, unmirrored photo). Upper lid: outer corner → inner corner; lower lid:
@@ -65,6 +67,31 @@ class TeacherEye:
     lower_lid: np.ndarray
     iris_centre: np.ndarray
     iris_radius: float
+
+    @classmethod
+    def from_geometry(cls, teacher: TeacherGeometry) -> TeacherEye:
+        """The eye stored in a real eye's metadata (crop px; ``data.eye_meta``).
+
+        Raises:
+            DataError: the metadata holds no lids.
+        """
+        if teacher.upper_lid_crop_px is None or teacher.lower_lid_crop_px is None:
+            raise DataError("the teacher's lids are not in the metadata")
+        return cls(
+            upper_lid=np.asarray(teacher.upper_lid_crop_px, float),
+            lower_lid=np.asarray(teacher.lower_lid_crop_px, float),
+            iris_centre=np.asarray(teacher.iris_centre_crop_px, float),
+            iris_radius=float(teacher.iris_radius_crop_px),
+        )
+
+    def geometry(self) -> TeacherGeometry:
+        """This eye as stored in a real eye's metadata (its points must be crop px)."""
+        return TeacherGeometry(
+            upper_lid_crop_px=self.upper_lid.tolist(),
+            lower_lid_crop_px=self.lower_lid.tolist(),
+            iris_centre_crop_px=self.iris_centre.tolist(),
+            iris_radius_crop_px=self.iris_radius,
+        )
 
     def transformed(self, affine: np.ndarray) -> TeacherEye:
         """The same eye under a similarity ``affine`` (2, 3) (e.g. frame px → crop px)."""
@@ -170,14 +197,11 @@ def silver_label_map(
     eye: TeacherEye,
     shape_hw: tuple[int, int],
     caruncle_ignore_frac: float = CARUNCLE_IGNORE_FRAC,
-    upper_lid_ignore_r: float = 0.0,
 ) -> np.ndarray:
     """uint8 (H, W) partial label map of one eye (``eye`` in the map's pixel coordinates).
 
     Outside the contour within ``caruncle_ignore_frac`` × eye width of the inner corner the
-    map holds ``PartialLabel.IGNORE`` (neither trained nor scored). With
-    ``upper_lid_ignore_r`` > 0 so does the band of :func:`upper_lid_band` (half-width that
-    many teacher iris radii) along the upper lid over the iris.
+    map holds ``PartialLabel.IGNORE`` (neither trained nor scored).
     """
     opening = fill_polygon(eye.contour(), shape_hw)
     rows, cols = np.indices(shape_hw)
@@ -191,43 +215,7 @@ def silver_label_map(
     labels[near_inner] = PartialLabel.IGNORE
     labels[opening] = PartialLabel.OPENING_NOT_DISC
     labels[opening & disc] = PartialLabel.IRIS_DISC
-    if upper_lid_ignore_r > 0:
-        labels[upper_lid_band(eye, shape_hw, upper_lid_ignore_r)] = PartialLabel.IGNORE
     return labels
-
-
-#: Columns of the upper-lid band, as iris radii either side of the teacher's iris centre:
-#: the columns MRD1's lid-margin fit reads (``measure.lid_margin_half_width_r`` 0.8) and a
-#: little more.
-UPPER_LID_BAND_SPAN_R = 1.0
-
-
-def upper_lid_band(
-    eye: TeacherEye,
-    shape_hw: tuple[int, int],
-    half_width_r: float,
-    span_r: float = UPPER_LID_BAND_SPAN_R,
-) -> np.ndarray:
-    """Boolean (H, W): pixels within ``half_width_r`` iris radii of the teacher's upper lid.
-
-    Only columns within ``span_r`` iris radii of the iris centre. The teacher's upper lid
-    reads MRD1 about 0.55 mm below the human-placed London templates
-    (``benchmarks/teacher_vs_human.py``), so it is not trusted to the pixel there: left
-    unlabelled, the band's margin is placed by the phantoms, whose lid is exact, while the
-    rest of the silver map still holds the real opening in place. Tried against the
-    model's low lid over dark irises (``docs/configs/real/ft_lidband.yaml``,
-    docs/experiments.md section 5): it did not help, so the shipped set does not use it.
-    """
-    import cv2
-
-    curve = catmull_rom(eye.upper_lid, 16)
-    line = np.full(shape_hw, 255, np.uint8)
-    fixed = np.round(curve * 16).astype(np.int32).reshape(-1, 1, 2)
-    cv2.polylines(line, [fixed], False, 0, thickness=1, lineType=cv2.LINE_8, shift=4)
-    distance_px = cv2.distanceTransform(line, cv2.DIST_L2, 5)
-    cols = np.arange(shape_hw[1])[None, :]
-    near_iris = np.abs(cols - eye.iris_centre[0]) <= span_r * eye.iris_radius
-    return (distance_px <= half_width_r * eye.iris_radius) & near_iris
 
 
 @dataclass(frozen=True)

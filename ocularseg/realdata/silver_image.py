@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ocularseg.core.labels import Label, PartialLabel
+from ocularseg.data.eye_meta import CaruncleEvidence, PupilEvidence
 from ocularseg.evaluation.placement import axis_position
 from ocularseg.realdata.silver import TeacherEye
 
@@ -91,47 +92,6 @@ class ImageSilverParams:
     caruncle_min_area_w2: float = 0.0009
     #: Width of the skin band outside the lid contour (eye widths).
     skin_band_w: float = 0.08
-
-
-@dataclass(frozen=True)
-class PupilEvidence:
-    """What the radial profile said about the pupil.
-
-    Attributes:
-        found: True when a pupil was labelled.
-        radius_px: its radius (crop px), ``None`` when not found.
-        step_l: luminance step across the best edge (L units).
-        step_share: that step as a share of the iris ring − pupil core difference.
-        visible_share: share of the candidate pupil disc inside the visible disc.
-        reason: why not found (``""`` when found): ``no_disc``, ``too_small``,
-            ``low_contrast``, ``soft_edge``, ``covered``.
-    """
-
-    found: bool
-    radius_px: float | None
-    step_l: float
-    step_share: float
-    visible_share: float
-    reason: str
-
-
-@dataclass(frozen=True)
-class CaruncleEvidence:
-    """What the colour test said about the caruncle.
-
-    Attributes:
-        found: True when caruncle pixels were labelled.
-        area_px: labelled caruncle pixels.
-        reach_w: how far the labelled caruncle reaches from the inner corner (eye widths).
-        sclera_da: skin − sclera redness (a* units); small = the test was not made.
-        reason: why not found (``""`` when found): ``no_contrast``, ``no_pink``, ``too_small``.
-    """
-
-    found: bool
-    area_px: int
-    reach_w: float
-    sclera_da: float
-    reason: str
 
 
 @dataclass(frozen=True)

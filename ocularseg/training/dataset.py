@@ -6,10 +6,10 @@ the same whichever worker or process loads it, and a resumed run sees the same d
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -21,6 +21,7 @@ from ocularseg.core.errors import DataError
 from ocularseg.core.eye_prior import eye_prior_map, prior_channel
 from ocularseg.core.labels import LABEL_SETS, NUM_CLASSES
 from ocularseg.core.preprocess import normalise_rgb
+from ocularseg.data.eye_meta import RealEyeMeta, read_meta_json
 from ocularseg.data.manifest import ManifestRow
 from ocularseg.io.images import read_image_rgb, read_image_unchanged
 from ocularseg.training.augment import AugmentParams, augment_sample
@@ -43,12 +44,12 @@ class AmodalDiscParams(BaseModel):
     weight: float = Field(1.0, gt=0, description="weight of the disc loss beside the class loss")
 
 
-def amodal_disc_circle(meta: dict) -> tuple[float, float, float] | None:
-    """(cx, cy, r) of the whole iris disc (crop px) from a sample's meta, or None.
+def amodal_disc_circle(meta: Mapping[str, Any]) -> tuple[float, float, float] | None:
+    """(cx, cy, r) of the whole iris disc (crop px) from a sample's decoded meta, or None.
 
-    Phantoms: the exact iris circle of an open eye (``truth``); real eyes: the teacher's
-    iris circle (centre + mean radius of its four limbus points) when the teacher calls the
-    eye open.
+    Phantoms: the exact iris circle of an open eye (``truth``, ``synth``'s format); real
+    eyes: the teacher's iris circle (centre + mean radius of its four limbus points) when the
+    teacher calls the eye open (``data.eye_meta.RealEyeMeta``).
     """
     truth = meta.get("truth")
     if isinstance(truth, dict):
@@ -56,10 +57,10 @@ def amodal_disc_circle(meta: dict) -> tuple[float, float, float] | None:
             return None
         cx, cy = truth["iris_center_px"]
         return float(cx), float(cy), float(truth["iris_radius_px"])
-    teacher = meta.get("teacher")
-    if isinstance(teacher, dict) and meta.get("open", True):
-        cx, cy = teacher["iris_centre_crop_px"]
-        return float(cx), float(cy), float(teacher["iris_radius_crop_px"])
+    real = RealEyeMeta.from_json(meta)
+    if real.teacher is not None and real.open:
+        cx, cy = real.teacher.iris_centre_crop_px
+        return float(cx), float(cy), float(real.teacher.iris_radius_crop_px)
     return None
 
 
@@ -250,7 +251,7 @@ class EyeSegmentationDataset(Dataset):
         meta_path = self.root / self.rows[index].meta
         if not meta_path.is_file():
             return None
-        return amodal_disc_circle(json.loads(meta_path.read_text(encoding="utf-8")))
+        return amodal_disc_circle(read_meta_json(meta_path))
 
     def _prior_points(self, index: int, rng: np.random.Generator) -> np.ndarray | None:
         """Six eye points (crop px) of sample ``index`` for the prior, or None (template).
@@ -265,8 +266,8 @@ class EyeSegmentationDataset(Dataset):
         meta_path = self.root / self.rows[index].meta
         if not meta_path.is_file():
             return None
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        points = meta.get("dlib_eye_points_crop_px")
+        meta = read_meta_json(meta_path)
+        points = RealEyeMeta.from_json(meta, str(meta_path)).dlib_points()
         if points is None and "truth" in meta:
             points = six_points_from_truth(meta["truth"])
             if points is None:

@@ -113,23 +113,3 @@ def test_the_skin_beside_the_inner_corner_is_left_unlabelled() -> None:
     assert labels[inner[1], inner[0] + 10] == PartialLabel.IGNORE
     assert labels[inner[1], inner[0] + 60] == 0  # far from the corner: skin
     assert labels[160, 110 - 10] == 0  # beside the outer corner: skin
-
-
-def test_upper_lid_band_unlabels_only_the_lid_over_the_iris() -> None:
-    # The teacher's upper lid is not trusted to the pixel: with the band on, both sides of
-    # it over the iris are unlabelled, and nothing else changes.
-    eye = _almond(240, 160, 130, 60)  # upper lid at row 100 in the centre column, r 41.6
-    plain = silver_label_map(eye, (320, 480))
-    banded = silver_label_map(eye, (320, 480), upper_lid_ignore_r=0.12)
-    half_px = 0.12 * eye.iris_radius  # ~5 px
-    assert banded[100 - 3, 240] == PartialLabel.IGNORE  # skin just above the lid
-    assert banded[100 + 3, 240] == PartialLabel.IGNORE  # opening just below it
-    assert banded[100 - int(half_px) - 2, 240] == 0
-    assert banded[100 + int(half_px) + 2, 240] == PartialLabel.OPENING_NOT_DISC
-    # Beyond one iris radius of the centre column the lid keeps its labels.
-    far_col = int(240 + 1.5 * eye.iris_radius)
-    assert np.array_equal(banded[:, far_col], plain[:, far_col])
-    changed = banded != plain
-    assert changed.any()
-    assert np.all(banded[changed] == PartialLabel.IGNORE)
-    assert not changed[140:, :].any()  # the lower lid and the rest of the eye are untouched
