@@ -212,5 +212,7 @@ class CardSection(_Record):
         """A copy with ``title`` set to ``markdown`` (in its place, or added at the end)."""
         new = CardText(title=title, markdown=markdown)
         if any(s.title == title for s in self.sections):
-            return CardSection(sections=tuple(new if s.title == title else s for s in self.sections))
+            return CardSection(
+                sections=tuple(new if s.title == title else s for s in self.sections)
+            )
         return CardSection(sections=(*self.sections, new))
