@@ -45,43 +45,29 @@ def export(
     from ocularseg.cli.deps import require_torch
 
     require_torch()
-    import json
+    from ocularseg.training.workflows import ExportRequest, export_workflow
 
-    from ocularseg.io.atomic import write_json_atomic, write_text_atomic
-    from ocularseg.io.share import without_paths
-    from ocularseg.pipeline.evaluate import evaluate as run_evaluation
-    from ocularseg.training.export import attach_evaluation, export_model_folder, model_card
-
-    content = export_model_folder(checkpoint, out, name=name, data_dir=data, overwrite=overwrite)
-    parity = content["parity"]
-    typer.echo(
-        f"exported {out}: parity max |Δlogit| {parity['max_abs_logit_diff']:.2e}, argmax "
-        f"agreement {100 * parity['argmax_agreement']:.3f} %"
+    request = ExportRequest(
+        checkpoint=checkpoint,
+        out=out,
+        data=data,
+        name=name,
+        evaluate=evaluate,
+        split=split,
+        real=real,
+        overwrite=overwrite,
+        include_ids=include_ids,
     )
-    markdown = None
-    if evaluate:
-        dataset = data or Path(content["training"]["config"].get("data", ""))
-        outcome = run_evaluation(
-            dataset,
-            out / "evaluation",
-            model_dir=out,
-            split=split,
-            device="cpu",
-            ids="keep" if include_ids else "pseudonymise",
+    outcome = export_workflow(request, PipelineScorer())
+    parity = outcome.spec.parity
+    if parity is not None:
+        typer.echo(
+            f"exported {out}: parity max |Δlogit| {parity.max_abs_logit_diff:.2e}, argmax "
+            f"agreement {100 * parity.argmax_agreement:.3f} %"
         )
-        summary_json = json.loads(outcome.files["summary_json"].read_text())
-        attach_evaluation(out, summary_json, outcome.markdown)
-        markdown = outcome.markdown
-        typer.echo(outcome.markdown)
-    if real is not None:
-        from ocularseg.pipeline.evaluate_real import evaluate_real
-        from ocularseg.training.export import attach_card_section
-
-        # Only the summary goes into the model folder (it is meant to be shared): no
-        # per-eye rows, whose ids could name people.
-        outcome_real = evaluate_real(real, out, split="test", device="cpu")
-        attach_card_section(out, "Real development set (silver labels)", outcome_real.markdown)
-        typer.echo(outcome_real.markdown)
+    for markdown in (outcome.evaluation_markdown, outcome.real_markdown):
+        if markdown is not None:
+            typer.echo(markdown)
     if include_ids:
         typer.echo(
             f"warning: {out} holds subject and image ids and data-set paths (--include-ids); "
@@ -89,13 +75,23 @@ def export(
             err=True,
         )
         return
-    # The exporter records the paths it was given; a folder to be shared keeps their names.
-    shared = without_paths(json.loads((out / "model.json").read_text(encoding="utf-8")))
-    write_json_atomic(out / "model.json", shared)
-    write_text_atomic(
-        out / "MODEL_CARD.md", model_card(shared, shared.get("evaluation_markdown", markdown))
-    )
     typer.echo(
         f"{out} holds no subject or image ids (pseudonyms in evaluation/) and no data-set "
         "paths (folder names only): it can be shared"
     )
+
+
+class PipelineScorer:
+    """``training.workflows.ModelScorer`` through the pipeline's evaluation, on the CPU."""
+
+    def phantoms(self, data, out_dir, model_dir, *, split, ids, id_key=None):
+        from ocularseg.pipeline.evaluate import evaluate
+
+        return evaluate(
+            data, out_dir, model_dir=model_dir, split=split, device="cpu", ids=ids, id_key=id_key
+        )
+
+    def real(self, data, model_dir):
+        from ocularseg.pipeline.evaluate_real import evaluate_real
+
+        return evaluate_real(data, model_dir, split="test", device="cpu").markdown

@@ -6,9 +6,10 @@ folder named by ``OCULARSEG_MODELS_DIR``.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
+
+from ocularseg.io.files import sha256_regular
 
 MODELS_ENV = "OCULARSEG_MODELS_DIR"
 ONNXRUNTIME_MISSING = (
@@ -25,13 +26,8 @@ def models_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "models"
 
 
-def sha256_file(path: str | os.PathLike[str], chunk_bytes: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
+#: The old name of :func:`ocularseg.io.files.sha256_regular`, kept importable.
+sha256_file = sha256_regular
 
 
 def bundled_models() -> list[tuple[str, str, int]]:
@@ -41,7 +37,7 @@ def bundled_models() -> list[tuple[str, str, int]]:
         return []
     found = []
     for onnx_path in sorted(root.glob("*/model.onnx")):
-        found.append((onnx_path.parent.name, sha256_file(onnx_path), onnx_path.stat().st_size))
+        found.append((onnx_path.parent.name, sha256_regular(onnx_path), onnx_path.stat().st_size))
     return found
 
 

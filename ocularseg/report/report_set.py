@@ -16,13 +16,13 @@ present only beside a complete set; it lists every file of its set with its sha2
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from ocularseg.core.errors import OcularsegError, ReportError
+from ocularseg.core.errors import InputError, OcularsegError, ReportError
+from ocularseg.io.files import sha256_regular
 
 #: Writes one file at the given (temporary) path.
 Writer = Callable[[Path], None]
@@ -31,14 +31,6 @@ Writer = Callable[[Path], None]
 def _staging_path(target: Path, token: str) -> Path:
     # Keeps the suffix: writers that choose a format from it (pandas, openpyxl) still work.
     return target.with_name(f".{target.stem}.new-{token}{target.suffix}")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_report_set(
@@ -74,7 +66,10 @@ def write_report_set(
         for name, writer in writers.items():
             staged[name] = _staging_path(out / name, token)
             writer(staged[name])
-        hashes = {name: _sha256(path) for name, path in staged.items()}
+        try:
+            hashes = {name: sha256_regular(path) for name, path in staged.items()}
+        except InputError as exc:
+            raise ReportError(f"cannot write the reports in {out}: {exc}") from exc
         staged[marker_name] = _staging_path(out / marker_name, token)
         marker_writer(staged[marker_name], hashes)
     except BaseException as exc:

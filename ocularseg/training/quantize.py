@@ -8,8 +8,8 @@ runs like any other. Recipe, chosen on the bundled UNet (docs/experiments.md, "i
 * QDQ format, weights int8 per output channel, activations uint8 per tensor, MinMax
   calibration on crops drawn (seeded) from a dataset's non-test rows;
 * the first convolution (raw normalised pixels) and the last one (class logits) stay in
-  float. Quantising them cost the sclera about 1 Dice point; keeping them costs about
-  nothing in speed, because they are the two thinnest layers.
+  float: they are the two thinnest layers, and quantising them cost the sclera Dice
+  (docs/experiments.md, "int8").
 
 No weights for fine-tuning are copied: ``train --init`` should start from the float folder.
 """
@@ -21,23 +21,32 @@ import logging
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from ocularseg.core.errors import ConfigError, DataError
+from ocularseg.core.errors import ConfigError, DataError, ModelError
 from ocularseg.data.manifest import read_manifest
-from ocularseg.io.atomic import replacing_folder, write_json_atomic, write_text_atomic
+from ocularseg.io.atomic import replacing_folder
+from ocularseg.io.files import sha256_regular
 from ocularseg.io.images import read_image_rgb
-from ocularseg.io.model_folder import (
-    MODEL_JSON,
+from ocularseg.io.modelfolder import (
     MODEL_ONNX,
+    Agreement,
+    CardSection,
+    EvaluationSection,
+    FloatModelRef,
     InputSpec,
+    ModelSpec,
+    QuantComparison,
+    QuantizationSection,
     load_model_spec,
     model_input,
     onnx_path,
+    update_model_folder,
+    write_model_folder,
 )
-from ocularseg.io.model_store import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +94,67 @@ def _float_kept_nodes(model: Any) -> list[str]:
     return list(dict.fromkeys([first, last]))
 
 
+def _quant_tools() -> Any:
+    """The onnx / onnxruntime.quantization entry points quantisation uses.
+
+    Raises:
+        ConfigError: onnx or onnxruntime is not installed.
+    """
+    try:
+        import onnx
+        import onnxruntime
+        from onnxruntime import quantization
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+    except ImportError as exc:
+        raise ConfigError(
+            f"quantisation needs onnx and onnxruntime ({exc.name} is missing): install "
+            "`pip install -e '.[cpu,train]'`"
+        ) from None
+    return SimpleNamespace(
+        onnx=onnx, ort=onnxruntime, q=quantization, quant_pre_process=quant_pre_process
+    )
+
+
+def _quantize_onnx(
+    tools: Any, float_onnx: Path, staging: Path, rows: list, data: Path, spec: InputSpec
+) -> tuple[list[str], float]:
+    """Write ``staging/model.onnx``, int8 from ``float_onnx`` calibrated on ``rows``.
+
+    Returns:
+        (names of the nodes kept in float, calibration seconds).
+    """
+    q = tools.q
+
+    class _Reader(q.CalibrationDataReader):
+        def __init__(self, input_name: str) -> None:
+            self._rows = iter(rows)
+            self._input_name = input_name
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            row = next(self._rows, None)
+            return None if row is None else {self._input_name: _batch(data, row, spec)}
+
+    prepared = staging / "prepared.onnx"
+    tools.quant_pre_process(str(float_onnx), str(prepared))
+    prepared_model = tools.onnx.load(str(prepared))
+    kept_float = _float_kept_nodes(prepared_model)
+    began = time.perf_counter()
+    q.quantize_static(
+        str(prepared),
+        str(staging / MODEL_ONNX),
+        _Reader(prepared_model.graph.input[0].name),
+        quant_format=q.QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=q.QuantType.QUInt8,
+        weight_type=q.QuantType.QInt8,
+        calibrate_method=q.CalibrationMethod.MinMax,
+        nodes_to_exclude=kept_float,
+    )
+    seconds = time.perf_counter() - began
+    prepared.unlink()
+    return kept_float, seconds
+
+
 def quantize_model_folder(
     model_dir: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -94,8 +164,8 @@ def quantize_model_folder(
     seed: int = 0,
     name: str | None = None,
     overwrite: bool = False,
-) -> dict[str, Any]:
-    """Write an int8 copy of a float model folder; returns the new ``model.json`` content.
+) -> ModelSpec:
+    """Write an int8 copy of a float model folder; returns the new folder's spec.
 
     Args:
         model_dir: Float model folder (its sha256 is checked first).
@@ -111,23 +181,7 @@ def quantize_model_folder(
         ModelError: the float folder is missing, corrupt or fails its checksum.
         DataError: unusable calibration data.
     """
-    try:
-        import onnx
-        import onnxruntime as ort
-        from onnxruntime.quantization import (
-            CalibrationDataReader,
-            CalibrationMethod,
-            QuantFormat,
-            QuantType,
-            quantize_static,
-        )
-        from onnxruntime.quantization.shape_inference import quant_pre_process
-    except ImportError as exc:
-        raise ConfigError(
-            f"quantisation needs onnx and onnxruntime ({exc.name} is missing): install "
-            "`pip install -e '.[cpu,train]'`"
-        ) from None
-
+    tools = _quant_tools()
     source, target, data = Path(model_dir), Path(out_dir), Path(calibration_data)
     if target.resolve() == source.resolve():
         raise ConfigError(f"{target}: the int8 folder must differ from the float one")
@@ -135,70 +189,59 @@ def quantize_model_folder(
         raise ConfigError(f"{target} already exists (pass --overwrite to replace it)")
     spec = load_model_spec(source)
     calibration, agreement = calibration_rows(data, n_images, seed)
-
-    class _Reader(CalibrationDataReader):
-        def __init__(self, input_name: str) -> None:
-            self._rows = iter(calibration)
-            self._input_name = input_name
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            row = next(self._rows, None)
-            return None if row is None else {self._input_name: _batch(data, row, spec.input)}
-
     with replacing_folder(target) as staging:
-        prepared = staging / "prepared.onnx"
-        quant_pre_process(str(onnx_path(source, spec)), str(prepared))
-        prepared_model = onnx.load(str(prepared))
-        kept_float = _float_kept_nodes(prepared_model)
-        began = time.perf_counter()
-        quantize_static(
-            str(prepared),
-            str(staging / MODEL_ONNX),
-            _Reader(prepared_model.graph.input[0].name),
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.MinMax,
-            nodes_to_exclude=kept_float,
+        float_onnx = onnx_path(source, spec)
+        kept_float, seconds = _quantize_onnx(
+            tools, float_onnx, staging, calibration, data, spec.input
         )
-        calibrate_s = time.perf_counter() - began
-        prepared.unlink()
         agreement_score = _argmax_agreement(
-            onnx_path(source, spec), staging / MODEL_ONNX, data, agreement, spec.input
+            float_onnx, staging / MODEL_ONNX, data, agreement, spec.input
         )
-        content = json.loads((source / MODEL_JSON).read_text(encoding="utf-8"))
-        content.pop("evaluation", None)  # the float model's numbers; re-evaluate this one
-        content.pop("parity", None)  # PyTorch parity belongs to the float export
-        content.update(
-            name=name or target.name,
-            onnx_file=MODEL_ONNX,
-            sha256=sha256_file(staging / MODEL_ONNX),
-            onnx_size_bytes=(staging / MODEL_ONNX).stat().st_size,
-            quantization={
-                "method": "onnxruntime quantize_static, QDQ, MinMax calibration",
-                "weights": "int8, per output channel",
-                "activations": "uint8, per tensor",
-                "kept_float_nodes": kept_float,
-                "calibration_data": str(data),
-                "calibration_images": len(calibration),
-                "calibration_seed": seed,
-                "calibration_seconds": round(calibrate_s, 1),
-                "float_model": {"name": spec.name, "sha256": spec.sha256},
-                "agreement_with_float": agreement_score,
-                "onnxruntime_version": ort.__version__,
-            },
+        record = QuantizationSection(
+            method="onnxruntime quantize_static, QDQ, MinMax calibration",
+            weights="int8, per output channel",
+            activations="uint8, per tensor",
+            kept_float_nodes=tuple(kept_float),
+            calibration_data=str(data),
+            calibration_images=len(calibration),
+            calibration_seed=seed,
+            calibration_seconds=round(seconds, 1),
+            float_model=FloatModelRef(name=spec.name, sha256=spec.sha256),
+            agreement_with_float=agreement_score,
+            onnxruntime_version=tools.ort.__version__,
         )
-        write_json_atomic(staging / MODEL_JSON, content)
-        write_text_atomic(staging / "MODEL_CARD.md", quantized_card(content, None, None))
+        int8 = write_model_folder(
+            staging, quantized_spec(spec, staging, name or target.name, record)
+        )
         load_model_spec(staging)  # the new folder must load like any other
-    log.info("quantised %s -> %s (argmax agreement %.4f)", source, target, agreement_score["mean"])
-    return content
+    log.info("quantised %s -> %s (argmax agreement %.4f)", source, target, agreement_score.mean)
+    return int8
+
+
+def quantized_spec(
+    float_spec: ModelSpec, folder: Path, name: str, record: QuantizationSection
+) -> ModelSpec:
+    """The int8 folder's spec: the float one's input, training and provenance, its own
+    ONNX file and quantisation record. The float model's evaluation, parity and card text
+    are left out (they describe the float network; evaluate this one)."""
+    onnx_file = folder / MODEL_ONNX
+    return float_spec.model_copy(
+        update={
+            "name": name,
+            "onnx_file": MODEL_ONNX,
+            "sha256": sha256_regular(onnx_file),
+            "onnx_size_bytes": onnx_file.stat().st_size,
+            "quantization": record,
+            "evaluation": None,
+            "parity": None,
+            "card": CardSection(),
+        }
+    )
 
 
 def _argmax_agreement(
     float_onnx: Path, int8_onnx: Path, data: Path, rows: list, spec: InputSpec
-) -> dict[str, Any]:
+) -> Agreement:
     """Share of pixels where both models pick the same class, on crops not calibrated on."""
     import onnxruntime as ort
 
@@ -211,7 +254,7 @@ def _argmax_agreement(
         batch = _batch(data, row, spec)
         labels = [s.run(None, {s.get_inputs()[0].name: batch})[0].argmax(1) for s in sessions]
         shares.append(float(np.mean(labels[0] == labels[1])))
-    return {"images": len(rows), "mean": float(np.mean(shares)), "min": float(np.min(shares))}
+    return Agreement(images=len(rows), mean=float(np.mean(shares)), min=float(np.min(shares)))
 
 
 def measure_latency_ms(
@@ -248,57 +291,20 @@ def measure_latency_ms(
     return [float(np.median(series)) for series in times]
 
 
-def quantized_card(
-    content: dict[str, Any], comparison_markdown: str | None, evaluation_markdown: str | None
-) -> str:
-    """MODEL_CARD.md of an int8 folder: what it is, how it was made, how it compares."""
-    q = content["quantization"]
-    agreement = q["agreement_with_float"]
-    lines = [
-        f"# Model card: {content['name']}",
-        "",
-        f"The int8-quantised variant of `{q['float_model']['name']}` (sha256 "
-        f"`{q['float_model']['sha256'][:12]}…`): the same network, task, training data and "
-        "limitations — read that model's card first. **A measurement aid, not a diagnostic "
-        "device.** Use it with `ocularseg analyze --model <this folder>`; fine-tune from the "
-        "float folder, not this one.",
-        "",
-        "## Quantisation",
-        f"- {q['method']}; weights {q['weights']}, activations {q['activations']}",
-        f"- Kept in float: {', '.join(q['kept_float_nodes'])} (first and last layer)",
-        f"- Calibration: {q['calibration_images']} crops of `{q['calibration_data']}` "
-        f"(non-test rows, seed {q['calibration_seed']}), ONNX Runtime {q['onnxruntime_version']}",
-        f"- ONNX sha256 `{content['sha256']}` ({content['onnx_size_bytes'] / 1e6:.1f} MB)",
-        f"- Agreement with the float model on {agreement['images']} other crops: "
-        f"{100 * agreement['mean']:.2f} % of pixels get the same class (worst crop "
-        f"{100 * agreement['min']:.2f} %)",
-        "",
-        "## Compared with the float model",
-        comparison_markdown.strip() if comparison_markdown else "Not compared at export time.",
-        "",
-        "## Evaluation",
-        evaluation_markdown.strip() if evaluation_markdown else "Not evaluated at export time.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
 def attach_comparison(
     model_dir: str | os.PathLike[str],
-    comparison: dict[str, Any],
-    comparison_markdown: str,
-    evaluation: dict[str, Any],
-    evaluation_markdown: str,
-) -> None:
-    """Record the float-vs-int8 comparison and the evaluation in model.json and the card.
+    comparison: QuantComparison,
+    evaluation: EvaluationSection | None,
+) -> ModelSpec:
+    """Record the float-vs-int8 comparison and the int8 evaluation in an int8 folder.
 
     The ONNX file is untouched, so its sha256 stays valid.
+
+    Raises:
+        ModelError: the folder does not load or is not an int8 folder.
     """
-    folder = Path(model_dir)
-    content = json.loads((folder / MODEL_JSON).read_text(encoding="utf-8"))
-    content["quantization"]["comparison"] = comparison
-    content["evaluation"] = evaluation
-    write_json_atomic(folder / MODEL_JSON, content)
-    write_text_atomic(
-        folder / "MODEL_CARD.md", quantized_card(content, comparison_markdown, evaluation_markdown)
-    )
+    spec = load_model_spec(model_dir, verify_checksum=False)
+    if spec.quantization is None:
+        raise ModelError(f"{model_dir}: not an int8 model folder (no quantization record)")
+    record = spec.quantization.model_copy(update={"comparison": comparison})
+    return update_model_folder(model_dir, quantization=record, evaluation=evaluation)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import math
 import platform
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ from ocularseg.training.dataset import (
 from ocularseg.training.losses import build_loss
 from ocularseg.training.models import build_model
 from ocularseg.training.models.io import load_weights, save_weights
+from ocularseg.training.source_version import git_commit
 
 log = logging.getLogger(__name__)
 
@@ -120,18 +120,6 @@ def amodal_disc_loss(logit: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.binary_cross_entropy_with_logits(
         logit[known], target[known].to(logit.dtype)
     )
-
-
-def git_commit(repo_dir: Path | None = None) -> str:
-    """Current git commit of the source tree, or 'unknown' outside a checkout."""
-    here = repo_dir or Path(__file__).resolve().parents[2]
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return out.stdout.strip() if out.returncode == 0 else "unknown"
 
 
 class Trainer:
