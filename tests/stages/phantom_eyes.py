@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from ocularseg.synth.dataset import sample_params
 from ocularseg.synth.landmarks import outline_from_truth
 from ocularseg.synth.params import EyeParams
@@ -33,5 +31,5 @@ def phantom(**changes: object) -> tuple[EyeParams, RenderedEye]:
         "eye_width_frac": 0.6,
         "side": "right",
     }
-    params = dataclasses.replace(params, **{**base, **changes})
+    params = params.replace(**{**base, **changes})
     return params, render_eye(params)
