@@ -9,12 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from ocularseg.training.losses import (
-    LossConfigError,
-    ProjectedPoolingLoss,
-    SoftmaxProjectedPoolingLoss,
-    projected_pooling_loss,
-)
+from ocularseg.training.losses import LossConfigError, ProjectedPoolingLoss
+from ocularseg.training.losses import SoftmaxProjectedPoolingLoss as SoftmaxPP
+from ocularseg.training.losses.projected_pooling import projected_pooling_loss
 
 REFERENCE = (
     Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "loss_vectors.json"
@@ -102,7 +99,7 @@ def test_module_wrappers_agree() -> None:
     onehot = torch.nn.functional.one_hot(target, 5).movedim(-1, 1).double()
     expected = projected_pooling_loss(probs, onehot)
     assert ProjectedPoolingLoss()(probs, onehot).item() == expected.item()
-    assert SoftmaxProjectedPoolingLoss()(logits, target).item() == expected.item()
+    assert SoftmaxPP()(logits, target).item() == expected.item()
 
 
 @pytest.mark.parametrize(

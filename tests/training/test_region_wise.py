@@ -12,17 +12,8 @@ import pytest
 import torch
 
 from ocularseg.training.losses import MAP_BOUNDARY, MAP_RRW, LossConfigError
+from ocularseg.training.losses import region_wise as rwl
 from ocularseg.training.losses.pixel import CrossEntropyLoss, DiceLoss, FocalLoss
-from ocularseg.training.losses.region_wise import (
-    BoundaryLoss,
-    RegionWiseLoss,
-    ScheduledSum,
-    alpha_schedule,
-    boundary_loss,
-    boundary_map,
-    region_wise_loss,
-    rrw_map,
-)
 
 REFERENCE = (
     Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "loss_vectors.json"
@@ -68,13 +59,18 @@ def _case_inputs(case: dict) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 _SINGLE = {
-    "RWLoss": RegionWiseLoss,
-    "BoundaryLoss": BoundaryLoss,
+    "RWLoss": rwl.RegionWiseLoss,
+    "BoundaryLoss": rwl.BoundaryLoss,
     "DiceLoss": DiceLoss,
     "CELoss": CrossEntropyLoss,
     "FocalLoss": FocalLoss,
 }
-_PARTS = {"RW": RegionWiseLoss, "Boundary": BoundaryLoss, "Dice": DiceLoss, "CE": CrossEntropyLoss}
+_PARTS = {
+    "RW": rwl.RegionWiseLoss,
+    "Boundary": rwl.BoundaryLoss,
+    "Dice": DiceLoss,
+    "CE": CrossEntropyLoss,
+}
 
 
 def loss_for(reference_name: str) -> tuple[torch.nn.Module, int]:
@@ -88,7 +84,7 @@ def loss_for(reference_name: str) -> tuple[torch.nn.Module, int]:
     region, schedule, pixel = match.groups()
     # "BoundaryDiceLoss" (no schedule word) is the gradual schedule in the reference code.
     schedule = (schedule or "Gradual").lower()
-    return ScheduledSum(_PARTS[pixel](), _PARTS[region](), schedule), int(epoch)
+    return rwl.ScheduledSum(_PARTS[pixel](), _PARTS[region](), schedule), int(epoch)
 
 
 def _cases() -> list[tuple[str, str]]:
@@ -121,7 +117,7 @@ def test_maps_match_reference_9x9(kind: str) -> None:
     data = _require_reference()["maps_9x9"]
     labels = np.array(data["labels"], dtype=np.int64)[None, None]
     np.testing.assert_array_equal(labels, concentric_labels(1, [9, 9], [3.6, 1.5]))
-    compute = rrw_map if kind == "rrw_map" else boundary_map
+    compute = rwl.rrw_map if kind == "rrw_map" else rwl.boundary_map
     ours = compute(labels, 3)
     assert ours.dtype == np.float32 and ours.shape == (1, 3, 9, 9)
     np.testing.assert_array_equal(ours[0], np.array(data[kind], dtype=np.float32))
@@ -130,7 +126,7 @@ def test_maps_match_reference_9x9(kind: str) -> None:
 def test_rrw_map_hand_case() -> None:
     # A 1x5 strip: class 1 at columns 1-3 (depths 1, 2, 1 from the outside).
     labels = np.array([[[[0, 1, 1, 1, 0]]]])
-    maps = rrw_map(labels, 3)
+    maps = rwl.rrw_map(labels, 3)
     np.testing.assert_array_equal(maps[0, 1, 0], np.float32([1, -0.5, -1, -0.5, 1]))
     np.testing.assert_array_equal(maps[0, 0, 0], np.float32([-1, 1, 1, 1, -1]))
     np.testing.assert_array_equal(maps[0, 2], np.ones((1, 5), np.float32))  # absent class
@@ -138,20 +134,20 @@ def test_rrw_map_hand_case() -> None:
 
 def test_boundary_map_absent_class_is_zero() -> None:
     labels = np.array([[[[0, 1, 1, 0]]]])
-    maps = boundary_map(labels, 3)
+    maps = rwl.boundary_map(labels, 3)
     np.testing.assert_array_equal(maps[0, 2], 0)
     np.testing.assert_array_equal(maps[0, 1, 0], np.float32([1, -1, -1, 1]))
 
 
 def test_map_inputs_accept_torch_and_validate() -> None:
     labels = torch.tensor([[[[0, 1], [2, 1]]]])
-    assert rrw_map(labels, 3).shape == (1, 3, 2, 2)
+    assert rwl.rrw_map(labels, 3).shape == (1, 3, 2, 2)
     with pytest.raises(ValueError, match=r"\(B, 1, \*S\)"):
-        rrw_map(np.zeros((4, 4), np.int64), 2)
+        rwl.rrw_map(np.zeros((4, 4), np.int64), 2)
     with pytest.raises(ValueError, match="outside"):
-        boundary_map(np.full((1, 1, 3, 3), 5), 3)
+        rwl.boundary_map(np.full((1, 1, 3, 3), 5), 3)
     with pytest.raises(TypeError, match="integer"):
-        rrw_map(np.zeros((1, 1, 3, 3), np.float32), 2)
+        rwl.rrw_map(np.zeros((1, 1, 3, 3), np.float32), 2)
 
 
 def test_precomputed_maps_equal_on_the_fly() -> None:
@@ -160,49 +156,49 @@ def test_precomputed_maps_equal_on_the_fly() -> None:
     target = torch.randint(0, 5, (2, 12, 14))
     labels = target[:, None].numpy()
     maps = {
-        MAP_RRW: torch.from_numpy(rrw_map(labels, 5)),
-        MAP_BOUNDARY: torch.from_numpy(boundary_map(labels, 5)),
+        MAP_RRW: torch.from_numpy(rwl.rrw_map(labels, 5)),
+        MAP_BOUNDARY: torch.from_numpy(rwl.boundary_map(labels, 5)),
     }
-    assert RegionWiseLoss()(logits, target, maps=maps) == RegionWiseLoss()(logits, target)
-    assert BoundaryLoss()(logits, target, maps=maps) == BoundaryLoss()(logits, target)
-    assert region_wise_loss(logits, maps[MAP_RRW]) == RegionWiseLoss()(logits, target)
-    assert boundary_loss(logits, maps[MAP_BOUNDARY]) == BoundaryLoss()(logits, target)
+    assert rwl.RegionWiseLoss()(logits, target, maps=maps) == rwl.RegionWiseLoss()(logits, target)
+    assert rwl.BoundaryLoss()(logits, target, maps=maps) == rwl.BoundaryLoss()(logits, target)
+    assert rwl.region_wise_loss(logits, maps[MAP_RRW]) == rwl.RegionWiseLoss()(logits, target)
+    assert rwl.boundary_loss(logits, maps[MAP_BOUNDARY]) == rwl.BoundaryLoss()(logits, target)
     with pytest.raises(ValueError, match="shape"):
-        RegionWiseLoss()(logits, target, maps={MAP_RRW: maps[MAP_RRW][:, :3]})
+        rwl.RegionWiseLoss()(logits, target, maps={MAP_RRW: maps[MAP_RRW][:, :3]})
 
 
 def test_region_wise_loss_is_lowest_for_the_right_answer() -> None:
     target = torch.from_numpy(concentric_labels(1, [16, 16], [6.0, 3.0]))[:, 0]
     right = 10.0 * torch.nn.functional.one_hot(target, 3).movedim(-1, 1).double()
     wrong = right.roll(1, dims=1)
-    assert RegionWiseLoss()(right, target) < RegionWiseLoss()(wrong, target)
-    assert RegionWiseLoss()(right, target) < 0
+    assert rwl.RegionWiseLoss()(right, target) < rwl.RegionWiseLoss()(wrong, target)
+    assert rwl.RegionWiseLoss()(right, target) < 0
 
 
 @pytest.mark.parametrize(
     ("epoch", "alpha"), [(0, 1.0), (1, 0.99), (50, 0.5), (99, 0.01), (100, 0.01), (1000, 0.01)]
 )
 def test_alpha_schedule(epoch: int, alpha: float) -> None:
-    assert alpha_schedule(epoch) == pytest.approx(alpha)
+    assert rwl.alpha_schedule(epoch) == pytest.approx(alpha)
 
 
 def test_alpha_schedule_rejects_bad_epochs() -> None:
     with pytest.raises(ValueError):
-        alpha_schedule(-1)
+        rwl.alpha_schedule(-1)
     with pytest.raises(TypeError):
-        alpha_schedule(1.5)  # type: ignore[arg-type]
+        rwl.alpha_schedule(1.5)  # type: ignore[arg-type]
 
 
 def test_scheduled_sum_combinations() -> None:
     torch.manual_seed(2)
     logits = torch.randn(1, 3, 8, 8, dtype=torch.float64)
     target = torch.randint(0, 3, (1, 8, 8))
-    ce, rw = CrossEntropyLoss()(logits, target), RegionWiseLoss()(logits, target)
-    gradual = ScheduledSum(CrossEntropyLoss(), RegionWiseLoss(), "gradual")
-    equal = ScheduledSum(CrossEntropyLoss(), RegionWiseLoss(), "equal")
+    ce, rw = CrossEntropyLoss()(logits, target), rwl.RegionWiseLoss()(logits, target)
+    gradual = rwl.ScheduledSum(CrossEntropyLoss(), rwl.RegionWiseLoss(), "gradual")
+    equal = rwl.ScheduledSum(CrossEntropyLoss(), rwl.RegionWiseLoss(), "equal")
     assert gradual(logits, target, epoch=0).item() == pytest.approx(ce.item())
     assert gradual(logits, target, epoch=30).item() == pytest.approx((0.7 * ce + 0.3 * rw).item())
     assert equal(logits, target, epoch=30).item() == pytest.approx((ce + rw).item())
     assert gradual.required_maps == (MAP_RRW,)
     with pytest.raises(LossConfigError, match="schedule"):
-        ScheduledSum(CrossEntropyLoss(), RegionWiseLoss(), "sudden")  # type: ignore[arg-type]
+        rwl.ScheduledSum(CrossEntropyLoss(), rwl.RegionWiseLoss(), "sudden")  # type: ignore[arg-type]
