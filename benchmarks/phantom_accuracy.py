@@ -124,8 +124,8 @@ def measure_set(args: argparse.Namespace) -> pd.DataFrame:
             "truth_cy_px": float(truth["iris_center_px"][1]),
             "truth_radius_px": radius,
             "truth_mrd1_px": float(truth["mrd1_px"]),
-            "skin_luma": _luma(params.look.skin_rgb),
-            "iris_luma": _luma(params.look.iris_rgb),
+            "skin_luma": _luma(params.skin_rgb),
+            "iris_luma": _luma(params.iris_rgb),
         }
         rows.append(
             {

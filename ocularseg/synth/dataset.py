@@ -6,7 +6,7 @@ Layout (``NNNNNN`` = zero-padded sample index)::
                               group "phantom", split empty)
     OUT/images/NNNNNN.png     RGB crop (JPEG artefacts, if any, are baked in losslessly)
     OUT/masks/NNNNNN.png      uint8 label map
-    OUT/meta/NNNNNN.json      {"params": EyeParams.to_dict(), "truth": ..., "subject": ...,
+    OUT/meta/NNNNNN.json      {"params": asdict(EyeParams), "truth": ..., "subject": ...,
                                "seed": ..., "index": ...}
 
 Sample ``i`` belongs to subject ``i % K``; a subject's successive samples alternate
@@ -17,6 +17,7 @@ rerun with the same arguments.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable
@@ -135,7 +136,7 @@ def write_dataset(
         write_image_atomic(out / "images" / f"{stem}.png", rendered.image)
         write_image_atomic(out / "masks" / f"{stem}.png", rendered.labels)
         meta = {
-            "params": _jsonable(params.to_dict()),
+            "params": _jsonable(dataclasses.asdict(params)),
             "truth": rendered.truth,
             "subject": subject,
             "seed": int(seed),

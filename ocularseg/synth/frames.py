@@ -18,6 +18,7 @@ lid opening, warps them into the moving face, blurs and adds noise.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
@@ -83,11 +84,11 @@ class _EyeSetup:
 def _eye_params(base: Any, **changes: Any) -> Any:
     # Fields the renderer's EyeParams lacks are skipped (logged once per name), so a
     # renamed field degrades the blend instead of stopping the video.
-    names = base.field_names()
+    names = {f.name for f in dataclasses.fields(base)}
     for missing in sorted(set(changes) - names - _WARNED_FIELDS):
         _WARNED_FIELDS.add(missing)
         log.warning("EyeParams has no field %r; left at the renderer's value", missing)
-    return base.replace(**{k: v for k, v in changes.items() if k in names})
+    return dataclasses.replace(base, **{k: v for k, v in changes.items() if k in names})
 
 
 _WARNED_FIELDS: set[str] = set()

@@ -24,14 +24,6 @@ import numpy as np
 
 from ocularseg.core.errors import ConfigError
 from ocularseg.core.labels import Label
-from ocularseg.synth.affine import (
-    apply_columns,
-    apply_xy,
-    invert,
-    pre_translated,
-    similarity_about,
-    translated,
-)
 from ocularseg.synth.params import SIDES, EyeParams
 
 #: Samples of the lid lookup tables along the fissure.
@@ -96,11 +88,13 @@ class EyeGeometry:
     # -- frame changes -------------------------------------------------------------------
     def to_fissure(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Crop px (x, y) -> fissure frame (sw, h)."""
-        return apply_xy(self.fwd, x, y)
+        f = self.fwd
+        return f[0, 0] * x + f[0, 1] * y + f[0, 2], f[1, 0] * x + f[1, 1] * y + f[1, 2]
 
     def to_crop(self, sw: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fissure frame (sw, h) -> crop px (x, y)."""
-        return apply_xy(self.inv, sw, h)
+        g = self.inv
+        return g[0, 0] * sw + g[0, 1] * h + g[0, 2], g[1, 0] * sw + g[1, 1] * h + g[1, 2]
 
     # -- lids ----------------------------------------------------------------------------
     def upper_h(self, sw: np.ndarray) -> np.ndarray:
@@ -177,142 +171,66 @@ def build_geometry(params: EyeParams, width_px: int, height_px: int) -> EyeGeome
     """
     _validate(params, width_px, height_px)
     W, H = float(width_px), float(height_px)
-    w = params.eye_width_frac * W
-    r = params.shape.iris_radius_frac * w
-    rp = params.pupil_radius_frac * r
-    cw = params.shape.caruncle_width_frac * w
-    frame = _fissure_frame(params, W, H, w)
-    iris0, iris, dy = _iris_position(params, frame, w, r, cw)
-    s0, h0 = frame.head_to_fis(iris0)
-    lids = _lid_tables(params, float(s0) / w, float(h0), r, w, dy)
-    shift = _inside_shift(frame.inv, lids, w, W, H)
-    fwd, inv, head_to_crop = frame.fwd, frame.inv, frame.head_to_crop
-    if shift.any():
-        fwd = pre_translated(fwd, shift)
-        inv = translated(inv, shift)
-        head_to_crop = translated(head_to_crop, shift)
-    pupil_off = np.array([params.pupil_dx_frac, params.pupil_dy_frac]) * r
-    # The pupil stays >= 2 px inside the iris so it can never touch sclera or caruncle.
-    room = max(0.0, r - rp - 2.0)
-    norm = float(np.hypot(*pupil_off))
-    if norm > room:
-        pupil_off = pupil_off * (room / norm)
-    iris_fis = frame.head_to_fis(iris)
-    pupil_fis = frame.head_to_fis(iris + pupil_off)
-    return EyeGeometry(
-        width_px=int(width_px),
-        height_px=int(height_px),
-        side=params.side,
-        eye_w=w,
-        iris_r=r,
-        pupil_r=rp,
-        closed=lids.closed,
-        fwd=fwd,
-        inv=inv,
-        head_to_crop=head_to_crop,
-        s_lut=lids.s_lut,
-        upper_lut=lids.upper_lut,
-        lower_lut=lids.lower_lut,
-        crease_lut=lids.crease_lut,
-        iris_fis=(float(iris_fis[0]), float(iris_fis[1])),
-        pupil_fis=(float(pupil_fis[0]), float(pupil_fis[1])),
-        caruncle_w=cw,
-    )
-
-
-@dataclass(frozen=True)
-class _FissureFrame:
-    """The intercanthal line in the head frame and the affines of the fissure frame.
-
-    Attributes:
-        centre: eye centre in the head frame (crop px).
-        medial: medial canthus in the head frame (crop px).
-        d, n: unit vectors medial -> lateral and towards the brow.
-        m_sign: +1 for the right eye (medial canthus on the crop's right), else -1.
-        fwd, inv: crop px -> fissure frame and back, before any shift into the crop.
-        head_to_crop: the roll about the crop centre.
-    """
-
-    centre: np.ndarray
-    medial: np.ndarray
-    d: np.ndarray
-    n: np.ndarray
-    m_sign: float
-    fwd: np.ndarray
-    inv: np.ndarray
-    head_to_crop: np.ndarray
-
-    def head_to_fis(self, p: np.ndarray) -> np.ndarray:
-        """Head frame (crop px) -> fissure frame (sw, h)."""
-        return np.stack([self.d, self.n]) @ (p - self.medial)
-
-
-def _fissure_frame(params: EyeParams, W: float, H: float, w: float) -> _FissureFrame:
-    """Place the intercanthal line and build the crop <-> fissure affines (see module doc)."""
     c = np.array([(W - 1.0) / 2.0, (H - 1.0) / 2.0])
-    # For the right eye the medial canthus is on the crop's right (the patient faces the
-    # camera); the lateral canthus sits higher by the canthal tilt.
+    w = params.eye_width_frac * W
+    r = params.iris_radius_frac * w
+    rp = params.pupil_radius_frac * r
+    cw = params.caruncle_width_frac * w
+
+    # Intercanthal line in the head frame. For the right eye the medial canthus is on the
+    # crop's right (the patient faces the camera); the lateral canthus sits higher by the
+    # canthal tilt.
     m_sign = 1.0 if params.side == "right" else -1.0
-    tau = math.radians(params.shape.canthal_tilt_deg)
+    tau = math.radians(params.canthal_tilt_deg)
     d = np.array([-m_sign * math.cos(tau), -math.sin(tau)])  # medial -> lateral
     n = np.array([d[1], -d[0]])
     if n[1] > 0:  # h grows towards the brow (up in the image)
         n = -n
     centre = c + np.array([params.eye_dx_frac * W, params.eye_dy_frac * H])
     medial = centre - 0.5 * w * d
+
     # Roll about the crop centre: q = R (p - c) + c, counter-clockwise in the image.
-    head_to_crop = similarity_about(c, -params.roll_deg, 1.0, (0.0, 0.0))
-    # crop -> head -> fissure: (sw, h) = [d; n] (R⁻¹ (q - c) + c - medial)
+    a = math.radians(params.roll_deg)
+    R = np.array([[math.cos(a), math.sin(a)], [-math.sin(a), math.cos(a)]])
+    Rinv = R.T
+    head_to_crop = np.concatenate([R, (c - R @ c)[:, None]], 1)
+    # crop -> head -> fissure: (sw, h) = [d; n] (Rinv (q - c) + c - medial)
     B = np.stack([d, n])
-    A = B @ head_to_crop[:, :2].T
+    A = B @ Rinv
     fwd = np.concatenate([A, (B @ (c - medial) - A @ c)[:, None]], 1)
-    return _FissureFrame(centre, medial, d, n, m_sign, fwd, invert(fwd), head_to_crop)
+    Ainv = np.linalg.inv(A)
+    inv = np.concatenate([Ainv, (-Ainv @ fwd[:, 2])[:, None]], 1)
 
+    def head_to_fis(p: np.ndarray) -> np.ndarray:
+        return B @ (p - medial)
 
-def _iris_position(
-    params: EyeParams, frame: _FissureFrame, w: float, r: float, cw: float
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Iris centre in primary gaze and at the params' gaze (head frame), and its drop dy."""
-    # Centred over the fissure in primary gaze, a little above the intercanthal line.
-    iris0 = frame.centre + np.array([0.0, -params.shape.canthus_drop_frac * r])
+    # Iris: centred over the fissure in primary gaze, a little above the intercanthal line.
+    iris0 = centre + np.array([0.0, -params.canthus_drop_frac * r])
     # Anatomical gaze limits: the iris stops short of the caruncle medially and may slide
     # partly under the lateral canthus.
     lim_medial = max(0.0, 0.5 * w - r - 1.25 * cw - 2.0) * 0.9
     lim_lateral = max(0.0, 0.5 * w - 0.75 * r) * 0.9
-    towards_medial = params.gaze_x * frame.m_sign > 0
+    towards_medial = params.gaze_x * m_sign > 0
     dx = params.gaze_x * (lim_medial if towards_medial else lim_lateral)
     dy = params.gaze_y * 0.55 * r
-    return iris0, iris0 + np.array([dx, dy]), dy
+    iris = iris0 + np.array([dx, dy])
+    s0, h0 = head_to_fis(iris0)
+    s0 /= w
 
-
-@dataclass(frozen=True)
-class _LidTables:
-    """Lid lookup tables along the fissure (h in crop px at s = sw / eye width)."""
-
-    s_lut: np.ndarray
-    upper_lut: np.ndarray
-    lower_lut: np.ndarray
-    crease_lut: np.ndarray
-    closed: bool
-
-
-def _lid_tables(
-    params: EyeParams, s0: float, h0: float, r: float, w: float, dy: float
-) -> _LidTables:
-    """Lids through their levels at the primary iris column (s0, h0); they follow gaze."""
-    shape = params.shape
+    # Lid levels at the primary iris column; they follow vertical gaze in part.
     mrd1 = r * (1.6 * params.upper_lid_open - 0.4)
     upper_t = h0 + mrd1 - params.upper_lid_follow * dy
-    lower_t = h0 - shape.mrd2_frac * r - params.lower_lid_follow * dy
-    lower_t = lower_t + params.lower_lid_raise * 0.15 * r
+    lower_t = (
+        h0 - params.mrd2_frac * r - params.lower_lid_follow * dy + params.lower_lid_raise * 0.15 * r
+    )
     lower_t = min(lower_t, -0.08 * r)  # the lower lid stays below the intercanthal line
     upper_t = max(upper_t, lower_t + 0.25 * r)  # an open eye keeps a visible fissure
     upper_t = min(upper_t, lower_t + 0.45 * w)  # and opens at most ~13 mm of a ~30 mm fissure
     s_lut = np.linspace(0.0, 1.0, _LUT_SIZE)
-    fu = lid_shape(s_lut, shape.upper_lid_peak, shape.upper_lid_power)
-    fl = lid_shape(s_lut, shape.lower_lid_peak, shape.lower_lid_power)
-    fu0 = float(lid_shape(np.array([s0]), shape.upper_lid_peak, shape.upper_lid_power)[0])
-    fl0 = float(lid_shape(np.array([s0]), shape.lower_lid_peak, shape.lower_lid_power)[0])
+    fu = lid_shape(s_lut, params.upper_lid_peak, params.upper_lid_power)
+    fl = lid_shape(s_lut, params.lower_lid_peak, params.lower_lid_power)
+    fu0 = float(lid_shape(np.array([s0]), params.upper_lid_peak, params.upper_lid_power)[0])
+    fl0 = float(lid_shape(np.array([s0]), params.lower_lid_peak, params.lower_lid_power)[0])
     lower_lut = lower_t / max(fl0, 0.2) * fl
     closed = params.upper_lid_open <= 0.0
     if closed:
@@ -323,15 +241,16 @@ def _lid_tables(
         upper_lut = np.maximum(upper_t / max(fu0, 0.2) * fu, lower_lut)
     # The crease follows a normally open lid, so it stays put when the lid droops.
     ref_upper = (h0 + 0.8 * r) / max(fu0, 0.2) * fu
-    crease = shape.crease_frac * w * (0.55 + 0.45 * np.sin(np.pi * s_lut))
-    crease_lut = np.maximum(ref_upper + crease, upper_lut + 2.0)
-    return _LidTables(s_lut, upper_lut, lower_lut, crease_lut, closed)
+    crease_lut = np.maximum(
+        ref_upper + params.crease_frac * w * (0.55 + 0.45 * np.sin(np.pi * s_lut)), upper_lut + 2.0
+    )
 
-
-def _inside_shift(inv: np.ndarray, lids: _LidTables, w: float, W: float, H: float) -> np.ndarray:
-    """The least crop-px shift (2,) that keeps the whole opening >= 2 px inside the crop."""
-    s2 = np.concatenate([lids.s_lut, lids.s_lut])
-    ex = apply_columns(inv, np.stack([s2 * w, np.concatenate([lids.upper_lut, lids.lower_lut])]))
+    # Keep the whole opening >= 2 px inside the crop: shift the eye (in the crop frame) by
+    # the least amount needed. Only the affine's offset changes; shapes do not.
+    ex = inv[:, :2] @ np.stack(
+        [np.concatenate([s_lut, s_lut]) * w, np.concatenate([upper_lut, lower_lut])]
+    )
+    ex = ex + inv[:, 2:3]
     shift = np.zeros(2)
     for axis, size in ((0, W), (1, H)):
         lo, hi = float(ex[axis].min()), float(ex[axis].max())
@@ -339,7 +258,41 @@ def _inside_shift(inv: np.ndarray, lids: _LidTables, w: float, W: float, H: floa
             shift[axis] = 2.0 - lo
         elif hi > size - 3.0:
             shift[axis] = (size - 3.0) - hi
-    return shift
+    if shift.any():
+        fwd = fwd.copy()
+        fwd[:, 2] -= A @ shift
+        inv = inv.copy()
+        inv[:, 2] += shift
+        head_to_crop = head_to_crop.copy()
+        head_to_crop[:, 2] += shift
+
+    pupil_off = np.array([params.pupil_dx_frac, params.pupil_dy_frac]) * r
+    # The pupil stays >= 2 px inside the iris so it can never touch sclera or caruncle.
+    room = max(0.0, r - rp - 2.0)
+    norm = float(np.hypot(*pupil_off))
+    if norm > room:
+        pupil_off = pupil_off * (room / norm)
+    iris_fis = head_to_fis(iris)
+    pupil_fis = head_to_fis(iris + pupil_off)
+    return EyeGeometry(
+        width_px=int(width_px),
+        height_px=int(height_px),
+        side=params.side,
+        eye_w=w,
+        iris_r=r,
+        pupil_r=rp,
+        closed=closed,
+        fwd=fwd,
+        inv=inv,
+        head_to_crop=head_to_crop,
+        s_lut=s_lut,
+        upper_lut=upper_lut,
+        lower_lut=lower_lut,
+        crease_lut=crease_lut,
+        iris_fis=(float(iris_fis[0]), float(iris_fis[1])),
+        pupil_fis=(float(pupil_fis[0]), float(pupil_fis[1])),
+        caruncle_w=cw,
+    )
 
 
 def rasterise_labels(geo: EyeGeometry) -> np.ndarray:
@@ -527,9 +480,8 @@ def _validate(params: EyeParams, width_px: int, height_px: int) -> None:
         "upper_lid_peak": (0.05, 0.95),
         "lower_lid_peak": (0.05, 0.95),
     }
-    values = params.to_dict()
     for name, (lo, hi) in ranges.items():
-        value = values[name]
+        value = getattr(params, name)
         if not (lo <= value <= hi):
             raise ConfigError(f"EyeParams.{name} = {value} is outside [{lo}, {hi}]")
     if params.blur_sigma_px < 0 or params.noise_sigma < 0:

@@ -132,9 +132,9 @@ def iris_polar_texture(params: EyeParams, rng: np.random.Generator) -> np.ndarra
         cv2.line(marks, (t0, row), (t0 + int(rng.uniform(30, 140)), row), 0.6, 1)
     marks = cv2.GaussianBlur(marks, (0, 0), 1.2)
 
-    base = np.array(params.look.iris_rgb, np.float32)
-    light = np.array(params.look.iris_light_rgb, np.float32)
-    collarette = np.array(params.look.iris_collarette_rgb, np.float32)
+    base = np.array(params.iris_rgb, np.float32)
+    light = np.array(params.iris_light_rgb, np.float32)
+    collarette = np.array(params.iris_collarette_rgb, np.float32)
     mix = np.clip(0.35 + 0.22 * params.iris_fibre_contrast * fibres + 0.08 * fine, 0.0, 1.0)
     colour = base + (light - base) * mix[..., None]
     inner_w = (0.75 * inner * np.clip(0.8 + 0.2 * fibres, 0.0, 1.2))[..., None]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from ocularseg.synth.dataset import sample_params
 from ocularseg.synth.landmarks import outline_from_truth
 from ocularseg.synth.params import EyeParams
@@ -31,5 +33,5 @@ def phantom(**changes: object) -> tuple[EyeParams, RenderedEye]:
         "eye_width_frac": 0.6,
         "side": "right",
     }
-    params = params.replace(**{**base, **changes})
+    params = dataclasses.replace(params, **{**base, **changes})
     return params, render_eye(params)
