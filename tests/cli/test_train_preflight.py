@@ -17,7 +17,10 @@ runner = CliRunner()
     ("extra", "message"),
     [
         ("loss: {name: ce+tiu, options: {class_weights: [1, 2]}}", "2 class weights for 5"),
-        ("loss: {name: ce, options: {class_weights: [1, 1, 1, 1, -8]}}", "non-negative"),
+        (
+            "loss: {name: ce, options: {class_weights: [1, 1, 1, 1, -8]}}",
+            "class_weights.4: Input should be greater than or equal to 0",
+        ),
         ("loss: {name: ce, options: {class_weights: abc}}", "class_weights"),
         ("crop_hw: [640, 640]", "crop_hw [640, 640] is larger than the training images"),
     ],

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 
 from ocularseg.core.errors import ModelError  # noqa: E402
 from ocularseg.training.models import UNet, build_model  # noqa: E402
+from ocularseg.training.models.base import InputSizeError  # noqa: E402
 from ocularseg.training.onnx_export import (  # noqa: E402
     INPUT_NAME,
     MAX_ABS_LOGIT_DIFF,
@@ -118,7 +119,7 @@ def test_parity_rejects_wrong_batch_shape(exported) -> None:
 
 
 def test_export_bad_size_raises_and_writes_nothing(tmp_path) -> None:
-    with pytest.raises(ValueError, match=r"96×60 px .*multiple of 8"):
+    with pytest.raises(InputSizeError, match=r"96×60 px .*multiple of 8"):
         export_onnx(UNet(base_channels=4, depth=3), tmp_path / "m.onnx", height=60, width=96)
     assert list(tmp_path.iterdir()) == []
 
