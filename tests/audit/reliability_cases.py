@@ -39,10 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.pipeline.media_helpers import _find, make_fast_start, make_variable_rate
 from tests.pipeline.media_helpers import (
     jpeg_with_exif_orientation as jpeg_exif,
 )
-from tests.pipeline.media_helpers import make_fast_start, make_variable_rate
 
 TIMEOUT_S = 240
 
@@ -137,24 +137,6 @@ def png_header_only(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\0" * 64)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-
-
-def _boxes(data, start=0, end=None):
-    end = len(data) if end is None else end
-    offset = start
-    while offset + 8 <= end:
-        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
-        yield kind, offset, size
-        offset += size
-
-
-def _find(data: bytes, path: list[bytes], start=0, end=None) -> tuple[int, int]:
-    for kind, offset, size in _boxes(data, start, end):
-        if kind == path[0]:
-            if len(path) == 1:
-                return offset, size
-            return _find(data, path[1:], offset + 8, offset + size)
-    raise KeyError(path)
 
 
 def make_rotated(path: Path) -> Path:
