@@ -10,7 +10,7 @@ from ocularseg.data.manifest import read_manifest
 from ocularseg.io.images import header_size_wh
 from ocularseg.training.config import TrainConfig
 from ocularseg.training.dataset import scaled_size_wh
-from ocularseg.training.losses import build_loss
+from ocularseg.training.losses import LossConfigError, build_loss
 
 
 def _training_size_hw(cfg: TrainConfig, source: str) -> tuple[int, int]:
@@ -52,6 +52,8 @@ def check_before_training(cfg: TrainConfig, source: str) -> None:
         target = torch.zeros(1, height, width, dtype=torch.long)
         with torch.no_grad():
             loss(logits, target)
+    except LossConfigError as exc:
+        raise ConfigError(f"{source}: loss {cfg.loss.name!r}: {exc}") from exc
     except OcularsegError:
         raise
     except (ValueError, TypeError, RuntimeError) as exc:

@@ -23,6 +23,12 @@ runner = CliRunner()
         ),
         ("loss: {name: ce, options: {class_weights: abc}}", "class_weights"),
         ("crop_hw: [640, 640]", "crop_hw [640, 640] is larger than the training images"),
+        (
+            "loss: {name: ce+tiu, options: {betta: 2.0}}",
+            "unknown option(s) betta for loss 'ce+tiu'; valid options: alpha, beta",
+        ),
+        ("loss: {name: ce+tiu, options: {beta: -3}}", "beta: Input should be greater than or"),
+        ("loss: {name: tiu}", "unknown loss 'tiu'; valid losses: ce, dice"),
     ],
 )
 def test_bad_training_options_are_exit_2_before_training(tmp_path, repo_root, extra, message):
@@ -35,4 +41,7 @@ def test_bad_training_options_are_exit_2_before_training(tmp_path, repo_root, ex
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+    # One line, naming the config file, so the user knows which file to fix.
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert "train.yaml" in result.output
     assert not (tmp_path / "run").exists()
