@@ -43,7 +43,13 @@ import numpy as np
 
 from ocularseg.core.errors import DataError, InputError
 from ocularseg.core.labels import NUM_CLASSES, Label
-from ocularseg.data.importing import ImportReport, ImportSource, SourceSample, import_samples
+from ocularseg.data.importing import (
+    ImportReport,
+    ImportSource,
+    SourceSample,
+    import_samples,
+    visible_files,
+)
 from ocularseg.data.labelnames import (
     EXPORT_NAMES,
     PAINT_ORDER,
@@ -166,13 +172,7 @@ def find_labelme_files(src_dir: str | os.PathLike[str]) -> list[Path]:
     src = Path(src_dir)
     if not src.is_dir():
         raise InputError(f"{src}: input folder not found")
-    files = sorted(
-        p
-        for p in src.rglob("*")
-        if p.suffix.lower() == ".json"
-        and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(src).parts)
-    )
+    files = visible_files(src, {".json"})
     if not files:
         raise InputError(f"{src}: no LabelMe .json files found (searched sub-folders too)")
     return files
