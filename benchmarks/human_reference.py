@@ -37,7 +37,6 @@ Writes ``human_reference.csv`` (one row per eye and method) and ``human_referenc
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import subprocess
 import sys
@@ -47,10 +46,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ocularseg.data.eye_meta import read_eye_meta
 from ocularseg.data.manifest import read_manifest
 from ocularseg.evaluation.agreement import Agreement, agreement
 from ocularseg.evaluation.bootstrap import bootstrap_ci
-from ocularseg.realdata.silver import catmull_rom
+from ocularseg.realdata.silver import TeacherEye, catmull_rom
 
 REPO = Path(__file__).resolve().parents[1]
 IRIS_MM = 11.7
@@ -120,13 +120,13 @@ def human_lines(points: np.ndarray, which: str, affine: np.ndarray) -> EyeLines:
     return EyeLines(centre, radius, _sorted_curve(up), _sorted_curve(low))
 
 
-def teacher_lines(meta: dict) -> EyeLines:
-    teacher = meta["teacher"]
+def teacher_lines(eye: TeacherEye) -> EyeLines:
+    """The teacher's eye (crop px) as the same lines as :func:`human_lines`."""
     return EyeLines(
-        np.asarray(teacher["iris_centre_crop_px"], float),
-        float(teacher["iris_radius_crop_px"]),
-        _sorted_curve(teacher["upper_lid_crop_px"]),
-        _sorted_curve(teacher["lower_lid_crop_px"]),
+        eye.iris_centre,
+        eye.iris_radius,
+        _sorted_curve(eye.upper_lid),
+        _sorted_curve(eye.lower_lid),
     )
 
 
@@ -137,8 +137,8 @@ def reference_eyes(real: Path, mirror: Path, split: str) -> pd.DataFrame:
     for row in read_manifest(real):
         if row.group not in TEMPLATE_GROUPS or (split != "all" and row.split != split):
             continue
-        meta = json.loads((real / row.meta).read_text(encoding="utf-8"))
-        key = (meta["commit"], meta["path"].rsplit(".", 1)[0] + ".tem")
+        meta = read_eye_meta(real / row.meta)
+        key = (meta.commit, meta.path.rsplit(".", 1)[0] + ".tem")
         if key not in templates:
             shown = subprocess.run(
                 ["git", "-C", str(mirror), "show", f"{key[0]}:{key[1]}"],
@@ -149,8 +149,8 @@ def reference_eyes(real: Path, mirror: Path, split: str) -> pd.DataFrame:
         points = templates[key]
         if len(points) < 34:
             continue
-        affine = np.asarray(meta["crop_from_frame"], float)
-        teacher = teacher_lines(meta)
+        affine = np.asarray(meta.crop_from_frame, float)
+        teacher = teacher_lines(TeacherEye.from_meta(meta, str(real / row.meta)))
         # Whichever template eye lands nearer the teacher's iris is this crop's eye.
         human = min(
             (human_lines(points, which, affine) for which in _EYES),

@@ -17,7 +17,6 @@ attribution.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import cv2
 
+    from ocularseg.data.eye_meta import read_eye_meta
     from ocularseg.data.manifest import read_manifest
     from ocularseg.io.images import read_image_rgb, write_image_atomic
     from ocularseg.report.overlay import render_overlay
@@ -62,16 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     segmenter = Segmenter(args.model, device="cpu")
     tiles, used = [], set()
     for row in chosen:
-        meta = json.loads((args.real / row.meta).read_text(encoding="utf-8"))
+        meta = read_eye_meta(args.real / row.meta)
         image = read_image_rgb(args.real / row.image)
-        points = np.asarray(meta["dlib_eye_points_crop_px"], float)
+        points = meta.dlib_points()
         # The tile draws the mask and the measurement, not the quality signal: no mirror pass.
         result = segmenter.segment([image], [points])[0]
-        eye = run_eye_chain(result, image, meta["side"], meta["scale_crop_per_frame"], points)
+        eye = run_eye_chain(result, image, meta.side, meta.scale_crop_per_frame, points)
         labels, measurement = eye.labels, eye.measurement
-        tile = render_overlay(
-            image, labels, measurement.values, meta["side"], flags=measurement.flags
-        )
+        tile = render_overlay(image, labels, measurement.values, meta.side, flags=measurement.flags)
         tile = cv2.resize(tile, (240, 160), interpolation=cv2.INTER_AREA)
         cv2.putText(tile, row.stem[-24:], (3, 155), 0, 0.3, (255, 255, 0), 1, cv2.LINE_AA)
         tiles.append(tile)

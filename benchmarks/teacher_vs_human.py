@@ -20,7 +20,6 @@ with the teacher's silver labels:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import subprocess
 import sys
@@ -28,10 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ocularseg.data.eye_meta import read_eye_meta
 from ocularseg.data.manifest import read_manifest
 from ocularseg.evaluation.bootstrap import bootstrap_ci
 from ocularseg.io.images import read_image_unchanged
-from ocularseg.realdata.silver import catmull_rom, fill_polygon
+from ocularseg.realdata.silver import TeacherEye, catmull_rom, fill_polygon
 
 #: Template indices per image side of the eye: (iris outline, corners, upper lid, lower lid).
 #: Eye "a" is around pupil point 0, eye "b" around pupil point 1.
@@ -71,18 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for r in read_manifest(args.real) if r.group == "london-neutral"]
     dice, centre_err, radius_ratio, mrd1_diff, subjects = [], [], [], [], []
     for row in rows:
-        meta = json.loads((args.real / row.meta).read_text())
-        tem_path = meta["path"].replace(".jpg", ".tem")
+        meta = read_eye_meta(args.real / row.meta)
+        tem_path = meta.path.replace(".jpg", ".tem")
         text = subprocess.run(
-            ["git", "-C", str(args.mirror), "show", f"{meta['commit']}:{tem_path}"],
+            ["git", "-C", str(args.mirror), "show", f"{meta.commit}:{tem_path}"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
         points = read_tem(text)
-        affine = np.asarray(meta["crop_from_frame"])
-        teacher = meta["teacher"]
-        t_centre = np.asarray(teacher["iris_centre_crop_px"])
+        affine = np.asarray(meta.crop_from_frame)
+        teacher = TeacherEye.from_meta(meta, str(args.real / row.meta))
+        t_centre = teacher.iris_centre
         # Whichever template eye lands nearer the teacher's iris is this crop's eye.
         best = None
         for which in _EYES:
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         silver_open = (silver == 10) | (silver == 11)
         dice.append(2 * (human_open & silver_open).sum() / (human_open.sum() + silver_open.sum()))
         centre_err.append(float(np.hypot(*(centre - t_centre))) / radius)
-        radius_ratio.append(float(teacher["iris_radius_crop_px"]) / radius)
+        radius_ratio.append(teacher.iris_radius / radius)
         column = math.floor(centre[0] + 0.5)
         t_col = math.floor(t_centre[0] + 0.5)
         if human_open[:, column].any() and silver_open[:, t_col].any():
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             t_mrd1 = (
                 (t_centre[1] - (np.argmax(silver_open[:, t_col]) - 0.5))
                 * args.iris_mm
-                / (2 * float(teacher["iris_radius_crop_px"]))
+                / (2 * teacher.iris_radius)
             )
             mrd1_diff.append(t_mrd1 - h_mrd1)
         else:

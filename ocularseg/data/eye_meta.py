@@ -1,10 +1,12 @@
 """The per-eye metadata of a real-eye dataset (``meta/NAME.json``), as one typed model.
 
 ``ocularseg data build-real`` writes one file per kept eye (``realdata.build``), the caruncle /
-pupil relabelling rewrites it (``realdata.relabel``), and the trainer (``training.dataset``)
-and the real-set evaluation (``pipeline.evaluate_real``) read it: all of them go through
-:class:`RealEyeMeta`, so the keys are written down once. Coordinates are crop px of the
-480×320 eye crop (x right, y down).
+pupil relabelling rewrites it (``realdata.relabel``), and the trainer (``training.dataset``),
+the real-set evaluation (``pipeline.evaluate_real``), the real-context phantoms
+(``realdata.context_phantoms``) and the real-set benchmarks read it: all of them go through
+:class:`RealEyeMeta` (:func:`read_eye_meta`; the teacher's eye as
+``realdata.silver.TeacherEye.from_meta``), so the keys are written down once. Coordinates
+are crop px of the 480×320 eye crop (x right, y down).
 
 A phantom's metadata (``synth.dataset``: ``params``, ``truth``, ``seed``…) shares the folder
 but not the format; its keys are left to ``synth`` and ignored here, so a reader can ask any

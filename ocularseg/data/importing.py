@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -30,6 +30,18 @@ IMPORT_RECORD_NAME = "import.json"
 
 #: At most this many failures are spelled out in an exception message.
 _MAX_LISTED = 50
+
+
+def visible_files(folder: Path, suffixes: Collection[str]) -> list[Path]:
+    """The files under ``folder`` (recursive, sorted) whose lower-case suffix is in
+    ``suffixes``; hidden files and everything in hidden folders are skipped."""
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in suffixes
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
 
 
 @dataclass(frozen=True)

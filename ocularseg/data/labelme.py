@@ -43,7 +43,13 @@ import numpy as np
 
 from ocularseg.core.errors import DataError, InputError
 from ocularseg.core.labels import NUM_CLASSES, Label
-from ocularseg.data.importing import ImportReport, ImportSource, SourceSample, import_samples
+from ocularseg.data.importing import (
+    ImportReport,
+    ImportSource,
+    SourceSample,
+    import_samples,
+    visible_files,
+)
 from ocularseg.data.labelnames import (
     EXPORT_NAMES,
     PAINT_ORDER,
@@ -166,13 +172,7 @@ def find_labelme_files(src_dir: str | os.PathLike[str]) -> list[Path]:
     src = Path(src_dir)
     if not src.is_dir():
         raise InputError(f"{src}: input folder not found")
-    files = sorted(
-        p
-        for p in src.rglob("*")
-        if p.suffix.lower() == ".json"
-        and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(src).parts)
-    )
+    files = visible_files(src, {".json"})
     if not files:
         raise InputError(f"{src}: no LabelMe .json files found (searched sub-folders too)")
     return files
@@ -381,11 +381,7 @@ def _mask_shape(shape: dict[str, Any], shape_hw: tuple[int, int], where: str) ->
     encoded = shape.get("mask")
     if not isinstance(encoded, str) or not encoded:
         raise InputError(f"{where}: shape_type 'mask' has no base64 'mask' data")
-    try:
-        data = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InputError(f"{where}: 'mask' is not valid base64") from exc
-    size = header_size_wh(data)
+    data, size = _base64_image(encoded, f"{where}: 'mask'")
     height, width = shape_hw
     if size is not None and size[0] * size[1] > height * width:
         raise InputError(
@@ -404,6 +400,19 @@ def _mask_shape(shape: dict[str, Any], shape_hw: tuple[int, int], where: str) ->
     return out
 
 
+def _base64_image(encoded: str, what: str) -> tuple[bytes, tuple[int, int] | None]:
+    """The bytes of a base64 image field and their header size (width, height) px, or None.
+
+    Raises:
+        InputError: ``what`` (the file and field) is not valid base64.
+    """
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InputError(f"{what} is not valid base64") from exc
+    return data, header_size_wh(data)
+
+
 def _labelme_image(
     doc: dict[str, Any], json_path: Path, declared_wh: tuple[int, int], max_pixels: int
 ) -> np.ndarray:
@@ -411,11 +420,7 @@ def _labelme_image(
     if image_data:
         if not isinstance(image_data, str):
             raise InputError(f"{json_path}: 'imageData' must be a base64 string")
-        try:
-            data = base64.b64decode(image_data, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise InputError(f"{json_path}: 'imageData' is not valid base64") from exc
-        size = header_size_wh(data)
+        data, size = _base64_image(image_data, f"{json_path}: 'imageData'")
         # Sorted: a phone photo's stored size is its upright size turned by its EXIF tag.
         if size is not None and sorted(size) != sorted(declared_wh):
             # Known before decoding: a 389 KB PNG here used to decode to 3.2 GB first.
@@ -472,22 +477,7 @@ def mask_to_labelme(
     if tolerance_px < 0:
         raise DataError(f"tolerance_px must be >= 0, got {tolerance_px}")
     height, width = mask.shape
-    shapes: list[dict[str, Any]] = []
-    layers: list[tuple[Label, np.ndarray]] = []
-    foreground = [label for label in PAINT_ORDER if label != Label.BACKGROUND]
-    for rank, label in enumerate(foreground):
-        covered = np.isin(mask, [int(c) for c in foreground[rank:]])
-        region = _components_touching(covered, mask == int(label))
-        for points in _outer_contours(region, tolerance_px):
-            shapes.append(_polygon_shape(EXPORT_NAMES[label], points))
-            layers.append((label, polygon_mask(points, mask.shape)))
-    rebuilt = paint_by_priority(layers, mask.shape)
-    holes = (rebuilt != 0) & (mask == 0)
-    if holes.any():
-        for points in _outer_contours(holes, tolerance_px):
-            shapes.append(_polygon_shape(EXPORT_NAMES[Label.BACKGROUND], points))
-            layers.append((Label.BACKGROUND, polygon_mask(points, mask.shape)))
-        rebuilt = paint_by_priority(layers, mask.shape)
+    shapes, rebuilt = _class_polygons(mask, tolerance_px)
     differing = int(np.count_nonzero(rebuilt != mask))
     if differing and tolerance_px == 0:
         log.warning(
@@ -504,6 +494,31 @@ def mask_to_labelme(
         "imageHeight": int(height),
         "imageWidth": int(width),
     }
+
+
+def _class_polygons(
+    mask: np.ndarray, tolerance_px: float
+) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """The exported polygons of ``mask`` in paint order, and the (H, W) label map that
+    painting them by priority rebuilds (see :func:`mask_to_labelme`)."""
+    shapes: list[dict[str, Any]] = []
+    layers: list[tuple[Label, np.ndarray]] = []
+
+    def add(label: Label, region: np.ndarray) -> None:
+        for points in _outer_contours(region, tolerance_px):
+            shapes.append(_polygon_shape(EXPORT_NAMES[label], points))
+            layers.append((label, polygon_mask(points, mask.shape)))
+
+    foreground = [label for label in PAINT_ORDER if label != Label.BACKGROUND]
+    for rank, label in enumerate(foreground):
+        covered = np.isin(mask, [int(c) for c in foreground[rank:]])
+        add(label, _components_touching(covered, mask == int(label)))
+    rebuilt = paint_by_priority(layers, mask.shape)
+    holes = (rebuilt != 0) & (mask == 0)
+    if holes.any():
+        add(Label.BACKGROUND, holes)
+        rebuilt = paint_by_priority(layers, mask.shape)
+    return shapes, rebuilt
 
 
 def export_labelme(

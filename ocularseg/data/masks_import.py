@@ -29,6 +29,7 @@ from ocularseg.data.importing import (
     LoadFn,
     SourceSample,
     import_samples,
+    visible_files,
 )
 from ocularseg.data.labelnames import default_colour_mapping
 from ocularseg.data.writer import subject_for
@@ -164,15 +165,8 @@ def _index_folder(folder: Path, what: str, strip_suffix: str) -> dict[PurePosixP
     if not folder.is_dir():
         raise InputError(f"{folder}: {what} folder not found")
     index: dict[PurePosixPath, Path] = {}
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if (
-            not path.is_file()
-            or path.suffix.lower() not in IMAGE_SUFFIXES
-            or any(part.startswith(".") for part in rel.parts)
-        ):
-            continue
-        key = PurePosixPath(rel.with_suffix("").as_posix())
+    for path in visible_files(folder, IMAGE_SUFFIXES):
+        key = PurePosixPath(path.relative_to(folder).with_suffix("").as_posix())
         if strip_suffix and key.name.endswith(strip_suffix):
             key = key.with_name(key.name[: -len(strip_suffix)])
         if key in index:

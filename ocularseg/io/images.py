@@ -189,8 +189,9 @@ def read_image_rgb(
         InputError: the file is missing, empty, not a regular file, truncated, over
             ``max_pixels`` or not an image.
     """
-    path = Path(path)
-    return decode_image_rgb(_read_bytes(path, max_pixels), printable(path), max_pixels=max_pixels)
+    import cv2
+
+    return cv2.cvtColor(_read_decoded(path, max_pixels, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def read_image_unchanged(
@@ -199,14 +200,11 @@ def read_image_unchanged(
     """Read an image as stored (index masks stay single-channel; colour becomes RGB/RGBA).
 
     Raises:
-        InputError: the file is missing, empty, not a regular file, truncated, over
-            ``max_pixels`` or not an image.
+        InputError: as :func:`read_image_rgb`.
     """
     import cv2
 
-    path = Path(path)
-    data = _read_bytes(path, max_pixels)
-    image = _decode(data, printable(path), max_pixels, cv2.IMREAD_UNCHANGED)
+    image = _read_decoded(path, max_pixels, cv2.IMREAD_UNCHANGED)
     if image.ndim == 3 and image.shape[2] == 3:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     elif image.ndim == 3 and image.shape[2] == 4:
@@ -269,6 +267,12 @@ def write_png_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write :func:`encode_png` bytes to ``path`` atomically."""
     with atomic_path(Path(path)) as tmp:
         tmp.write_bytes(data)
+
+
+def _read_decoded(path: str | os.PathLike[str], max_pixels: int, flags: int) -> np.ndarray:
+    """The image file at ``path`` decoded by OpenCV with ``flags``, as its BGR(A) array."""
+    path = Path(path)
+    return _decode(_read_bytes(path, max_pixels), printable(path), max_pixels, flags)
 
 
 def _read_bytes(path: Path, max_pixels: int) -> bytes:

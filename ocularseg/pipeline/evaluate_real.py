@@ -143,6 +143,34 @@ def _score_input(
     )
 
 
+def _scored_eye(
+    root: Path,
+    row: ManifestRow,
+    meta: RealEyeMeta,
+    image: np.ndarray,
+    segmentation: SegmentationResult,
+    mirrored: SegmentationResult,
+    params: MeasureParams,
+    gate: LandmarkGateParams,
+) -> tuple[EyeScoreInput, TeacherReference]:
+    """One eye through analyze's per-eye chain (``stages.eye``), with its silver map and
+    teacher reference (``mirrored``: the segmentation of the mirrored crop)."""
+    # analyze's per-eye chain: landmark gate, clean-up, measurement with the crop image,
+    # quality signal and per-frame gates (a still: no between-frame gates).
+    eye = run_eye_chain(
+        segmentation,
+        image,
+        str(meta.side),
+        meta.scale_crop_per_frame,
+        _outline(meta, row.meta),
+        mirrored=mirrored,
+        measure=params,
+        landmark_gate=gate,
+    )
+    silver = read_image_unchanged(root / row.mask)
+    return _score_input(row, meta, eye, silver), teacher_reference(meta, row.meta)
+
+
 def evaluate_real(
     data_dir: str | os.PathLike[str],
     model_dir: str | os.PathLike[str],
@@ -183,26 +211,13 @@ def evaluate_real(
     metas = {r.stem: read_eye_meta(root / r.meta) for r in rows}
     params = measure_params or MeasureParams()
     gate = LandmarkGateParams(enabled=landmark_gate)
-    scored = []
     predictions = _predictions(
         root, rows, metas, Path(model_dir), device, batch_size, use_landmarks
     )
-    for row, image, segmentation, mirrored in predictions:
-        meta = metas[row.stem]
-        # analyze's per-eye chain (stages.eye): landmark gate, clean-up, measurement with the
-        # crop image, quality signal and per-frame gates (a still: no between-frame gates).
-        eye = run_eye_chain(
-            segmentation,
-            image,
-            str(meta.side),
-            meta.scale_crop_per_frame,
-            _outline(meta, row.meta),
-            mirrored=mirrored,
-            measure=params,
-            landmark_gate=gate,
-        )
-        silver = read_image_unchanged(root / row.mask)
-        scored.append((_score_input(row, meta, eye, silver), teacher_reference(meta, row.meta)))
+    scored = [
+        _scored_eye(root, row, metas[row.stem], image, segmentation, mirrored, params, gate)
+        for row, image, segmentation, mirrored in predictions
+    ]
     people = len({r.subject for r in rows})
     title = f"Real eyes: {root.name} ({split}, {len(rows)} eyes, {people} people)"
     result = score_real_eyes(

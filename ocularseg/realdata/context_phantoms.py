@@ -19,32 +19,26 @@ upsampled and soft) and feathered over one pixel into the real image.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ocularseg.core.labels import Label, PartialLabel
+from ocularseg.data.eye_meta import read_eye_meta
 from ocularseg.data.manifest import read_manifest
 from ocularseg.data.writer import DatasetWriter
 from ocularseg.io.images import read_image_rgb, read_image_unchanged
 from ocularseg.realdata.silver import TeacherEye, fill_polygon
 
+if TYPE_CHECKING:
+    from ocularseg.synth.params import EyeParams
+
 log = logging.getLogger(__name__)
-
-
-def teacher_eye_from_meta(meta: dict) -> TeacherEye:
-    """The teacher's eye (crop px) stored by the real-set builder."""
-    t = meta["teacher"]
-    return TeacherEye(
-        upper_lid=np.asarray(t["upper_lid_crop_px"], float),
-        lower_lid=np.asarray(t["lower_lid_crop_px"], float),
-        iris_centre=np.asarray(t["iris_centre_crop_px"], float),
-        iris_radius=float(t["iris_radius_crop_px"]),
-    )
 
 
 def render_context_phantom(
@@ -68,26 +62,66 @@ def render_context_phantom(
     Returns:
         (image, labels): the composite and its exact full label map (values in ``Label``).
     """
-    import cv2
-
     from ocularseg.synth.params import sample_eye_params, subject_traits
-    from ocularseg.synth.textures import iris_polar_texture, iris_remap_coords
 
-    height, width = silver.shape
-    opening = fill_polygon(eye.contour(), (height, width))
-    rows, cols = np.indices((height, width), dtype=np.float32)
     params = sample_eye_params(subject_traits(int(rng.integers(1 << 30)), 0), side, rng)
+    ball = _eyeball(eye, silver.shape, float(params.pupil_radius_frac), rng)
+    sclera = _sclera(image, silver, ball, eye.corner_distance, rng)
+    drawn = _shaded(_painted(ball, sclera, params, rng), ball, rng)
+    return _blended(image, drawn, ball.opening, scale_crop_per_frame, rng), ball.labels()
 
+
+@dataclass(frozen=True)
+class _Eyeball:
+    """The drawn eyeball's parts in crop px: (H, W) bool masks and the iris circle.
+
+    ``rows``/``cols`` are the (H, W) float32 pixel coordinates; ``cx``, ``cy``, ``radius``
+    the iris circle (crop px).
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    opening: np.ndarray
+    iris: np.ndarray
+    pupil: np.ndarray
+    caruncle: np.ndarray
+    cx: float
+    cy: float
+    radius: float
+
+    def labels(self) -> np.ndarray:
+        """The exact full label map (H, W) uint8: every part cut by the lids."""
+        opening, iris = self.opening, self.iris
+        labels = np.zeros(opening.shape, np.uint8)
+        labels[opening] = Label.SCLERA
+        labels[opening & self.caruncle & ~iris] = Label.CARUNCLE
+        labels[opening & iris] = Label.IRIS
+        labels[opening & iris & self.pupil] = Label.PUPIL
+        return labels
+
+
+def _eyeball(
+    eye: TeacherEye, shape_hw: tuple[int, int], pupil_radius_frac: float, rng: np.random.Generator
+) -> _Eyeball:
+    """Iris and pupil discs near the teacher's iris, a caruncle at the inner corner."""
+    opening = fill_polygon(eye.contour(), shape_hw)
+    rows, cols = np.indices(shape_hw, dtype=np.float32)
     radius = eye.iris_radius * rng.uniform(0.92, 1.08)
     cx = eye.iris_centre[0] + rng.uniform(-0.35, 0.35) * radius
     cy = eye.iris_centre[1] + rng.uniform(-0.12, 0.12) * radius
-    pupil_r = radius * float(np.clip(params.pupil_radius_frac, 0.2, 0.6))
+    pupil_r = radius * float(np.clip(pupil_radius_frac, 0.2, 0.6))
     px = cx + rng.uniform(-0.05, 0.05) * radius
     py = cy + rng.uniform(-0.05, 0.05) * radius
-    dist_iris = np.hypot(cols - cx, rows - cy)
-    iris = dist_iris <= radius
+    iris = np.hypot(cols - cx, rows - cy) <= radius
     pupil = np.hypot(cols - px, rows - py) <= pupil_r
+    caruncle = _caruncle(eye, rows, cols, rng)
+    return _Eyeball(rows, cols, opening, iris, pupil, caruncle, cx, cy, radius)
 
+
+def _caruncle(
+    eye: TeacherEye, rows: np.ndarray, cols: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """(H, W) bool: an ellipse just inside the inner corner, along the corner axis."""
     outer, inner = eye.corners
     along = (inner - outer) / max(eye.corner_distance, 1e-6)
     car_centre = inner - along * eye.corner_distance * rng.uniform(0.03, 0.07)
@@ -98,16 +132,21 @@ def render_context_phantom(
     angle = math.atan2(along[1], along[0])
     u = (cols - car_centre[0]) * math.cos(angle) + (rows - car_centre[1]) * math.sin(angle)
     v = -(cols - car_centre[0]) * math.sin(angle) + (rows - car_centre[1]) * math.cos(angle)
-    caruncle = (u / car_axes[0]) ** 2 + (v / car_axes[1]) ** 2 <= 1
+    return (u / car_axes[0]) ** 2 + (v / car_axes[1]) ** 2 <= 1
 
-    labels = np.zeros((height, width), np.uint8)
-    labels[opening] = Label.SCLERA
-    labels[opening & caruncle & ~iris] = Label.CARUNCLE
-    labels[opening & iris] = Label.IRIS
-    labels[opening & iris & pupil] = Label.PUPIL
 
-    # Sclera: the real eye's own sclera colour (brightest two thirds of its "opening, not
-    # disc" pixels), darker towards the corners and under the upper lid, with vessels.
+def _sclera(
+    image: np.ndarray,
+    silver: np.ndarray,
+    ball: _Eyeball,
+    corner_distance: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """(H, W, 3) float sclera colour over the whole crop, with vessels.
+
+    The real eye's own sclera colour (brightest two thirds of its "opening, not disc"
+    pixels), darker towards the corners and under the upper lid.
+    """
     real_sclera = image[silver == PartialLabel.OPENING_NOT_DISC].astype(np.float32)
     if len(real_sclera) >= 20:
         brightness = real_sclera.sum(axis=1)
@@ -117,9 +156,18 @@ def render_context_phantom(
     # Half-way to a neutral white: the silver "opening" rim also holds some lid margin.
     white = np.array([228, 222, 215], np.float32) * rng.uniform(0.75, 1.05)
     base = np.clip((0.5 * base + 0.5 * white) * rng.uniform(0.92, 1.08, size=3), 0, 255)
-    across = np.abs((cols - cx) / max(eye.corner_distance / 2, 1))
+    across = np.abs((ball.cols - ball.cx) / max(corner_distance / 2, 1))
     sclera = base[None, None, :] * (1 - 0.25 * np.clip(across, 0, 1.5) ** 2)[..., None]
     sclera = sclera + rng.normal(0, 3, size=sclera.shape)
+    sclera[..., 1:] -= (60 * _vessels(ball.opening.shape, rng))[..., None]
+    return sclera
+
+
+def _vessels(shape_hw: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """(H, W) float32 0–1: up to six random-walk vessel lines."""
+    import cv2
+
+    height, width = shape_hw
     vessels = np.zeros((height, width), np.float32)
     for _ in range(int(rng.integers(0, 7))):
         start = np.array([rng.uniform(0, width), rng.uniform(0, height)])
@@ -127,26 +175,52 @@ def render_context_phantom(
         for _ in range(6):
             points.append(points[-1] + rng.normal(0, 12, size=2))
         cv2.polylines(vessels, [np.array(points, np.int32)], False, 1.0, 1, cv2.LINE_AA)
-    sclera[..., 1:] -= (60 * vessels)[..., None]
+    return vessels
+
+
+def _painted(
+    ball: _Eyeball, sclera: np.ndarray, params: EyeParams, rng: np.random.Generator
+) -> np.ndarray:
+    """(H, W, 3) float: the phantom generator's iris texture, a dark pupil, a pink caruncle."""
+    import cv2
+
+    from ocularseg.synth.textures import iris_polar_texture, iris_remap_coords
 
     polar = iris_polar_texture(params, rng)
-    map_x, map_y = iris_remap_coords(cols - cx, rows - cy, radius)
+    map_x, map_y = iris_remap_coords(ball.cols - ball.cx, ball.rows - ball.cy, ball.radius)
     iris_rgb = cv2.remap(polar, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-    drawn = np.where(iris[..., None], iris_rgb, sclera)
+    drawn = np.where(ball.iris[..., None], iris_rgb, sclera)
     pupil_grey = rng.uniform(8, 35)
-    drawn = np.where(pupil[..., None], pupil_grey, drawn)
+    drawn = np.where(ball.pupil[..., None], pupil_grey, drawn)
     car_rgb = np.array([rng.uniform(170, 220), rng.uniform(95, 140), rng.uniform(95, 140)])
-    drawn = np.where((caruncle & ~iris)[..., None], car_rgb, drawn)
+    return np.where((ball.caruncle & ~ball.iris)[..., None], car_rgb, drawn)
 
-    # Shadow of the upper lid and a corneal reflex: image only, labels unchanged.
-    inside = cv2.distanceTransform(opening.astype(np.uint8), cv2.DIST_L2, 3)
-    upper = rows < cy
+
+def _shaded(drawn: np.ndarray, ball: _Eyeball, rng: np.random.Generator) -> np.ndarray:
+    """Shadow of the upper lid and a corneal reflex: image only, labels unchanged."""
+    import cv2
+
+    cx, cy, radius = ball.cx, ball.cy, ball.radius
+    inside = cv2.distanceTransform(ball.opening.astype(np.uint8), cv2.DIST_L2, 3)
+    upper = ball.rows < cy
     shadow = 1 - rng.uniform(0.1, 0.45) * np.exp(-inside / max(0.15 * radius, 1)) * upper
     drawn = drawn * shadow[..., None]
     if rng.random() < 0.8:
         rx, ry = cx + rng.uniform(-0.4, 0.4) * radius, cy + rng.uniform(-0.4, 0.2) * radius
-        reflex = np.hypot(cols - rx, rows - ry) <= radius * rng.uniform(0.04, 0.12)
+        reflex = np.hypot(ball.cols - rx, ball.rows - ry) <= radius * rng.uniform(0.04, 0.12)
         drawn[reflex] = 250
+    return drawn
+
+
+def _blended(
+    image: np.ndarray,
+    drawn: np.ndarray,
+    opening: np.ndarray,
+    scale_crop_per_frame: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The drawn eyeball blurred to the photo's softness and feathered into it (uint8)."""
+    import cv2
 
     # Match the photo's softness: a crop upsampled ×s from the frame is blurred by ~s/2.
     sigma = max(0.5, 0.45 * float(scale_crop_per_frame)) * rng.uniform(0.7, 1.3)
@@ -154,7 +228,7 @@ def render_context_phantom(
     alpha = cv2.GaussianBlur(opening.astype(np.float32), (0, 0), 0.8)[..., None]
     alpha = np.where(opening[..., None], np.maximum(alpha, 0.5), alpha)
     out = image.astype(np.float32) * (1 - alpha) + drawn * alpha
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8), labels
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 def build_context_phantoms(
@@ -175,15 +249,15 @@ def build_context_phantoms(
     rng = np.random.default_rng(seed)
     with DatasetWriter(out_dir) as writer:
         for row in rows:
-            meta = json.loads((root / row.meta).read_text(encoding="utf-8"))
-            if not meta.get("open"):
+            meta = read_eye_meta(root / row.meta)
+            if not meta.open:
                 continue
             image = read_image_rgb(root / row.image)
             silver = read_image_unchanged(root / row.mask)
-            eye = teacher_eye_from_meta(meta)
+            eye = TeacherEye.from_meta(meta, str(root / row.meta))
             for k in range(per_eye):
                 composite, labels = render_context_phantom(
-                    image, silver, eye, meta["side"], meta["scale_crop_per_frame"], rng
+                    image, silver, eye, meta.side, meta.scale_crop_per_frame, rng
                 )
                 added = writer.add(
                     f"{row.stem}_ctx{k}",
@@ -197,9 +271,9 @@ def build_context_phantoms(
                     f"meta/{Path(added.image).stem}.json",
                     {
                         "from": row.image,
-                        "licence": meta["licence"],
-                        "source": meta["source"],
-                        "side": meta["side"],
+                        "licence": meta.licence,
+                        "source": meta.source,
+                        "side": meta.side,
                     },
                 )
         writer.rows[:] = [

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from ocularseg.core.errors import DataError
 from ocularseg.data.eye_meta import RealEyeMeta, SilverImageEvidence, read_eye_meta
 from ocularseg.data.manifest import read_manifest
 from ocularseg.data.writer import DatasetWriter
@@ -128,9 +127,4 @@ def _teacher_eye(meta_path: Path) -> tuple[RealEyeMeta, TeacherEye]:
         DataError: the file is unreadable or holds no teacher eye.
     """
     meta = read_eye_meta(meta_path)
-    if meta.teacher is None:
-        raise DataError(f"{meta_path}: no teacher eye in the metadata")
-    try:
-        return meta, TeacherEye.from_geometry(meta.teacher)
-    except DataError as exc:
-        raise DataError(f"{meta_path}: no teacher eye in the metadata ({exc})") from exc
+    return meta, TeacherEye.from_meta(meta, str(meta_path))

@@ -26,7 +26,7 @@ import numpy as np
 
 from ocularseg.core.errors import DataError
 from ocularseg.core.labels import PartialLabel
-from ocularseg.data.eye_meta import TeacherGeometry
+from ocularseg.data.eye_meta import RealEyeMeta, TeacherGeometry
 
 #: MediaPipe Face Mesh eye rings per patient side (the patient's right eye is on the image
 #: left in a frontal, unmirrored photo). Upper lid: outer corner → inner corner; lower lid:
@@ -83,6 +83,20 @@ class TeacherEye:
             iris_centre=np.asarray(teacher.iris_centre_crop_px, float),
             iris_radius=float(teacher.iris_radius_crop_px),
         )
+
+    @classmethod
+    def from_meta(cls, meta: RealEyeMeta, where: str = "metadata") -> TeacherEye:
+        """The teacher's eye (crop px) of a real eye's metadata (``data.eye_meta``).
+
+        Raises:
+            DataError: naming ``where``: the metadata holds no teacher eye, or no lids.
+        """
+        if meta.teacher is None:
+            raise DataError(f"{where}: no teacher eye in the metadata")
+        try:
+            return cls.from_geometry(meta.teacher)
+        except DataError as exc:
+            raise DataError(f"{where}: no teacher eye in the metadata ({exc})") from exc
 
     def geometry(self) -> TeacherGeometry:
         """This eye as stored in a real eye's metadata (its points must be crop px)."""

@@ -60,7 +60,26 @@ def write_report_set(
         ReportError: a file could not be written; the previous set is then untouched.
     """
     out = Path(out_dir)
-    token = secrets.token_hex(4)
+    staged, hashes = _stage(out, writers, marker_name, marker_writer, secrets.token_hex(4))
+    _swap_in(out, staged, marker_name, previous)
+    return hashes
+
+
+def _stage(
+    out: Path,
+    writers: Mapping[str, Writer],
+    marker_name: str,
+    marker_writer: Callable[[Path, dict[str, str]], None],
+    token: str,
+) -> tuple[dict[str, Path], dict[str, str]]:
+    """Write every file, then the marker, to staging names beside their targets.
+
+    Returns:
+        The staging path of each name (marker last) and ``{name: sha256}`` of the files.
+
+    Raises:
+        ReportError: a writer failed; what was staged is removed.
+    """
     staged: dict[str, Path] = {}
     try:
         for name, writer in writers.items():
@@ -73,26 +92,35 @@ def write_report_set(
         staged[marker_name] = _staging_path(out / marker_name, token)
         marker_writer(staged[marker_name], hashes)
     except BaseException as exc:
-        for path in staged.values():
-            with contextlib.suppress(OSError):
-                path.unlink()
+        _discard(staged)
         if isinstance(exc, OcularsegError) or not isinstance(exc, (OSError, ValueError)):
             raise
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ReportError(f"cannot write the reports in {out}: {reason}") from exc
+    return staged, hashes
+
+
+def _swap_in(out: Path, staged: dict[str, Path], marker_name: str, previous: Iterable[str]) -> None:
+    """Remove the old set (marker first), then rename the staged set in (marker last).
+
+    Raises:
+        ReportError: a file could not be removed or moved; the staged files are removed.
+    """
     order = [n for n in staged if n != marker_name]
     try:
-        # Old set out (marker first), then the new set in (marker last).
         for name in [marker_name, *order, *[n for n in previous if n not in staged]]:
             with contextlib.suppress(FileNotFoundError):
                 (out / name).unlink()
         for name in [*order, marker_name]:
             os.replace(staged[name], out / name)
     except OSError as exc:
-        for path in staged.values():
-            with contextlib.suppress(OSError):
-                path.unlink()
+        _discard(staged)
         raise ReportError(
             f"cannot move the reports into place in {out}: {exc.strerror or exc}"
         ) from exc
-    return hashes
+
+
+def _discard(staged: Mapping[str, Path]) -> None:
+    for path in staged.values():
+        with contextlib.suppress(OSError):
+            path.unlink()
