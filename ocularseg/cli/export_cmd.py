@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from ocularseg.training.workflows import ExportOutcome
 
 
 def register(app: typer.Typer) -> None:
@@ -12,6 +16,7 @@ def register(app: typer.Typer) -> None:
 
 
 def export(
+    ctx: typer.Context,
     checkpoint: Path = typer.Argument(..., help="Run folder or .safetensors checkpoint."),
     out: Path = typer.Option(..., "--out", "-o", help="Model folder to create, e.g. models/NAME."),
     data: Path | None = typer.Option(
@@ -47,18 +52,13 @@ def export(
     require_torch()
     from ocularseg.training.workflows import ExportRequest, export_workflow
 
-    request = ExportRequest(
-        checkpoint=checkpoint,
-        out=out,
-        data=data,
-        name=name,
-        evaluate=evaluate,
-        split=split,
-        real=real,
-        overwrite=overwrite,
-        include_ids=include_ids,
-    )
-    outcome = export_workflow(request, PipelineScorer())
+    # The request's fields are this command's parameters, by name.
+    outcome = export_workflow(ExportRequest.model_validate(ctx.params), PipelineScorer())
+    _report(outcome, out, include_ids=include_ids)
+
+
+def _report(outcome: ExportOutcome, out: Path, *, include_ids: bool) -> None:
+    """Print the parity check, the evaluation tables and whether the folder may be shared."""
     parity = outcome.spec.parity
     if parity is not None:
         typer.echo(

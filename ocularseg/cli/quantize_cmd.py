@@ -12,6 +12,7 @@ def register(app: typer.Typer) -> None:
 
 
 def quantize(
+    ctx: typer.Context,
     model: Path = typer.Argument(..., help="Float model folder, e.g. models/ocularseg-unet-tiu."),
     out: Path = typer.Option(..., "--out", "-o", help="int8 model folder to create."),
     calibration: Path = typer.Option(
@@ -23,7 +24,7 @@ def quantize(
         None, "--data", help="Dataset to compare float and int8 on (recommended)."
     ),
     split: str = typer.Option("test", "--split", help="Split of --data (train, val, test, all)."),
-    max_dice_loss: float = typer.Option(
+    max_dice_loss_points: float = typer.Option(
         0.5,
         "--max-dice-loss",
         min=0,
@@ -37,19 +38,8 @@ def quantize(
     from ocularseg.cli.export_cmd import PipelineScorer
     from ocularseg.training.workflows import QuantizeRequest, quantize_workflow
 
-    request = QuantizeRequest(
-        model=model,
-        out=out,
-        calibration=calibration,
-        images=images,
-        seed=seed,
-        data=data,
-        split=split,
-        max_dice_loss_points=max_dice_loss,
-        latency_runs=latency_runs,
-        overwrite=overwrite,
-    )
-    outcome = quantize_workflow(request, PipelineScorer())
+    # The request's fields are this command's parameters, by name.
+    outcome = quantize_workflow(QuantizeRequest.model_validate(ctx.params), PipelineScorer())
     spec, comparison = outcome.spec, outcome.comparison
     agreement = spec.quantization.agreement_with_float if spec.quantization else None
     typer.echo(
@@ -61,7 +51,7 @@ def quantize(
     if not outcome.kept:
         typer.echo(
             f"int8 loses {comparison.worst_class_dice_loss_points:.2f} Dice points on one class "
-            f"(limit {max_dice_loss}): not kept",
+            f"(limit {max_dice_loss_points}): not kept",
             err=True,
         )
         raise typer.Exit(1)

@@ -7,8 +7,17 @@ for the mask, so label values stay valid); photometric changes touch the image o
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+#: A per-sample probability.
+Probability = Annotated[float, Field(ge=0, le=1)]
+#: A relative strength in [0, 1] (± share of the value it changes).
+Fraction = Annotated[float, Field(ge=0, le=1)]
+#: A relative strength in [0, 1): a factor ``1 − s`` stays positive.
+BelowOne = Annotated[float, Field(ge=0, lt=1)]
 
 
 class AugmentParams(BaseModel):
@@ -16,52 +25,48 @@ class AugmentParams(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    hflip_prob: float = Field(0.5, ge=0, le=1, description="mirror left-right (swaps eye side)")
+    hflip_prob: Probability = Field(0.5, description="mirror left-right (swaps eye side)")
     max_rotation_deg: float = Field(10.0, ge=0, le=45, description="uniform ± rotation, degrees")
-    max_scale_change: float = Field(0.12, ge=0, lt=1, description="zoom in [1-s, 1+s]")
+    max_scale_change: BelowOne = Field(0.12, description="zoom in [1-s, 1+s]")
     max_shift_frac: float = Field(0.06, ge=0, lt=0.5, description="shift, fraction of crop size")
-    brightness: float = Field(0.25, ge=0, le=1, description="± multiplicative brightness")
-    contrast: float = Field(0.25, ge=0, le=1, description="± contrast around the mean")
-    saturation: float = Field(0.3, ge=0, le=1, description="± saturation")
+    brightness: Fraction = Field(0.25, description="± multiplicative brightness")
+    contrast: Fraction = Field(0.25, description="± contrast around the mean")
+    saturation: Fraction = Field(0.3, description="± saturation")
     max_hue_shift_deg: float = Field(8.0, ge=0, le=90, description="± hue rotation, degrees")
-    gamma: float = Field(0.25, ge=0, lt=1, description="gamma in [1-g, 1+g]")
+    gamma: BelowOne = Field(0.25, description="gamma in [1-g, 1+g]")
     colour_cast: float = Field(0.08, ge=0, le=0.5, description="± per-channel gain")
-    blur_prob: float = Field(0.3, ge=0, le=1, description="Gaussian or motion blur")
+    blur_prob: Probability = Field(0.3, description="Gaussian or motion blur")
     max_blur_sigma_px: float = Field(2.0, ge=0, le=10, description="blur sigma, crop px")
-    lowres_prob: float = Field(
+    lowres_prob: Probability = Field(
         0.0,
-        ge=0,
-        le=1,
         description="shrink then enlarge the crop: an eye filmed at ~1 m is often 50–100 px "
         "wide, so its 480×320 crop is upsampled ×5–10 and soft",
     )
     max_downscale: float = Field(6.0, ge=1, le=16, description="largest shrink factor")
-    lowres_jpeg_prob: float = Field(
+    lowres_jpeg_prob: Probability = Field(
         0.0,
-        ge=0,
-        le=1,
         description="JPEG-encode the shrunk crop before enlarging it: a video codec or a "
         "phone compresses the whole frame, so its blocks are ×5–10 larger in the crop "
         "(off by default, so older configs draw as before)",
     )
-    noise_prob: float = Field(0.3, ge=0, le=1, description="add Gaussian sensor noise")
+    noise_prob: Probability = Field(0.3, description="add Gaussian sensor noise")
     max_noise_sigma: float = Field(8.0, ge=0, le=50, description="noise std, 8-bit levels")
-    jpeg_prob: float = Field(0.3, ge=0, le=1, description="JPEG re-encode")
+    jpeg_prob: Probability = Field(0.3, description="JPEG re-encode")
     min_jpeg_quality: int = Field(35, ge=5, le=100, description="lowest JPEG quality")
     # Appearance randomisation aimed at what the phantoms lack (all off by default, so older
     # configs train as before): real faces have uneven light, creases, pores and colour.
-    shading_prob: float = Field(
-        0.0, ge=0, le=1, description="multiply by a smooth random light field (shadows, 3-D)"
+    shading_prob: Probability = Field(
+        0.0, description="multiply by a smooth random light field (shadows, 3-D)"
     )
-    max_shading: float = Field(0.5, ge=0, lt=1, description="darkest factor of the field: 1-s")
-    wrinkle_prob: float = Field(
-        0.0, ge=0, le=1, description="draw faint random creases and lines (skin texture)"
+    max_shading: BelowOne = Field(0.5, description="darkest factor of the field: 1-s")
+    wrinkle_prob: Probability = Field(
+        0.0, description="draw faint random creases and lines (skin texture)"
     )
-    grain_prob: float = Field(
-        0.0, ge=0, le=1, description="add blotchy low-contrast skin texture (pores, freckles)"
+    grain_prob: Probability = Field(
+        0.0, description="add blotchy low-contrast skin texture (pores, freckles)"
     )
-    grey_prob: float = Field(0.0, ge=0, le=1, description="convert to greyscale (IR, B&W)")
-    sharpen_prob: float = Field(0.0, ge=0, le=1, description="unsharp mask (phone processing)")
+    grey_prob: Probability = Field(0.0, description="convert to greyscale (IR, B&W)")
+    sharpen_prob: Probability = Field(0.0, description="unsharp mask (phone processing)")
 
 
 def augment_pair(

@@ -30,11 +30,16 @@ class ModelConfig(_Frozen):
     )
 
 
+#: One loss option as YAML writes it: a number, flag, name or list (kernels, class weights).
+#: Each keeps its exact type here; the loss's options model (``losses.options``) checks it.
+LossOptionValue = bool | int | float | str | list[bool | int | float | str] | None
+
+
 class LossConfig(_Frozen):
     """Which compound loss to use (see ``ocularseg.training.losses``)."""
 
     name: str = Field("ce+tiu", description="registry name, e.g. ce, dice, ce+tiu, ce+rw-gradual")
-    options: dict[str, Any] = Field(
+    options: dict[str, LossOptionValue] = Field(
         default_factory=dict, description="keyword arguments of the loss, e.g. alpha, beta"
     )
 

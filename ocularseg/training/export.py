@@ -48,6 +48,7 @@ from ocularseg.training.onnx_export import (
     DEFAULT_OPSET,
     MAX_ABS_LOGIT_DIFF,
     MIN_ARGMAX_AGREEMENT,
+    ParityReport,
     check_parity,
     export_onnx,
 )
@@ -158,6 +159,24 @@ def _output_spec(model: torch.nn.Module, weights: Path, channels: int) -> Output
     return OutputSpec(amodal_iris_disc_channel=NUM_CLASSES if outputs > NUM_CLASSES else None)
 
 
+def _architecture(model: torch.nn.Module) -> Architecture:
+    """The network's registry name, constructor config and parameter count."""
+    return Architecture(
+        name=model.name,
+        config=model.config(),
+        parameters=int(sum(p.numel() for p in model.parameters())),
+    )
+
+
+def _parity_section(parity: ParityReport) -> ParitySection:
+    """The parity check's result with the tolerances it was held to."""
+    return ParitySection(
+        **asdict(parity),
+        tolerance_max_abs_logit=MAX_ABS_LOGIT_DIFF,
+        tolerance_min_argmax_agreement=MIN_ARGMAX_AGREEMENT,
+    )
+
+
 def export_model_folder(
     checkpoint: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -205,19 +224,11 @@ def export_model_folder(
             opset=opset,
             input_spec=input_spec,
             output_spec=output_spec,
-            architecture=Architecture(
-                name=model.name,
-                config=model.config(),
-                parameters=int(sum(p.numel() for p in model.parameters())),
-            ),
+            architecture=_architecture(model),
             training=_training_section(config, run, weights),
             git_commit=git_commit(),
             ocularseg_version=__version__,
-            parity=ParitySection(
-                **asdict(parity),
-                tolerance_max_abs_logit=MAX_ABS_LOGIT_DIFF,
-                tolerance_min_argmax_agreement=MIN_ARGMAX_AGREEMENT,
-            ),
+            parity=_parity_section(parity),
         )
         spec = write_model_folder(staging, spec)
     log.info("exported %s (parity max |Δ| %.2e)", target, parity.max_abs_logit_diff)

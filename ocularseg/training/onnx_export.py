@@ -1,6 +1,7 @@
 """Export a segmentation network to ONNX and check it against PyTorch.
 
-The graph takes ``image``: float32 ``(batch, 3, height, width)`` normalised RGB and returns
+The graph takes ``image``: float32 ``(batch, C, height, width)``, normalised RGB (C = 3) or
+that and the landmark-prior channel (C = 4, ``core.eye_prior``), and returns
 ``logits``: float32 ``(batch, num_classes, height, width)``; the batch axis is dynamic,
 height and width are fixed at export (480×320 px crops by default). Weights are stored
 inside the ``.onnx`` file (no external data), so one file is the whole model.
@@ -107,46 +108,57 @@ def export_onnx(
         height: Input height in pixels (fixed in the graph).
         width: Input width in pixels (fixed in the graph).
         opset: ONNX opset version.
-        in_channels: Input channels (3 for RGB).
+        in_channels: Input channels: 3 (normalised RGB) or 4 (RGB + the landmark-prior
+            channel of ``core.eye_prior``).
 
     Raises:
         ModelError: If export fails or the exported graph is invalid.
         InputSizeError: If ``height``/``width`` do not fit the network.
     """
-    import onnx
-
     target = Path(path)
     # Batch 2 for tracing: torch.export specialises a dimension of size 1 to a constant.
     example = torch.zeros(2, in_channels, height, width, device=_model_device(model))
-    batch = torch.export.Dim("batch", min=1, max=1024)
     with _eval_mode(model), atomic_path(target) as tmp:
         # Run once eagerly so a bad size fails with the network's own clear error
         # rather than deep inside the exporter.
         with torch.no_grad():
             model(example)
-        try:
-            with _quiet_exporter():
-                torch.onnx.export(
-                    model,
-                    (example,),
-                    str(tmp),
-                    dynamo=True,
-                    opset_version=opset,
-                    input_names=[INPUT_NAME],
-                    output_names=[OUTPUT_NAME],
-                    dynamic_shapes=({0: batch},),
-                    external_data=False,
-                    verbose=False,
-                )
-        except Exception as exc:
-            raise ModelError(f"ONNX export of {type(model).__name__} failed: {exc}") from exc
-        if not tmp.is_file() or not tmp.stat().st_size:
-            raise ModelError(f"ONNX export of {type(model).__name__} wrote an empty file")
-        try:
-            onnx.checker.check_model(str(tmp), full_check=True)
-        except Exception as exc:
-            raise ModelError(f"exported ONNX graph is invalid: {exc}") from exc
+        _write_onnx(model, example, tmp, opset)
+        _check_onnx_file(model, tmp)
     logger.info("exported %s to %s (opset %d)", type(model).__name__, target, opset)
+
+
+def _write_onnx(model: nn.Module, example: torch.Tensor, tmp: Path, opset: int) -> None:
+    """``torch.onnx.export`` (dynamo) of ``model`` to ``tmp``, batch axis dynamic."""
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    try:
+        with _quiet_exporter():
+            torch.onnx.export(
+                model,
+                (example,),
+                str(tmp),
+                dynamo=True,
+                opset_version=opset,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                dynamic_shapes=({0: batch},),
+                external_data=False,
+                verbose=False,
+            )
+    except Exception as exc:
+        raise ModelError(f"ONNX export of {type(model).__name__} failed: {exc}") from exc
+
+
+def _check_onnx_file(model: nn.Module, tmp: Path) -> None:
+    """Raise ``ModelError`` unless ``tmp`` is a non-empty graph that ``onnx.checker`` accepts."""
+    import onnx
+
+    if not tmp.is_file() or not tmp.stat().st_size:
+        raise ModelError(f"ONNX export of {type(model).__name__} wrote an empty file")
+    try:
+        onnx.checker.check_model(str(tmp), full_check=True)
+    except Exception as exc:
+        raise ModelError(f"exported ONNX graph is invalid: {exc}") from exc
 
 
 def onnx_logits(onnx_path: str | os.PathLike[str], batch: np.ndarray) -> np.ndarray:
@@ -185,7 +197,7 @@ def check_parity(
     Args:
         model: The PyTorch network that was exported.
         onnx_path: The exported ``.onnx`` file.
-        batch: Input ``(B, C, H, W)`` float, normalised RGB, at the exported size.
+        batch: Input ``(B, C, H, W)`` float as the model takes it, at the exported size.
         max_abs_logit_diff: Largest allowed absolute logit difference.
         min_argmax_agreement: Smallest allowed fraction (0–1) of pixels with equal arg-max.
 

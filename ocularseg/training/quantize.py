@@ -16,7 +16,6 @@ No weights for fine-tuning are copied: ``train --init`` should start from the fl
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ocularseg.core.errors import ConfigError, DataError, ModelError
+from ocularseg.data.eye_meta import read_eye_meta
 from ocularseg.data.manifest import read_manifest
 from ocularseg.io.atomic import replacing_folder
 from ocularseg.io.files import sha256_regular
@@ -79,9 +79,7 @@ def _batch(dataset: Path, row, spec: InputSpec) -> np.ndarray:
     points = None
     meta_path = dataset / row.meta
     if spec.prior is not None and meta_path.is_file():
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if "dlib_eye_points_crop_px" in meta:
-            points = np.asarray(meta["dlib_eye_points_crop_px"], float)
+        points = read_eye_meta(meta_path).dlib_points()
     return model_input(spec, [image], [points])
 
 
@@ -155,6 +153,14 @@ def _quantize_onnx(
     return kept_float, seconds
 
 
+def _check_target(source: Path, target: Path, overwrite: bool) -> None:
+    """Raise ``ConfigError`` if ``target`` is the float folder, or exists without overwrite."""
+    if target.resolve() == source.resolve():
+        raise ConfigError(f"{target}: the int8 folder must differ from the float one")
+    if target.exists() and not overwrite:
+        raise ConfigError(f"{target} already exists (pass --overwrite to replace it)")
+
+
 def quantize_model_folder(
     model_dir: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -183,10 +189,7 @@ def quantize_model_folder(
     """
     tools = _quant_tools()
     source, target, data = Path(model_dir), Path(out_dir), Path(calibration_data)
-    if target.resolve() == source.resolve():
-        raise ConfigError(f"{target}: the int8 folder must differ from the float one")
-    if target.exists() and not overwrite:
-        raise ConfigError(f"{target} already exists (pass --overwrite to replace it)")
+    _check_target(source, target, overwrite)
     spec = load_model_spec(source)
     calibration, agreement = calibration_rows(data, n_images, seed)
     with replacing_folder(target) as staging:
@@ -269,7 +272,8 @@ def measure_latency_ms(
     """Median CPU latency (ms) of one crop per model, runs interleaved so load hits all alike.
 
     A measurement for a model card, not a test: these machines are noisy, so compare the
-    ratio of the medians rather than the absolute numbers.
+    ratio of the medians rather than the absolute numbers. ``channels`` is the models'
+    input channels: 3 (normalised RGB) or 4 (RGB + the landmark-prior channel).
     """
     import onnxruntime as ort
 

@@ -122,6 +122,98 @@ def amodal_disc_loss(logit: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     )
 
 
+@dataclass(frozen=True)
+class _TrainingData:
+    """The rows and datasets of a run: its main dataset and every ``extra_data`` one."""
+
+    train_rows: list[ManifestRow]
+    val_rows: list[ManifestRow]
+    train_set: EyeSegmentationDataset | MixedDataset
+    val_set: EyeSegmentationDataset | MixedDataset
+    #: Per-sample sampling weights of the mixed training set; None without extra data.
+    mixing: np.ndarray | None
+
+
+def _source_rows(
+    config: TrainConfig,
+) -> tuple[list[tuple[Path, list[ManifestRow], float]], list[tuple[Path, list[ManifestRow]]]]:
+    """``(root, train rows, batch share)`` and ``(root, val rows)`` of every dataset."""
+    rows = read_manifest(config.data)
+    train_rows, val_rows = split_train_val(rows, config.val_fraction, config.seed)
+    train_rows = subsample_subjects(train_rows, config.train_fraction, config.seed)
+    parts_train = [(config.data, train_rows, config.data_share)]
+    parts_val = [(config.data, val_rows)]
+    for extra in config.extra_data:
+        extra_rows = read_manifest(extra.path)
+        parts_train.append(
+            (extra.path, [r for r in extra_rows if r.split in ("train", "")], extra.share)
+        )
+        parts_val.append((extra.path, [r for r in extra_rows if r.split == "val"]))
+    return parts_train, parts_val
+
+
+def _training_data(config: TrainConfig) -> _TrainingData:
+    """Reads the manifests and builds the training and validation sets."""
+    parts_train, parts_val = _source_rows(config)
+    train_parts = [
+        EyeSegmentationDataset(
+            root,
+            rows,
+            augment=config.augment,
+            seed=config.seed + 7919 * i,
+            crop_hw=config.crop_hw,
+            input_scale=config.input_scale,
+            prior=config.prior,
+            amodal_disc=config.amodal_disc is not None,
+        )
+        for i, (root, rows, _) in enumerate(parts_train)
+    ]
+    # Validation sees every real crop with its landmarks (template_share 0): what
+    # analyze does; the template-only case is scored by the real-set evaluation.
+    val_prior = (
+        None if config.prior is None else config.prior.model_copy(update={"template_share": 0.0})
+    )
+    val_parts = [
+        EyeSegmentationDataset(
+            root,
+            rows,
+            input_scale=config.input_scale,
+            prior=val_prior,
+            amodal_disc=config.amodal_disc is not None,
+        )
+        for root, rows in parts_val
+    ]
+    train_rows = [row for _, rows, _ in parts_train for row in rows]
+    val_rows = [row for _, rows in parts_val for row in rows]
+    if not config.extra_data:
+        return _TrainingData(train_rows, val_rows, train_parts[0], val_parts[0], None)
+    mixing = mixing_weights([len(p) for p in train_parts], [share for _, _, share in parts_train])
+    return _TrainingData(
+        train_rows, val_rows, MixedDataset(train_parts), MixedDataset(val_parts), mixing
+    )
+
+
+def _checked_model(config: TrainConfig) -> torch.nn.Module:
+    """The configured network, its input and output channels checked against the data."""
+    model = build_model(config.model.name, **config.model.options)
+    expected_outputs = NUM_CLASSES + (config.amodal_disc is not None)
+    if int(getattr(model, "num_classes", NUM_CLASSES)) != expected_outputs:
+        raise ConfigError(
+            f"model has num_classes {model.num_classes} but the training gives "
+            f"{expected_outputs} outputs ({NUM_CLASSES} classes"
+            f"{' + the amodal iris disc' if config.amodal_disc else ''}); set "
+            f"model.options.num_classes: {expected_outputs}"
+        )
+    expected_channels = 3 + (config.prior is not None)
+    if model.in_channels != expected_channels:
+        raise ConfigError(
+            f"model has in_channels {model.in_channels} but the data give "
+            f"{expected_channels} (RGB{' + landmark prior' if config.prior else ''}); set "
+            f"model.options.in_channels: {expected_channels}"
+        )
+    return model
+
+
 class Trainer:
     """Runs one training configuration. Build with a config, then call :meth:`fit`."""
 
@@ -136,75 +228,12 @@ class Trainer:
         self.ckpt_dir = self.run_dir / "checkpoints"
         torch.manual_seed(config.seed)  # model initialisation
 
-        rows = read_manifest(config.data)
-        train_rows, val_rows = split_train_val(rows, config.val_fraction, config.seed)
-        train_rows = subsample_subjects(train_rows, config.train_fraction, config.seed)
-        parts_train = [(config.data, train_rows, config.data_share)]
-        parts_val = [(config.data, val_rows)]
-        for extra in config.extra_data:
-            extra_rows = read_manifest(extra.path)
-            parts_train.append(
-                (extra.path, [r for r in extra_rows if r.split in ("train", "")], extra.share)
-            )
-            parts_val.append((extra.path, [r for r in extra_rows if r.split == "val"]))
-        self.train_rows = [row for _, rows, _ in parts_train for row in rows]
-        self.val_rows = [row for _, rows in parts_val for row in rows]
-        train_parts = [
-            EyeSegmentationDataset(
-                root,
-                rows,
-                augment=config.augment,
-                seed=config.seed + 7919 * i,
-                crop_hw=config.crop_hw,
-                input_scale=config.input_scale,
-                prior=config.prior,
-                amodal_disc=config.amodal_disc is not None,
-            )
-            for i, (root, rows, _) in enumerate(parts_train)
-        ]
-        # Validation sees every real crop with its landmarks (template_share 0): what
-        # analyze does; the template-only case is scored by the real-set evaluation.
-        val_prior = (
-            None
-            if config.prior is None
-            else config.prior.model_copy(update={"template_share": 0.0})
-        )
-        val_parts = [
-            EyeSegmentationDataset(
-                root,
-                rows,
-                input_scale=config.input_scale,
-                prior=val_prior,
-                amodal_disc=config.amodal_disc is not None,
-            )
-            for root, rows in parts_val
-        ]
-        self.mixing: np.ndarray | None = None
-        if config.extra_data:
-            self.train_set: EyeSegmentationDataset | MixedDataset = MixedDataset(train_parts)
-            self.mixing = mixing_weights(
-                [len(p) for p in train_parts], [share for _, _, share in parts_train]
-            )
-            self.val_set: EyeSegmentationDataset | MixedDataset = MixedDataset(val_parts)
-        else:
-            self.train_set, self.val_set = train_parts[0], val_parts[0]
+        data = _training_data(config)
+        self.train_rows, self.val_rows = data.train_rows, data.val_rows
+        self.train_set, self.val_set = data.train_set, data.val_set
+        self.mixing: np.ndarray | None = data.mixing
 
-        self.model = build_model(config.model.name, **config.model.options).to(self.device)
-        expected_outputs = NUM_CLASSES + (config.amodal_disc is not None)
-        if int(getattr(self.model, "num_classes", NUM_CLASSES)) != expected_outputs:
-            raise ConfigError(
-                f"model has num_classes {self.model.num_classes} but the training gives "
-                f"{expected_outputs} outputs ({NUM_CLASSES} classes"
-                f"{' + the amodal iris disc' if config.amodal_disc else ''}); set "
-                f"model.options.num_classes: {expected_outputs}"
-            )
-        expected_channels = 3 + (config.prior is not None)
-        if self.model.in_channels != expected_channels:
-            raise ConfigError(
-                f"model has in_channels {self.model.in_channels} but the data give "
-                f"{expected_channels} (RGB{' + landmark prior' if config.prior else ''}); set "
-                f"model.options.in_channels: {expected_channels}"
-            )
+        self.model = _checked_model(config).to(self.device)
         if config.init is not None:
             # An RGB model may be fine-tuned into one with the landmark-prior channel: its
             # first convolution gains a zero-initialised input channel.
@@ -413,19 +442,7 @@ class Trainer:
     def fit(self, *, resume: bool = False) -> TrainResult:
         """Train until ``epochs`` or early stopping; returns the best validation Dice."""
         config = self.config
-        start_epoch, history = 0, []
-        best = {"dice": -1.0, "epoch": -1, "stale": 0}
-        if resume:
-            start_epoch, best, history = self._resume()
-        elif self.dist.is_main and (self.ckpt_dir / "last.safetensors").exists():
-            raise ConfigError(
-                f"{self.run_dir} already holds a run: pass --resume to continue it or choose "
-                "another 'out' folder"
-            )
-        if self.dist.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(self.run_dir / "train_config.json", config.model_dump(mode="json"))
-            self._write_run_json(history, best, started=True)
+        start_epoch, best, history = self._start(resume)
         log.info(
             "training %s with %s on %s: %d train / %d val images",
             config.model.name,
@@ -440,41 +457,8 @@ class Trainer:
             if progress:
                 progress.start()
             for epoch in range(start_epoch, config.epochs):
-                began = time.perf_counter()
-                lr = self.optimizer.param_groups[0]["lr"]
-                train_loss = self._train_epoch(epoch, progress)
-                val_loss, dice = self.validate(epoch)
-                fg = dice[1:]  # foreground classes, then the real-eye unions
-                mean_dice = float(np.nanmean(fg)) if np.isfinite(fg).any() else float("nan")
-                row = {
-                    "epoch": epoch + 1,
-                    "train_loss": train_loss,
-                    "val_loss": val_loss,
-                    "val_dice_mean": mean_dice,
-                    "learning_rate": lr,
-                    "seconds": time.perf_counter() - began,
-                }
-                for label in Label:
-                    if label != Label.BACKGROUND:
-                        row[f"val_dice_{label.name.lower()}"] = float(dice[int(label)])
-                for k, name in enumerate(UNION_NAMES):
-                    row[f"val_dice_real_{name}"] = float(dice[NUM_CLASSES + k])
-                history.append(row)
-                # Without a validation set, the latest epoch counts as the best.
-                score = mean_dice if math.isfinite(mean_dice) else float(epoch)
-                is_best = score > best["dice"]
-                if is_best:
-                    best.update(dice=score, epoch=epoch, stale=0)
-                else:
-                    best["stale"] += 1
-                self._save_checkpoint(epoch, best, is_best)
-                if self.dist.is_main:
-                    _write_metrics(self.run_dir / "metrics.csv", history)
-                    _plot_curves(self.run_dir / "curve.png", history)
-                    self._write_run_json(history, best, started=False)
-                    log.info(
-                        "epoch %d: train loss %.4f, val Dice %.4f", epoch + 1, train_loss, mean_dice
-                    )
+                history.append(self._run_epoch(epoch, progress))
+                self._record_epoch(epoch, history, best)
                 patience = config.early_stopping_patience
                 if patience and best["stale"] >= patience:
                     log.info("early stopping: %d epochs without a better val Dice", patience)
@@ -490,6 +474,70 @@ class Trainer:
             epochs_run=epoch + 1 - start_epoch,
             history=history,
         )
+
+    def _start(self, resume: bool) -> tuple[int, dict[str, float], list[dict[str, float]]]:
+        """First epoch, best-so-far and history (resumed or new); writes the config."""
+        start_epoch, history = 0, []
+        best = {"dice": -1.0, "epoch": -1, "stale": 0}
+        if resume:
+            start_epoch, best, history = self._resume()
+        elif self.dist.is_main and (self.ckpt_dir / "last.safetensors").exists():
+            raise ConfigError(
+                f"{self.run_dir} already holds a run: pass --resume to continue it or choose "
+                "another 'out' folder"
+            )
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(
+                self.run_dir / "train_config.json", self.config.model_dump(mode="json")
+            )
+            self._write_run_json(history, best, started=True)
+        return start_epoch, best, history
+
+    def _run_epoch(self, epoch: int, progress: Any) -> dict[str, float]:
+        """Trains and validates one epoch; its row of ``metrics.csv``."""
+        began = time.perf_counter()
+        lr = self.optimizer.param_groups[0]["lr"]
+        train_loss = self._train_epoch(epoch, progress)
+        val_loss, dice = self.validate(epoch)
+        fg = dice[1:]  # foreground classes, then the real-eye unions
+        mean_dice = float(np.nanmean(fg)) if np.isfinite(fg).any() else float("nan")
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "val_dice_mean": mean_dice,
+            "learning_rate": lr,
+            "seconds": time.perf_counter() - began,
+        }
+        for label in Label:
+            if label != Label.BACKGROUND:
+                row[f"val_dice_{label.name.lower()}"] = float(dice[int(label)])
+        for k, name in enumerate(UNION_NAMES):
+            row[f"val_dice_real_{name}"] = float(dice[NUM_CLASSES + k])
+        return row
+
+    def _record_epoch(
+        self, epoch: int, history: list[dict[str, float]], best: dict[str, float]
+    ) -> None:
+        """Updates ``best`` from the last row of ``history``; checkpoints and writes it."""
+        row = history[-1]
+        mean_dice = row["val_dice_mean"]
+        # Without a validation set, the latest epoch counts as the best.
+        score = mean_dice if math.isfinite(mean_dice) else float(epoch)
+        is_best = score > best["dice"]
+        if is_best:
+            best.update(dice=score, epoch=epoch, stale=0)
+        else:
+            best["stale"] += 1
+        self._save_checkpoint(epoch, best, is_best)
+        if self.dist.is_main:
+            _write_metrics(self.run_dir / "metrics.csv", history)
+            _plot_curves(self.run_dir / "curve.png", history)
+            self._write_run_json(history, best, started=False)
+            log.info(
+                "epoch %d: train loss %.4f, val Dice %.4f", epoch + 1, row["train_loss"], mean_dice
+            )
 
     def _write_run_json(self, history, best, *, started: bool) -> None:
         write_json_atomic(

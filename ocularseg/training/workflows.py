@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import BaseModel, ConfigDict
+
 from ocularseg.core.errors import ConfigError
 from ocularseg.evaluation.compare import differences_markdown, paired_differences
 from ocularseg.io.atomic import replacing_folder
@@ -61,8 +63,13 @@ class ModelScorer(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class ExportRequest:
+class _Request(BaseModel):
+    """A command's options as one frozen record (built from the command's parameters)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ExportRequest(_Request):
     """What ``ocularseg export`` was asked for (see its options)."""
 
     checkpoint: Path
@@ -118,8 +125,7 @@ def export_workflow(request: ExportRequest, scorer: ModelScorer) -> ExportOutcom
     return ExportOutcome(spec=spec, evaluation_markdown=markdown, real_markdown=real_markdown)
 
 
-@dataclass(frozen=True)
-class QuantizeRequest:
+class QuantizeRequest(_Request):
     """What ``ocularseg quantize`` was asked for (see its options)."""
 
     model: Path

@@ -123,6 +123,14 @@ def projected_pooling_loss(
     return torch.stack(per_kernel).mean()
 
 
+def _parsed(
+    options: ProjectedPoolingOptions | None, values: dict[str, Any]
+) -> tuple[ProjectedPoolingOptions, tuple[int, ...], int]:
+    """The validated options (``values`` on top of ``options``), their kernels and start."""
+    parsed = ProjectedPoolingOptions.parse(options, **values)
+    return parsed, parsed.kernels, parsed.start_channel
+
+
 class ProjectedPoolingLoss(torch.nn.Module):
     """Module form of :func:`projected_pooling_loss` (probabilities and one-hot in).
 
@@ -131,9 +139,7 @@ class ProjectedPoolingLoss(torch.nn.Module):
 
     def __init__(self, options: ProjectedPoolingOptions | None = None, **values: Any) -> None:
         super().__init__()
-        self.options = ProjectedPoolingOptions.parse(options, **values)
-        self.kernels = self.options.kernels
-        self.start_channel = self.options.start_channel
+        self.options, self.kernels, self.start_channel = _parsed(options, values)
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """See :func:`projected_pooling_loss`."""
@@ -150,9 +156,7 @@ class SoftmaxProjectedPoolingLoss(SegmentationLoss):
 
     def __init__(self, options: ProjectedPoolingOptions | None = None, **values: Any) -> None:
         super().__init__()
-        self.options = ProjectedPoolingOptions.parse(options, **values)
-        self.kernels = self.options.kernels
-        self.start_channel = self.options.start_channel
+        self.options, self.kernels, self.start_channel = _parsed(options, values)
 
     def compute(self, logits: Tensor, target: Tensor, epoch: int, maps: Maps | None) -> Tensor:
         probs = torch.softmax(logits, dim=1)

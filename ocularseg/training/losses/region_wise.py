@@ -67,16 +67,17 @@ def rrw_map(labels: np.ndarray | torch.Tensor, num_classes: int) -> np.ndarray:
     Returns:
         float32 array ``(B, C, *S)``.
     """
-    labels = _labels_array(labels, num_classes)
-    out = np.empty((labels.shape[0], num_classes, *labels.shape[2:]), dtype=np.float32)
-    for b in range(labels.shape[0]):
-        for c in range(num_classes):
-            dist = distance_transform_edt(labels[b, 0] == c).astype(np.float32)
-            # `+ np.float32(1e-15)` keeps the sum float32 as in the reference; it only
-            # matters for an absent class, where it avoids 0/0.
-            out[b, c] = -(dist / np.max(dist + np.float32(1e-15)))
+    out = _per_class_maps(labels, num_classes, _rrw_class_map)
     out[out == 0] = 1
     return out
+
+
+def _rrw_class_map(inside: np.ndarray) -> np.ndarray:
+    """``−EDT(Y) / max(EDT(Y) + 1e-15)`` of one class mask ``Y`` (float32)."""
+    dist = distance_transform_edt(inside).astype(np.float32)
+    # `+ np.float32(1e-15)` keeps the sum float32 as in the reference; it only
+    # matters for an absent class, where it avoids 0/0.
+    return -(dist / np.max(dist + np.float32(1e-15)))
 
 
 def boundary_map(labels: np.ndarray | torch.Tensor, num_classes: int) -> np.ndarray:
@@ -94,17 +95,31 @@ def boundary_map(labels: np.ndarray | torch.Tensor, num_classes: int) -> np.ndar
     Returns:
         float32 array ``(B, C, *S)``.
     """
+    return _per_class_maps(labels, num_classes, _boundary_class_map)
+
+
+def _boundary_class_map(inside: np.ndarray) -> np.ndarray | None:
+    """``EDT(¬Y)·¬Y − EDT(Y)·Y`` of one class mask ``Y``; None (map 0) when it is empty."""
+    if not inside.any():
+        return None
+    outside = ~inside
+    return distance_transform_edt(outside) * outside - (distance_transform_edt(inside) * inside)
+
+
+def _per_class_maps(
+    labels: np.ndarray | torch.Tensor,
+    num_classes: int,
+    class_map: Callable[[np.ndarray], np.ndarray | None],
+) -> np.ndarray:
+    """float32 ``(B, C, *S)``: ``class_map(labels[b, 0] == c)`` of each sample and class
+    (0 where it returns None), ``labels`` checked by :func:`_labels_array`."""
     labels = _labels_array(labels, num_classes)
     out = np.zeros((labels.shape[0], num_classes, *labels.shape[2:]), dtype=np.float32)
     for b in range(labels.shape[0]):
         for c in range(num_classes):
-            inside = labels[b, 0] == c
-            if not inside.any():
-                continue
-            outside = ~inside
-            out[b, c] = distance_transform_edt(outside) * outside - (
-                distance_transform_edt(inside) * inside
-            )
+            value = class_map(labels[b, 0] == c)
+            if value is not None:
+                out[b, c] = value
     return out
 
 

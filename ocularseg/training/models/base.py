@@ -61,13 +61,14 @@ def make_norm(norm: str, channels: int) -> nn.Module:
 class ConvNormAct(nn.Sequential):
     """3×3 convolution (same padding) → normalisation → ReLU.
 
-    The convolution carries a bias only when there is no normalisation after it,
-    since a norm layer's shift makes the bias redundant.
+    ``(B, in, H, W) → (B, out, H / stride, W / stride)``. The convolution carries a bias
+    only when there is no normalisation after it, since a norm layer's shift makes the
+    bias redundant.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, norm: str) -> None:
+    def __init__(self, in_channels: int, out_channels: int, norm: str, stride: int = 1) -> None:
         super().__init__(
-            nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=norm == "none"),
+            nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=norm == "none"),
             make_norm(norm, out_channels),
             nn.ReLU(inplace=True),
         )
@@ -138,6 +139,10 @@ class SegmentationModel(nn.Module):
     def stride(self) -> int:
         """Total stride: input height and width (pixels) must be multiples of this."""
         raise NotImplementedError
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        """:func:`check_input` against this network's channels and stride."""
+        check_input(x, self.in_channels, self.stride, type(self).__name__)
 
     def num_parameters(self) -> int:
         """Number of trainable parameters."""

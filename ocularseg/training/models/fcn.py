@@ -18,7 +18,6 @@ from ocularseg.training.models.base import (
     ConvNormAct,
     ModelConfigError,
     SegmentationModel,
-    check_input,
     check_norm,
     check_positive,
     make_norm,
@@ -112,7 +111,8 @@ class FCN(SegmentationModel):
     original's 7×7 / 4096-wide fc6 is far too heavy for 480×320 crops on CPU).
 
     Args:
-        in_channels: Input channels (3 for RGB).
+        in_channels: Input channels: 3 (normalised RGB; the default) or 4 (RGB + the
+            landmark-prior channel, which the bundled default model takes).
         num_classes: Output classes.
         base_channels: Width of the first stage.
         head_channels: Width of the fc6/fc7 head; ``None`` means ``16 * base_channels``.
@@ -160,7 +160,7 @@ class FCN(SegmentationModel):
         Raises:
             InputSizeError: (an ``InputError``) if H or W is not a multiple of 32.
         """
-        check_input(x, self.in_channels, self.stride, "FCN")
+        self._check_input(x)
         feats = []
         y = x
         for stage in self.stages:

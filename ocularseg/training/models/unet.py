@@ -6,8 +6,9 @@ the price is that H and W must be multiples of ``stem_stride * 2**depth``.
 For CPU speed the network can start with a strided stem (``stem_stride`` 2 or 4: the U runs
 at 1/2 or 1/4 of the crop's resolution, where most of the classic U-Net's time went) and
 take explicit per-level ``widths``; a small full-resolution ``refine`` branch (a few 3×3
-convolutions on the RGB input, concatenated with the upsampled features) puts the class
-boundaries back on crop pixels, so the lid margin is not quantised to the stem's stride.
+convolutions on the input — RGB, and the landmark prior when there is one — concatenated
+with the upsampled features) puts the class boundaries back on crop pixels, so the lid
+margin is not quantised to the stem's stride.
 """
 
 from __future__ import annotations
@@ -25,10 +26,8 @@ from ocularseg.training.models.base import (
     DoubleConv,
     ModelConfigError,
     SegmentationModel,
-    check_input,
     check_norm,
     check_positive,
-    make_norm,
 )
 
 UP_MODES: tuple[str, ...] = ("transpose", "bilinear")
@@ -61,7 +60,8 @@ class UNet(SegmentationModel):
     defaults (16, depth 4, stem stride 1) it has ~1.94 M parameters.
 
     Args:
-        in_channels: Input channels (3 for RGB; 4 with a landmark-prior channel).
+        in_channels: Input channels: 3 (normalised RGB; the default) or 4 (RGB + the
+            landmark-prior channel, which the bundled default model takes).
         num_classes: Output classes (5: background, sclera, iris, pupil, caruncle).
         base_channels: Width of the first level (ignored when ``widths`` is given).
         depth: Number of ×2 down-samplings inside the U (ignored when ``widths`` is given).
@@ -121,7 +121,7 @@ class UNet(SegmentationModel):
         Raises:
             InputSizeError: (an ``InputError``) if H or W is not a multiple of the stride.
         """
-        check_input(x, self.in_channels, self.stride, "UNet")
+        self._check_input(x)
         skips = [self.stem(x)]
         for block in self.down:
             skips.append(block(self.pool(skips[-1])))
@@ -173,19 +173,8 @@ def _stem(in_channels: int, width: int, norm: str, stem_stride: int) -> nn.Modul
         return DoubleConv(in_channels, width, norm)
     # Strided stem: the first conv (and, at stride 4, a second) halves the size, so the U's
     # first level runs on 1/stride² of the pixels.
-    layers: list[nn.Module] = [_StridedConv(in_channels, width, norm)]
+    layers: list[nn.Module] = [ConvNormAct(in_channels, width, norm, stride=2)]
     if stem_stride == 4:
-        layers.append(_StridedConv(width, width, norm))
+        layers.append(ConvNormAct(width, width, norm, stride=2))
     layers.append(ConvNormAct(width, width, norm))
     return nn.Sequential(*layers)
-
-
-class _StridedConv(nn.Sequential):
-    """3×3 convolution with stride 2 → norm → ReLU: ``(B, in, H, W) → (B, out, H/2, W/2)``."""
-
-    def __init__(self, in_channels: int, out_channels: int, norm: str) -> None:
-        super().__init__(
-            nn.Conv2d(in_channels, out_channels, 3, stride=2, padding=1, bias=norm == "none"),
-            make_norm(norm, out_channels),
-            nn.ReLU(inplace=True),
-        )

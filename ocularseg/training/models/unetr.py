@@ -23,7 +23,6 @@ from ocularseg.training.models.base import (
     DoubleConv,
     ModelConfigError,
     SegmentationModel,
-    check_input,
     check_norm,
     check_positive,
     make_norm,
@@ -147,7 +146,8 @@ class UNETR(SegmentationModel):
     model was trained on, so keep to ``img_size`` for real use.
 
     Args:
-        in_channels: Input channels (3 for RGB).
+        in_channels: Input channels: 3 (normalised RGB; the default) or 4 (RGB + the
+            landmark-prior channel, which the bundled default model takes).
         num_classes: Output classes.
         img_size: ``(height, width)`` in pixels the positional embedding is sized for.
         patch_size: Patch side in pixels; must be 16 (four ×2 stages in the decoder).
@@ -231,7 +231,7 @@ class UNETR(SegmentationModel):
         Raises:
             InputSizeError: (an ``InputError``) if H or W is not a multiple of 16.
         """
-        check_input(x, self.in_channels, self.stride, "UNETR")
+        self._check_input(x)
         grid_h, grid_w = x.shape[2] // self.patch_size, x.shape[3] // self.patch_size
         tokens = self.patch_embed(x) + self._pos_embed_for(grid_h, grid_w)  # (B, D, gh, gw)
         tokens = self.embed_dropout(tokens.flatten(2).transpose(1, 2))  # (B, N, D)
