@@ -179,8 +179,8 @@ def build_geometry(params: EyeParams, width_px: int, height_px: int) -> EyeGeome
     iris0, iris, dy = _iris_position(params, place, w, r, cw)
     s0, h0 = place.head_to_fis(iris0)
     s0 /= w
-    lids = _lid_tables(params, s0, h0, r, w, dy)
-    fwd, inv, head_to_crop = _keep_inside(place, lids, w, W, H)
+    s_lut, upper_lut, lower_lut, crease_lut, closed = _lid_tables(params, s0, h0, r, w, dy)
+    fwd, inv, head_to_crop = _keep_inside(place, s_lut, upper_lut, lower_lut, w, W, H)
     iris_fis = place.head_to_fis(iris)
     pupil_fis = place.head_to_fis(iris + _pupil_offset(params, r, rp))
     return EyeGeometry(
@@ -190,14 +190,14 @@ def build_geometry(params: EyeParams, width_px: int, height_px: int) -> EyeGeome
         eye_w=w,
         iris_r=r,
         pupil_r=rp,
-        closed=lids.closed,
+        closed=closed,
         fwd=fwd,
         inv=inv,
         head_to_crop=head_to_crop,
-        s_lut=lids.s_lut,
-        upper_lut=lids.upper_lut,
-        lower_lut=lids.lower_lut,
-        crease_lut=lids.crease_lut,
+        s_lut=s_lut,
+        upper_lut=upper_lut,
+        lower_lut=lower_lut,
+        crease_lut=crease_lut,
         iris_fis=(float(iris_fis[0]), float(iris_fis[1])),
         pupil_fis=(float(pupil_fis[0]), float(pupil_fis[1])),
         caruncle_w=cw,
@@ -276,21 +276,11 @@ def _iris_position(
     return iris0, iris0 + np.array([dx, dy]), dy
 
 
-@dataclass(frozen=True)
-class _LidTables:
-    """Lid and crease lookup tables (h in crop px at s = ``s_lut``), see EyeGeometry."""
-
-    s_lut: np.ndarray
-    upper_lut: np.ndarray
-    lower_lut: np.ndarray
-    crease_lut: np.ndarray
-    closed: bool
-
-
 def _lid_tables(
     params: EyeParams, s0: float, h0: float, r: float, w: float, dy: float
-) -> _LidTables:
-    """Lid tables for an iris (primary gaze) at fissure position (s0 · w, h0)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """(s_lut, upper_lut, lower_lut, crease_lut, closed) as in :class:`EyeGeometry`, for
+    an iris (primary gaze) at fissure position (s0 · w, h0)."""
     # Lid levels at the primary iris column; they follow vertical gaze in part.
     mrd1 = r * (1.6 * params.upper_lid_open - 0.4)
     upper_t = h0 + mrd1 - params.upper_lid_follow * dy
@@ -318,11 +308,17 @@ def _lid_tables(
     crease_lut = np.maximum(
         ref_upper + params.crease_frac * w * (0.55 + 0.45 * np.sin(np.pi * s_lut)), upper_lut + 2.0
     )
-    return _LidTables(s_lut, upper_lut, lower_lut, crease_lut, closed)
+    return s_lut, upper_lut, lower_lut, crease_lut, closed
 
 
 def _keep_inside(
-    place: _Placement, lids: _LidTables, w: float, W: float, H: float
+    place: _Placement,
+    s_lut: np.ndarray,
+    upper_lut: np.ndarray,
+    lower_lut: np.ndarray,
+    w: float,
+    W: float,
+    H: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(fwd, inv, head_to_crop) with the whole opening >= 2 px inside the crop.
 
@@ -330,9 +326,8 @@ def _keep_inside(
     offsets change; shapes do not.
     """
     fwd, inv, head_to_crop = place.fwd, place.inv, place.head_to_crop
-    s_lut = lids.s_lut
     ex = inv[:, :2] @ np.stack(
-        [np.concatenate([s_lut, s_lut]) * w, np.concatenate([lids.upper_lut, lids.lower_lut])]
+        [np.concatenate([s_lut, s_lut]) * w, np.concatenate([upper_lut, lower_lut])]
     )
     ex = ex + inv[:, 2:3]
     shift = np.zeros(2)
