@@ -22,12 +22,16 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ocularseg.core.errors import ConfigError
 from ocularseg.data.manifest import ManifestRow, write_manifest
 from ocularseg.synth.params import EyeParams, sample_eye_params, subject_traits
+
+if TYPE_CHECKING:
+    from ocularseg.synth.render import RenderedEye
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +121,6 @@ def write_dataset(
         ConfigError: bad options or a non-empty ``out_dir`` (nothing is written then).
         ReportError: a file could not be written.
     """
-    from ocularseg.io.atomic import write_json_atomic
-    from ocularseg.io.images import write_image_atomic
     from ocularseg.synth.render import render_eye
 
     k = default_subjects(n) if n_subjects is None else n_subjects
@@ -132,32 +134,51 @@ def write_dataset(
         params = sample_params(index, seed=seed, n_subjects=k, profile=profile)
         rendered = render_eye(params, width_px=width_px, height_px=height_px)
         stem = f"{index:0{width}d}"
-        subject = subject_name(params.subject_id)
-        write_image_atomic(out / "images" / f"{stem}.png", rendered.image)
-        write_image_atomic(out / "masks" / f"{stem}.png", rendered.labels)
-        meta = {
-            "params": _jsonable(dataclasses.asdict(params)),
-            "truth": rendered.truth,
-            "subject": subject,
-            "seed": int(seed),
-            "index": int(index),
-            "profile": profile,
-        }
-        write_json_atomic(out / "meta" / f"{stem}.json", meta)
-        rows.append(
-            ManifestRow(
-                image=f"images/{stem}.png",
-                mask=f"masks/{stem}.png",
-                subject=subject,
-                group=PHANTOM_GROUP if profile == "standard" else f"{PHANTOM_GROUP}-{profile}",
-                split="",
-            )
-        )
+        rows.append(_write_sample(out, stem, index, params, rendered, seed=seed, profile=profile))
         if progress is not None:
             progress(index + 1)
     write_manifest(out, rows)
     log.info("wrote %d phantoms of %d subjects to %s", n, k, out)
     return rows
+
+
+def _write_sample(
+    out: Path,
+    stem: str,
+    index: int,
+    params: EyeParams,
+    rendered: RenderedEye,
+    *,
+    seed: int,
+    profile: str,
+) -> ManifestRow:
+    """Write one sample's image, mask and meta JSON under ``out``; return its manifest row.
+
+    Raises:
+        ReportError: a file could not be written.
+    """
+    from ocularseg.io.atomic import write_json_atomic
+    from ocularseg.io.images import write_image_atomic
+
+    subject = subject_name(params.subject_id)
+    write_image_atomic(out / "images" / f"{stem}.png", rendered.image)
+    write_image_atomic(out / "masks" / f"{stem}.png", rendered.labels)
+    meta = {
+        "params": _jsonable(dataclasses.asdict(params)),
+        "truth": rendered.truth,
+        "subject": subject,
+        "seed": int(seed),
+        "index": int(index),
+        "profile": profile,
+    }
+    write_json_atomic(out / "meta" / f"{stem}.json", meta)
+    return ManifestRow(
+        image=f"images/{stem}.png",
+        mask=f"masks/{stem}.png",
+        subject=subject,
+        group=PHANTOM_GROUP if profile == "standard" else f"{PHANTOM_GROUP}-{profile}",
+        split="",
+    )
 
 
 def _jsonable(obj: object) -> object:

@@ -171,12 +171,69 @@ def build_geometry(params: EyeParams, width_px: int, height_px: int) -> EyeGeome
     """
     _validate(params, width_px, height_px)
     W, H = float(width_px), float(height_px)
-    c = np.array([(W - 1.0) / 2.0, (H - 1.0) / 2.0])
     w = params.eye_width_frac * W
     r = params.iris_radius_frac * w
     rp = params.pupil_radius_frac * r
     cw = params.caruncle_width_frac * w
+    place = _place(params, W, H, w)
+    iris0, iris, dy = _iris_position(params, place, w, r, cw)
+    s0, h0 = place.head_to_fis(iris0)
+    s0 /= w
+    s_lut, upper_lut, lower_lut, crease_lut, closed = _lid_tables(params, s0, h0, r, w, dy)
+    fwd, inv, head_to_crop = _keep_inside(place, s_lut, upper_lut, lower_lut, w, W, H)
+    iris_fis = place.head_to_fis(iris)
+    pupil_fis = place.head_to_fis(iris + _pupil_offset(params, r, rp))
+    return EyeGeometry(
+        width_px=int(width_px),
+        height_px=int(height_px),
+        side=params.side,
+        eye_w=w,
+        iris_r=r,
+        pupil_r=rp,
+        closed=closed,
+        fwd=fwd,
+        inv=inv,
+        head_to_crop=head_to_crop,
+        s_lut=s_lut,
+        upper_lut=upper_lut,
+        lower_lut=lower_lut,
+        crease_lut=crease_lut,
+        iris_fis=(float(iris_fis[0]), float(iris_fis[1])),
+        pupil_fis=(float(pupil_fis[0]), float(pupil_fis[1])),
+        caruncle_w=cw,
+    )
 
+
+@dataclass(frozen=True)
+class _Placement:
+    """The intercanthal line in the head frame and the affines between the frames.
+
+    Attributes:
+        m_sign: +1 when the medial canthus is on the crop's right (right eye), else -1.
+        centre, medial: eye centre and medial canthus in the head frame (crop px).
+        basis: (2, 2) rows d (unit, medial -> lateral) and n (unit, towards the brow).
+        linear: (2, 2) linear part of ``fwd``.
+        fwd, inv, head_to_crop: (2, 3) affines as in :class:`EyeGeometry` (before any
+            shift that keeps the opening inside the crop).
+    """
+
+    m_sign: float
+    centre: np.ndarray
+    medial: np.ndarray
+    basis: np.ndarray
+    linear: np.ndarray
+    fwd: np.ndarray
+    inv: np.ndarray
+    head_to_crop: np.ndarray
+
+    def head_to_fis(self, p: np.ndarray) -> np.ndarray:
+        """Head-frame point(s) -> fissure frame (sw, h)."""
+        return self.basis @ (p - self.medial)
+
+
+def _place(params: EyeParams, W: float, H: float, w: float) -> _Placement:
+    """Intercanthal line and head roll for a ``W``×``H`` crop and eye width ``w`` (px)."""
+    c = np.array([(W - 1.0) / 2.0, (H - 1.0) / 2.0])
     # Intercanthal line in the head frame. For the right eye the medial canthus is on the
     # crop's right (the patient faces the camera); the lateral canthus sits higher by the
     # canthal tilt.
@@ -200,23 +257,30 @@ def build_geometry(params: EyeParams, width_px: int, height_px: int) -> EyeGeome
     fwd = np.concatenate([A, (B @ (c - medial) - A @ c)[:, None]], 1)
     Ainv = np.linalg.inv(A)
     inv = np.concatenate([Ainv, (-Ainv @ fwd[:, 2])[:, None]], 1)
+    return _Placement(m_sign, centre, medial, B, A, fwd, inv, head_to_crop)
 
-    def head_to_fis(p: np.ndarray) -> np.ndarray:
-        return B @ (p - medial)
 
+def _iris_position(
+    params: EyeParams, place: _Placement, w: float, r: float, cw: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """(primary-gaze iris centre, gazing iris centre, vertical gaze shift dy), head frame."""
     # Iris: centred over the fissure in primary gaze, a little above the intercanthal line.
-    iris0 = centre + np.array([0.0, -params.canthus_drop_frac * r])
+    iris0 = place.centre + np.array([0.0, -params.canthus_drop_frac * r])
     # Anatomical gaze limits: the iris stops short of the caruncle medially and may slide
     # partly under the lateral canthus.
     lim_medial = max(0.0, 0.5 * w - r - 1.25 * cw - 2.0) * 0.9
     lim_lateral = max(0.0, 0.5 * w - 0.75 * r) * 0.9
-    towards_medial = params.gaze_x * m_sign > 0
+    towards_medial = params.gaze_x * place.m_sign > 0
     dx = params.gaze_x * (lim_medial if towards_medial else lim_lateral)
     dy = params.gaze_y * 0.55 * r
-    iris = iris0 + np.array([dx, dy])
-    s0, h0 = head_to_fis(iris0)
-    s0 /= w
+    return iris0, iris0 + np.array([dx, dy]), dy
 
+
+def _lid_tables(
+    params: EyeParams, s0: float, h0: float, r: float, w: float, dy: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """(s_lut, upper_lut, lower_lut, crease_lut, closed) as in :class:`EyeGeometry`, for
+    an iris (primary gaze) at fissure position (s0 · w, h0)."""
     # Lid levels at the primary iris column; they follow vertical gaze in part.
     mrd1 = r * (1.6 * params.upper_lid_open - 0.4)
     upper_t = h0 + mrd1 - params.upper_lid_follow * dy
@@ -244,9 +308,24 @@ def build_geometry(params: EyeParams, width_px: int, height_px: int) -> EyeGeome
     crease_lut = np.maximum(
         ref_upper + params.crease_frac * w * (0.55 + 0.45 * np.sin(np.pi * s_lut)), upper_lut + 2.0
     )
+    return s_lut, upper_lut, lower_lut, crease_lut, closed
 
-    # Keep the whole opening >= 2 px inside the crop: shift the eye (in the crop frame) by
-    # the least amount needed. Only the affine's offset changes; shapes do not.
+
+def _keep_inside(
+    place: _Placement,
+    s_lut: np.ndarray,
+    upper_lut: np.ndarray,
+    lower_lut: np.ndarray,
+    w: float,
+    W: float,
+    H: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fwd, inv, head_to_crop) with the whole opening >= 2 px inside the crop.
+
+    The eye is shifted (in the crop frame) by the least amount needed. Only the affines'
+    offsets change; shapes do not.
+    """
+    fwd, inv, head_to_crop = place.fwd, place.inv, place.head_to_crop
     ex = inv[:, :2] @ np.stack(
         [np.concatenate([s_lut, s_lut]) * w, np.concatenate([upper_lut, lower_lut])]
     )
@@ -260,39 +339,25 @@ def build_geometry(params: EyeParams, width_px: int, height_px: int) -> EyeGeome
             shift[axis] = (size - 3.0) - hi
     if shift.any():
         fwd = fwd.copy()
-        fwd[:, 2] -= A @ shift
+        fwd[:, 2] -= place.linear @ shift
         inv = inv.copy()
         inv[:, 2] += shift
         head_to_crop = head_to_crop.copy()
         head_to_crop[:, 2] += shift
+    return fwd, inv, head_to_crop
 
+
+def _pupil_offset(params: EyeParams, r: float, rp: float) -> np.ndarray:
+    """Pupil decentration (head frame px), kept so the pupil stays >= 2 px inside the iris.
+
+    The pupil can then never touch sclera or caruncle.
+    """
     pupil_off = np.array([params.pupil_dx_frac, params.pupil_dy_frac]) * r
-    # The pupil stays >= 2 px inside the iris so it can never touch sclera or caruncle.
     room = max(0.0, r - rp - 2.0)
     norm = float(np.hypot(*pupil_off))
     if norm > room:
         pupil_off = pupil_off * (room / norm)
-    iris_fis = head_to_fis(iris)
-    pupil_fis = head_to_fis(iris + pupil_off)
-    return EyeGeometry(
-        width_px=int(width_px),
-        height_px=int(height_px),
-        side=params.side,
-        eye_w=w,
-        iris_r=r,
-        pupil_r=rp,
-        closed=closed,
-        fwd=fwd,
-        inv=inv,
-        head_to_crop=head_to_crop,
-        s_lut=s_lut,
-        upper_lut=upper_lut,
-        lower_lut=lower_lut,
-        crease_lut=crease_lut,
-        iris_fis=(float(iris_fis[0]), float(iris_fis[1])),
-        pupil_fis=(float(pupil_fis[0]), float(pupil_fis[1])),
-        caruncle_w=cw,
-    )
+    return pupil_off
 
 
 def rasterise_labels(geo: EyeGeometry) -> np.ndarray:

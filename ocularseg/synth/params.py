@@ -20,7 +20,9 @@ This module needs NumPy only.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -71,8 +73,12 @@ BLINK_PROBABILITY: float = 0.04
 
 
 @dataclass(frozen=True)
-class SubjectTraits:
-    """Person-level traits, fixed by ``(subject_id, seed)``.
+class EyeTraits:
+    """Who a phantom person is and how their eye looks: the fields that
+    :class:`SubjectTraits` and :class:`EyeParams` share.
+
+    An image copies them from its subject, except ``vessel_density``, which each image
+    draws around its subject's value.
 
     Attributes:
         subject_id: the phantom person's number.
@@ -101,8 +107,6 @@ class SubjectTraits:
         caruncle_width_frac: caruncle width / eye width.
         caruncle_rgb: caruncle colour.
         age_lines: 0–1 fine lines (crow's feet, lower-lid lines).
-        lid_open_right, lid_open_left: habitual upper lid level per side (1 open,
-            ~0.3 severe ptosis); OMG ptosis is often asymmetric.
     """
 
     subject_id: int
@@ -132,22 +136,33 @@ class SubjectTraits:
     caruncle_width_frac: float
     caruncle_rgb: tuple[int, int, int]
     age_lines: float
+
+
+@dataclass(frozen=True)
+class SubjectTraits(EyeTraits):
+    """Person-level traits, fixed by ``(subject_id, seed)``: the :class:`EyeTraits` and
+    a habitual lid level per side.
+
+    Attributes:
+        lid_open_right, lid_open_left: habitual upper lid level per side (1 open,
+            ~0.3 severe ptosis); OMG ptosis is often asymmetric.
+    """
+
     lid_open_right: float
     lid_open_left: float
 
 
 @dataclass(frozen=True)
-class EyeParams:
+class EyeParams(EyeTraits):
     """Every parameter of one phantom image (JSON-able via ``dataclasses.asdict``).
 
+    The :class:`EyeTraits` fields come from the subject; the rest are drawn per image.
     Geometry is given in the head frame (before ``roll_deg``); ``render_eye`` turns the
     whole eye about the crop centre by ``roll_deg`` at the end.
 
     Attributes:
         side: the patient's anatomical side, ``"right"`` or ``"left"``. The right eye's
             medial canthus (caruncle) is on the crop's right, the left eye's on its left.
-        subject_id: the phantom person.
-        fitzpatrick: skin type 1–6 (for reporting coverage).
         gaze_x, gaze_y: gaze in [-1, 1] as a fraction of the anatomical limit;
             +x = towards the image right, +y = down (head frame).
         upper_lid_open: 1 wide open (superior scleral show), ~0.75 normal, ~0.5 moderate
@@ -158,9 +173,9 @@ class EyeParams:
         eye_dx_frac, eye_dy_frac: eye centre offset from the crop centre, as a fraction of
             crop width / height.
         roll_deg: head roll in degrees, within ±15 (+ = counter-clockwise in the image).
-        iris_radius_frac, pupil_radius_frac: iris radius / eye width; pupil / iris radius.
+        pupil_radius_frac: pupil / iris radius.
         pupil_dx_frac, pupil_dy_frac: pupil decentration in iris radii.
-        skin_rgb: sRGB skin colour.
+        limbal_ring_strength, iris_fibre_contrast, iris_crypts: iris texture.
         reflex_dx_frac, reflex_dy_frac: corneal light reflex offset from the iris centre,
             in iris radii; reflex_radius_frac: its radius in iris radii; reflex_shape:
             ``"dot"``, ``"ring"`` or ``"window"``; reflex_strength: 0 = no reflex.
@@ -179,8 +194,6 @@ class EyeParams:
     """
 
     side: str
-    subject_id: int
-    fitzpatrick: int
     # gaze and lids
     gaze_x: float
     gaze_y: float
@@ -193,39 +206,13 @@ class EyeParams:
     eye_dx_frac: float
     eye_dy_frac: float
     roll_deg: float
-    # eye shape (from the subject)
-    iris_radius_frac: float
+    # eye
     pupil_radius_frac: float
     pupil_dx_frac: float
     pupil_dy_frac: float
-    mrd2_frac: float
-    canthal_tilt_deg: float
-    canthus_drop_frac: float
-    upper_lid_peak: float
-    lower_lid_peak: float
-    upper_lid_power: float
-    lower_lid_power: float
-    caruncle_width_frac: float
-    crease_frac: float
-    brow_frac: float
-    brow_thickness_frac: float
-    # appearance
-    skin_rgb: tuple[int, int, int]
-    periorbital_darkening: float
-    iris_style: str
-    iris_rgb: tuple[int, int, int]
-    iris_light_rgb: tuple[int, int, int]
-    iris_collarette_rgb: tuple[int, int, int]
     limbal_ring_strength: float
     iris_fibre_contrast: float
     iris_crypts: int
-    sclera_rgb: tuple[int, int, int]
-    vessel_density: float
-    caruncle_rgb: tuple[int, int, int]
-    hair_rgb: tuple[int, int, int]
-    lash_length_frac: float
-    lash_density: float
-    age_lines: float
     lid_shadow_strength: float
     reflex_dx_frac: float
     reflex_dy_frac: float
@@ -286,42 +273,18 @@ def subject_traits(subject_id: int, seed: int, profile: str = "standard") -> Sub
     _check_profile(profile)
     shifted = profile == "shifted"
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5B1EC7, int(subject_id)]))
-    if shifted:
-        fitz = 1 + int(rng.choice(6, p=_SHIFTED_FITZ_PROBS))
-    else:
-        fitz = int(rng.integers(1, 7))
-    base = np.array(FITZPATRICK_RGB[fitz], float)
-    # Per-person hue: redder or more olive/yellow undertone, plus lightness jitter.
-    undertone = rng.normal(0.0, 1.0)
-    skin = base * rng.uniform(0.93, 1.06) + undertone * np.array([4.0, -1.0, -4.0])
-    styles = list(IRIS_STYLES)
-    iris_probs = _IRIS_STYLE_PROBS_BY_FITZ[fitz]
-    if profile == "balanced":
-        iris_probs = (1.0 / len(styles),) * len(styles)
-    style = styles[int(rng.choice(len(styles), p=iris_probs))]
+    fitz = 1 + int(rng.choice(6, p=_SHIFTED_FITZ_PROBS)) if shifted else int(rng.integers(1, 7))
+    skin = _skin_colour(rng, fitz)
+    style = _iris_style(rng, fitz, profile)
     iris_base, iris_light, iris_col = (np.array(c, float) for c in IRIS_STYLES[style])
     jitter = rng.normal(1.0, 0.08, 3)
-    hair_dark = rng.uniform(0.0, 1.0)
-    if fitz <= 2 and rng.random() < 0.3:
-        hair = np.array([120.0, 90.0, 60.0]) * rng.uniform(0.7, 1.2)  # fair / red-brown hair
-    else:
-        hair = np.array([45.0, 33.0, 26.0]) * (0.45 + 0.8 * hair_dark)
+    hair = _hair_colour(rng, fitz)
     tint_name = str(rng.choice(list(SCLERA_TINTS), p=[0.6, 0.2, 0.2]))
     sclera = np.array(SCLERA_TINTS[tint_name], float) + rng.normal(0, 4, 3)
     caruncle = np.array([205.0, 120.0, 115.0]) * rng.uniform(0.8, 1.05) + rng.normal(0, 6, 3)
     if fitz >= 5:
         caruncle = caruncle * np.array([0.75, 0.68, 0.68])
-    # Habitual lid level: most people open, some ptotic on one or both sides.
-    kind = rng.random()
-    open_share, asymmetric_share = (0.25, 0.65) if shifted else (0.55, 0.85)
-    ptotic_low = 0.15 if shifted else 0.25
-    if kind < open_share:
-        right = left = rng.uniform(0.68, 0.95)
-    elif kind < asymmetric_share:
-        healthy, ptotic = rng.uniform(0.68, 0.92), rng.uniform(ptotic_low, 0.6)
-        right, left = (healthy, ptotic) if rng.random() < 0.5 else (ptotic, healthy)
-    else:
-        right = left = rng.uniform(0.3, 0.65)
+    right, left = _habitual_lids(rng, shifted)
     crease = 0.0 if rng.random() < 0.15 else rng.uniform(0.07, 0.2)
     return SubjectTraits(
         subject_id=int(subject_id),
@@ -356,6 +319,47 @@ def subject_traits(subject_id: int, seed: int, profile: str = "standard") -> Sub
     )
 
 
+def _skin_colour(rng: np.random.Generator, fitz: int) -> np.ndarray:
+    """sRGB skin colour (3,) of skin type ``fitz``, before rounding."""
+    base = np.array(FITZPATRICK_RGB[fitz], float)
+    # Per-person hue: redder or more olive/yellow undertone, plus lightness jitter.
+    undertone = rng.normal(0.0, 1.0)
+    return base * rng.uniform(0.93, 1.06) + undertone * np.array([4.0, -1.0, -4.0])
+
+
+def _iris_style(rng: np.random.Generator, fitz: int, profile: str) -> str:
+    """Key of :data:`IRIS_STYLES`, conditional on the skin type unless ``"balanced"``."""
+    styles = list(IRIS_STYLES)
+    iris_probs = _IRIS_STYLE_PROBS_BY_FITZ[fitz]
+    if profile == "balanced":
+        iris_probs = (1.0 / len(styles),) * len(styles)
+    return styles[int(rng.choice(len(styles), p=iris_probs))]
+
+
+def _hair_colour(rng: np.random.Generator, fitz: int) -> np.ndarray:
+    """sRGB brow and lash colour (3,), before rounding."""
+    hair_dark = rng.uniform(0.0, 1.0)
+    if fitz <= 2 and rng.random() < 0.3:
+        return np.array([120.0, 90.0, 60.0]) * rng.uniform(0.7, 1.2)  # fair / red-brown hair
+    return np.array([45.0, 33.0, 26.0]) * (0.45 + 0.8 * hair_dark)
+
+
+def _habitual_lids(rng: np.random.Generator, shifted: bool) -> tuple[float, float]:
+    """Habitual (right, left) upper lid level: most people open, some ptotic on one or both
+    sides (more and stronger ptosis for the shifted profile)."""
+    kind = rng.random()
+    open_share, asymmetric_share = (0.25, 0.65) if shifted else (0.55, 0.85)
+    ptotic_low = 0.15 if shifted else 0.25
+    if kind < open_share:
+        right = left = rng.uniform(0.68, 0.95)
+    elif kind < asymmetric_share:
+        healthy, ptotic = rng.uniform(0.68, 0.92), rng.uniform(ptotic_low, 0.6)
+        right, left = (healthy, ptotic) if rng.random() < 0.5 else (ptotic, healthy)
+    else:
+        right = left = rng.uniform(0.3, 0.65)
+    return right, left
+
+
 def sample_eye_params(
     traits: SubjectTraits, side: str, rng: np.random.Generator, profile: str = "standard"
 ) -> EyeParams:
@@ -379,25 +383,71 @@ def sample_eye_params(
     _check_profile(profile)
     light = 1.7 if profile == "shifted" else 1.0
     habitual = traits.lid_open_right if side == "right" else traits.lid_open_left
-    if rng.random() < BLINK_PROBABILITY:
-        lid_open = 0.0
-    else:
-        lid_open = float(
-            np.clip(habitual + rng.normal(0.0, 0.08) - rng.exponential(0.04), 0.12, 1.0)
-        )
-        if rng.random() < 0.1:  # occasional wide-eyed or half-blink frames
-            lid_open = float(rng.uniform(0.12, 1.0))
-    gaze_kind = rng.random()
-    if gaze_kind < 0.3:  # near primary gaze
-        gaze = rng.normal(0.0, 0.12, 2)
-    elif gaze_kind < 0.85:  # one of the four clinical directions
-        axis = int(rng.integers(0, 4))
-        amount = rng.uniform(0.4, 1.0)
-        gaze = np.array([[amount, 0], [-amount, 0], [0, amount], [0, -amount]][axis], float)
-        gaze = gaze + rng.normal(0.0, 0.08, 2)
-    else:
-        gaze = rng.uniform(-1.0, 1.0, 2)
-    gaze = np.clip(gaze, -1.0, 1.0)
+    first = _first_draws(rng, habitual)
+    slack = first.slack
+    skin_luma = float(np.dot(traits.skin_rgb, [0.299, 0.587, 0.114]))
+    return EyeParams(
+        **_from_subject(traits),
+        side=side,
+        gaze_x=_r(first.gaze[0]),
+        gaze_y=_r(first.gaze[1]),
+        upper_lid_open=_r(first.lid_open),
+        lower_lid_raise=_r(rng.uniform(-1.0, 1.0)),
+        upper_lid_follow=_r(rng.uniform(0.7, 0.95)),
+        lower_lid_follow=_r(rng.uniform(0.2, 0.45)),
+        eye_width_frac=_r(first.eye_width),
+        eye_dx_frac=_r(rng.uniform(-1.0, 1.0) * slack * 0.5),
+        eye_dy_frac=_r(rng.uniform(-1.0, 1.0) * min(0.08, slack * 0.5)),
+        roll_deg=_r(first.roll),
+        pupil_radius_frac=_r(rng.uniform(0.22, 0.55)),
+        pupil_dx_frac=_r(rng.normal(0.0, 0.03)),
+        pupil_dy_frac=_r(rng.normal(0.0, 0.03)),
+        limbal_ring_strength=_r(rng.uniform(0.1, 0.7)),
+        iris_fibre_contrast=_r(rng.uniform(0.5, 1.2)),
+        iris_crypts=int(rng.integers(0, 12)),
+        vessel_density=_r(float(np.clip(traits.vessel_density + rng.normal(0, 0.1), 0, 1))),
+        lid_shadow_strength=_r(rng.uniform(0.25, 0.6)),
+        reflex_dx_frac=_r(rng.normal(0.0, 0.25)),
+        reflex_dy_frac=_r(rng.normal(-0.1, 0.2)),
+        reflex_radius_frac=_r(rng.uniform(0.035, 0.1) * first.shape),
+        reflex_shape=first.reflex_shape,
+        reflex_strength=_r(0.0 if rng.random() < 0.08 else rng.uniform(0.5, 1.0)),
+        skin_texture_strength=_r(rng.uniform(0.3, 1.0)),
+        **_camera_fields(rng, light, first, skin_luma),
+    )
+
+
+def _from_subject(traits: EyeTraits) -> dict[str, Any]:
+    """The :class:`EyeTraits` fields an image copies from its subject (floats rounded).
+
+    ``vessel_density`` is left out: each image draws it around the subject's value.
+    """
+    copied: dict[str, Any] = {}
+    for f in dataclasses.fields(EyeTraits):
+        if f.name != "vessel_density":
+            value = getattr(traits, f.name)
+            copied[f.name] = _r(value) if f.type == "float" else value
+    return copied
+
+
+@dataclass(frozen=True)
+class _FirstDraws:
+    """The draws of :func:`sample_eye_params` made before its per-field draws, in order."""
+
+    lid_open: float
+    gaze: np.ndarray  # (2,) x, y in [-1, 1]
+    roll: float
+    eye_width: float
+    slack: float  # room (crop fraction) to move the eye centre
+    shape: float  # reflex size factor
+    reflex_shape: str
+    cast: np.ndarray  # (3,) colour cast direction, mean 1
+    jpeg: int
+
+
+def _first_draws(rng: np.random.Generator, habitual: float) -> _FirstDraws:
+    lid_open = _lid_open(rng, habitual)
+    gaze = _gaze(rng)
     roll = rng.normal(0.0, 4.0) if rng.random() < 0.7 else rng.uniform(-15.0, 15.0)
     roll = float(np.clip(roll, -15.0, 15.0))
     eye_width = rng.uniform(0.4, 0.9)
@@ -408,68 +458,49 @@ def sample_eye_params(
     cast = rng.normal(0.0, 1.0, 3)
     cast = 1.0 + 0.5 * (cast - cast.mean()) / (np.abs(cast).max() + 1e-6)
     jpeg = int(rng.integers(35, 96)) if rng.random() < 0.6 else 0
-    skin_luma = float(np.dot(traits.skin_rgb, [0.299, 0.587, 0.114]))
-    return EyeParams(
-        side=side,
-        subject_id=traits.subject_id,
-        fitzpatrick=traits.fitzpatrick,
-        gaze_x=_r(gaze[0]),
-        gaze_y=_r(gaze[1]),
-        upper_lid_open=_r(lid_open),
-        lower_lid_raise=_r(rng.uniform(-1.0, 1.0)),
-        upper_lid_follow=_r(rng.uniform(0.7, 0.95)),
-        lower_lid_follow=_r(rng.uniform(0.2, 0.45)),
-        eye_width_frac=_r(eye_width),
-        eye_dx_frac=_r(rng.uniform(-1.0, 1.0) * slack * 0.5),
-        eye_dy_frac=_r(rng.uniform(-1.0, 1.0) * min(0.08, slack * 0.5)),
-        roll_deg=_r(roll),
-        iris_radius_frac=_r(traits.iris_radius_frac),
-        pupil_radius_frac=_r(rng.uniform(0.22, 0.55)),
-        pupil_dx_frac=_r(rng.normal(0.0, 0.03)),
-        pupil_dy_frac=_r(rng.normal(0.0, 0.03)),
-        mrd2_frac=_r(traits.mrd2_frac),
-        canthal_tilt_deg=_r(traits.canthal_tilt_deg),
-        canthus_drop_frac=_r(traits.canthus_drop_frac),
-        upper_lid_peak=_r(traits.upper_lid_peak),
-        lower_lid_peak=_r(traits.lower_lid_peak),
-        upper_lid_power=_r(traits.upper_lid_power),
-        lower_lid_power=_r(traits.lower_lid_power),
-        caruncle_width_frac=_r(traits.caruncle_width_frac),
-        crease_frac=_r(traits.crease_frac),
-        brow_frac=_r(traits.brow_frac),
-        brow_thickness_frac=_r(traits.brow_thickness_frac),
-        skin_rgb=traits.skin_rgb,
-        periorbital_darkening=_r(traits.periorbital_darkening),
-        iris_style=traits.iris_style,
-        iris_rgb=traits.iris_rgb,
-        iris_light_rgb=traits.iris_light_rgb,
-        iris_collarette_rgb=traits.iris_collarette_rgb,
-        limbal_ring_strength=_r(rng.uniform(0.1, 0.7)),
-        iris_fibre_contrast=_r(rng.uniform(0.5, 1.2)),
-        iris_crypts=int(rng.integers(0, 12)),
-        sclera_rgb=traits.sclera_rgb,
-        vessel_density=_r(float(np.clip(traits.vessel_density + rng.normal(0, 0.1), 0, 1))),
-        caruncle_rgb=traits.caruncle_rgb,
-        hair_rgb=traits.hair_rgb,
-        lash_length_frac=_r(traits.lash_length_frac),
-        lash_density=_r(traits.lash_density),
-        age_lines=_r(traits.age_lines),
-        lid_shadow_strength=_r(rng.uniform(0.25, 0.6)),
-        reflex_dx_frac=_r(rng.normal(0.0, 0.25)),
-        reflex_dy_frac=_r(rng.normal(-0.1, 0.2)),
-        reflex_radius_frac=_r(rng.uniform(0.035, 0.1) * shape),
-        reflex_shape=reflex_shape,
-        reflex_strength=_r(0.0 if rng.random() < 0.08 else rng.uniform(0.5, 1.0)),
-        skin_texture_strength=_r(rng.uniform(0.3, 1.0)),
-        illumination_strength=_r(min(0.6, rng.uniform(0.0, 0.35) * light)),
-        illumination_angle_deg=_r(rng.uniform(0.0, 360.0)),
-        vignette_strength=_r(min(0.5, rng.uniform(0.0, 0.3) * light)),
-        colour_cast_strength=_r(min(0.45, rng.uniform(0.0, 0.25) * light)),
-        colour_cast_rgb=(_r(cast[0]), _r(cast[1]), _r(cast[2])),
+    return _FirstDraws(lid_open, gaze, roll, eye_width, slack, shape, reflex_shape, cast, jpeg)
+
+
+def _lid_open(rng: np.random.Generator, habitual: float) -> float:
+    """Upper lid opening of one image: a blink, or around the habitual level."""
+    if rng.random() < BLINK_PROBABILITY:
+        return 0.0
+    lid_open = float(np.clip(habitual + rng.normal(0.0, 0.08) - rng.exponential(0.04), 0.12, 1.0))
+    if rng.random() < 0.1:  # occasional wide-eyed or half-blink frames
+        lid_open = float(rng.uniform(0.12, 1.0))
+    return lid_open
+
+
+def _gaze(rng: np.random.Generator) -> np.ndarray:
+    """Gaze (2,) in [-1, 1]: near primary, one of the four clinical directions, or anywhere."""
+    gaze_kind = rng.random()
+    if gaze_kind < 0.3:  # near primary gaze
+        gaze = rng.normal(0.0, 0.12, 2)
+    elif gaze_kind < 0.85:  # one of the four clinical directions
+        axis = int(rng.integers(0, 4))
+        amount = rng.uniform(0.4, 1.0)
+        gaze = np.array([[amount, 0], [-amount, 0], [0, amount], [0, -amount]][axis], float)
+        gaze = gaze + rng.normal(0.0, 0.08, 2)
+    else:
+        gaze = rng.uniform(-1.0, 1.0, 2)
+    return np.clip(gaze, -1.0, 1.0)
+
+
+def _camera_fields(
+    rng: np.random.Generator, light: float, first: _FirstDraws, skin_luma: float
+) -> dict[str, Any]:
+    """The photometric EyeParams fields (the last draws of :func:`sample_eye_params`)."""
+    cast = first.cast
+    return {
+        "illumination_strength": _r(min(0.6, rng.uniform(0.0, 0.35) * light)),
+        "illumination_angle_deg": _r(rng.uniform(0.0, 360.0)),
+        "vignette_strength": _r(min(0.5, rng.uniform(0.0, 0.3) * light)),
+        "colour_cast_strength": _r(min(0.45, rng.uniform(0.0, 0.25) * light)),
+        "colour_cast_rgb": (_r(cast[0]), _r(cast[1]), _r(cast[2])),
         # Cameras meter on the face: darker skin is exposed a little brighter.
-        exposure=_r(float(np.exp(rng.normal(0.0, 0.13 * light)) * (150.0 / skin_luma) ** 0.3)),
-        blur_sigma_px=_r(rng.uniform(0.3, 1.9) if rng.random() < 0.9 else 0.0),
-        noise_sigma=_r(rng.uniform(0.0, 6.0)),
-        jpeg_quality=jpeg,
-        noise_seed=int(rng.integers(0, 2**31 - 1)),
-    )
+        "exposure": _r(float(np.exp(rng.normal(0.0, 0.13 * light)) * (150.0 / skin_luma) ** 0.3)),
+        "blur_sigma_px": _r(rng.uniform(0.3, 1.9) if rng.random() < 0.9 else 0.0),
+        "noise_sigma": _r(rng.uniform(0.0, 6.0)),
+        "jpeg_quality": first.jpeg,
+        "noise_seed": int(rng.integers(0, 2**31 - 1)),
+    }

@@ -161,8 +161,26 @@ def _gauss(x: np.ndarray, mu: float | np.ndarray, sigma: float) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 
 
-def _skin(params: EyeParams, geo: EyeGeometry, mottle: np.ndarray, grain: np.ndarray) -> np.ndarray:
-    """Periorbital skin, float32 (H, W, 3) 0–255: tone, shading and texture."""
+@dataclass(frozen=True)
+class _SkinFrame:
+    """Coarse-grid coordinates of the skin shading, all (lh, lw) float arrays.
+
+    Attributes:
+        s, h: fissure position (eye widths) and height (crop px).
+        du: eye widths above the upper lid; dl: eye widths below the lower lid.
+        crease: crease height above the upper lid (eye widths).
+        win: 1 over the fissure, fading beyond the canthi.
+    """
+
+    s: np.ndarray
+    h: np.ndarray
+    du: np.ndarray
+    dl: np.ndarray
+    crease: np.ndarray
+    win: np.ndarray
+
+
+def _skin_frame(geo: EyeGeometry) -> _SkinFrame:
     H, W = geo.height_px, geo.width_px
     lh, lw = -(-H // _DOWNSCALE), -(-W // _DOWNSCALE)
     xs, ys = _grid(0, 0, lw, lh, float(_DOWNSCALE), (_DOWNSCALE - 1) / 2.0)
@@ -170,14 +188,53 @@ def _skin(params: EyeParams, geo: EyeGeometry, mottle: np.ndarray, grain: np.nda
     w = geo.eye_w
     s = sw / w
     sc = np.clip(s, 0.0, 1.0)
-    du = (h - _lut(sc, geo, geo.upper_lut)) / w  # eye widths above the upper lid
-    dl = (_lut(sc, geo, geo.lower_lut) - h) / w  # eye widths below the lower lid
+    du = (h - _lut(sc, geo, geo.upper_lut)) / w
+    dl = (_lut(sc, geo, geo.lower_lut) - h) / w
     crease = (_lut(sc, geo, geo.crease_lut) - _lut(sc, geo, geo.upper_lut)) / w
-    win = _window(s, 0.15)
-    dark = params.periorbital_darkening
+    return _SkinFrame(s=s, h=h, du=du, dl=dl, crease=crease, win=_window(s, 0.15))
 
-    lum = np.ones_like(du)
-    pig = np.zeros_like(du)
+
+#: Brow thickness along the fissure (s -> factor of ``brow_thickness_frac``).
+_BROW_TAPER_S = [-0.2, 0.2, 1.0, 1.25]
+_BROW_TAPER = [1.1, 1.0, 0.6, 0.2]
+
+
+def _brow_height(params: EyeParams, s: np.ndarray) -> np.ndarray:
+    """Brow height above the upper lid at fissure position ``s``, in eye widths."""
+    return params.brow_frac + 0.06 * np.sin(np.pi * np.clip((s + 0.15) / 1.35, 0.0, 1.0))
+
+
+def _skin(params: EyeParams, geo: EyeGeometry, mottle: np.ndarray, grain: np.ndarray) -> np.ndarray:
+    """Periorbital skin, float32 (H, W, 3) 0–255: tone, shading and texture."""
+    f = _skin_frame(geo)
+    lum = np.ones_like(f.du)
+    pig = np.zeros_like(f.du)
+    _upper_lid_shading(lum, pig, params, f)
+    brow = _brow(lum, params, f)
+    _lower_shading(lum, pig, params, f, geo.eye_w)
+
+    base = _rgb(params.skin_rgb)
+    pig_rgb = base * np.array([0.74, 0.66, 0.68], np.float32)
+    hair = _rgb(params.hair_rgb)
+    pig = np.clip(pig, 0.0, 0.9)[..., None]
+    low = base * (1.0 - pig) + pig_rgb * pig
+    brow = np.clip(brow, 0.0, 1.0)[..., None]
+    low = low * (1.0 - brow) + hair * brow
+    low *= lum[..., None]
+    H, W = geo.height_px, geo.width_px
+    skin = cv2.resize(low.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR)
+    t = params.skin_texture_strength
+    texture = 1.0 + t * (0.035 * mottle + 0.03 * grain)
+    skin *= texture[..., None]
+    # Mottling is also a little redder where the skin is more vascular.
+    skin[..., 0] += (6.0 * t) * mottle
+    return skin
+
+
+def _upper_lid_shading(lum: np.ndarray, pig: np.ndarray, params: EyeParams, f: _SkinFrame) -> None:
+    """Tarsal skin, the fold above the crease and the sulcus above it (in place)."""
+    du, crease, win = f.du, f.crease, f.win
+    dark = params.periorbital_darkening
     # Tarsal lid skin between lash line and crease: a little darker and more pigmented.
     tarsal = 1.0 / (1.0 + np.exp(-du / 0.01)) * 1.0 / (1.0 + np.exp((du - crease) / 0.04)) * win
     lum *= 1.0 - 0.03 * tarsal
@@ -185,10 +242,14 @@ def _skin(params: EyeParams, geo: EyeGeometry, mottle: np.ndarray, grain: np.nda
     # Skin fold above the crease catches the light; the sulcus above it is shadowed.
     lum *= 1.0 + 0.05 * _gauss(du, crease + 0.06, 0.07) * win
     hollow = 0.04 + 0.1 * dark
-    lum *= 1.0 - hollow * _gauss(du, crease + 0.2, 0.12) * _window(s, 0.3)
-    # Brow ridge highlight and the brow itself.
-    brow_h = params.brow_frac + 0.06 * np.sin(np.pi * np.clip((s + 0.15) / 1.35, 0.0, 1.0))
-    thick = params.brow_thickness_frac * np.interp(s, [-0.2, 0.2, 1.0, 1.25], [1.1, 1.0, 0.6, 0.2])
+    lum *= 1.0 - hollow * _gauss(du, crease + 0.2, 0.12) * _window(f.s, 0.3)
+
+
+def _brow(lum: np.ndarray, params: EyeParams, f: _SkinFrame) -> np.ndarray:
+    """Brow ridge highlight (into ``lum``, in place); returns the brow's hair alpha."""
+    s, du = f.s, f.du
+    brow_h = _brow_height(params, s)
+    thick = params.brow_thickness_frac * np.interp(s, _BROW_TAPER_S, _BROW_TAPER)
     lum *= 1.0 + 0.07 * _gauss(du, brow_h - thick - 0.06, 0.07) * _window(s, 0.4)
     brow = (
         1.0
@@ -197,7 +258,15 @@ def _skin(params: EyeParams, geo: EyeGeometry, mottle: np.ndarray, grain: np.nda
         / (1.0 + np.exp((du - brow_h - 0.5 * thick) / 0.015))
     )
     brow *= np.clip((s + 0.22) / 0.1, 0.0, 1.0) * np.clip((1.25 - s) / 0.15, 0.0, 1.0)
-    brow = brow * (0.35 + 0.3 * params.lash_density)
+    return brow * (0.35 + 0.3 * params.lash_density)
+
+
+def _lower_shading(
+    lum: np.ndarray, pig: np.ndarray, params: EyeParams, f: _SkinFrame, w: float
+) -> None:
+    """Under-eye, cheek, side of the nose and the orbital hollow (in place)."""
+    s, dl, win = f.s, f.dl, f.win
+    dark = params.periorbital_darkening
     # Under-eye: dark circle, lower-lid bulge, infraorbital fold, cheek highlight.
     lum *= 1.0 + 0.04 * _gauss(dl, 0.04, 0.05) * win
     under = _gauss(dl, 0.16, 0.1) * _window(s, 0.2)
@@ -210,28 +279,49 @@ def _skin(params: EyeParams, geo: EyeGeometry, mottle: np.ndarray, grain: np.nda
     nose_gain = -0.35 + 0.5 * ((params.noise_seed % 1000) / 1000.0)
     lum *= 1.0 + nose_gain * nose
     # Orbit as a whole sits in a soft hollow.
-    lum *= 1.0 - 0.07 * np.exp(-((lateral / 0.7) ** 2) - ((h / w) / 0.45) ** 2)
-
-    base = _rgb(params.skin_rgb)
-    pig_rgb = base * np.array([0.74, 0.66, 0.68], np.float32)
-    hair = _rgb(params.hair_rgb)
-    pig = np.clip(pig, 0.0, 0.9)[..., None]
-    low = base * (1.0 - pig) + pig_rgb * pig
-    brow = np.clip(brow, 0.0, 1.0)[..., None]
-    low = low * (1.0 - brow) + hair * brow
-    low *= lum[..., None]
-    skin = cv2.resize(low.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR)
-    t = params.skin_texture_strength
-    texture = 1.0 + t * (0.035 * mottle + 0.03 * grain)
-    skin *= texture[..., None]
-    # Mottling is also a little redder where the skin is more vascular.
-    skin[..., 0] += (6.0 * t) * mottle
-    return skin
+    lum *= 1.0 - 0.07 * np.exp(-((lateral / 0.7) ** 2) - ((f.h / w) / 0.45) ** 2)
 
 
 # ---------------------------------------------------------------------------------------
 # eye opening and lid margins
 # ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Patch:
+    """The pixel box around the lid opening and its coordinates.
+
+    Attributes:
+        x0, y0, x1, y1: the box in crop px (x1/y1 exclusive).
+        xs, ys: float32 crop x (1, w) and y (h, 1) of the box's pixel centres.
+        sw, h: fissure-frame coordinates (h, w) of those centres (crop px).
+        s: sw / eye width (h, w).
+        hu, hl: upper / lower lid height at s (h, w; crop px).
+        span: 1 between the canthi (0 < s < 1), else 0 (h, w).
+    """
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    xs: np.ndarray
+    ys: np.ndarray
+    sw: np.ndarray
+    h: np.ndarray
+    s: np.ndarray
+    hu: np.ndarray
+    hl: np.ndarray
+    span: np.ndarray
+
+
+def _patch(geo: EyeGeometry, x0: int, y0: int, x1: int, y1: int) -> _Patch:
+    xs, ys = _grid(x0, y0, x1, y1)
+    sw, h = geo.to_fissure(xs, ys)
+    s = sw / geo.eye_w
+    hu = _lut(s, geo, geo.upper_lut)
+    hl = _lut(s, geo, geo.lower_lut)
+    span = ((s > 0.0) & (s < 1.0)).astype(np.float32)
+    return _Patch(x0, y0, x1, y1, xs, ys, sw, h, s, hu, hl, span)
 
 
 def _eye_opening(
@@ -242,40 +332,87 @@ def _eye_opening(
     mottle: np.ndarray,
 ) -> None:
     """Paint sclera, caruncle, iris, pupil, reflex and the lid margins into ``image``."""
-    w, r, rp = geo.eye_w, geo.iris_r, geo.pupil_r
+    w, r = geo.eye_w, geo.iris_r
     margin_up = 0.02 * w + 1.5
     margin_lo = 0.012 * w + 1.2
     x0, y0, x1, y1 = geo.opening_bbox(margin_up + 3.0)
     if x1 <= x0 or y1 <= y0:
         return
-    xs, ys = _grid(x0, y0, x1, y1)
-    sw, h = geo.to_fissure(xs, ys)
-    s = sw / w
-    hu = _lut(s, geo, geo.upper_lut)
-    hl = _lut(s, geo, geo.lower_lut)
-    span = ((s > 0.0) & (s < 1.0)).astype(np.float32)
+    p = _patch(geo, x0, y0, x1, y1)
     region = image[y0:y1, x0:x1]
-
-    # Lid margins first (they lie outside the opening): a dark lash line fading up the lid
-    # margin, and a wet pinkish lower rim with a thin tear-meniscus highlight.
-    above = h - hu
-    upper_rim = np.clip(above + 0.5, 0, 1) * np.clip(1.0 - above / margin_up, 0, 1) ** 0.7 * span
-    below = hl - h
-    lower_rim = np.clip(below + 0.5, 0, 1) * np.clip((margin_lo - below) / 1.2, 0, 1) * span
-    rim_rgb = _rgb(params.caruncle_rgb) * 0.7 + _rgb(params.skin_rgb) * 0.3
-    region *= (1.0 - 0.75 * upper_rim)[..., None]
+    # Lid margins first (they lie outside the opening).
+    _upper_margin(region, p, margin_up)
     if geo.closed:
         return
-    region += (0.6 * lower_rim)[..., None] * (rim_rgb - region)
-    region += (35.0 * _gauss(below, 0.7, 0.6) * span)[..., None]
+    _lower_margin(region, params, p, margin_lo)
 
-    opening = np.clip(hu - h + 0.5, 0, 1) * np.clip(h - hl + 0.5, 0, 1) * span
-    # Sclera: the globe darkens towards the canthi and towards both lids; pinker and
-    # redder (vessels) towards the corners.
+    opening = np.clip(p.hu - p.h + 0.5, 0, 1) * np.clip(p.h - p.hl + 0.5, 0, 1) * p.span
+    mottle_box = mottle[y0:y1, x0:x1]
+    eye = _sclera(params, geo, rng, p, mottle_box)
+    _caruncle(eye, params, geo, p, mottle_box)
+    _iris(eye, params, geo, rng, p)
+    # Shadow of the upper lid and lashes on the globe.
+    depth = np.maximum(p.hu - p.h, 0.0)
+    lid_shadow = 1.0 - params.lid_shadow_strength * np.exp(-depth / (0.35 * r + 1.0))
+    eye *= lid_shadow[..., None]
+    if params.reflex_strength > 0:
+        _reflex(eye, params, geo, p)
+    oa = opening[..., None]
+    region += oa * (eye - region)
+
+
+def _upper_margin(region: np.ndarray, p: _Patch, margin_up: float) -> None:
+    """A dark lash line fading up the upper lid margin (``margin_up`` crop px)."""
+    above = p.h - p.hu
+    upper_rim = np.clip(above + 0.5, 0, 1) * np.clip(1.0 - above / margin_up, 0, 1) ** 0.7 * p.span
+    region *= (1.0 - 0.75 * upper_rim)[..., None]
+
+
+def _lower_margin(region: np.ndarray, params: EyeParams, p: _Patch, margin_lo: float) -> None:
+    """A wet pinkish lower rim (``margin_lo`` crop px) with a thin tear-meniscus highlight."""
+    below = p.hl - p.h
+    lower_rim = np.clip(below + 0.5, 0, 1) * np.clip((margin_lo - below) / 1.2, 0, 1) * p.span
+    rim_rgb = _rgb(params.caruncle_rgb) * 0.7 + _rgb(params.skin_rgb) * 0.3
+    region += (0.6 * lower_rim)[..., None] * (rim_rgb - region)
+    region += (35.0 * _gauss(below, 0.7, 0.6) * p.span)[..., None]
+
+
+def _sclera(
+    params: EyeParams,
+    geo: EyeGeometry,
+    rng: np.random.Generator,
+    p: _Patch,
+    mottle_box: np.ndarray,
+) -> np.ndarray:
+    """Sclera of the box, float32 (h, w, 3) 0–255.
+
+    The globe darkens towards the canthi and towards both lids; it is pinker and redder
+    (vessels) towards the corners.
+    """
+    s, h, hu, hl = p.s, p.h, p.hu, p.hl
     edge = np.clip(np.abs(2.0 * s - 1.0), 0.0, 1.0)
     tv = np.clip((h - hl) / np.maximum(hu - hl, 1.0), 0.0, 1.0)
-    shade = 0.88 - 0.38 * edge**2.2 - 0.12 * (2.0 * tv - 1.0) ** 2 + 0.025 * mottle[y0:y1, x0:x1]
-    vessels = np.zeros(region.shape[:2], np.uint8)
+    shade = 0.88 - 0.38 * edge**2.2 - 0.12 * (2.0 * tv - 1.0) ** 2 + 0.025 * mottle_box
+    vessels = _vessels(params, geo, rng, p)
+    cw = geo.caruncle_w
+    pink = 0.15 * edge**3 + 0.25 * _gauss(p.sw, 1.3 * cw, 0.25 * cw)
+    red = vessels.astype(np.float32) * ((0.08 + 0.22 * params.vessel_density) / 255.0)
+    sclera_rgb = _rgb(params.sclera_rgb)
+    car_rgb = _rgb(params.caruncle_rgb)
+    vessel_rgb = np.array([160.0, 50.0, 50.0], np.float32)
+    return (
+        sclera_rgb * (shade * (1.0 - pink - red))[..., None]
+        + car_rgb * (shade * pink)[..., None]
+        + vessel_rgb * (shade * red)[..., None]
+    )
+
+
+def _vessels(
+    params: EyeParams, geo: EyeGeometry, rng: np.random.Generator, p: _Patch
+) -> np.ndarray:
+    """Conjunctival vessels from both corners: uint8 (h, w) anti-aliased line mask."""
+    w, r = geo.eye_w, geo.iris_r
+    vessels = np.zeros((p.y1 - p.y0, p.x1 - p.x0), np.uint8)
     n_vessels = int(4 + 26 * params.vessel_density)
     side = rng.random(n_vessels) < 0.5
     start_s = np.where(side, rng.uniform(0.02, 0.25, n_vessels), rng.uniform(0.75, 0.98, n_vessels))
@@ -285,20 +422,18 @@ def _eye_opening(
     seg = rng.uniform(0.02, 0.05, (n_vessels, 1)) * w
     wander = np.cumsum(rng.normal(0.0, 0.35, (n_vessels, 6)), axis=1) * seg * 0.5
     pts = _to_pts(geo, start_s[:, None] * w + direction * steps * seg, start_h[:, None] + wander)
-    pts -= np.array([x0 * 16, y0 * 16], np.int32)
+    pts -= np.array([p.x0 * 16, p.y0 * 16], np.int32)
     cv2.polylines(vessels, list(pts), False, 255, 1, cv2.LINE_AA, 4)
-    cw = geo.caruncle_w
-    pink = 0.15 * edge**3 + 0.25 * _gauss(sw, 1.3 * cw, 0.25 * cw)
-    red = vessels.astype(np.float32) * ((0.08 + 0.22 * params.vessel_density) / 255.0)
-    sclera_rgb = _rgb(params.sclera_rgb)
+    return vessels
+
+
+def _caruncle(
+    eye: np.ndarray, params: EyeParams, geo: EyeGeometry, p: _Patch, mottle_box: np.ndarray
+) -> None:
+    """Blend the caruncle (a moist pink mound) into ``eye``, in its own small box."""
+    sw, h = p.sw, p.h
+    w, cw = geo.eye_w, geo.caruncle_w
     car_rgb = _rgb(params.caruncle_rgb)
-    vessel_rgb = np.array([160.0, 50.0, 50.0], np.float32)
-    eye = (
-        sclera_rgb * (shade * (1.0 - pink - red))[..., None]
-        + car_rgb * (shade * pink)[..., None]
-        + vessel_rgb * (shade * red)[..., None]
-    )
-    # Caruncle (a moist pink mound) in its own small box.
     s_c = cw / w
     up_c = float(np.interp(s_c, geo.s_lut, geo.upper_lut))
     lo_c = float(np.interp(s_c, geo.s_lut, geo.lower_lut))
@@ -309,68 +444,67 @@ def _eye_opening(
     if rows.size:
         sl = np.s_[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
         bump = np.clip(1.0 - ell[sl], 0.0, 1.0)
-        car_tex = (
-            car_rgb
-            * (0.75 + 0.3 * bump + 0.06 * np.clip(mottle[y0:y1, x0:x1][sl], -2, 2))[..., None]
-        )
+        car_tex = car_rgb * (0.75 + 0.3 * bump + 0.06 * np.clip(mottle_box[sl], -2, 2))[..., None]
         a = car[sl][..., None]
         eye[sl] = eye[sl] * (1.0 - a) + car_tex * a
 
-    # Iris and pupil in the iris's own box (texture through a polar lookup).
+
+def _iris(
+    eye: np.ndarray, params: EyeParams, geo: EyeGeometry, rng: np.random.Generator, p: _Patch
+) -> None:
+    """Blend iris and pupil into ``eye``, in the iris's own box (polar texture lookup)."""
+    r, rp = geo.iris_r, geo.pupil_r
+    x0, y0, x1, y1 = p.x0, p.y0, p.x1, p.y1
     icx, icy = geo.iris_center()
     pcx, pcy = geo.pupil_center()
     bx0, bx1 = max(0, int(icx - r - 2) - x0), min(x1 - x0, int(icx + r + 3) - x0)
     by0, by1 = max(0, int(icy - r - 2) - y0), min(y1 - y0, int(icy + r + 3) - y0)
-    if bx1 > bx0 and by1 > by0:
-        dx = np.broadcast_to(xs[:, bx0:bx1] - icx, (by1 - by0, bx1 - bx0))
-        dy = np.broadcast_to(ys[by0:by1] - icy, (by1 - by0, bx1 - bx0))
-        dist = np.sqrt(dx * dx + dy * dy)
-        limbus = max(1.0, 0.03 * r)
-        iris_a = np.clip((r - dist) / limbus + 0.5, 0.0, 1.0)
-        tex = iris_polar_texture(params, rng)
-        map_x, map_y = iris_remap_coords(dx, dy, r)
-        iris_rgb = cv2.remap(tex, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-        pdist = np.sqrt((dx + icx - pcx) ** 2 + (dy + icy - pcy) ** 2)
-        pupil_a = np.clip(rp - pdist + 0.5, 0.0, 1.0)[..., None]
-        pupil_rgb = np.array([12.0, 11.0, 11.0], np.float32) + 0.05 * _rgb(params.iris_rgb)
-        iris_rgb = iris_rgb * (1.0 - pupil_a) + pupil_rgb * pupil_a
-        a = iris_a[..., None]
-        eye[by0:by1, bx0:bx1] = eye[by0:by1, bx0:bx1] * (1.0 - a) + iris_rgb * a
+    if bx1 <= bx0 or by1 <= by0:
+        return
+    dx = np.broadcast_to(p.xs[:, bx0:bx1] - icx, (by1 - by0, bx1 - bx0))
+    dy = np.broadcast_to(p.ys[by0:by1] - icy, (by1 - by0, bx1 - bx0))
+    dist = np.sqrt(dx * dx + dy * dy)
+    limbus = max(1.0, 0.03 * r)
+    iris_a = np.clip((r - dist) / limbus + 0.5, 0.0, 1.0)
+    tex = iris_polar_texture(params, rng)
+    map_x, map_y = iris_remap_coords(dx, dy, r)
+    iris_rgb = cv2.remap(tex, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    pdist = np.sqrt((dx + icx - pcx) ** 2 + (dy + icy - pcy) ** 2)
+    pupil_a = np.clip(rp - pdist + 0.5, 0.0, 1.0)[..., None]
+    pupil_rgb = np.array([12.0, 11.0, 11.0], np.float32) + 0.05 * _rgb(params.iris_rgb)
+    iris_rgb = iris_rgb * (1.0 - pupil_a) + pupil_rgb * pupil_a
+    a = iris_a[..., None]
+    eye[by0:by1, bx0:bx1] = eye[by0:by1, bx0:bx1] * (1.0 - a) + iris_rgb * a
 
-    # Shadow of the upper lid and lashes on the globe.
-    depth = np.maximum(hu - h, 0.0)
-    lid_shadow = 1.0 - params.lid_shadow_strength * np.exp(-depth / (0.35 * r + 1.0))
-    eye *= lid_shadow[..., None]
 
-    # Corneal light reflex (specular; labels are untouched) and a faint window reflection.
-    if params.reflex_strength > 0:
-        rx = icx + params.reflex_dx_frac * r
-        ry = icy + params.reflex_dy_frac * r
-        rr = max(0.8, params.reflex_radius_frac * r)
-        ext = 1.0 * r
-        qx0, qx1 = max(0, int(rx - ext) - x0), min(x1 - x0, int(rx + ext) + 2 - x0)
-        qy0, qy1 = max(0, int(ry - ext) - y0), min(y1 - y0, int(ry + ext) + 2 - y0)
-        if qx1 > qx0 and qy1 > qy0:
-            qx = xs[:, qx0:qx1] - rx
-            qy = ys[qy0:qy1] - ry
-            rdist = np.sqrt(qx * qx + qy * qy)
-            if params.reflex_shape == "ring":
-                spot = np.clip(0.35 * rr - np.abs(rdist - 1.6 * rr) + 0.5, 0.0, 1.0)
-            elif params.reflex_shape == "window":
-                spot = np.clip(1.3 * rr - np.abs(qx) + 0.5, 0, 1) * np.clip(
-                    0.9 * rr - np.abs(qy) + 0.5, 0, 1
-                )
-            else:
-                spot = np.clip(rr - rdist + 0.5, 0.0, 1.0)
-            glow = 0.2 * np.exp(-((rdist / (2.2 * rr)) ** 2)) + 0.06 * np.exp(
-                -((rdist / (0.8 * r)) ** 2)
-            )
-            a = (params.reflex_strength * np.clip(spot + glow, 0.0, 1.0))[..., None]
-            sub = eye[qy0:qy1, qx0:qx1]
-            sub += a * (250.0 - sub)
-
-    oa = opening[..., None]
-    region += oa * (eye - region)
+def _reflex(eye: np.ndarray, params: EyeParams, geo: EyeGeometry, p: _Patch) -> None:
+    """Corneal light reflex (specular; labels are untouched) and a faint window reflection."""
+    r = geo.iris_r
+    x0, y0, x1, y1 = p.x0, p.y0, p.x1, p.y1
+    icx, icy = geo.iris_center()
+    rx = icx + params.reflex_dx_frac * r
+    ry = icy + params.reflex_dy_frac * r
+    rr = max(0.8, params.reflex_radius_frac * r)
+    ext = 1.0 * r
+    qx0, qx1 = max(0, int(rx - ext) - x0), min(x1 - x0, int(rx + ext) + 2 - x0)
+    qy0, qy1 = max(0, int(ry - ext) - y0), min(y1 - y0, int(ry + ext) + 2 - y0)
+    if qx1 <= qx0 or qy1 <= qy0:
+        return
+    qx = p.xs[:, qx0:qx1] - rx
+    qy = p.ys[qy0:qy1] - ry
+    rdist = np.sqrt(qx * qx + qy * qy)
+    if params.reflex_shape == "ring":
+        spot = np.clip(0.35 * rr - np.abs(rdist - 1.6 * rr) + 0.5, 0.0, 1.0)
+    elif params.reflex_shape == "window":
+        spot = np.clip(1.3 * rr - np.abs(qx) + 0.5, 0, 1) * np.clip(
+            0.9 * rr - np.abs(qy) + 0.5, 0, 1
+        )
+    else:
+        spot = np.clip(rr - rdist + 0.5, 0.0, 1.0)
+    glow = 0.2 * np.exp(-((rdist / (2.2 * rr)) ** 2)) + 0.06 * np.exp(-((rdist / (0.8 * r)) ** 2))
+    a = (params.reflex_strength * np.clip(spot + glow, 0.0, 1.0))[..., None]
+    sub = eye[qy0:qy1, qx0:qx1]
+    sub += a * (250.0 - sub)
 
 
 # ---------------------------------------------------------------------------------------
@@ -439,15 +573,37 @@ def _lash_polylines(
 def _hair(image: np.ndarray, params: EyeParams, geo: EyeGeometry, rng: np.random.Generator) -> None:
     """Upper (dense) and lower (sparse) lashes, and brow hairs, composited in hair colour."""
     H, W = geo.height_px, geo.width_px
-    w = geo.eye_w
     mask = np.zeros((H, W), np.uint8)
-    thick = 2 if w > 380 else 1
-    density = params.lash_density
-    lash_len = params.lash_length_frac * w
+    thick = 2 if geo.eye_w > 380 else 1
+    upper = _upper_lashes(params, geo, rng)
+    lower = _lower_lashes(params, geo, rng)
+    # Thicker roots, thin tips.
+    cv2.polylines(mask, list(upper[:, :3]), False, 225, thick, cv2.LINE_AA, 4)
+    cv2.polylines(mask, list(upper[:, 2:]), False, 175, 1, cv2.LINE_AA, 4)
+    cv2.polylines(mask, list(lower), False, 150, 1, cv2.LINE_AA, 4)
+    brow = _brow_hairs(params, geo, rng)
+    # Lashes look darker than the brow whatever the hair colour (roots, density, shadow).
+    hair_rgb = _rgb(params.hair_rgb)
+    _composite_rows(image, mask, hair_rgb * 0.45 + 6.0)
+    # Only draw brow hairs whose root falls in (or near) the crop.
+    x = brow[:, 0, 0] / 16.0
+    y = brow[:, 0, 1] / 16.0
+    keep = (x > -20) & (x < W + 20) & (y > -20) & (y < H + 20)
+    if keep.any():
+        mask[:] = 0
+        cv2.polylines(mask, list(brow[keep]), False, 150, 1, cv2.LINE_AA, 4)
+        _composite_rows(image, mask, hair_rgb)
 
-    # Upper lashes grow in clumps: medial ones lean medially, lateral ones sweep out, and
-    # they curl upwards. Seen from the front they are foreshortened, longest laterally.
-    n_clumps = int(30 + 55 * density)
+
+def _upper_lashes(params: EyeParams, geo: EyeGeometry, rng: np.random.Generator) -> np.ndarray:
+    """Upper lashes as int32 (n, 5, 2) crop points (4 fraction bits).
+
+    They grow in clumps: medial ones lean medially, lateral ones sweep out, and they curl
+    upwards. Seen from the front they are foreshortened, longest laterally.
+    """
+    w = geo.eye_w
+    lash_len = params.lash_length_frac * w
+    n_clumps = int(30 + 55 * params.lash_density)
     per_clump = rng.integers(1, 5, n_clumps)
     clump_s = rng.uniform(0.07, 0.97, n_clumps)
     clump_lean = -25.0 + 85.0 * clump_s + rng.normal(0.0, 7.0, n_clumps)
@@ -466,27 +622,32 @@ def _hair(image: np.ndarray, params: EyeParams, geo: EyeGeometry, rng: np.random
     else:
         angle = 90.0 - lean - np.sign(lean) * 12.0
         curl = np.sign(lean) * rng.uniform(3.0, 10.0, n_up)
-    upper = _lash_polylines(geo, rng, s, root_h, angle, length, curl)
-    # Lower lashes: sparse, short, pointing down and out.
-    n_lo = int(6 + 22 * density)
+    return _lash_polylines(geo, rng, s, root_h, angle, length, curl)
+
+
+def _lower_lashes(params: EyeParams, geo: EyeGeometry, rng: np.random.Generator) -> np.ndarray:
+    """Lower lashes, sparse, short, pointing down and out: int32 (n, 4, 2) crop points."""
+    w = geo.eye_w
+    lash_len = params.lash_length_frac * w
+    n_lo = int(6 + 22 * params.lash_density)
     s_lo = rng.uniform(0.2, 0.95, n_lo)
     root_lo = np.interp(s_lo, geo.s_lut, geo.lower_lut) - (0.011 * w + 1.0)
     angle_lo = -90.0 + 55.0 * s_lo + rng.normal(0.0, 10.0, n_lo)
     len_lo = lash_len * rng.uniform(0.2, 0.4, n_lo)
-    lower = _lash_polylines(geo, rng, s_lo, root_lo, angle_lo, len_lo, rng.normal(0, 4, n_lo), 3)
-    # Thicker roots, thin tips.
-    cv2.polylines(mask, list(upper[:, :3]), False, 225, thick, cv2.LINE_AA, 4)
-    cv2.polylines(mask, list(upper[:, 2:]), False, 175, 1, cv2.LINE_AA, 4)
-    cv2.polylines(mask, list(lower), False, 150, 1, cv2.LINE_AA, 4)
+    return _lash_polylines(geo, rng, s_lo, root_lo, angle_lo, len_lo, rng.normal(0, 4, n_lo), 3)
 
-    # Brow hairs along the brow band, from upright at the head to flat at the tail.
-    n_brow = int(250 + 450 * density)
+
+def _brow_hairs(params: EyeParams, geo: EyeGeometry, rng: np.random.Generator) -> np.ndarray:
+    """Brow hairs along the brow band, upright at the head to flat at the tail.
+
+    Returns int32 (n, 3, 2) crop points (4 fraction bits).
+    """
+    w = geo.eye_w
+    n_brow = int(250 + 450 * params.lash_density)
     sb = rng.uniform(-0.2, 1.22, n_brow)
     sc = np.clip(sb, 0.0, 1.0)
-    brow_h = (params.brow_frac + 0.06 * np.sin(np.pi * np.clip((sb + 0.15) / 1.35, 0.0, 1.0))) * w
-    thick_b = (
-        params.brow_thickness_frac * w * np.interp(sb, [-0.2, 0.2, 1.0, 1.25], [1.1, 1.0, 0.6, 0.2])
-    )
+    brow_h = _brow_height(params, sb) * w
+    thick_b = params.brow_thickness_frac * w * np.interp(sb, _BROW_TAPER_S, _BROW_TAPER)
     hb = (
         np.interp(sc, geo.s_lut, geo.upper_lut) + brow_h + thick_b * rng.uniform(-0.6, 0.45, n_brow)
     )
@@ -494,18 +655,7 @@ def _hair(image: np.ndarray, params: EyeParams, geo: EyeGeometry, rng: np.random
         0, 9, n_brow
     )
     len_b = w * rng.uniform(0.035, 0.075, n_brow)
-    brow = _lash_polylines(geo, rng, sb, hb, angle_b, len_b, rng.normal(-2, 3, n_brow), 2)
-    # Lashes look darker than the brow whatever the hair colour (roots, density, shadow).
-    hair_rgb = _rgb(params.hair_rgb)
-    _composite_rows(image, mask, hair_rgb * 0.45 + 6.0)
-    # Only draw brow hairs whose root falls in (or near) the crop.
-    x = brow[:, 0, 0] / 16.0
-    y = brow[:, 0, 1] / 16.0
-    keep = (x > -20) & (x < W + 20) & (y > -20) & (y < H + 20)
-    if keep.any():
-        mask[:] = 0
-        cv2.polylines(mask, list(brow[keep]), False, 150, 1, cv2.LINE_AA, 4)
-        _composite_rows(image, mask, hair_rgb)
+    return _lash_polylines(geo, rng, sb, hb, angle_b, len_b, rng.normal(-2, 3, n_brow), 2)
 
 
 def _composite_rows(image: np.ndarray, mask: np.ndarray, colour: np.ndarray) -> None:

@@ -635,18 +635,17 @@ def render_frames(plan: VideoPlan) -> Iterator[tuple[np.ndarray, dict[str, Any]]
         (frame, truth): the frame as RGB uint8 (H, W, 3) and its ground-truth record
         (frame px of this frame; see the module docstring).
     """
-    import cv2
-
     spec = plan.spec
     _, _, render_eye = _renderer()
     face = _cached_face(tuple(spec.frame_size_px))
     setups = _cached_setups(spec)
     width, height = face.frame_size_px
+    size = (width, height)
     centre = face.landmarks.points_px[36:48].mean(axis=0)
     for fp in plan.frames:
         frame_from_base = head_motion(fp.head, centre)
         canvas = warp_source(
-            face.source_rgb, compose(frame_from_base, face.frame_from_source), (width, height)
+            face.source_rgb, compose(frame_from_base, face.frame_from_source), size
         ).astype(np.float32)
         eyes: dict[str, Any] = {}
         for side in SIDES:
@@ -659,55 +658,77 @@ def render_frames(plan: VideoPlan) -> Iterator[tuple[np.ndarray, dict[str, Any]]
             )
             eye = render_eye(params, width_px=CROP_WIDTH_PX, height_px=CROP_HEIGHT_PX)
             frame_from_crop = compose(frame_from_base, _base_from_crop(eye.truth, face, side))
-            per_crop = similarity_scale(frame_from_crop)
-            # Low-pass before shrinking (about 1/5 in the default video) so the phantom
-            # does not alias, and a little more so it is as soft as the enlarged photo.
-            sigma_crop = math.hypot(0.5, _PHANTOM_SOFTNESS_PX) / per_crop
-            phantom = cv2.GaussianBlur(np.asarray(eye.image), (0, 0), sigma_crop)
-            warped = cv2.warpAffine(
-                phantom.astype(np.float32),
-                frame_from_crop,
-                (width, height),
-                flags=cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_REPLICATE,
-            )
-            alpha = cv2.warpAffine(
-                setup.alpha_crop,
-                frame_from_crop,
-                (width, height),
-                flags=cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_CONSTANT,
-                borderValue=0.0,
-            )[..., None]
-            canvas = canvas * (1.0 - alpha) + warped * alpha
+            canvas = _blend_phantom(canvas, eye.image, setup.alpha_crop, frame_from_crop, size)
             eyes[side] = _eye_truth(eye.truth, frame_from_crop, fp.upper_lid_open[side])
-        if fp.blur is not None:
-            canvas = cv2.filter2D(
-                canvas, -1, _blur_kernel(fp.blur), borderType=cv2.BORDER_REFLECT101
-            )
-        if spec.noise_sigma > 0:
-            noise_rng = np.random.default_rng([spec.seed, 0x401, fp.index])
-            canvas = canvas + noise_rng.normal(0.0, spec.noise_sigma, canvas.shape).astype(
-                np.float32
-            )
-        frame = np.clip(np.round(canvas), 0, 255).astype(np.uint8)
-        record = {
-            "index": fp.index,
-            "timestamp_s": _round(fp.timestamp_s, 6),
-            "blink": fp.blink,
-            "blurred": fp.blur is not None,
-            "blur": fp.blur,
-            "gaze": {"x": _round(fp.gaze_x, 4), "y": _round(fp.gaze_y, 4)},
-            "head": {
-                "shift_x_px": _round(fp.head.shift_x_px),
-                "shift_y_px": _round(fp.head.shift_y_px),
-                "roll_deg": _round(fp.head.roll_deg, 4),
-                "scale": _round(fp.head.scale, 5),
-            },
-            "frame_from_base": [[_round(v, 6) for v in row] for row in frame_from_base],
-            "eyes": eyes,
-        }
-        yield frame, record
+        yield _finish_frame(canvas, fp, spec), _frame_record(fp, frame_from_base, eyes)
+
+
+def _blend_phantom(
+    canvas: np.ndarray,
+    image: np.ndarray,
+    alpha_crop: np.ndarray,
+    frame_from_crop: np.ndarray,
+    size: tuple[int, int],
+) -> np.ndarray:
+    """``canvas`` (float32 (H, W, 3)) with the phantom crop ``image`` warped in and blended
+    by ``alpha_crop``; ``size`` is the frame's (width, height)."""
+    import cv2
+
+    per_crop = similarity_scale(frame_from_crop)
+    # Low-pass before shrinking (about 1/5 in the default video) so the phantom
+    # does not alias, and a little more so it is as soft as the enlarged photo.
+    sigma_crop = math.hypot(0.5, _PHANTOM_SOFTNESS_PX) / per_crop
+    phantom = cv2.GaussianBlur(np.asarray(image), (0, 0), sigma_crop)
+    warped = cv2.warpAffine(
+        phantom.astype(np.float32),
+        frame_from_crop,
+        size,
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    alpha = cv2.warpAffine(
+        alpha_crop,
+        frame_from_crop,
+        size,
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0.0,
+    )[..., None]
+    return canvas * (1.0 - alpha) + warped * alpha
+
+
+def _finish_frame(canvas: np.ndarray, fp: FramePlan, spec: SynthVideoSpec) -> np.ndarray:
+    """The frame's blur and sensor noise, then RGB uint8 (H, W, 3)."""
+    import cv2
+
+    if fp.blur is not None:
+        canvas = cv2.filter2D(canvas, -1, _blur_kernel(fp.blur), borderType=cv2.BORDER_REFLECT101)
+    if spec.noise_sigma > 0:
+        noise_rng = np.random.default_rng([spec.seed, 0x401, fp.index])
+        canvas = canvas + noise_rng.normal(0.0, spec.noise_sigma, canvas.shape).astype(np.float32)
+    return np.clip(np.round(canvas), 0, 255).astype(np.uint8)
+
+
+def _frame_record(
+    fp: FramePlan, frame_from_base: np.ndarray, eyes: dict[str, Any]
+) -> dict[str, Any]:
+    """Ground-truth record of one frame (``eyes``: per side, from ``_eye_truth``)."""
+    return {
+        "index": fp.index,
+        "timestamp_s": _round(fp.timestamp_s, 6),
+        "blink": fp.blink,
+        "blurred": fp.blur is not None,
+        "blur": fp.blur,
+        "gaze": {"x": _round(fp.gaze_x, 4), "y": _round(fp.gaze_y, 4)},
+        "head": {
+            "shift_x_px": _round(fp.head.shift_x_px),
+            "shift_y_px": _round(fp.head.shift_y_px),
+            "roll_deg": _round(fp.head.roll_deg, 4),
+            "scale": _round(fp.head.scale, 5),
+        },
+        "frame_from_base": [[_round(v, 6) for v in row] for row in frame_from_base],
+        "eyes": eyes,
+    }
 
 
 #: Extra Gaussian softness of the phantom in frame px, matching the enlarged photograph.
@@ -741,8 +762,6 @@ def write_synth_video(
         ReportError: OpenCV cannot write the video, or reading it back gives a different
             frame count.
     """
-    import cv2
-
     out = Path(out_path)
     if out.suffix.lower() != VIDEO_SUFFIX:
         raise ConfigError(f"{out}: the phantom video must be an {VIDEO_SUFFIX} file")
@@ -753,26 +772,8 @@ def write_synth_video(
                 raise ConfigError(f"{target} already exists; pass --overwrite to replace it")
 
     plan = plan_video(spec)
-    width, height = spec.frame_size_px
-    records: list[dict[str, Any]] = []
     with atomic_path(out) as tmp:
-        writer = cv2.VideoWriter(
-            str(tmp),
-            cv2.CAP_FFMPEG,
-            cv2.VideoWriter_fourcc(*VIDEO_FOURCC),
-            float(spec.fps),
-            (int(width), int(height)),
-        )
-        if not writer.isOpened():
-            raise ReportError(f"OpenCV cannot write {VIDEO_FOURCC} video to {out}")
-        try:
-            for frame, record in render_frames(plan):
-                writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-                records.append(record)
-                if record["index"] % 50 == 0:
-                    log.info("synth-video: frame %d/%d", record["index"], spec.frame_count)
-        finally:
-            writer.release()
+        records = _encode_frames(tmp, out, plan)
         decoded = count_video_frames(tmp)
         if decoded != spec.frame_count:
             raise ReportError(
@@ -783,6 +784,37 @@ def write_synth_video(
         write_text_atomic(gt_path, text)
     log.info("wrote %s (%d frames) and %s", out, spec.frame_count, gt_path)
     return json.loads(text)
+
+
+def _encode_frames(tmp: Path, out: Path, plan: VideoPlan) -> list[dict[str, Any]]:
+    """Render ``plan`` into the video file ``tmp`` (for ``out``); return the frame records.
+
+    Raises:
+        ReportError: OpenCV cannot open a video writer.
+    """
+    import cv2
+
+    spec = plan.spec
+    width, height = spec.frame_size_px
+    records: list[dict[str, Any]] = []
+    writer = cv2.VideoWriter(
+        str(tmp),
+        cv2.CAP_FFMPEG,
+        cv2.VideoWriter_fourcc(*VIDEO_FOURCC),
+        float(spec.fps),
+        (int(width), int(height)),
+    )
+    if not writer.isOpened():
+        raise ReportError(f"OpenCV cannot write {VIDEO_FOURCC} video to {out}")
+    try:
+        for frame, record in render_frames(plan):
+            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+            records.append(record)
+            if record["index"] % 50 == 0:
+                log.info("synth-video: frame %d/%d", record["index"], spec.frame_count)
+    finally:
+        writer.release()
+    return records
 
 
 def count_video_frames(path: str | os.PathLike[str]) -> int:
