@@ -20,7 +20,7 @@ This module needs NumPy only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -244,6 +244,10 @@ class EyeParams:
     noise_sigma: float
     jpeg_quality: int
     noise_seed: int
+
+    def to_dict(self) -> dict:
+        """The flat JSON-ready dict of every field (the ``params`` of a phantom's meta)."""
+        return asdict(self)
 
 
 def _rgb(values: np.ndarray) -> tuple[int, int, int]:
