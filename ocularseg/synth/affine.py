@@ -66,9 +66,8 @@ def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
 
 
 def invert(affine: np.ndarray) -> np.ndarray:
-    """Inverse of a (2, 3) affine: ``[A⁻¹, -A⁻¹ t]``."""
-    linear_inv = np.linalg.inv(affine[:, :2])
-    return np.concatenate([linear_inv, (-linear_inv @ affine[:, 2])[:, None]], 1)
+    """Inverse of a (2, 3) affine."""
+    return np.linalg.inv(np.vstack([affine, [0.0, 0.0, 1.0]]))[:2]
 
 
 def translated(affine: np.ndarray, shift: np.ndarray) -> np.ndarray:

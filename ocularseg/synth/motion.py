@@ -4,7 +4,7 @@ Everything a phantom video shows is decided here before anything is drawn
 (:func:`plan_video`), from ``SynthVideoSpec.seed`` through one generator drawn in a fixed
 order. ``head_motion`` turns a frame's :class:`HeadPose` into the ``frame_from_base``
 similarity (frame px). Rendering lives in ``synth.frames``, the ground truth in
-``synth.video_truth``, the file writing in ``synth.encode``.
+``synth.video_truth``, the file writing in ``synth.video``.
 """
 
 from __future__ import annotations

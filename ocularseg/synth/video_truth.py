@@ -7,7 +7,7 @@ scale (crop px per frame px). MRD1/MRD2 therefore stay measured perpendicular to
 canthal line, as in the roll-corrected crop, even when the head rolls. Areas are divided
 by the scale squared. ``visible_iris_fraction`` has no unit and is copied as is.
 
-The file is written by ``synth.encode`` as :func:`dump_ground_truth` lays it out: a
+The file is written by ``synth.video`` as :func:`dump_ground_truth` lays it out: a
 pretty-printed header, then one compact JSON line per frame.
 """
 
