@@ -91,7 +91,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         videos = list(args.videos)
         for seed in args.synth_seeds:
-            from ocularseg.synth.video import SynthVideoSpec, write_synth_video
+            from ocularseg.synth.motion import SynthVideoSpec
+            from ocularseg.synth.video import write_synth_video
 
             path = Path(tmp) / f"phantom_seed{seed}.mp4"
             write_synth_video(path, SynthVideoSpec(seed=seed))

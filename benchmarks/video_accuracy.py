@@ -71,7 +71,7 @@ def ground_truth(json_path: Path) -> pd.DataFrame:
 def truth_in_pipeline_crops(video: Path, frame_indices: list[int]) -> pd.DataFrame:
     """Exact truth masks resampled into the pipeline's crops, measured; plus true geometry.
 
-    Re-renders each frame's phantom eyes from the video's spec (``synth.video``), maps the
+    Re-renders each frame's phantom eyes from the video's spec (``synth.frames``), maps the
     renderer's crop into the crop the eye-crop stage cuts from the decoded frame, and
     measures the warped exact label map. Also returns the true iris centre row, upper-lid
     row and radius in that crop, for the error decomposition.
@@ -82,24 +82,24 @@ def truth_in_pipeline_crops(video: Path, frame_indices: list[int]) -> pd.DataFra
     from ocularseg.stages.crop import crop_eye
     from ocularseg.stages.face import FaceDetector
     from ocularseg.stages.measure import measure_eye
-    from ocularseg.synth import video as synth
+    from ocularseg.synth import affine, frames, motion, video_truth
 
-    gt = synth.read_ground_truth(video.with_suffix(".json"))
+    gt = video_truth.read_ground_truth(video.with_suffix(".json"))
     spec_fields = {k: tuple(v) if isinstance(v, list) else v for k, v in gt["spec"].items()}
-    spec = synth.SynthVideoSpec(**spec_fields)
-    plan = synth.plan_video(spec)
-    _, _, render_eye = synth._renderer()
-    face0 = synth._cached_face(tuple(spec.frame_size_px))
-    setups = synth._cached_setups(spec)
+    spec = motion.SynthVideoSpec(**spec_fields)
+    plan = motion.plan_video(spec)
+    _, _, render_eye = frames._renderer()
+    face0 = frames._cached_face(tuple(spec.frame_size_px))
+    setups = frames._cached_setups(spec)
     centre = face0.landmarks.points_px[36:48].mean(axis=0)
     detector = FaceDetector()
     rows = []
     for frame in read_frames_at(video, sorted(set(frame_indices))):
         planned = plan.frames[frame.index]
         face = detector.detect(frame.image)
-        frame_from_base = synth.head_motion(planned.head, centre)
+        frame_from_base = motion.head_motion(planned.head, centre)
         for side in ("right", "left"):
-            params = synth._eye_params(
+            params = frames._eye_params(
                 setups[side].params,
                 gaze_x=planned.gaze_x,
                 gaze_y=planned.gaze_y,
@@ -109,16 +109,16 @@ def truth_in_pipeline_crops(video: Path, frame_indices: list[int]) -> pd.DataFra
             truth = eye.truth
             if truth["mrd1_px"] is None:
                 continue
-            frame_from_renderer = synth.compose(
-                frame_from_base, synth._base_from_crop(truth, face0, side)
+            frame_from_renderer = affine.compose(
+                frame_from_base, frames._base_from_crop(truth, face0, side)
             )
             crop = crop_eye(frame.image, face, side)
-            pipeline_from_renderer = synth.compose(crop.crop_from_frame, frame_from_renderer)
+            pipeline_from_renderer = affine.compose(crop.crop_from_frame, frame_from_renderer)
             warped = cv2.warpAffine(
                 eye.labels, pipeline_from_renderer, (480, 320), flags=cv2.INTER_NEAREST
             )
-            scale = synth.similarity_scale(pipeline_from_renderer)
-            centre_px = synth.apply(pipeline_from_renderer, np.asarray(truth["iris_center_px"]))
+            scale = affine.similarity_scale(pipeline_from_renderer)
+            centre_px = affine.apply(pipeline_from_renderer, np.asarray(truth["iris_center_px"]))
             values = measure_eye(warped)
             rows.append(
                 {
@@ -170,7 +170,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         video = args.video
         if args.synth_seed is not None:
-            from ocularseg.synth.video import SynthVideoSpec, write_synth_video
+            from ocularseg.synth.motion import SynthVideoSpec
+            from ocularseg.synth.video import write_synth_video
 
             video = Path(tmp) / f"phantom_seed{args.synth_seed}.mp4"
             write_synth_video(video, SynthVideoSpec(seed=args.synth_seed))

@@ -42,7 +42,9 @@ def synth_video(
     ),
 ) -> None:
     """Write a phantom face video and its ground truth (help text: ``HELP``)."""
-    from ocularseg.synth.video import SynthVideoSpec, ground_truth_path, write_synth_video
+    from ocularseg.synth.motion import SynthVideoSpec
+    from ocularseg.synth.video import write_synth_video
+    from ocularseg.synth.video_truth import ground_truth_path
 
     spec = SynthVideoSpec(seconds=seconds, fps=fps, seed=seed, frame_size_px=(size, size))
     write_synth_video(out, spec, overwrite=overwrite)

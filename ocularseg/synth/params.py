@@ -21,7 +21,7 @@ This module needs NumPy only.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -231,6 +231,10 @@ class EyeParams(EyeTraits):
     noise_sigma: float
     jpeg_quality: int
     noise_seed: int
+
+    def to_dict(self) -> dict:
+        """The flat JSON-ready dict of every field (the ``params`` of a phantom's meta)."""
+        return asdict(self)
 
 
 def _rgb(values: np.ndarray) -> tuple[int, int, int]:

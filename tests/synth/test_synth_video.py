@@ -14,21 +14,10 @@ from typer.testing import CliRunner
 from ocularseg.cli import synth_video_cmd
 from ocularseg.cli.app import OcularsegGroup
 from ocularseg.core.errors import ConfigError
-from ocularseg.synth.video import (
-    HeadPose,
-    SynthVideoSpec,
-    apply,
-    compose,
-    count_video_frames,
-    ground_truth_path,
-    head_motion,
-    invert,
-    plan_video,
-    read_ground_truth,
-    similarity_from_points,
-    similarity_scale,
-    write_synth_video,
-)
+from ocularseg.synth.affine import apply, compose, invert, similarity_from_points, similarity_scale
+from ocularseg.synth.motion import HeadPose, SynthVideoSpec, head_motion, plan_video
+from ocularseg.synth.video import count_video_frames, write_synth_video
+from ocularseg.synth.video_truth import ground_truth_path, read_ground_truth
 
 # (src points, dst points, expected scale, expected rotation in degrees)
 SIMILARITY_CASES = [
