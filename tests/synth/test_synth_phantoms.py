@@ -21,6 +21,9 @@ from ocularseg.synth.params import (
 )
 from ocularseg.synth.render import RenderedEye, render_eye
 
+# The renderer's degradations and lighting switched off, as the phantom videos render eyes.
+from ocularseg.synth.video import _NEUTRAL_PHOTOMETRY as NEUTRAL
+
 BG, SCLERA, IRIS, PUPIL, CARUNCLE = (int(v) for v in Label)
 
 #: Forced combinations on top of sampled people: (side, gaze_x, gaze_y, lid_open, roll).
@@ -31,15 +34,6 @@ CASES = [
     for lid, roll in ((1.0, 0.0), (0.7, 12.0), (0.45, -15.0), (0.2, 5.0), (0.12, 15.0))
 ]
 # 2 sides × 5 gazes × 5 lid/roll settings -> 50; plus 10 unmodified samples below.
-
-NEUTRAL = {
-    "blur_sigma_px": 0.0,
-    "noise_sigma": 0.0,
-    "jpeg_quality": 0,
-    "illumination_strength": 0.0,
-    "vignette_strength": 0.0,
-    "colour_cast_strength": 0.0,
-}
 
 
 def _phantoms() -> list[tuple[EyeParams, RenderedEye]]:
