@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +133,17 @@ def amodal_model_dir(tmp_path_factory) -> Path:
 def eye_prior_model_dir(tmp_path_factory) -> Path:
     pytest.importorskip("onnx")
     return build_tiny_onnx_model(tmp_path_factory.mktemp("models") / "eye-prior", eye_prior=True)
+
+
+def edit_model_json(folder: Path, **fields: object) -> Path:
+    """Set fields of ``folder/model.json`` in place; ``input__std=[...]`` is ``input.std``."""
+    path = folder / "model.json"
+    spec = json.loads(path.read_text())
+    for dotted, value in fields.items():
+        target = spec
+        *parents, last = dotted.split("__")
+        for key in parents:
+            target = target[key]
+        target[last] = value
+    path.write_text(json.dumps(spec))
+    return folder
