@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_parser import benchmark_parser  # sibling module (this folder is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 IRIS_MM = 11.7
@@ -275,10 +276,7 @@ def appearance_table(df: pd.DataFrame) -> pd.DataFrame:
 def main() -> None:
     from ocularseg.synth.params import PROFILES
 
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-real")
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=20261)
     parser.add_argument("--subjects", type=int, default=40)

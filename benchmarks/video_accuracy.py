@@ -29,7 +29,6 @@ mm = px × 11.7 / (2 r).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import tempfile
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_parser import benchmark_parser  # sibling module (this folder is on sys.path)
 
 from ocularseg.core.records import reason_counts_cell
 
@@ -145,11 +145,8 @@ def signed(errors: pd.Series) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--video", type=Path, default=REPO / "sample_data" / "phantom_video.mp4")
-    parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-real")
     parser.add_argument("--fps", type=float, default=15.0)
     parser.add_argument("--synth-seed", type=int, help="render a new phantom video, this seed")
     parser.add_argument(
