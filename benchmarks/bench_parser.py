@@ -12,11 +12,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def benchmark_parser(description: str | None) -> argparse.ArgumentParser:
+def benchmark_parser(description: str | None, *, csv_help: str = "") -> argparse.ArgumentParser:
     """A parser showing ``description`` as its help (line breaks kept), with ``--model``: the
-    model folder to run (default: the bundled ``models/ocularseg-unet-real``)."""
+    model folder to run (default: the bundled ``models/ocularseg-unet-real``), and, where
+    ``csv_help`` says what it holds, ``--csv``: a file for the script's rows."""
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-real")
+    if csv_help:
+        parser.add_argument("--csv", type=Path, help=csv_help)
     return parser

@@ -276,7 +276,7 @@ def appearance_table(df: pd.DataFrame) -> pd.DataFrame:
 def main() -> None:
     from ocularseg.synth.params import PROFILES
 
-    parser = benchmark_parser(__doc__)
+    parser = benchmark_parser(__doc__, csv_help="also write every measurement here")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=20261)
     parser.add_argument("--subjects", type=int, default=40)
@@ -310,7 +310,6 @@ def main() -> None:
         action="store_true",
         help="read the lid margins from the mask alone (stages.lid_refine off)",
     )
-    parser.add_argument("--csv", type=Path, help="also write every measurement here")
     args = parser.parse_args()
 
     df = measure_set(args)

@@ -171,12 +171,11 @@ def report(name: str, df: pd.DataFrame, min_quality: float) -> None:
 
 
 def main() -> None:
-    parser = benchmark_parser(__doc__)
+    parser = benchmark_parser(__doc__, csv_help="write every scored mask here (prefix)")
     parser.add_argument("--phantoms", type=int, default=150)
     parser.add_argument("--seed", type=int, default=20263)
     parser.add_argument("--real", type=Path, help="text file: one face photograph per line")
     parser.add_argument("--judgements", type=Path, help="CSV file,side,good for --real")
-    parser.add_argument("--csv", type=Path, help="write every scored mask here (prefix)")
     args = parser.parse_args()
 
     import sys

@@ -145,7 +145,7 @@ def signed(errors: pd.Series) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = benchmark_parser(__doc__)
+    parser = benchmark_parser(__doc__, csv_help="also write the matched rows here")
     parser.add_argument("--video", type=Path, default=REPO / "sample_data" / "phantom_video.mp4")
     parser.add_argument("--fps", type=float, default=15.0)
     parser.add_argument("--synth-seed", type=int, help="render a new phantom video, this seed")
@@ -154,7 +154,6 @@ def main() -> None:
         action="store_true",
         help="fit every iris circle on its own (measure.shared_radius.enabled: false)",
     )
-    parser.add_argument("--csv", type=Path, help="also write the matched rows here")
     args = parser.parse_args()
 
     from ocularseg.pipeline.config import AnalyzeConfig
