@@ -253,7 +253,21 @@ class Audit:
 
 
 def inputs_cases(a: Audit) -> None:
-    g = "inputs"
+    """The ``inputs`` group: odd paths, bad files, file names and phone media."""
+    for register in (
+        _named_path_cases,
+        _special_entry_cases,
+        _bad_file_cases,
+        _fast_start_cases,
+        _folder_layout_cases,
+        _file_name_cases,
+        _phone_media_cases,
+    ):
+        register(a, "inputs")
+
+
+def _named_path_cases(a: Audit, g: str) -> None:
+    """A name that is not UTF-8 in a folder; FIFOs, devices, links and folders named x.mp4."""
 
     def non_utf8(f):
         d = f / "d"
@@ -300,6 +314,10 @@ def inputs_cases(a: Audit) -> None:
     for kind in ("fifo", "zero", "dangling", "loop", "dir"):
         a.case(g, f"named {kind} as x.mp4 (with a good photo)", special(kind))
 
+
+def _special_entry_cases(a: Audit, g: str) -> None:
+    """Special entries inside a folder, and a folder named like a video."""
+
     def in_folder(f):
         d = f / "d"
         d.mkdir()
@@ -328,6 +346,10 @@ def inputs_cases(a: Audit) -> None:
         return a.analyze(f, f / "x.mp4", want=(2,))
 
     a.case(g, "folder named x.mp4 given alone", lone_dir)
+
+
+def _bad_file_cases(a: Audit, g: str) -> None:
+    """Empty, cut, random, bomb and mislabelled files next to a good photo."""
 
     def bad_file(name, content):
         def run(f):
@@ -362,6 +384,10 @@ def inputs_cases(a: Audit) -> None:
     ]:
         a.case(g, f"bad file {name}", bad_file(name, content))
 
+
+def _fast_start_cases(a: Audit, g: str) -> None:
+    """Fast-start MP4s (index first) cut in half, and complete."""
+
     def truncated_fast_start(f):
         video = make_fast_start(Path(shutil.copy(a.video, f / "full.mp4")))
         data = video.read_bytes()
@@ -389,6 +415,10 @@ def inputs_cases(a: Audit) -> None:
         )
 
     a.case(g, "fast-start MP4 complete (control)", complete_fast_start)
+
+
+def _folder_layout_cases(a: Audit, g: str) -> None:
+    """The output folder inside the input folder; a data-set folder given as input."""
 
     def out_inside(f):
         d = f / "clinic"
@@ -428,6 +458,10 @@ def inputs_cases(a: Audit) -> None:
 
     a.case(g, "data-set folder with masks/ and *_mask.png", dataset_folder)
 
+
+def _file_name_cases(a: Audit, g: str) -> None:
+    """File names a spreadsheet or a shell reads otherwise: formulas, newlines, dashes."""
+
     def formula(f):
         name = "=1+2.png"
         shutil.copy(a.png, f / name)
@@ -456,6 +490,10 @@ def inputs_cases(a: Audit) -> None:
             return a.analyze(f, f / name)
 
         a.case(g, label, named)
+
+
+def _phone_media_cases(a: Audit, g: str) -> None:
+    """What phones write: EXIF orientation, rotation metadata, variable frame rate."""
 
     def exif(f):
         (f / "phone.jpg").write_bytes(jpeg_exif(np.ascontiguousarray(np.rot90(a.face, 1)), 6))
@@ -504,7 +542,18 @@ def inputs_cases(a: Audit) -> None:
 
 
 def run_cases(a: Audit) -> None:
-    g = "run"
+    """The ``run`` group: concurrent, interrupted and disk-full runs, and impossible options."""
+    for register in (
+        _concurrent_run_cases,
+        _interrupted_run_cases,
+        _full_disk_cases,
+        _bad_option_cases,
+    ):
+        register(a, "run")
+
+
+def _concurrent_run_cases(a: Audit, g: str) -> None:
+    """Two runs into one output folder at once."""
 
     def concurrent(f):
         d1, d2 = a.photos(f / "a", 3, prefix="a"), a.photos(f / "b", 3, prefix="b")
@@ -530,6 +579,10 @@ def run_cases(a: Audit) -> None:
         )
 
     a.case(g, "two runs into one --out at once", concurrent)
+
+
+def _interrupted_run_cases(a: Audit, g: str) -> None:
+    """Runs killed mid-batch, then resumed."""
 
     def kill_and_resume(signum, jobs):
         def run(f):
@@ -577,6 +630,10 @@ def run_cases(a: Audit) -> None:
     a.case(g, "kill -9 mid-batch (--jobs 2), then --resume", kill_and_resume(signal.SIGKILL, 2))
     a.case(g, "SIGTERM mid-batch (--jobs 2), then --resume", kill_and_resume(signal.SIGTERM, 2))
 
+
+def _full_disk_cases(a: Audit, g: str) -> None:
+    """The disk filling up during a run (tmpfs; root only)."""
+
     def full_disk(size):
         def run(f):
             return on_tmpfs(f, size, lambda mount: fill_with_images(f, mount))
@@ -620,6 +677,9 @@ def run_cases(a: Audit) -> None:
 
     a.case(g, "disk full while writing the reports (resume, 6 KB free)", full_at_reports)
 
+
+def _bad_option_cases(a: Audit, g: str) -> None:
+    """Impossible options and an output path that is a file."""
     for args, label in [
         (["--jobs", "100000"], "--jobs 100000"),
         (["--jobs", "0"], "--jobs 0"),
@@ -738,7 +798,16 @@ def model_cases(a: Audit) -> None:
 
 
 def data_cases(a: Audit) -> None:
-    g = "data"
+    """The ``data`` group: crafted LabelMe files and manifests."""
+    for register in (
+        _labelme_cases,
+        _geometry_and_manifest_cases,
+    ):
+        register(a, "data")
+
+
+def _labelme_cases(a: Audit, g: str) -> None:
+    """Crafted LabelMe files: sizes, bombs, huge or NaN polygons, unknown labels."""
 
     def labelme(doc_change, want=(1,), embed=True):
         def run(f):
@@ -795,6 +864,10 @@ def data_cases(a: Audit) -> None:
         ("good file (control)", lambda d: None, (0,)),
     ]:
         a.case(g, f"LabelMe: {label}", labelme(change, want))
+
+
+def _geometry_and_manifest_cases(a: Audit, g: str) -> None:
+    """A far polygon vertex (int32 overflow) and odd manifests."""
 
     def far_vertex(f):
         from ocularseg.data.labelme import labelme_to_mask
