@@ -23,7 +23,6 @@ machines are noisy: compare medians and ratios; the load average is printed.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -32,6 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_parser import benchmark_parser  # sibling module (this folder is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("frames_and_face", "segment", "measure", "write_images")
@@ -167,10 +168,7 @@ def print_table(now: dict, before: dict | None) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-real")
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--sample", type=Path, default=REPO / "sample_data" / "phantom_video.mp4")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--repeats", type=int, default=3)

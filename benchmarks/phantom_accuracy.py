@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_parser import benchmark_parser  # sibling module (this folder is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 IRIS_MM = 11.7
@@ -85,7 +86,6 @@ def _luma(rgb: tuple[int, int, int]) -> float:
 
 def measure_set(args: argparse.Namespace) -> pd.DataFrame:
     from ocularseg.stages.eye import run_eye_chain
-    from ocularseg.stages.gates import frame_gates
     from ocularseg.stages.lid_refine import LidRefineParams
     from ocularseg.stages.measure import MeasureParams, measure_eye
     from ocularseg.stages.quality import mirror, mirror_points
@@ -93,7 +93,6 @@ def measure_set(args: argparse.Namespace) -> pd.DataFrame:
     from ocularseg.synth.dataset import sample_params
     from ocularseg.synth.landmarks import outline_from_truth
     from ocularseg.synth.render import render_eye
-    from ocularseg.training.dataset import six_points_from_truth
 
     measure_params = MeasureParams(
         lid_margin_half_width_r=args.lid_margin_half_width_r,
@@ -112,41 +111,14 @@ def measure_set(args: argparse.Namespace) -> pd.DataFrame:
         truth = eye.truth
         if truth["eye_closed"] or truth["mrd1_px"] is None:
             continue
-        radius = float(truth["iris_radius_px"])
-        truth_mm = float(truth["mrd1_px"]) * IRIS_MM / (2.0 * radius)
         outline = outline_from_truth(truth)
         exact = measure_eye(eye.labels, params=measure_params, scale_crop_per_frame=scale)
-        base = {
-            "index": index,
-            "side": params.side,
-            "truth_mrd1_mm": truth_mm,
-            "truth_vif": float(truth["visible_iris_fraction"]),
-            "truth_cy_px": float(truth["iris_center_px"][1]),
-            "truth_radius_px": radius,
-            "truth_mrd1_px": float(truth["mrd1_px"]),
-            "skin_luma": _luma(params.skin_rgb),
-            "iris_luma": _luma(params.iris_rgb),
-        }
-        rows.append(
-            {
-                **base,
-                "method": "exact",
-                "downscale": 1.0,
-                "mrd1_mm": exact["mrd1_mm"],
-                "vif": exact["visible_iris_fraction"],
-                "used": not frame_gates(exact, eye.labels, outline),
-            }
-        )
+        base = _truth_columns(index, params, truth)
+        exact_columns = _exact_columns(exact, eye.labels, outline)
+        rows.append({**base, "method": "exact", "downscale": 1.0, **exact_columns})
         for factor in args.downscale:
             image = degrade(eye.image, factor, args.jpeg_quality, args.blur_sigma)
-            points = None
-            if args.prior == "landmarks":
-                # dlib's six points as analyze gives them: placed from the exact lids and
-                # jittered by dlib's typical error (3 % of the eye width, as in training).
-                points = six_points_from_truth(truth)
-                if points is not None:
-                    width = float(np.hypot(*(points[3] - points[0])))
-                    points = points + prior_rng.normal(0, 0.03 * width, size=points.shape)
+            points = _landmark_points(truth, prior_rng) if args.prior == "landmarks" else None
             seg, seg_mirror = segmenter.segment(
                 [image, mirror(image)],
                 None if points is None else [points, mirror_points(points, image.shape[1])],
@@ -163,23 +135,63 @@ def measure_set(args: argparse.Namespace) -> pd.DataFrame:
                 mirrored=seg_mirror,
                 measure=measure_params,
             )
-            values, quality, failed = chain.measurement.values, chain.quality, chain.gates_failed
-            rows.append(
-                {
-                    **base,
-                    "method": "model",
-                    "downscale": factor,
-                    "mrd1_mm": values["mrd1_mm"],
-                    "vif": values["visible_iris_fraction"],
-                    "iris_cy_px": values["iris_cy_px"],
-                    "iris_radius_px": values["iris_radius_px"],
-                    "mrd1_px": values["mrd1_px"],
-                    "used": not failed and math.isfinite(values["mrd1_mm"]),
-                    "quality": quality,
-                    "gates_failed": ";".join(failed),
-                }
-            )
+            rows.append({**base, "method": "model", "downscale": factor, **_model_columns(chain)})
     return pd.DataFrame(rows)
+
+
+def _truth_columns(index: int, params, truth: dict) -> dict:
+    """The phantom's true values (MRD1 in mm on the iris-diameter ruler) and its colours."""
+    radius = float(truth["iris_radius_px"])
+    return {
+        "index": index,
+        "side": params.side,
+        "truth_mrd1_mm": float(truth["mrd1_px"]) * IRIS_MM / (2.0 * radius),
+        "truth_vif": float(truth["visible_iris_fraction"]),
+        "truth_cy_px": float(truth["iris_center_px"][1]),
+        "truth_radius_px": radius,
+        "truth_mrd1_px": float(truth["mrd1_px"]),
+        "skin_luma": _luma(params.skin_rgb),
+        "iris_luma": _luma(params.iris_rgb),
+    }
+
+
+def _landmark_points(truth: dict, rng: np.random.Generator) -> np.ndarray | None:
+    """dlib's six points as analyze gives them: placed from the exact lids and jittered by
+    dlib's typical error (a fraction of the eye width, as in training); None without lids."""
+    from ocularseg.training.dataset import six_points_from_truth
+
+    points = six_points_from_truth(truth)
+    if points is not None:
+        width = float(np.hypot(*(points[3] - points[0])))
+        points = points + rng.normal(0, 0.03 * width, size=points.shape)
+    return points
+
+
+def _exact_columns(exact: dict, labels: np.ndarray, outline: np.ndarray) -> dict:
+    """What the measurement stage reads from the exact label map, and whether the per-frame
+    gates pass it."""
+    from ocularseg.stages.gates import frame_gates
+
+    return {
+        "mrd1_mm": exact["mrd1_mm"],
+        "vif": exact["visible_iris_fraction"],
+        "used": not frame_gates(exact, labels, outline),
+    }
+
+
+def _model_columns(chain) -> dict:
+    """What the per-eye chain measured on a degraded phantom: values, gates, quality."""
+    values, quality, failed = chain.measurement.values, chain.quality, chain.gates_failed
+    return {
+        "mrd1_mm": values["mrd1_mm"],
+        "vif": values["visible_iris_fraction"],
+        "iris_cy_px": values["iris_cy_px"],
+        "iris_radius_px": values["iris_radius_px"],
+        "mrd1_px": values["mrd1_px"],
+        "used": not failed and math.isfinite(values["mrd1_mm"]),
+        "quality": quality,
+        "gates_failed": ";".join(failed),
+    }
 
 
 def error_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -272,13 +284,10 @@ def appearance_table(df: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def main() -> None:
+def _parse_args() -> argparse.Namespace:
     from ocularseg.synth.params import PROFILES
 
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-real")
+    parser = benchmark_parser(__doc__, csv_help="also write every measurement here")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=20261)
     parser.add_argument("--subjects", type=int, default=40)
@@ -312,8 +321,11 @@ def main() -> None:
         action="store_true",
         help="read the lid margins from the mask alone (stages.lid_refine off)",
     )
-    parser.add_argument("--csv", type=Path, help="also write every measurement here")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _parse_args()
 
     df = measure_set(args)
     if args.csv:

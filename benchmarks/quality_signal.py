@@ -28,12 +28,12 @@ are specific to the model they were made on (its sha256 is printed). No images a
 
 from __future__ import annotations
 
-import argparse
 import csv
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_parser import benchmark_parser  # sibling module (this folder is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 SIGNALS = ("mean_confidence", "mirror_agreement", "outline_agreement", "quality")
@@ -171,15 +171,11 @@ def report(name: str, df: pd.DataFrame, min_quality: float) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-real")
+    parser = benchmark_parser(__doc__, csv_help="write every scored mask here (prefix)")
     parser.add_argument("--phantoms", type=int, default=150)
     parser.add_argument("--seed", type=int, default=20263)
     parser.add_argument("--real", type=Path, help="text file: one face photograph per line")
     parser.add_argument("--judgements", type=Path, help="CSV file,side,good for --real")
-    parser.add_argument("--csv", type=Path, help="write every scored mask here (prefix)")
     args = parser.parse_args()
 
     import sys

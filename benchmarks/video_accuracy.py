@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_parser import benchmark_parser  # sibling module (this folder is on sys.path)
 
 from ocularseg.core.records import reason_counts_cell
 
@@ -82,16 +83,9 @@ def truth_in_pipeline_crops(video: Path, frame_indices: list[int]) -> pd.DataFra
     from ocularseg.stages.crop import crop_eye
     from ocularseg.stages.face import FaceDetector
     from ocularseg.stages.measure import measure_eye
-    from ocularseg.synth import affine, frames, motion, video_truth
+    from ocularseg.synth import affine, frames, motion
 
-    gt = video_truth.read_ground_truth(video.with_suffix(".json"))
-    spec_fields = {k: tuple(v) if isinstance(v, list) else v for k, v in gt["spec"].items()}
-    spec = motion.SynthVideoSpec(**spec_fields)
-    plan = motion.plan_video(spec)
-    _, _, render_eye = frames._renderer()
-    face0 = frames._cached_face(tuple(spec.frame_size_px))
-    setups = frames._cached_setups(spec)
-    centre = face0.landmarks.points_px[36:48].mean(axis=0)
+    plan, render_eye, face0, setups, centre = _phantom_scene(video)
     detector = FaceDetector()
     rows = []
     for frame in read_frames_at(video, sorted(set(frame_indices))):
@@ -134,6 +128,22 @@ def truth_in_pipeline_crops(video: Path, frame_indices: list[int]) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+def _phantom_scene(video: Path):
+    """What rendered a phantom video, from its ground truth (``video.json``): the frame plan,
+    the eye renderer, the base face, each side's eye setup and the eyes' centre (frame px)."""
+    from ocularseg.synth import frames, motion, video_truth
+
+    gt = video_truth.read_ground_truth(video.with_suffix(".json"))
+    spec_fields = {k: tuple(v) if isinstance(v, list) else v for k, v in gt["spec"].items()}
+    spec = motion.SynthVideoSpec(**spec_fields)
+    plan = motion.plan_video(spec)
+    _, _, render_eye = frames._renderer()
+    face0 = frames._cached_face(tuple(spec.frame_size_px))
+    setups = frames._cached_setups(spec)
+    centre = face0.landmarks.points_px[36:48].mean(axis=0)
+    return plan, render_eye, face0, setups, centre
+
+
 def signed(errors: pd.Series) -> dict[str, float]:
     errors = errors.dropna()
     return {
@@ -144,12 +154,9 @@ def signed(errors: pd.Series) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
+def _parse_args() -> argparse.Namespace:
+    parser = benchmark_parser(__doc__, csv_help="also write the matched rows here")
     parser.add_argument("--video", type=Path, default=REPO / "sample_data" / "phantom_video.mp4")
-    parser.add_argument("--model", type=Path, default=REPO / "models" / "ocularseg-unet-real")
     parser.add_argument("--fps", type=float, default=15.0)
     parser.add_argument("--synth-seed", type=int, help="render a new phantom video, this seed")
     parser.add_argument(
@@ -157,9 +164,12 @@ def main() -> None:
         action="store_true",
         help="fit every iris circle on its own (measure.shared_radius.enabled: false)",
     )
-    parser.add_argument("--csv", type=Path, help="also write the matched rows here")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def _analyse(args: argparse.Namespace):
+    """Run ``analyze`` on the video and match its rows to the truth: (video, result, summary,
+    all matched rows, the open-eye rows with the truth-mask measurements)."""
     from ocularseg.pipeline.config import AnalyzeConfig
     from ocularseg.pipeline.run import run_analysis
     from ocularseg.report.summary import mark_used, summarise
@@ -195,14 +205,12 @@ def main() -> None:
         open_eyes = merged[~merged.gt_closed & merged.gt_mrd1_mm.notna() & ~merged.gt_blink]
         masks = truth_in_pipeline_crops(video, open_eyes.frame_index.tolist())
     open_eyes = open_eyes.merge(masks, on=["frame_index", "side"], how="left")
-    if args.csv:
-        open_eyes.to_csv(args.csv, index=False)
+    return video, result, summary, merged, open_eyes
 
-    print(
-        f"video {video.name}, model {args.model}: {len(merged)} eye-frames analysed at "
-        f"{args.fps:g} fps, {len(open_eyes)} open in truth (no blink); "
-        f"errors.csv rows: {len(result.errors)}"
-    )
+
+def _error_table(open_eyes: pd.DataFrame) -> pd.DataFrame:
+    """Signed MRD1 and visible-iris-fraction errors per eye: the truth masks, the model on all
+    open frames and on the used frames."""
     lines = []
     for side in ("right", "left"):
         eye = open_eyes[open_eyes.side == side]
@@ -226,10 +234,11 @@ def main() -> None:
                     "VIF MAE": v["MAE"],
                 }
             )
-    table = pd.DataFrame(lines)
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(table.to_string(index=False, float_format=lambda x: f"{x:+.3f}"))
+    return pd.DataFrame(lines)
 
+
+def _print_error_split(open_eyes: pd.DataFrame) -> None:
+    """The model's MRD1 error in parts: iris centre, upper lid, mm scale."""
     print("\nmodel MRD1 error split (mm, medians over all open frames; sum ≈ total):")
     for side in ("right", "left"):
         eye = open_eyes[(open_eyes.side == side) & np.isfinite(open_eyes.mrd1_mm)]
@@ -250,6 +259,9 @@ def main() -> None:
             f"{ruler:+.2f} (radius {radius:+.2f} crop px of {eye.true_radius_px.median():.1f})"
         )
 
+
+def _print_low_mrd1(open_eyes: pd.DataFrame) -> None:
+    """Mean signed error of the used frames in the ptosis range."""
     print("\nused frames with a true MRD1 under 2.5 mm (the ptosis range; mean signed error):")
     for side in ("right", "left"):
         eye = open_eyes[(open_eyes.side == side) & open_eyes.used.astype(bool)]
@@ -261,6 +273,9 @@ def main() -> None:
         else:
             print(f"  {side:5s}: none")
 
+
+def _print_summary(open_eyes: pd.DataFrame, summary: pd.DataFrame) -> None:
+    """What the report says per eye, next to the truth."""
     print("\nsummary (what the report says):")
     for side in ("right", "left"):
         eye = open_eyes[open_eyes.side == side]
@@ -273,6 +288,25 @@ def main() -> None:
             f"{row.indicator_mrd1_le_2mm}; fatigable: {row.indicator_fatigable_ge_2mm}; "
             f"excluded: {reason_counts_cell(row.frames_excluded_reasons) or 'none'}"
         )
+
+
+def main() -> None:
+    args = _parse_args()
+    video, result, summary, merged, open_eyes = _analyse(args)
+    if args.csv:
+        open_eyes.to_csv(args.csv, index=False)
+
+    print(
+        f"video {video.name}, model {args.model}: {len(merged)} eye-frames analysed at "
+        f"{args.fps:g} fps, {len(open_eyes)} open in truth (no blink); "
+        f"errors.csv rows: {len(result.errors)}"
+    )
+    table = _error_table(open_eyes)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table.to_string(index=False, float_format=lambda x: f"{x:+.3f}"))
+    _print_error_split(open_eyes)
+    _print_low_mrd1(open_eyes)
+    _print_summary(open_eyes, summary)
     blink = merged[merged.gt_blink]
     if len(blink):
         excluded = (~blink.used.astype(bool)).mean()

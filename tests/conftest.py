@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -53,15 +54,30 @@ def build_tiny_onnx_model(
     ``model.json`` says so (``output.amodal_iris_disc_channel`` 5).
     """
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
 
-    from ocularseg.core.preprocess import NORM_MEAN_RGB, NORM_STD_RGB
-    from ocularseg.io.atomic import write_json_atomic
-    from ocularseg.io.model_folder import InputSpec, OutputSpec, build_model_json
-
-    rng = np.random.default_rng(seed)
     channels = 4 if landmark_channel else 3
     outputs = 6 if amodal_disc else 5
+    rng = np.random.default_rng(seed)
+    weight = _tiny_weight(
+        rng, channels, outputs, landmark_channel=landmark_channel, amodal_disc=amodal_disc
+    )
+    model = _tiny_graph(weight, eye_prior=eye_prior, amodal_disc=amodal_disc)
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(folder / "model.onnx"))
+    _write_tiny_model_json(folder, landmark_channel=landmark_channel, amodal_disc=amodal_disc)
+    return folder
+
+
+def _tiny_weight(
+    rng: np.random.Generator,
+    channels: int,
+    outputs: int,
+    *,
+    landmark_channel: bool,
+    amodal_disc: bool,
+) -> np.ndarray:
+    """(outputs, channels, 1, 1) float32 1×1-convolution weights: small random ones, plus
+    brightness -> sclera and darkness -> pupil (and the prior channel -> sclera vs skin)."""
     weight = (rng.standard_normal((outputs, channels, 1, 1)) * 0.1).astype(np.float32)
     weight[1, :3] += 1.0  # sclera ~ brightness
     weight[3, :3] -= 1.0  # pupil ~ darkness
@@ -70,6 +86,15 @@ def build_tiny_onnx_model(
         weight[1, 3], weight[0, 3] = 30.0, -30.0  # inside the prior: sclera, outside: skin
     if amodal_disc:
         weight[5] = 0.0
+    return weight
+
+
+def _tiny_graph(weight: np.ndarray, *, eye_prior: bool, amodal_disc: bool):
+    """The ONNX model: ``input`` (batch, C, 320, 480) -> Conv (+ the drawn eye's logit map
+    with ``eye_prior``) -> ``logits`` (batch, K, 320, 480)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    outputs, channels = weight.shape[:2]
     bias = np.zeros(outputs, np.float32)
     nodes = [helper.make_node("Conv", ["input", "W", "B"], ["conv" if eye_prior else "logits"])]
     initialisers = [numpy_helper.from_array(weight, "W"), numpy_helper.from_array(bias, "B")]
@@ -91,8 +116,15 @@ def build_tiny_onnx_model(
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    folder.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(folder / "model.onnx"))
+    return model
+
+
+def _write_tiny_model_json(folder: Path, *, landmark_channel: bool, amodal_disc: bool) -> None:
+    """``model.json`` for the tiny network in ``folder`` (its ``model.onnx`` written first)."""
+    from ocularseg.core.preprocess import NORM_MEAN_RGB, NORM_STD_RGB
+    from ocularseg.io.atomic import write_json_atomic
+    from ocularseg.io.model_folder import InputSpec, OutputSpec, build_model_json
+
     prior = None
     if landmark_channel:
         from ocularseg.core.eye_prior import TEMPLATE_POINTS_CROP_PX
@@ -111,7 +143,6 @@ def build_tiny_onnx_model(
             output_spec=OutputSpec(amodal_iris_disc_channel=5) if amodal_disc else None,
         ),
     )
-    return folder
 
 
 @pytest.fixture(scope="session")
@@ -132,3 +163,17 @@ def amodal_model_dir(tmp_path_factory) -> Path:
 def eye_prior_model_dir(tmp_path_factory) -> Path:
     pytest.importorskip("onnx")
     return build_tiny_onnx_model(tmp_path_factory.mktemp("models") / "eye-prior", eye_prior=True)
+
+
+def edit_model_json(folder: Path, **fields: object) -> Path:
+    """Set fields of ``folder/model.json`` in place; ``input__std=[...]`` is ``input.std``."""
+    path = folder / "model.json"
+    spec = json.loads(path.read_text())
+    for dotted, value in fields.items():
+        target = spec
+        *parents, last = dotted.split("__")
+        for key in parents:
+            target = target[key]
+        target[last] = value
+    path.write_text(json.dumps(spec))
+    return folder

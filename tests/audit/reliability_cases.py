@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -39,7 +40,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.pipeline.media_helpers import _find, make_fast_start, make_variable_rate
+from tests.conftest import edit_model_json
+from tests.pipeline.media_helpers import (
+    _find,
+    make_fast_start,
+    make_special_entries,
+    make_variable_rate,
+    write_video,
+)
 from tests.pipeline.media_helpers import (
     jpeg_with_exif_orientation as jpeg_exif,
 )
@@ -118,15 +126,29 @@ def write_png(path: Path, image: np.ndarray) -> Path:
     return path
 
 
-def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
-    import cv2
+def on_tmpfs(folder: Path, size: str, body: Callable[[Path], Outcome]) -> Outcome:
+    """``body(mount)`` with a tmpfs of ``size`` (``"1m"``) mounted at ``folder/small`` and
+    unmounted after; ``skipped`` where it cannot be mounted (not root)."""
+    mount = folder / "small"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        return Outcome("skipped", "cannot mount a tmpfs (not root)")
+    try:
+        return body(mount)
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
 
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-    for frame in frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
-    return path
+
+def report_not_from_run(out: Path) -> Outcome | None:
+    """``data lost`` where a report file is not the one whose SHA-256 ``out/run.json`` lists."""
+    info = json.loads((out / "run.json").read_text())
+    for name, digest in info.get("report_files", {}).items():
+        if hashlib.sha256((out / name).read_bytes()).hexdigest() != digest:
+            return Outcome("data lost", f"{name} is not from the run in run.json")
+    return None
 
 
 def png_header_only(width: int, height: int) -> bytes:
@@ -205,6 +227,13 @@ class Audit:
         self.media.mkdir(parents=True, exist_ok=True)
         return self.media
 
+    def photos(self, folder: Path, count: int, prefix: str = "p") -> Path:
+        """``folder``, made, with ``count`` copies of the face photo: p0.png, p1.png, ..."""
+        folder.mkdir()
+        for i in range(count):
+            shutil.copy(self.png, folder / f"{prefix}{i}.png")
+        return folder
+
     def case(self, group: str, name: str, run: Callable[[Path], Outcome]) -> None:
         self.cases.append(Case(group, name, run))
 
@@ -224,7 +253,21 @@ class Audit:
 
 
 def inputs_cases(a: Audit) -> None:
-    g = "inputs"
+    """The ``inputs`` group: odd paths, bad files, file names and phone media."""
+    for register in (
+        _named_path_cases,
+        _special_entry_cases,
+        _bad_file_cases,
+        _fast_start_cases,
+        _folder_layout_cases,
+        _file_name_cases,
+        _phone_media_cases,
+    ):
+        register(a, "inputs")
+
+
+def _named_path_cases(a: Audit, g: str) -> None:
+    """A name that is not UTF-8 in a folder; FIFOs, devices, links and folders named x.mp4."""
 
     def non_utf8(f):
         d = f / "d"
@@ -271,17 +314,15 @@ def inputs_cases(a: Audit) -> None:
     for kind in ("fifo", "zero", "dangling", "loop", "dir"):
         a.case(g, f"named {kind} as x.mp4 (with a good photo)", special(kind))
 
+
+def _special_entry_cases(a: Audit, g: str) -> None:
+    """Special entries inside a folder, and a folder named like a video."""
+
     def in_folder(f):
         d = f / "d"
         d.mkdir()
         shutil.copy(a.png, d / "face.png")
-        os.mkfifo(d / "pipe.mp4")
-        (d / "zero.mp4").symlink_to("/dev/zero")
-        (d / "dangling.png").symlink_to(d / "none.png")
-        (d / "l1.png").symlink_to(d / "l2.png")
-        (d / "l2.png").symlink_to(d / "l1.png")
-        (d / "x.mp4").mkdir()
-        (d / "self").symlink_to(d)
+        make_special_entries(d)
 
         def check(out, ran):
             listed = (
@@ -290,7 +331,9 @@ def inputs_cases(a: Audit) -> None:
                 else ""
             )
             missing = [
-                n for n in ("pipe", "zero", "dangling", "l1", "l2", "x.mp4") if n not in listed
+                n
+                for n in ("pipe", "zero", "dangling", "loop1", "loop2", "x.mp4")
+                if n not in listed
             ]
             return f"not listed as skipped: {missing}" if missing else None
 
@@ -303,6 +346,10 @@ def inputs_cases(a: Audit) -> None:
         return a.analyze(f, f / "x.mp4", want=(2,))
 
     a.case(g, "folder named x.mp4 given alone", lone_dir)
+
+
+def _bad_file_cases(a: Audit, g: str) -> None:
+    """Empty, cut, random, bomb and mislabelled files next to a good photo."""
 
     def bad_file(name, content):
         def run(f):
@@ -337,6 +384,10 @@ def inputs_cases(a: Audit) -> None:
     ]:
         a.case(g, f"bad file {name}", bad_file(name, content))
 
+
+def _fast_start_cases(a: Audit, g: str) -> None:
+    """Fast-start MP4s (index first) cut in half, and complete."""
+
     def truncated_fast_start(f):
         video = make_fast_start(Path(shutil.copy(a.video, f / "full.mp4")))
         data = video.read_bytes()
@@ -364,6 +415,10 @@ def inputs_cases(a: Audit) -> None:
         )
 
     a.case(g, "fast-start MP4 complete (control)", complete_fast_start)
+
+
+def _folder_layout_cases(a: Audit, g: str) -> None:
+    """The output folder inside the input folder; a data-set folder given as input."""
 
     def out_inside(f):
         d = f / "clinic"
@@ -403,6 +458,10 @@ def inputs_cases(a: Audit) -> None:
 
     a.case(g, "data-set folder with masks/ and *_mask.png", dataset_folder)
 
+
+def _file_name_cases(a: Audit, g: str) -> None:
+    """File names a spreadsheet or a shell reads otherwise: formulas, newlines, dashes."""
+
     def formula(f):
         name = "=1+2.png"
         shutil.copy(a.png, f / name)
@@ -431,6 +490,10 @@ def inputs_cases(a: Audit) -> None:
             return a.analyze(f, f / name)
 
         a.case(g, label, named)
+
+
+def _phone_media_cases(a: Audit, g: str) -> None:
+    """What phones write: EXIF orientation, rotation metadata, variable frame rate."""
 
     def exif(f):
         (f / "phone.jpg").write_bytes(jpeg_exif(np.ascontiguousarray(np.rot90(a.face, 1)), 6))
@@ -479,15 +542,21 @@ def inputs_cases(a: Audit) -> None:
 
 
 def run_cases(a: Audit) -> None:
-    g = "run"
+    """The ``run`` group: concurrent, interrupted and disk-full runs, and impossible options."""
+    for register in (
+        _concurrent_run_cases,
+        _interrupted_run_cases,
+        _full_disk_cases,
+        _bad_option_cases,
+    ):
+        register(a, "run")
+
+
+def _concurrent_run_cases(a: Audit, g: str) -> None:
+    """Two runs into one output folder at once."""
 
     def concurrent(f):
-        d1, d2 = f / "a", f / "b"
-        d1.mkdir()
-        d2.mkdir()
-        for i in range(3):
-            shutil.copy(a.png, d1 / f"a{i}.png")
-            shutil.copy(a.png, d2 / f"b{i}.png")
+        d1, d2 = a.photos(f / "a", 3, prefix="a"), a.photos(f / "b", 3, prefix="b")
         out = f / "out"
         cmd = [sys.executable, "-m", "ocularseg", "analyze", "--out", str(out), "--keyframes", "1"]
         p1 = subprocess.Popen([*cmd, str(d1)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -511,12 +580,13 @@ def run_cases(a: Audit) -> None:
 
     a.case(g, "two runs into one --out at once", concurrent)
 
+
+def _interrupted_run_cases(a: Audit, g: str) -> None:
+    """Runs killed mid-batch, then resumed."""
+
     def kill_and_resume(signum, jobs):
         def run(f):
-            d = f / "d"
-            d.mkdir()
-            for i in range(8):
-                shutil.copy(a.png, d / f"p{i}.png")
+            d = a.photos(f / "d", 8)
             out = f / "out"
             cmd = [
                 sys.executable,
@@ -560,82 +630,56 @@ def run_cases(a: Audit) -> None:
     a.case(g, "kill -9 mid-batch (--jobs 2), then --resume", kill_and_resume(signal.SIGKILL, 2))
     a.case(g, "SIGTERM mid-batch (--jobs 2), then --resume", kill_and_resume(signal.SIGTERM, 2))
 
+
+def _full_disk_cases(a: Audit, g: str) -> None:
+    """The disk filling up during a run (tmpfs; root only)."""
+
     def full_disk(size):
         def run(f):
-            mount = f / "small"
-            mount.mkdir()
-            done = subprocess.run(
-                ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
-                capture_output=True,
-            )
-            if done.returncode != 0:
-                return Outcome("skipped", "cannot mount a tmpfs (not root)")
-            try:
-                d = f / "d"
-                d.mkdir()
-                for i in range(6):
-                    shutil.copy(a.png, d / f"p{i}.png")
-                ran = cli("analyze", d, "--out", mount / "out", "--keyframes", "1")
-                outcome = judge(ran, want=(1, 2))
-                if outcome.category == "clear error" and "No space left" not in ran.out:
-                    return Outcome("clear error", f"(not the disk) {outcome.note}")
-                run_json = mount / "out" / "run.json"
-                if run_json.exists():
-                    info = json.loads(run_json.read_text())
-                    for name, digest in info.get("report_files", {}).items():
-                        import hashlib
+            return on_tmpfs(f, size, lambda mount: fill_with_images(f, mount))
 
-                        if (
-                            hashlib.sha256((mount / "out" / name).read_bytes()).hexdigest()
-                            != digest
-                        ):
-                            return Outcome("data lost", f"{name} is not from the run in run.json")
-                return outcome
-            finally:
-                subprocess.run(["umount", str(mount)], capture_output=True)
+        def fill_with_images(f, mount):
+            d = a.photos(f / "d", 6)
+            ran = cli("analyze", d, "--out", mount / "out", "--keyframes", "1")
+            outcome = judge(ran, want=(1, 2))
+            if outcome.category == "clear error" and "No space left" not in ran.out:
+                return Outcome("clear error", f"(not the disk) {outcome.note}")
+            if (mount / "out" / "run.json").exists():
+                return report_not_from_run(mount / "out") or outcome
+            return outcome
 
         return run
 
     a.case(g, "disk fills during image writes (1 MB tmpfs)", full_disk("1m"))
 
     def full_at_reports(f):
-        import hashlib
+        return on_tmpfs(f, "8m", lambda mount: fill_before_reports(f, mount))
 
-        mount = f / "small"
-        mount.mkdir()
-        done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True
-        )
-        if done.returncode != 0:
-            return Outcome("skipped", "cannot mount a tmpfs (not root)")
-        try:
-            d = f / "d"
-            d.mkdir()
-            for i in range(3):
-                shutil.copy(a.png, d / f"p{i}.png")
-            out = mount / "out"
-            first = cli("analyze", d, "--out", out, "--keyframes", "1")
-            if first.rc not in (0, 1):
-                return judge(first)
-            # (hidden files excluded: the lock file records each run's process)
-            before = {p.name: p.read_bytes() for p in out.glob("[!.]*") if p.is_file()}
-            free = shutil.disk_usage(mount).free
-            (mount / "filler").write_bytes(b"\0" * max(0, free - 6_000))
-            ran = cli("analyze", d, "--out", out, "--keyframes", "1", "--resume")
-            outcome = judge(ran, want=(1,), needle="No space left")
-            after = {p.name: p.read_bytes() for p in out.glob("[!.]*") if p.is_file()}
-            info = json.loads(after["run.json"])
-            for name, digest in info["report_files"].items():
-                if hashlib.sha256(after[name]).hexdigest() != digest:
-                    return Outcome("data lost", f"{name} is not from the run in run.json")
-            if after != before:
-                return Outcome("data lost", "the previous report set was changed")
-            return Outcome(outcome.category, f"{outcome.note}; previous set intact")
-        finally:
-            subprocess.run(["umount", str(mount)], capture_output=True)
+    def fill_before_reports(f, mount):
+        d = a.photos(f / "d", 3)
+        out = mount / "out"
+        first = cli("analyze", d, "--out", out, "--keyframes", "1")
+        if first.rc not in (0, 1):
+            return judge(first)
+        # (hidden files excluded: the lock file records each run's process)
+        before = {p.name: p.read_bytes() for p in out.glob("[!.]*") if p.is_file()}
+        free = shutil.disk_usage(mount).free
+        (mount / "filler").write_bytes(b"\0" * max(0, free - 6_000))
+        ran = cli("analyze", d, "--out", out, "--keyframes", "1", "--resume")
+        outcome = judge(ran, want=(1,), needle="No space left")
+        after = {p.name: p.read_bytes() for p in out.glob("[!.]*") if p.is_file()}
+        lost = report_not_from_run(out)
+        if lost:
+            return lost
+        if after != before:
+            return Outcome("data lost", "the previous report set was changed")
+        return Outcome(outcome.category, f"{outcome.note}; previous set intact")
 
     a.case(g, "disk full while writing the reports (resume, 6 KB free)", full_at_reports)
 
+
+def _bad_option_cases(a: Audit, g: str) -> None:
+    """Impossible options and an output path that is a file."""
     for args, label in [
         (["--jobs", "100000"], "--jobs 100000"),
         (["--jobs", "0"], "--jobs 0"),
@@ -715,14 +759,7 @@ def model_cases(a: Audit) -> None:
 
     def edit(**fields):
         def change(model):
-            spec = json.loads((model / "model.json").read_text())
-            for dotted, value in fields.items():
-                target = spec
-                *parents, last = dotted.split("__")
-                for key in parents:
-                    target = target[key]
-                target[last] = value
-            (model / "model.json").write_text(json.dumps(spec))
+            edit_model_json(model, **fields)
 
         return change
 
@@ -761,7 +798,16 @@ def model_cases(a: Audit) -> None:
 
 
 def data_cases(a: Audit) -> None:
-    g = "data"
+    """The ``data`` group: crafted LabelMe files and manifests."""
+    for register in (
+        _labelme_cases,
+        _geometry_and_manifest_cases,
+    ):
+        register(a, "data")
+
+
+def _labelme_cases(a: Audit, g: str) -> None:
+    """Crafted LabelMe files: sizes, bombs, huge or NaN polygons, unknown labels."""
 
     def labelme(doc_change, want=(1,), embed=True):
         def run(f):
@@ -818,6 +864,10 @@ def data_cases(a: Audit) -> None:
         ("good file (control)", lambda d: None, (0,)),
     ]:
         a.case(g, f"LabelMe: {label}", labelme(change, want))
+
+
+def _geometry_and_manifest_cases(a: Audit, g: str) -> None:
+    """A far polygon vertex (int32 overflow) and odd manifests."""
 
     def far_vertex(f):
         from ocularseg.data.labelme import labelme_to_mask

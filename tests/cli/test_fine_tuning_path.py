@@ -26,9 +26,11 @@ from ocularseg.pipeline.config import DEFAULT_MODEL_NAME  # noqa: E402
 runner = CliRunner()
 
 
-def _ok(args: list[str]) -> str:
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, f"{args[:3]}: {result.output}"
+def _ok(*args: object) -> str:
+    """Run ``ocularseg ARGS...`` (each argument one word) and return what it printed."""
+    words = [str(a) for a in args]
+    result = runner.invoke(app, words)
+    assert result.exit_code == 0, f"{words[:3]}: {result.output}"
     return result.output
 
 
@@ -40,50 +42,10 @@ def _csv(path):
 @pytest.mark.slow
 def test_labelme_to_finetuned_model_to_analyze(tmp_path, repo_root):
     bundled = repo_root / "models" / DEFAULT_MODEL_NAME
-    annotations = tmp_path / "annotations"
-    _ok(
-        [
-            "data",
-            "export",
-            "labelme",
-            str(repo_root / "sample_data" / "phantoms"),
-            "-o",
-            str(annotations),
-        ]
-    )
-    assert len(list(annotations.glob("*/*.json"))) == 24  # 8 people, a folder each
-
-    dataset = tmp_path / "my_dataset"
-    output = _ok(["data", "import", "labelme", str(annotations), "--out", str(dataset)])
-    assert "24 sample(s) from 8 subject(s)" in output
-    _ok(["data", "split", str(dataset), "--fractions", "0.5,0.25,0.25", "--seed", "0"])
-    _ok(["data", "check", str(dataset)])
-
-    # The committed fine-tuning config, cut to two small steps for CI.
-    config = yaml.safe_load((repo_root / "docs" / "configs" / "finetune.yaml").read_text())
-    config.update(batch_size=2, max_steps_per_epoch=2, crop_hw=[128, 192])
-    (tmp_path / "finetune.yaml").write_text(yaml.safe_dump(config))
-    run = tmp_path / "runs" / "my-finetune"
-    _ok(
-        [
-            "train",
-            str(tmp_path / "finetune.yaml"),
-            "--init",
-            str(bundled),
-            "--data",
-            str(dataset),
-            "--out",
-            str(run),
-            "--epochs",
-            "1",
-        ]
-    )
-    (metrics,) = _csv(run / "metrics.csv")
-    # Validation on two unseen people after two steps: only the bundled weights explain this.
-    assert float(metrics["val_dice_mean"]) > 0.75, metrics
-
+    dataset = _labelme_dataset(tmp_path, repo_root)
+    run = _fine_tune(tmp_path, repo_root, dataset, bundled)
     new_model = tmp_path / "models" / "my-model"
-    _ok(["export", str(run), "--out", str(new_model)])
+    _ok("export", run, "--out", new_model)
     spec = json.loads((new_model / "model.json").read_text())
     bundled_spec = json.loads((bundled / "model.json").read_text())
     assert spec["sha256"] != bundled_spec["sha256"]
@@ -96,41 +58,47 @@ def test_labelme_to_finetuned_model_to_analyze(tmp_path, repo_root):
     assert "Dice" in (new_model / "MODEL_CARD.md").read_text()
 
     evaluation = tmp_path / "evaluation"
-    _ok(
-        [
-            "evaluate",
-            "--model",
-            str(new_model),
-            "--data",
-            str(dataset),
-            "--split",
-            "test",
-            "--out",
-            str(evaluation),
-            "--resamples",
-            "200",
-        ]
-    )
+    test_split = ["--data", dataset, "--split", "test"]
+    _ok("evaluate", "--model", new_model, *test_split, "--out", evaluation, "--resamples", "200")
     summary = {(r["group"], r["class"], r["metric"]): r for r in _csv(evaluation / "summary.csv")}
     iris_dice = summary[("all", "iris", "dice")]
     assert float(iris_dice["ci_low"]) <= float(iris_dice["mean"]) <= float(iris_dice["ci_high"])
     assert float(iris_dice["mean"]) > 0.75, iris_dice
 
     analysis = tmp_path / "analysis"
-    _ok(
-        [
-            "analyze",
-            str(repo_root / "sample_data" / "phantom_video.mp4"),
-            "--model",
-            str(new_model),
-            "--keyframes",
-            "2",
-            "--out",
-            str(analysis),
-        ]
-    )
+    video = repo_root / "sample_data" / "phantom_video.mp4"
+    _ok("analyze", video, "--model", new_model, "--keyframes", "2", "--out", analysis)
     info = json.loads((analysis / "run.json").read_text())
     assert info["model"]["sha256"] == spec["sha256"]
     rows = _csv(analysis / "measurements.csv")
     assert {r["side"] for r in rows} == {"right", "left"}
     assert all(r["mrd1_mm"] for r in rows), rows
+
+
+def _labelme_dataset(tmp_path, repo_root):
+    """The bundled phantoms exported to LabelMe, imported back as a data set, split, checked."""
+    annotations = tmp_path / "annotations"
+    _ok("data", "export", "labelme", repo_root / "sample_data" / "phantoms", "-o", annotations)
+    assert len(list(annotations.glob("*/*.json"))) == 24  # 8 people, a folder each
+
+    dataset = tmp_path / "my_dataset"
+    output = _ok("data", "import", "labelme", annotations, "--out", dataset)
+    assert "24 sample(s) from 8 subject(s)" in output
+    _ok("data", "split", dataset, "--fractions", "0.5,0.25,0.25", "--seed", "0")
+    _ok("data", "check", dataset)
+    return dataset
+
+
+def _fine_tune(tmp_path, repo_root, dataset, bundled):
+    """Two small training steps from the bundled model with the committed fine-tuning config."""
+    # The committed fine-tuning config, cut to two small steps for CI.
+    config = yaml.safe_load((repo_root / "docs" / "configs" / "finetune.yaml").read_text())
+    config.update(batch_size=2, max_steps_per_epoch=2, crop_hw=[128, 192])
+    (tmp_path / "finetune.yaml").write_text(yaml.safe_dump(config))
+    run = tmp_path / "runs" / "my-finetune"
+    start = ["--init", bundled, "--data", dataset]
+    _ok("train", tmp_path / "finetune.yaml", *start, "--out", run, "--epochs", "1")
+    (metrics,) = _csv(run / "metrics.csv")
+    # Validation on two unseen people after two steps: only the bundled weights explain this.
+    assert float(metrics["val_dice_mean"]) > 0.75, metrics
+    return run

@@ -13,17 +13,9 @@ import pytest
 from scipy import ndimage
 from scipy.spatial.distance import cdist
 
+from ocularseg import evaluation
 from ocularseg.core.errors import ConfigError, DataError
 from ocularseg.core.labels import Label
-from ocularseg.evaluation import (
-    ROW_COLUMNS,
-    EmptyMaskWarning,
-    boundary_mask,
-    count_components,
-    evaluate_dataset,
-    evaluate_pair,
-    hd95_px,
-)
 
 # (name, pred, ref, class, expected metrics). Worked by hand; HD95 uses linear
 # interpolation between sorted distances, as np.percentile / torch.quantile.
@@ -104,8 +96,8 @@ CASES: list[tuple[str, list[list[int]], list[list[int]], int, dict[str, float]]]
 
 def _row(pred: np.ndarray, ref: np.ndarray, label: int, **kwargs: object) -> dict:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", EmptyMaskWarning)
-        rows = evaluate_pair(pred, ref, classes=(label,), **kwargs)
+        warnings.simplefilter("ignore", evaluation.EmptyMaskWarning)
+        rows = evaluation.evaluate_pair(pred, ref, classes=(label,), **kwargs)
     assert len(rows) == 1
     return rows[0]
 
@@ -144,15 +136,15 @@ def test_hand_computed_cases(name, pred, ref, label, expected) -> None:
 def test_row_has_documented_columns_in_order() -> None:
     pred = np.array(CASES[0][1], dtype=np.uint8)
     rows = _rows_all(pred, pred)
-    assert [tuple(r) for r in rows] == [ROW_COLUMNS] * 4
+    assert [tuple(r) for r in rows] == [evaluation.ROW_COLUMNS] * 4
     assert [r["class"] for r in rows] == ["sclera", "iris", "pupil", "caruncle"]
     assert [r["label"] for r in rows] == [1, 2, 3, 4]
 
 
 def _rows_all(pred: np.ndarray, ref: np.ndarray) -> list[dict]:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", EmptyMaskWarning)
-        return evaluate_pair(pred, ref)
+        warnings.simplefilter("ignore", evaluation.EmptyMaskWarning)
+        return evaluation.evaluate_pair(pred, ref)
 
 
 def test_identical_maps_are_perfect() -> None:
@@ -182,7 +174,7 @@ def test_hd95_matches_brute_force_on_random_blobs(seed: int) -> None:
         pred, iterations=2
     )
     assert pred.any() and ref.any()
-    assert hd95_px(pred, ref) == pytest.approx(_brute_hd(pred, ref, 95.0), abs=1e-9)
+    assert evaluation.hd95_px(pred, ref) == pytest.approx(_brute_hd(pred, ref, 95.0), abs=1e-9)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -191,32 +183,34 @@ def test_hd95_matches_brute_force_for_small_blob_in_large_image(seed: int) -> No
     ref = np.zeros((320, 480), dtype=bool)
     pred[100:130, 200:250] = _blob((30, 50), seed=seed, threshold=0.0)
     ref[104:134, 205:255] = _blob((30, 50), seed=seed + 50, threshold=-0.2)
-    assert hd95_px(pred, ref) == pytest.approx(_brute_hd(pred, ref, 95.0), abs=1e-9)
+    assert evaluation.hd95_px(pred, ref) == pytest.approx(_brute_hd(pred, ref, 95.0), abs=1e-9)
 
 
 def test_hd_percentile_100_is_classic_hausdorff() -> None:
     pred = _blob((40, 60), seed=3, threshold=0.3)
     ref = _blob((40, 60), seed=4, threshold=0.3)
-    assert hd95_px(pred, ref, percentile=100) == pytest.approx(_brute_hd(pred, ref, 100.0))
+    assert evaluation.hd95_px(pred, ref, percentile=100) == pytest.approx(
+        _brute_hd(pred, ref, 100.0)
+    )
 
 
 def test_hd95_is_symmetric() -> None:
     pred = _blob((40, 60), seed=5, threshold=0.3)
     ref = _blob((40, 60), seed=6, threshold=0.1)
-    assert hd95_px(pred, ref) == hd95_px(ref, pred)
+    assert evaluation.hd95_px(pred, ref) == evaluation.hd95_px(ref, pred)
 
 
 def test_boundary_mask_keeps_interior_out_and_image_edge_in() -> None:
     mask = np.ones((3, 4), dtype=bool)
     expected = np.ones((3, 4), dtype=bool)
     expected[1, 1:3] = False
-    np.testing.assert_array_equal(boundary_mask(mask), expected)
+    np.testing.assert_array_equal(evaluation.boundary_mask(mask), expected)
 
 
 def test_both_empty_gives_nan_and_one_warning() -> None:
     pred = np.zeros((5, 5), dtype=np.uint8)
-    with pytest.warns(EmptyMaskWarning, match="pupil, caruncle") as record:
-        rows = evaluate_pair(pred, pred, classes=(Label.PUPIL, Label.CARUNCLE))
+    with pytest.warns(evaluation.EmptyMaskWarning, match="pupil, caruncle") as record:
+        rows = evaluation.evaluate_pair(pred, pred, classes=(Label.PUPIL, Label.CARUNCLE))
     assert len(record) == 1
     for row in rows:
         assert row["flag"] == "absent_both"
@@ -231,7 +225,7 @@ def test_pred_empty_gives_dice_zero_hd95_nan() -> None:
     pred = np.zeros_like(ref)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # one side present: no warning, just the flag
-        row = evaluate_pair(pred, ref, classes=(Label.PUPIL,))[0]
+        row = evaluation.evaluate_pair(pred, ref, classes=(Label.PUPIL,))[0]
     assert row["flag"] == "absent_pred"
     assert (row["dice"], row["iou"], row["recall"]) == (0.0, 0.0, 0.0)
     assert math.isnan(row["precision"])
@@ -256,9 +250,9 @@ def test_hd95_px_is_nan_when_one_mask_is_empty() -> None:
     mask = np.zeros((4, 4), dtype=bool)
     full = mask.copy()
     full[1, 1] = True
-    assert math.isnan(hd95_px(mask, full))
-    assert math.isnan(hd95_px(full, mask))
-    assert math.isnan(hd95_px(mask, mask))
+    assert math.isnan(evaluation.hd95_px(mask, full))
+    assert math.isnan(evaluation.hd95_px(full, mask))
+    assert math.isnan(evaluation.hd95_px(mask, mask))
 
 
 def test_component_error_uses_8_connectivity_by_default() -> None:
@@ -269,13 +263,13 @@ def test_component_error_uses_8_connectivity_by_default() -> None:
     row4 = _row(pred, ref, Label.SCLERA, connectivity=4)
     assert (row8["components_pred"], row8["component_error"]) == (1, 0)
     assert (row4["components_pred"], row4["component_error"]) == (2, 1)
-    assert count_components(pred == 1) == 1
-    assert count_components(pred == 1, connectivity=4) == 2
+    assert evaluation.count_components(pred == 1) == 1
+    assert evaluation.count_components(pred == 1, connectivity=4) == 2
 
 
 def test_shape_mismatch_names_both_shapes() -> None:
     with pytest.raises(DataError, match=r"\(4, 5\).*\(5, 4\)"):
-        evaluate_pair(np.zeros((4, 5), np.uint8), np.zeros((5, 4), np.uint8))
+        evaluation.evaluate_pair(np.zeros((4, 5), np.uint8), np.zeros((5, 4), np.uint8))
 
 
 @pytest.mark.parametrize("bad", [7, 255, -1])
@@ -284,7 +278,7 @@ def test_unknown_label_values_are_named(bad: int) -> None:
     pred = ref.copy()
     pred[0, 0] = bad
     with pytest.raises(DataError, match=rf"prediction contains unknown label values \{{{bad}\}}"):
-        evaluate_pair(pred, ref)
+        evaluation.evaluate_pair(pred, ref)
 
 
 @pytest.mark.parametrize(
@@ -298,7 +292,7 @@ def test_unknown_label_values_are_named(bad: int) -> None:
 )
 def test_bad_arrays_are_rejected(array, match: str) -> None:
     with pytest.raises(DataError, match=match):
-        evaluate_pair(np.zeros((3, 3), np.uint8), array)
+        evaluation.evaluate_pair(np.zeros((3, 3), np.uint8), array)
 
 
 @pytest.mark.parametrize(
@@ -314,15 +308,15 @@ def test_bad_arrays_are_rejected(array, match: str) -> None:
 def test_bad_options_are_rejected(kwargs: dict, match: str) -> None:
     mask = np.ones((3, 3), dtype=np.uint8)
     with pytest.raises(ConfigError, match=match):
-        evaluate_pair(mask, mask, **kwargs)
+        evaluation.evaluate_pair(mask, mask, **kwargs)
 
 
 def test_hd95_rejects_bad_percentile_and_shapes() -> None:
     mask = np.ones((3, 3), dtype=bool)
     with pytest.raises(ConfigError, match="percentile"):
-        hd95_px(mask, mask, percentile=101)
+        evaluation.hd95_px(mask, mask, percentile=101)
     with pytest.raises(DataError, match=r"\(3, 3\).*\(3, 4\)"):
-        hd95_px(mask, np.ones((3, 4), dtype=bool))
+        evaluation.hd95_px(mask, np.ones((3, 4), dtype=bool))
 
 
 def test_evaluate_dataset_rows_columns_and_single_warning() -> None:
@@ -333,33 +327,33 @@ def test_evaluate_dataset_rows_columns_and_single_warning() -> None:
         pred = ref.copy()
         pred[0, :] = 1
         pairs.append((f"img{i}", "a" if i < 4 else "b", pred, ref))
-    with pytest.warns(EmptyMaskWarning, match="caruncle in 6 of 6 images") as record:
-        df = evaluate_dataset(iter(pairs))
+    with pytest.warns(evaluation.EmptyMaskWarning, match="caruncle in 6 of 6 images") as record:
+        df = evaluation.evaluate_dataset(iter(pairs))
     assert len(record) == 1
-    assert list(df.columns) == ["image_id", "group", *ROW_COLUMNS]
+    assert list(df.columns) == ["image_id", "group", *evaluation.ROW_COLUMNS]
     assert len(df) == 6 * 4
     assert df.groupby("group").size().to_dict() == {"a": 16, "b": 8}
     first = df[df["image_id"] == "img0"].drop(columns=["image_id", "group"])
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", EmptyMaskWarning)
-        expected = evaluate_pair(pairs[0][2], pairs[0][3])
+        warnings.simplefilter("ignore", evaluation.EmptyMaskWarning)
+        expected = evaluation.evaluate_pair(pairs[0][2], pairs[0][3])
     pd.testing.assert_frame_equal(
-        first.reset_index(drop=True), pd.DataFrame(expected, columns=list(ROW_COLUMNS))
+        first.reset_index(drop=True), pd.DataFrame(expected, columns=list(evaluation.ROW_COLUMNS))
     )
 
 
 def test_evaluate_dataset_empty_input_has_columns() -> None:
-    df = evaluate_dataset([])
+    df = evaluation.evaluate_dataset([])
     assert df.empty
-    assert list(df.columns) == ["image_id", "group", *ROW_COLUMNS]
+    assert list(df.columns) == ["image_id", "group", *evaluation.ROW_COLUMNS]
 
 
 def test_evaluate_dataset_rejects_duplicate_ids_and_names_bad_image() -> None:
     mask = np.ones((3, 3), dtype=np.uint8)
     with pytest.raises(DataError, match="'x' appears twice"):
-        evaluate_dataset([("x", "g", mask, mask), ("x", "g", mask, mask)])
+        evaluation.evaluate_dataset([("x", "g", mask, mask), ("x", "g", mask, mask)])
     with pytest.raises(DataError, match=r"^broken: prediction shape"):
-        evaluate_dataset([("broken", "g", mask, np.ones((3, 4), np.uint8))])
+        evaluation.evaluate_dataset([("broken", "g", mask, np.ones((3, 4), np.uint8))])
 
 
 def test_evaluation_imports_neither_torch_nor_cli() -> None:

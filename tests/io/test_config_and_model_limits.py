@@ -3,7 +3,6 @@ a traceback (issue 11, items 9, 10, 14)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import pytest
@@ -13,6 +12,7 @@ from ocularseg.cli.app import app
 from ocularseg.core.errors import ConfigError, ModelError
 from ocularseg.io.model_folder import load_model_spec
 from ocularseg.pipeline.config import AnalyzeConfig, load_analyze_config
+from tests.conftest import edit_model_json
 
 runner = CliRunner()
 
@@ -73,15 +73,7 @@ def test_keyframes_in_an_api_config_with_fps_is_refused():
 def _model_copy(tmp_path, source, **changes):
     folder = tmp_path / "model"
     shutil.copytree(source, folder)
-    spec = json.loads((folder / "model.json").read_text())
-    for dotted, value in changes.items():
-        target = spec
-        *parents, last = dotted.split("__")
-        for key in parents:
-            target = target[key]
-        target[last] = value
-    (folder / "model.json").write_text(json.dumps(spec))
-    return folder
+    return edit_model_json(folder, **changes)
 
 
 @pytest.mark.parametrize(

@@ -7,16 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-
-def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
-    import cv2
-
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-    for frame in frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
-    return path
+from tests.pipeline.media_helpers import write_video
 
 
 @pytest.fixture(scope="session")

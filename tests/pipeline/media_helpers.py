@@ -1,15 +1,31 @@
 """Test media with the properties phones and cameras give them: fast-start MP4 (index at the
-front, so a truncated file still opens), rotation metadata, EXIF orientation."""
+front, so a truncated file still opens), rotation metadata, EXIF orientation; and the special
+entries (FIFO, device, broken and looping links) a folder of inputs may hold."""
 
 from __future__ import annotations
 
 import io
+import os
 import struct
 from pathlib import Path
 
 import numpy as np
 
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"}
+#: The chunk-offset tables and the struct format of one entry: 32-bit and 64-bit offsets.
+_CHUNK_OFFSETS = {b"stco": ">I", b"co64": ">Q"}
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
+    """An MP4 (``mp4v``, index at the end, as OpenCV writes it) of (H, W, 3) uint8 RGB frames."""
+    import cv2
+
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
 
 
 def _boxes(data: bytes, start: int = 0, end: int | None = None):
@@ -31,18 +47,14 @@ def _shift_chunk_offsets(moov: bytearray, shift: int) -> None:
         for kind, offset, size in _boxes(bytes(moov), start, end):
             if kind in _CONTAINERS:
                 walk(offset + 8, offset + size)
-            elif kind == b"stco":
+            elif kind in _CHUNK_OFFSETS:
+                entry = _CHUNK_OFFSETS[kind]
+                width = struct.calcsize(entry)
                 count = struct.unpack(">I", moov[offset + 12 : offset + 16])[0]
                 for i in range(count):
-                    at = offset + 16 + 4 * i
-                    value = struct.unpack(">I", moov[at : at + 4])[0]
-                    moov[at : at + 4] = struct.pack(">I", value + shift)
-            elif kind == b"co64":
-                count = struct.unpack(">I", moov[offset + 12 : offset + 16])[0]
-                for i in range(count):
-                    at = offset + 16 + 8 * i
-                    value = struct.unpack(">Q", moov[at : at + 8])[0]
-                    moov[at : at + 8] = struct.pack(">Q", value + shift)
+                    at = offset + 16 + width * i
+                    value = struct.unpack(entry, moov[at : at + width])[0]
+                    moov[at : at + width] = struct.pack(entry, value + shift)
 
     walk(8, len(moov))
 
@@ -120,3 +132,17 @@ def jpeg_with_exif_orientation(image_rgb: np.ndarray, orientation: int) -> bytes
     buffer = io.BytesIO()
     picture.save(buffer, "JPEG", exif=exif.tobytes(), quality=95)
     return buffer.getvalue()
+
+
+def make_special_entries(folder: Path) -> None:
+    """Put in ``folder`` the entries that are not regular files: a FIFO ``pipe.mp4``, a link
+    ``zero.mp4`` to /dev/zero, a dangling link ``dangling.png`` (to ``nowhere.png``), two
+    links ``loop1.png`` / ``loop2.png`` to each other, a folder ``x.mp4`` and a link ``self``
+    to the folder itself."""
+    os.mkfifo(folder / "pipe.mp4")
+    (folder / "zero.mp4").symlink_to("/dev/zero")
+    (folder / "dangling.png").symlink_to(folder / "nowhere.png")
+    (folder / "loop1.png").symlink_to(folder / "loop2.png")
+    (folder / "loop2.png").symlink_to(folder / "loop1.png")
+    (folder / "x.mp4").mkdir()
+    (folder / "self").symlink_to(folder)

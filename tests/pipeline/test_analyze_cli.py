@@ -7,56 +7,31 @@ errors recorded per input, exit codes, resume and atomic outputs.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
 
 import pytest
-from typer.testing import CliRunner
 
-from ocularseg.cli.app import app
+from tests.pipeline.cli_helpers import read_csv, run_analyze
 
 pytest.importorskip("onnxruntime")
-runner = CliRunner()
-
-
-def _run(args):
-    return runner.invoke(app, args)
-
-
-def _csv(path):
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_three_good_two_bad_inputs(tmp_path, face_inputs, eye_prior_model_dir):
     out = tmp_path / "out"
-    args = [
-        "analyze",
-        str(face_inputs["png"]),
-        str(face_inputs["jpg"]),
-        str(face_inputs["video"]),
-        str(face_inputs["empty"]),
-        str(face_inputs["text"]),
-        "--out",
-        str(out),
-        "--model",
-        str(eye_prior_model_dir),
-        "--keyframes",
-        "2",
-    ]
-    result = _run(args)
+    given = [face_inputs[k] for k in ("png", "jpg", "video", "empty", "text")]
+    result = run_analyze(*given, "--out", out, "--model", eye_prior_model_dir, "--keyframes", 2)
     assert result.exit_code == 1, result.output
     for name in ("measurements.csv", "summary.csv", "errors.csv", "run.json", "report.xlsx"):
         assert (out / name).is_file(), name
-    rows = _csv(out / "measurements.csv")
+    rows = read_csv(out / "measurements.csv")
     inputs = {r["input"] for r in rows}
     assert inputs == {str(face_inputs[k]) for k in ("png", "jpg", "video")}
     assert {r["side"] for r in rows} == {"right", "left"}
     # Two key frames of the video and one frame per image, two eyes each.
     assert len(rows) == 2 * (1 + 1 + 2)
-    errors = _csv(out / "errors.csv")
+    errors = read_csv(out / "errors.csv")
     failed = {e["input"] for e in errors}
     assert {str(face_inputs["empty"]), str(face_inputs["text"])} <= failed
     assert any("empty (0 bytes)" in e["error"] for e in errors)
@@ -71,23 +46,16 @@ def test_three_good_two_bad_inputs(tmp_path, face_inputs, eye_prior_model_dir):
 
 def test_resume_reruns_nothing_that_was_complete(tmp_path, face_inputs, eye_prior_model_dir):
     out = tmp_path / "out"
-    args = [
-        "analyze",
-        str(face_inputs["png"]),
-        "--out",
-        str(out),
-        "--model",
-        str(eye_prior_model_dir),
-    ]
-    first = _run(args)
+    args = [face_inputs["png"], "--out", out, "--model", eye_prior_model_dir]
+    first = run_analyze(*args)
     results = list(out.glob("inputs/*/result.json"))
     assert len(results) == 1
     before = results[0].stat().st_mtime_ns
-    second = _run([*args, "--resume"])
+    second = run_analyze(*args, "--resume")
     assert second.exit_code == first.exit_code
     assert "1 resumed" in second.output
     assert results[0].stat().st_mtime_ns == before
-    assert _csv(out / "measurements.csv")  # reports rebuilt from the saved result
+    assert read_csv(out / "measurements.csv")  # reports rebuilt from the saved result
 
 
 def test_folder_input_is_recursive_and_names_skipped_files(
@@ -97,19 +65,8 @@ def test_folder_input_is_recursive_and_names_skipped_files(
     shutil.copytree(face_inputs["good_dir"], clinic / "p1")
     (clinic / "p1" / "notes.docx").write_bytes(b"PK")
     out = tmp_path / "out"
-    result = _run(
-        [
-            "analyze",
-            str(clinic),
-            "--out",
-            str(out),
-            "--model",
-            str(eye_prior_model_dir),
-            "--keyframes",
-            "1",
-        ]
-    )
-    rows = _csv(out / "measurements.csv")
+    result = run_analyze(clinic, "--out", out, "--model", eye_prior_model_dir, "--keyframes", 1)
+    rows = read_csv(out / "measurements.csv")
     assert len({r["input"] for r in rows}) == 3
     assert "1 file(s) or folder(s) skipped" in result.output
     assert "notes.docx\tnot a video or image" in (out / "skipped_files.txt").read_text()
@@ -121,43 +78,24 @@ def test_folder_input_is_recursive_and_names_skipped_files(
 )
 def test_bad_input_is_one_error_row(tmp_path, face_inputs, eye_prior_model_dir, key, message):
     out = tmp_path / "out"
-    result = _run(
-        ["analyze", str(face_inputs[key]), "--out", str(out), "--model", str(eye_prior_model_dir)]
-    )
+    result = run_analyze(face_inputs[key], "--out", out, "--model", eye_prior_model_dir)
     assert result.exit_code == 1
-    errors = _csv(out / "errors.csv")
+    errors = read_csv(out / "errors.csv")
     assert len(errors) >= 1 and message in errors[0]["error"]
     assert "Traceback" not in result.output
 
 
 def test_inputs_are_never_modified(tmp_path, face_inputs, eye_prior_model_dir):
     before = {p: p.read_bytes() for p in face_inputs["good_dir"].iterdir()}
-    _run(
-        [
-            "analyze",
-            str(face_inputs["good_dir"]),
-            "--out",
-            str(tmp_path / "o"),
-            "--model",
-            str(eye_prior_model_dir),
-            "--keyframes",
-            "1",
-        ]
+    out = tmp_path / "o"
+    run_analyze(
+        face_inputs["good_dir"], "--out", out, "--model", eye_prior_model_dir, "--keyframes", 1
     )
     assert {p: p.read_bytes() for p in face_inputs["good_dir"].iterdir()} == before
 
 
 def test_missing_model_folder_is_exit_2(tmp_path, face_inputs):
-    result = _run(
-        [
-            "analyze",
-            str(face_inputs["png"]),
-            "--out",
-            str(tmp_path / "o"),
-            "--model",
-            str(tmp_path / "nope"),
-        ]
-    )
+    result = run_analyze(face_inputs["png"], "--out", tmp_path / "o", "--model", tmp_path / "nope")
     assert result.exit_code == 2
     assert "model folder not found" in result.output
 
@@ -167,9 +105,7 @@ def test_checksum_mismatch_is_exit_2(tmp_path, face_inputs, eye_prior_model_dir)
     shutil.copytree(eye_prior_model_dir, model)
     with open(model / "model.onnx", "ab") as handle:
         handle.write(b"\0")
-    result = _run(
-        ["analyze", str(face_inputs["png"]), "--out", str(tmp_path / "o"), "--model", str(model)]
-    )
+    result = run_analyze(face_inputs["png"], "--out", tmp_path / "o", "--model", model)
     assert result.exit_code == 2
     assert "sha256" in result.output
 
@@ -184,9 +120,7 @@ def test_corrupt_model_file_is_exit_2(tmp_path, face_inputs, eye_prior_model_dir
     spec = json.loads((model / "model.json").read_text())
     spec["sha256"] = sha256_file(model / "model.onnx")
     write_json_atomic(model / "model.json", spec)
-    result = _run(
-        ["analyze", str(face_inputs["png"]), "--out", str(tmp_path / "o"), "--model", str(model)]
-    )
+    result = run_analyze(face_inputs["png"], "--out", tmp_path / "o", "--model", model)
     assert result.exit_code == 2
     assert "cannot load the model" in result.output
 
@@ -197,15 +131,8 @@ def test_unwritable_output_folder_is_exit_2(tmp_path, face_inputs, eye_prior_mod
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        result = _run(
-            [
-                "analyze",
-                str(face_inputs["png"]),
-                "--out",
-                str(locked / "o"),
-                "--model",
-                str(eye_prior_model_dir),
-            ]
+        result = run_analyze(
+            face_inputs["png"], "--out", locked / "o", "--model", eye_prior_model_dir
         )
     finally:
         locked.chmod(0o700)
@@ -216,52 +143,28 @@ def test_unwritable_output_folder_is_exit_2(tmp_path, face_inputs, eye_prior_mod
 def test_output_folder_that_is_a_file_is_exit_2(tmp_path, face_inputs, eye_prior_model_dir):
     blocker = tmp_path / "report"
     blocker.write_text("a file where the output folder should be")
-    result = _run(
-        [
-            "analyze",
-            str(face_inputs["png"]),
-            "--out",
-            str(blocker),
-            "--model",
-            str(eye_prior_model_dir),
-        ]
-    )
+    result = run_analyze(face_inputs["png"], "--out", blocker, "--model", eye_prior_model_dir)
     assert result.exit_code == 2
     assert "not writable" in result.output
 
 
 def test_bad_options_are_exit_2(tmp_path, face_inputs, eye_prior_model_dir):
     for extra in (["--fps", "-1"], ["--keyframes", "0"], ["--device", "tpu"], ["--jobs", "0"]):
-        result = _run(
-            [
-                "analyze",
-                str(face_inputs["png"]),
-                "--out",
-                str(tmp_path / "o"),
-                "--model",
-                str(eye_prior_model_dir),
-                *extra,
-            ]
+        out = tmp_path / "o"
+        result = run_analyze(
+            face_inputs["png"], "--out", out, "--model", eye_prior_model_dir, *extra
         )
         assert result.exit_code == 2, (extra, result.output)
-    result = _run(["analyze", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "o")])
+    result = run_analyze(tmp_path / "missing.mp4", "--out", tmp_path / "o")
     assert result.exit_code == 2 and "no such file" in result.output
 
 
 def test_unknown_config_key_is_exit_2(tmp_path, face_inputs, eye_prior_model_dir):
     config = tmp_path / "analysis.yaml"
     config.write_text("keyframe_count: 3\n")
-    result = _run(
-        [
-            "analyze",
-            str(face_inputs["png"]),
-            "--out",
-            str(tmp_path / "o"),
-            "--model",
-            str(eye_prior_model_dir),
-            "--config",
-            str(config),
-        ]
+    out = tmp_path / "o"
+    result = run_analyze(
+        face_inputs["png"], "--out", out, "--model", eye_prior_model_dir, "--config", config
     )
     assert result.exit_code == 2 and "keyframe_count" in result.output
 
@@ -275,30 +178,21 @@ def test_python_api(tmp_path, face_inputs, eye_prior_model_dir):
     assert len(result.rows) == 2 and result.run_info["inputs"] == 1
 
 
-def test_tiny_face_is_flagged_or_reported(tmp_path, astronaut, eye_prior_model_dir):
+def test_tiny_face_is_one_no_face_found_error_row(tmp_path, astronaut, eye_prior_model_dir):
     import cv2
 
     from ocularseg.io.images import write_image_atomic
 
-    small = cv2.resize(astronaut, (160, 160), interpolation=cv2.INTER_AREA)
-    write_image_atomic(tmp_path / "tiny.png", small)
+    # The whole photograph at 160 px: the face detector finds no face in it.
+    tiny = tmp_path / "tiny.png"
+    write_image_atomic(tiny, cv2.resize(astronaut, (160, 160), interpolation=cv2.INTER_AREA))
     out = tmp_path / "out"
-    result = _run(
-        [
-            "analyze",
-            str(tmp_path / "tiny.png"),
-            "--out",
-            str(out),
-            "--model",
-            str(eye_prior_model_dir),
-        ]
-    )
-    rows = _csv(out / "measurements.csv")
-    errors = _csv(out / "errors.csv")
-    # Either the face is found and every crop says it is too small, or the file is reported.
-    assert (rows and all("too_small" in r["flags"] for r in rows)) or (
-        errors and "no face" in errors[0]["error"] and result.exit_code == 1
-    )
+    result = run_analyze(tiny, "--out", out, "--model", eye_prior_model_dir)
+    assert result.exit_code == 1, result.output
+    assert f"{tiny}: no face found in the image" in result.output
+    assert read_csv(out / "measurements.csv") == []
+    errors = [(e["input"], e["stage"], e["error"]) for e in read_csv(out / "errors.csv")]
+    assert errors == [(str(tiny), "frames", f"{tiny}: no face found in the image")]
 
 
 def test_4k_frame_is_analysed(tmp_path, astronaut, eye_prior_model_dir):
@@ -312,18 +206,9 @@ def test_4k_frame_is_analysed(tmp_path, astronaut, eye_prior_model_dir):
     canvas[56:2104, 896:2944] = face
     write_image_atomic(tmp_path / "uhd.jpg", canvas)
     out = tmp_path / "out"
-    result = _run(
-        [
-            "analyze",
-            str(tmp_path / "uhd.jpg"),
-            "--out",
-            str(out),
-            "--model",
-            str(eye_prior_model_dir),
-        ]
-    )
+    result = run_analyze(tmp_path / "uhd.jpg", "--out", out, "--model", eye_prior_model_dir)
     assert result.exit_code == 0, result.output
-    rows = _csv(out / "measurements.csv")
+    rows = read_csv(out / "measurements.csv")
     assert len(rows) == 2 and all("too_small" not in r["flags"] for r in rows)
     # The frame is 4× the photograph: frame-px lengths are 4× larger than at 512 px.
     assert float(rows[0]["scale_crop_per_frame"]) < 4.0

@@ -59,6 +59,11 @@ def _env(tmp: Path) -> dict[str, str]:
     return env
 
 
+def _python(module: str, *args: object) -> list[str]:
+    """The command line ``python -m MODULE ARGS...`` with this interpreter."""
+    return [sys.executable, "-m", module, *map(str, args)]
+
+
 def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
@@ -67,48 +72,19 @@ def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
 def cluster(tmp_path):
     env = _env(tmp_path)
     scheduler_file = tmp_path / "scheduler.json"
-    procs = [
-        _start(
-            [
-                sys.executable,
-                "-m",
-                "distributed.cli.dask_scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--no-dashboard",
-                "--dashboard-address",
-                "127.0.0.1:0",
-                "--scheduler-file",
-                str(scheduler_file),
-            ],
-            env,
-            tmp_path / "scheduler.log",
-        )
-    ]
+    no_dashboard = ["--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
+    listen = ["--host", "127.0.0.1", "--port", 0, *no_dashboard]
+    announce = ["--scheduler-file", scheduler_file]
+    scheduler = _python("distributed.cli.dask_scheduler", *listen, *announce)
+    procs = [_start(scheduler, env, tmp_path / "scheduler.log")]
     deadline = time.monotonic() + 60
     while not scheduler_file.is_file() and time.monotonic() < deadline:
         time.sleep(0.2)
     address = json.loads(scheduler_file.read_text())["address"]
+    worker = ["distributed.cli.dask_worker", address, "--host", "127.0.0.1", "--nthreads", 1]
     workers = [
         _start(
-            [
-                sys.executable,
-                "-m",
-                "distributed.cli.dask_worker",
-                address,
-                "--host",
-                "127.0.0.1",
-                "--nthreads",
-                "1",
-                "--no-nanny",
-                "--no-dashboard",
-                "--dashboard-address",
-                "127.0.0.1:0",
-                "--name",
-                f"w{i}",
-            ],
+            _python(*worker, "--no-nanny", *no_dashboard, "--name", f"w{i}"),
             env,
             tmp_path / f"worker{i}.log",
         )
@@ -140,22 +116,9 @@ def test_dask_run_survives_a_killed_worker_and_stays_on_the_cluster(cluster, tmp
     for name in ("a", "b", "c"):
         shutil.copyfile(SAMPLE, inputs / f"patient_{name}.mp4")
     out = tmp_path / "out"
+    on_cluster = ["--executor", "dask", "--scheduler", address]
     run = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ocularseg",
-            "analyze",
-            str(inputs),
-            "--out",
-            str(out),
-            "--keyframes",
-            "2",
-            "--executor",
-            "dask",
-            "--scheduler",
-            address,
-        ],
+        _python("ocularseg", "analyze", inputs, "--out", out, "--keyframes", 2, *on_cluster),
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -180,17 +143,7 @@ def test_dask_run_survives_a_killed_worker_and_stays_on_the_cluster(cluster, tmp
     # The same numbers as a local run of the same file.
     local = tmp_path / "local"
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ocularseg",
-            "analyze",
-            str(inputs / "patient_a.mp4"),
-            "--out",
-            str(local),
-            "--keyframes",
-            "2",
-        ],
+        _python("ocularseg", "analyze", inputs / "patient_a.mp4", "--out", local, "--keyframes", 2),
         check=True,
         env=env,
         capture_output=True,

@@ -19,8 +19,7 @@ from ocularseg.pipeline.frames import FrameStats, _Looker
 from ocularseg.pipeline.process import _measure_batch, _segment_batch, _Timer
 from ocularseg.stages.eye import run_eye_chain
 from ocularseg.stages.face import FaceDetector
-from ocularseg.stages.landmark_gate import LandmarkGateParams, eye_points_in_crop
-from ocularseg.stages.measure import MeasureParams
+from ocularseg.stages.landmark_gate import eye_points_in_crop
 from ocularseg.stages.quality import mirror, mirror_points
 from ocularseg.stages.segment import Segmenter
 
@@ -53,15 +52,9 @@ def test_analyze_and_evaluation_give_the_same_eye(astronaut, tmp_path, side_inde
     seg_mirror = segmenter.segment(
         [mirror(crop.image)], [mirror_points(outline, crop.image.shape[1])]
     )[0]
+    # The stage defaults (measure and landmark_gate left None), as the docstring says.
     reference = run_eye_chain(
-        seg,
-        crop.image,
-        crop.side,
-        crop.scale_crop_per_frame,
-        outline,
-        mirrored=seg_mirror,
-        measure=MeasureParams(),
-        landmark_gate=LandmarkGateParams(),
+        seg, crop.image, crop.side, crop.scale_crop_per_frame, outline, mirrored=seg_mirror
     )
     assert eye.side == crop.side
     np.testing.assert_array_equal(eye.labels.unpack(), reference.labels)

@@ -6,40 +6,21 @@ astronaut photograph and a short clip of it), so every file is the one a user ge
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 import openpyxl
 import pytest
-from typer.testing import CliRunner
 
-from ocularseg.cli.app import app
 from ocularseg.io.images import read_image_rgb
+from tests.pipeline.cli_helpers import read_csv, run_analyze
 
 pytest.importorskip("onnxruntime")
-runner = CliRunner()
-
-
-def _csv(path):
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        return list(csv.DictReader(handle))
 
 
 @pytest.fixture(scope="module")
 def video_run(tmp_path_factory, face_inputs, eye_prior_model_dir):
     out = tmp_path_factory.mktemp("reports") / "out"
-    args = [
-        "analyze",
-        str(face_inputs["video"]),
-        str(face_inputs["png"]),
-        "--out",
-        str(out),
-        "--model",
-        str(eye_prior_model_dir),
-        "--fps",
-        "10",
-    ]
-    result = runner.invoke(app, args)
+    inputs = (face_inputs["video"], face_inputs["png"])
+    result = run_analyze(*inputs, "--out", out, "--model", eye_prior_model_dir, "--fps", 10)
     assert result.exit_code == 0, result.output
     return out
 
@@ -62,7 +43,7 @@ def test_one_page_report_per_input(video_run) -> None:
 
 
 def test_measurements_carry_gates_quality_and_used(video_run) -> None:
-    rows = _csv(video_run / "measurements.csv")
+    rows = read_csv(video_run / "measurements.csv")
     header = list(rows[0])
     assert header.index("gates_failed") == header.index("flags") + 1
     assert header.index("used") == header.index("gates_failed") + 1
@@ -73,7 +54,7 @@ def test_measurements_carry_gates_quality_and_used(video_run) -> None:
 
 
 def test_summary_indicators_in_words(video_run) -> None:
-    rows = _csv(video_run / "summary.csv")
+    rows = read_csv(video_run / "summary.csv")
     eyes = [r for r in rows if r["side"] in ("right", "left")]
     assert {r["indicator_mrd1_le_2mm"] for r in eyes} <= {"yes", "no", "not assessable"}
     assert "mrd1_mm_slope_per_min" not in rows[0]
@@ -91,7 +72,7 @@ def test_workbook_has_a_readable_summary_and_the_chart(video_run) -> None:
 
 
 def test_overlays_have_a_legend_and_no_jargon(video_run) -> None:
-    rows = _csv(video_run / "measurements.csv")
+    rows = read_csv(video_run / "measurements.csv")
     overlay = read_image_rgb(video_run / rows[0]["overlay"])
     assert overlay.shape == (320, 480, 3)
     strip = overlay[-18:].reshape(-1, 3)
@@ -101,10 +82,8 @@ def test_overlays_have_a_legend_and_no_jargon(video_run) -> None:
 def test_unmeasurable_eye_error_says_why(tmp_path, face_inputs, tiny_model_dir) -> None:
     # The untrained tiny model finds no iris: the error lists the real reasons.
     out = tmp_path / "out"
-    result = runner.invoke(
-        app, ["analyze", str(face_inputs["png"]), "--out", str(out), "--model", str(tiny_model_dir)]
-    )
-    errors = _csv(out / "errors.csv")
+    result = run_analyze(face_inputs["png"], "--out", out, "--model", tiny_model_dir)
+    errors = read_csv(out / "errors.csv")
     messages = [e["error"] for e in errors if e["stage"] == "measure"]
     assert messages, result.output
     assert all("not measurable in any of the 1 analysed frame(s)" in m for m in messages)
@@ -117,16 +96,15 @@ def test_pages_off_writes_the_tables_and_removes_earlier_pages(
     tmp_path, face_inputs, eye_prior_model_dir
 ) -> None:
     out = tmp_path / "out"
-    base = ["analyze", str(face_inputs["png"]), "--out", str(out)]
-    base += ["--model", str(eye_prior_model_dir)]
-    assert runner.invoke(app, base).exit_code == 0
+    base = [face_inputs["png"], "--out", out, "--model", eye_prior_model_dir]
+    assert run_analyze(*base).exit_code == 0
     folder = _input_folder(out, "face")
     assert (folder / "report.pdf").is_file()
     config = tmp_path / "batch.yaml"
     config.write_text("pages: false\n", encoding="utf-8")
-    result = runner.invoke(app, [*base, "--config", str(config), "--resume"])
+    result = run_analyze(*base, "--config", config, "--resume")
     assert result.exit_code == 0, result.output
     assert "1 resumed" in result.output  # pages are not part of the resume key
     assert not (folder / "report.pdf").exists() and not (folder / "report.png").exists()
-    assert len(_csv(out / "measurements.csv")) == 2
+    assert len(read_csv(out / "measurements.csv")) == 2
     assert (out / "report.xlsx").is_file()

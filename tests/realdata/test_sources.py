@@ -75,60 +75,49 @@ sources:
     assert read_bytes(files[0], mirrors) == b"ann-original"
 
 
-@pytest.mark.parametrize(
-    ("field", "message"),
-    [
-        ("licence: CC-BY-NC-4.0", "not one of"),
-        ("licence: research-only", "not one of"),
-    ],
-)
-def test_licences_that_do_not_allow_the_use_are_refused(tmp_path: Path, field, message) -> None:
-    path = _yaml(
+def _one_source(
+    tmp_path: Path,
+    *,
+    repo: str = REPO,
+    commit: str = "0" * 40,
+    include: str = '["*.jpg"]',
+    licence: str = "CC0-1.0",
+) -> Path:
+    """A source list of one source, ``faces``, with the fields given."""
+    return _yaml(
         tmp_path,
         f"""
 sources:
   - name: faces
-    repo: {REPO}
-    commit: {"0" * 40}
-    include: ["*.jpg"]
-    {field}
-    evidence: "somewhere"
+    repo: {repo}
+    commit: {commit}
+    include: {include}
+    licence: {licence}
+    evidence: "x"
 """,
     )
-    with pytest.raises(ConfigError, match=message):
+
+
+@pytest.mark.parametrize("licence", ["CC-BY-NC-4.0", "research-only"])
+def test_licences_that_do_not_allow_the_use_are_refused(tmp_path: Path, licence) -> None:
+    path = _one_source(tmp_path, licence=licence)
+    with pytest.raises(ConfigError, match="not one of"):
         load_sources(path)
 
 
 def test_reserved_repositories_are_refused(tmp_path: Path) -> None:
-    path = _yaml(
+    path = _one_source(
         tmp_path,
-        f"""
-sources:
-  - name: faces
-    repo: ageitgey/face_recognition
-    commit: {"0" * 40}
-    include: ["examples/*.jpg"]
-    licence: public-domain
-    evidence: "x"
-""",
+        repo="ageitgey/face_recognition",
+        include='["examples/*.jpg"]',
+        licence="public-domain",
     )
     with pytest.raises(ConfigError, match="reserved for an independent check"):
         load_sources(path)
 
 
 def test_git_sources_need_a_full_commit(tmp_path: Path) -> None:
-    path = _yaml(
-        tmp_path,
-        f"""
-sources:
-  - name: faces
-    repo: {REPO}
-    commit: main
-    include: ["*.jpg"]
-    licence: CC0-1.0
-    evidence: "x"
-""",
-    )
+    path = _one_source(tmp_path, commit="main")
     with pytest.raises(ConfigError, match="40-hex"):
         load_sources(path)
 

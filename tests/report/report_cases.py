@@ -48,6 +48,23 @@ def make_row(
     return row
 
 
+#: (MRD1 mm, blink, flags) per key frame of 'a.mp4', as ``keyframe_rows`` tabulates them.
+_KEYFRAME_RIGHT = [
+    (4.0, False, ""),
+    (3.8, False, ""),
+    (4.2, False, ""),
+    (0.5, True, ""),
+    (4.0, False, ""),
+]
+_KEYFRAME_LEFT = [
+    (1.6, False, ""),
+    (1.4, False, ""),
+    (NAN, False, "at_border"),
+    (0.2, True, ""),
+    (NAN, False, "eye_closed;iris_not_found"),
+]
+
+
 def keyframe_rows() -> list[dict]:
     """'a.mp4', key frames. Right eye MRD1 ~4 mm, left ~1.5 mm (left ptotic).
 
@@ -61,22 +78,8 @@ def keyframe_rows() -> list[dict]:
     Left: median 1.5 (n = 2), q25 1.45, q75 1.55; 2 points -> no slope.
     """
     rows = []
-    right = [
-        (4.0, False, ""),
-        (3.8, False, ""),
-        (4.2, False, ""),
-        (0.5, True, ""),
-        (4.0, False, ""),
-    ]
-    left = [
-        (1.6, False, ""),
-        (1.4, False, ""),
-        (NAN, False, "at_border"),
-        (0.2, True, ""),
-        (NAN, False, "eye_closed;iris_not_found"),
-    ]
     for frame, ((r_mrd1, r_blink, r_flags), (l_mrd1, l_blink, l_flags)) in enumerate(
-        zip(right, left, strict=True)
+        zip(_KEYFRAME_RIGHT, _KEYFRAME_LEFT, strict=True)
     ):
         rows.append(
             make_row(

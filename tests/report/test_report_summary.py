@@ -20,64 +20,82 @@ from ocularseg.report.summary import (
 )
 from ocularseg.stages.measure import MEASUREMENT_COLUMNS
 
-# (input, side, column, expected) computed by hand from report_cases' docstrings.
-CASES = [
+#: Expected cells per summary row (input, side), computed by hand from report_cases'
+#: docstrings.
+EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # a.mp4, key frames: right usable MRD1 3.8, 4.0, 4.0, 4.2 (the blink's 0.5 excluded).
-    ("a.mp4", "right", "frames_total", 5),
-    ("a.mp4", "right", "frames_used", 4),
-    ("a.mp4", "right", "frames_excluded", 1),
-    ("a.mp4", "right", "mrd1_mm_median", 4.0),
-    ("a.mp4", "right", "mrd1_mm_q25", 3.95),
-    ("a.mp4", "right", "mrd1_mm_q75", 4.05),
-    ("a.mp4", "right", "mrd1_mm_n", 4),
-    ("a.mp4", "right", "mrd1_px_median", 40.0),
-    ("a.mp4", "right", "mrd1_mm_slope_per_s", 0.2 / 8.75),
-    ("a.mp4", "right", "mrd1_mm_fitted_change", 4.0 * 0.2 / 8.75),  # slope × 4 s span
-    ("a.mp4", "right", "mrd1_slope_n", 4),
-    ("a.mp4", "right", "indicator_mrd1_le_2mm", "no"),
-    ("a.mp4", "right", "indicator_fatigable_ge_2mm", "not assessable"),  # key frames
-    ("a.mp4", "right", "frames_excluded_reasons", "blink 1"),
-    ("a.mp4", "right", "time_span_s", 4.0),
-    ("a.mp4", "right", "iris_diameter_mm", 11.7),
+    ("a.mp4", "right"): {
+        "frames_total": 5,
+        "frames_used": 4,
+        "frames_excluded": 1,
+        "mrd1_mm_median": 4.0,
+        "mrd1_mm_q25": 3.95,
+        "mrd1_mm_q75": 4.05,
+        "mrd1_mm_n": 4,
+        "mrd1_px_median": 40.0,
+        "mrd1_mm_slope_per_s": 0.2 / 8.75,
+        "mrd1_mm_fitted_change": 4.0 * 0.2 / 8.75,  # slope × 4 s span
+        "mrd1_slope_n": 4,
+        "indicator_mrd1_le_2mm": "no",
+        "indicator_fatigable_ge_2mm": "not assessable",  # key frames
+        "frames_excluded_reasons": "blink 1",
+        "time_span_s": 4.0,
+        "iris_diameter_mm": 11.7,
+    },
     # left: usable MRD1 1.6, 1.4 and a NaN (skipped); blink and eye_closed excluded.
-    ("a.mp4", "left", "frames_used", 3),
-    ("a.mp4", "left", "frames_excluded", 2),
-    ("a.mp4", "left", "mrd1_mm_median", 1.5),
-    ("a.mp4", "left", "mrd1_mm_q25", 1.45),
-    ("a.mp4", "left", "mrd1_mm_q75", 1.55),
-    ("a.mp4", "left", "mrd1_mm_n", 2),
-    ("a.mp4", "left", "mrd1_mm_slope_per_s", NAN),  # 2 points < 3
-    ("a.mp4", "left", "mrd1_slope_n", 0),
-    # Only 2 usable MRD1 values (< 3): the ptotic-looking eye is not assessable.
-    ("a.mp4", "left", "indicator_mrd1_le_2mm", "not assessable"),
-    ("a.mp4", "left", "frames_excluded_reasons", "blink 1; eye_closed 1; iris_not_found 1"),
+    ("a.mp4", "left"): {
+        "frames_used": 3,
+        "frames_excluded": 2,
+        "mrd1_mm_median": 1.5,
+        "mrd1_mm_q25": 1.45,
+        "mrd1_mm_q75": 1.55,
+        "mrd1_mm_n": 2,
+        "mrd1_mm_slope_per_s": NAN,  # 2 points < 3
+        "mrd1_slope_n": 0,
+        # Only 2 usable MRD1 values (< 3): the ptotic-looking eye is not assessable.
+        "indicator_mrd1_le_2mm": "not assessable",
+        "frames_excluded_reasons": "blink 1; eye_closed 1; iris_not_found 1",
+    },
     # right − left: 4.0 − 1.5 = 2.5 mm, but the left eye is not assessable.
-    ("a.mp4", "right-left", "mrd1_mm_right_minus_left", 2.5),
-    ("a.mp4", "right-left", "mrd1_right_over_left", 4.0 / 1.5),
-    ("a.mp4", "right-left", "visible_iris_fraction_right_minus_left", 0.35),
-    ("a.mp4", "right-left", "visible_iris_fraction_right_over_left", 0.95 / 0.6),
-    ("a.mp4", "right-left", "fissure_height_mm_right_minus_left", 2.0),
-    ("a.mp4", "right-left", "fissure_height_right_over_left", 1.25),
-    ("a.mp4", "right-left", "indicator_asymmetry_ge_1mm", "not assessable"),
-    ("a.mp4", "right-left", "indicator_asymmetry_ge_2mm", "not assessable"),
-    ("a.mp4", "right-left", "indicator_mrd1_le_2mm", ""),
-    ("a.mp4", "right-left", "frames_used", None),
-    ("a.mp4", "right-left", "mrd1_mm_median", NAN),
+    ("a.mp4", "right-left"): {
+        "mrd1_mm_right_minus_left": 2.5,
+        "mrd1_right_over_left": 4.0 / 1.5,
+        "visible_iris_fraction_right_minus_left": 0.35,
+        "visible_iris_fraction_right_over_left": 0.95 / 0.6,
+        "fissure_height_mm_right_minus_left": 2.0,
+        "fissure_height_right_over_left": 1.25,
+        "indicator_asymmetry_ge_1mm": "not assessable",
+        "indicator_asymmetry_ge_2mm": "not assessable",
+        "indicator_mrd1_le_2mm": "",
+        "frames_used": None,
+        "mrd1_mm_median": NAN,
+    },
     # b.mp4, time series over 20 s: right 4 − 0.15 t, left 4.0.
-    ("b.mp4", "right", "mrd1_mm_median", 2.5),
-    ("b.mp4", "right", "mrd1_mm_slope_per_s", -0.15),
-    ("b.mp4", "right", "mrd1_mm_fitted_change", -3.0),  # −0.15 mm/s over 20 s
-    ("b.mp4", "right", "fatigue_span_s", 20.0),
-    ("b.mp4", "right", "mrd1_mm_start_median", 3.85),  # t = 0, 1, 2 (first 10 % = 2 s)
-    ("b.mp4", "right", "mrd1_mm_end_median", 1.15),  # t = 18, 19, 20
-    ("b.mp4", "right", "mrd1_mm_fatigue_drop", 2.7),
-    ("b.mp4", "right", "indicator_fatigable_ge_2mm", "yes"),
-    ("b.mp4", "left", "mrd1_mm_slope_per_s", 0.0),
-    ("b.mp4", "left", "mrd1_mm_fatigue_drop", 0.0),
-    ("b.mp4", "left", "indicator_fatigable_ge_2mm", "no"),
-    ("b.mp4", "right-left", "mrd1_mm_right_minus_left", -1.5),
-    ("b.mp4", "right-left", "indicator_asymmetry_ge_1mm", "yes"),
-    ("b.mp4", "right-left", "indicator_asymmetry_ge_2mm", "no"),
+    ("b.mp4", "right"): {
+        "mrd1_mm_median": 2.5,
+        "mrd1_mm_slope_per_s": -0.15,
+        "mrd1_mm_fitted_change": -3.0,  # −0.15 mm/s over 20 s
+        "fatigue_span_s": 20.0,
+        "mrd1_mm_start_median": 3.85,  # t = 0, 1, 2 (first 10 % = 2 s)
+        "mrd1_mm_end_median": 1.15,  # t = 18, 19, 20
+        "mrd1_mm_fatigue_drop": 2.7,
+        "indicator_fatigable_ge_2mm": "yes",
+    },
+    ("b.mp4", "left"): {
+        "mrd1_mm_slope_per_s": 0.0,
+        "mrd1_mm_fatigue_drop": 0.0,
+        "indicator_fatigable_ge_2mm": "no",
+    },
+    ("b.mp4", "right-left"): {
+        "mrd1_mm_right_minus_left": -1.5,
+        "indicator_asymmetry_ge_1mm": "yes",
+        "indicator_asymmetry_ge_2mm": "no",
+    },
+}
+CASES = [
+    (input_name, side, column, expected)
+    for (input_name, side), cells in EXPECTED.items()
+    for column, expected in cells.items()
 ]
 
 

@@ -13,6 +13,9 @@ import pytest
 from ocularseg.core.errors import ConfigError
 from ocularseg.core.labels import Label
 from ocularseg.synth.dataset import sample_params, write_dataset
+
+# The renderer's degradations and lighting switched off, as the phantom videos render eyes.
+from ocularseg.synth.frames import _NEUTRAL_PHOTOMETRY as NEUTRAL
 from ocularseg.synth.params import (
     BLINK_PROBABILITY,
     EyeParams,
@@ -31,15 +34,6 @@ CASES = [
     for lid, roll in ((1.0, 0.0), (0.7, 12.0), (0.45, -15.0), (0.2, 5.0), (0.12, 15.0))
 ]
 # 2 sides × 5 gazes × 5 lid/roll settings -> 50; plus 10 unmodified samples below.
-
-NEUTRAL = {
-    "blur_sigma_px": 0.0,
-    "noise_sigma": 0.0,
-    "jpeg_quality": 0,
-    "illumination_strength": 0.0,
-    "vignette_strength": 0.0,
-    "colour_cast_strength": 0.0,
-}
 
 
 def _phantoms() -> list[tuple[EyeParams, RenderedEye]]:

@@ -13,6 +13,17 @@ torch = pytest.importorskip("torch")
 
 from ocularseg.training.dataset import EyeSegmentationDataset, subsample_subjects  # noqa: E402
 
+#: The augmentations that move pixels (image and mask together) and those that only change
+#: the image's colours and sharpness.
+_GEOMETRIC = ("hflip_prob", "max_rotation_deg", "max_scale_change", "max_shift_frac")
+_PHOTOMETRIC = ("brightness", "contrast", "saturation", "max_hue_shift_deg", "gamma",
+                "colour_cast", "blur_prob", "noise_prob", "jpeg_prob")  # fmt: skip
+
+
+def _switched_off(names: tuple[str, ...], **others: float) -> AugmentParams:
+    """The defaults with ``names`` set to 0 (off) and ``others`` as given."""
+    return AugmentParams(**dict.fromkeys(names, 0), **others)
+
 
 def _eye(height=64, width=96):
     yy, xx = np.mgrid[0:height, 0:width]
@@ -40,18 +51,7 @@ def test_augmentation_is_deterministic_and_keeps_labels_valid():
 
 def test_geometry_moves_image_and_mask_together():
     image, labels = _eye()
-    photometric_off = AugmentParams(
-        brightness=0,
-        contrast=0,
-        saturation=0,
-        max_hue_shift_deg=0,
-        gamma=0,
-        colour_cast=0,
-        blur_prob=0,
-        noise_prob=0,
-        jpeg_prob=0,
-        hflip_prob=1.0,
-    )
+    photometric_off = _switched_off(_PHOTOMETRIC, hflip_prob=1.0)
     out_image, out_labels, flipped = augment_pair(
         image, labels, np.random.default_rng(1), photometric_off
     )
@@ -113,23 +113,7 @@ def test_low_resolution_augmentation_softens_the_image():
     import cv2
 
     image, labels = _eye()
-    only_lowres = AugmentParams(
-        hflip_prob=0,
-        max_rotation_deg=0,
-        max_scale_change=0,
-        max_shift_frac=0,
-        brightness=0,
-        contrast=0,
-        saturation=0,
-        max_hue_shift_deg=0,
-        gamma=0,
-        colour_cast=0,
-        blur_prob=0,
-        noise_prob=0,
-        jpeg_prob=0,
-        lowres_prob=1.0,
-        max_downscale=6.0,
-    )
+    only_lowres = _switched_off(_GEOMETRIC + _PHOTOMETRIC, lowres_prob=1.0, max_downscale=6.0)
     out, out_labels, _ = augment_pair(image, labels, np.random.default_rng(2), only_lowres)
     np.testing.assert_array_equal(out_labels, labels)  # labels stay sharp and exact
     sharpness = cv2.Laplacian(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()
@@ -139,16 +123,12 @@ def test_low_resolution_augmentation_softens_the_image():
 
 def test_jpeg_while_small_compresses_the_shrunk_crop_and_nothing_else():
     image, labels = _eye(128, 192)
-    zero = ("hflip_prob", "max_rotation_deg", "max_scale_change", "max_shift_frac",
-            "brightness", "contrast", "saturation", "max_hue_shift_deg", "gamma",
-            "colour_cast", "blur_prob", "noise_prob", "jpeg_prob")  # fmt: skip
-    neutral = {**dict.fromkeys(zero, 0), "lowres_prob": 1.0, "max_downscale": 4.0}
-    neutral["min_jpeg_quality"] = 5
-    plain, _, _ = augment_pair(image, labels, np.random.default_rng(3), AugmentParams(**neutral))
-    again, _, _ = augment_pair(image, labels, np.random.default_rng(3), AugmentParams(**neutral))
-    coded, coded_labels, _ = augment_pair(
-        image, labels, np.random.default_rng(3), AugmentParams(**neutral, lowres_jpeg_prob=1.0)
-    )
+    neutral = {"lowres_prob": 1.0, "max_downscale": 4.0, "min_jpeg_quality": 5}
+    plain_params = _switched_off(_GEOMETRIC + _PHOTOMETRIC, **neutral)
+    plain, _, _ = augment_pair(image, labels, np.random.default_rng(3), plain_params)
+    again, _, _ = augment_pair(image, labels, np.random.default_rng(3), plain_params)
+    coded_params = _switched_off(_GEOMETRIC + _PHOTOMETRIC, **neutral, lowres_jpeg_prob=1.0)
+    coded, coded_labels, _ = augment_pair(image, labels, np.random.default_rng(3), coded_params)
     np.testing.assert_array_equal(plain, again)  # off by default: draws as before
     np.testing.assert_array_equal(coded_labels, labels)
     # Same shrink factor (drawn first), so the only difference is the codec's loss.

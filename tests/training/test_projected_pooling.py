@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -12,16 +9,7 @@ import torch
 from ocularseg.training.losses import LossConfigError, ProjectedPoolingLoss
 from ocularseg.training.losses import SoftmaxProjectedPoolingLoss as SoftmaxPP
 from ocularseg.training.losses.projected_pooling import projected_pooling_loss
-
-REFERENCE = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "loss_vectors.json"
-)
-
-
-def _reference_cases() -> list[dict]:
-    if not REFERENCE.is_file():
-        return []
-    return json.loads(REFERENCE.read_text())["projected_pooling"]["cases"]
+from tests.training.reference_vectors import reference_vectors
 
 
 def _inputs(case: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,10 +34,10 @@ def _inputs(case: dict) -> tuple[torch.Tensor, torch.Tensor]:
     raise NotImplementedError(case["normalise"])
 
 
-@pytest.mark.parametrize("case", _reference_cases() or [None], ids=lambda c: c and c["name"])
-def test_matches_reference(case: dict | None) -> None:
-    if case is None:
-        pytest.skip(f"reference vectors not found at {REFERENCE.resolve()}")
+@pytest.mark.parametrize(
+    "case", reference_vectors("projected_pooling")["cases"], ids=lambda c: c["name"]
+)
+def test_matches_reference(case: dict) -> None:
     probs, target = _inputs(case)
     probs.requires_grad_(True)
     kwargs = {"kernels": tuple(case["kernels"])} if "kernels" in case else {}

@@ -7,19 +7,18 @@ copy must be byte-identical to it, so an updated reference cannot be missed.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-COPY = Path(__file__).resolve().parent / "data" / "loss_vectors.json"
+from tests.training.reference_vectors import COPY, reference_vectors
+
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "loss_vectors.json"
 
 
 def test_copy_holds_every_loss_with_cases() -> None:
-    vectors = json.loads(COPY.read_text())
     for loss in ("projected_pooling", "region_wise"):
-        assert vectors[loss]["cases"], f"{COPY}: no {loss} cases"
+        assert reference_vectors(loss)["cases"], f"{COPY}: no {loss} cases"
 
 
 def test_copy_is_the_shared_reference() -> None:

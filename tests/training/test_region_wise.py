@@ -3,9 +3,7 @@ reference file lists (Dice, CE, Focal, combinations at several epochs), within 1
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,24 +12,9 @@ import torch
 from ocularseg.training.losses import MAP_BOUNDARY, MAP_RRW, LossConfigError
 from ocularseg.training.losses import region_wise as rwl
 from ocularseg.training.losses.pixel import CrossEntropyLoss, DiceLoss, FocalLoss
+from tests.training.reference_vectors import reference_vectors
 
-REFERENCE = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "loss_vectors.json"
-)
 TOLERANCE = 1e-6
-
-
-def _reference() -> dict | None:
-    if not REFERENCE.is_file():
-        return None
-    return json.loads(REFERENCE.read_text())["region_wise"]
-
-
-def _require_reference() -> dict:
-    data = _reference()
-    if data is None:
-        pytest.skip(f"reference vectors not found at {REFERENCE.resolve()}")
-    return data
 
 
 def concentric_labels(batch: int, size: list[int], radii: list[float], shift=None) -> np.ndarray:
@@ -88,15 +71,13 @@ def loss_for(reference_name: str) -> tuple[torch.nn.Module, int]:
 
 
 def _cases() -> list[tuple[str, str]]:
-    data = _reference()
-    if data is None:
-        return [("missing", "missing")]
+    data = reference_vectors("region_wise")
     return [(c["name"], key) for c in data["cases"] for key in c["losses"]]
 
 
 @pytest.mark.parametrize(("case_name", "loss_name"), _cases())
 def test_matches_reference(case_name: str, loss_name: str) -> None:
-    data = _require_reference()
+    data = reference_vectors("region_wise")
     case = next(c for c in data["cases"] if c["name"] == case_name)
     logits, labels = _case_inputs(case)
     loss, epoch = loss_for(loss_name)
@@ -106,7 +87,7 @@ def test_matches_reference(case_name: str, loss_name: str) -> None:
 
 
 def test_every_reference_key_is_understood() -> None:
-    data = _require_reference()
+    data = reference_vectors("region_wise")
     for case in data["cases"]:
         for key in case["losses"]:
             loss_for(key)
@@ -114,7 +95,7 @@ def test_every_reference_key_is_understood() -> None:
 
 @pytest.mark.parametrize("kind", ["rrw_map", "boundary_map"])
 def test_maps_match_reference_9x9(kind: str) -> None:
-    data = _require_reference()["maps_9x9"]
+    data = reference_vectors("region_wise")["maps_9x9"]
     labels = np.array(data["labels"], dtype=np.int64)[None, None]
     np.testing.assert_array_equal(labels, concentric_labels(1, [9, 9], [3.6, 1.5]))
     compute = rwl.rrw_map if kind == "rrw_map" else rwl.boundary_map
