@@ -356,6 +356,7 @@ def test_evaluate_dataset_rejects_duplicate_ids_and_names_bad_image() -> None:
         evaluation.evaluate_dataset([("broken", "g", mask, np.ones((3, 4), np.uint8))])
 
 
+@pytest.mark.slow
 def test_evaluation_imports_neither_torch_nor_cli() -> None:
     code = (
         "import sys, ocularseg.evaluation; "

@@ -53,6 +53,7 @@ def test_infinite_learning_rate_is_a_config_error():
         parse_train_config({"data": "d", "learning_rate": float("inf")})
 
 
+@pytest.mark.slow
 def test_deeply_nested_yaml_is_one_line(tmp_path):
     # Issue 11.9: RecursionError traceback.
     path = tmp_path / "deep.yaml"

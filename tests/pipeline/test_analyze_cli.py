@@ -18,6 +18,7 @@ from tests.pipeline.cli_helpers import read_csv, run_analyze
 pytest.importorskip("onnxruntime")
 
 
+@pytest.mark.slow
 def test_three_good_two_bad_inputs(tmp_path, face_inputs, eye_prior_model_dir):
     out = tmp_path / "out"
     given = [face_inputs[k] for k in ("png", "jpg", "video", "empty", "text")]
@@ -44,6 +45,7 @@ def test_three_good_two_bad_inputs(tmp_path, face_inputs, eye_prior_model_dir):
     assert overlay and (out / overlay).is_file()
 
 
+@pytest.mark.slow
 def test_resume_reruns_nothing_that_was_complete(tmp_path, face_inputs, eye_prior_model_dir):
     out = tmp_path / "out"
     args = [face_inputs["png"], "--out", out, "--model", eye_prior_model_dir]
@@ -58,6 +60,7 @@ def test_resume_reruns_nothing_that_was_complete(tmp_path, face_inputs, eye_prio
     assert read_csv(out / "measurements.csv")  # reports rebuilt from the saved result
 
 
+@pytest.mark.slow
 def test_folder_input_is_recursive_and_names_skipped_files(
     tmp_path, face_inputs, eye_prior_model_dir
 ):
@@ -76,6 +79,7 @@ def test_folder_input_is_recursive_and_names_skipped_files(
     ("key", "message"),
     [("truncated", "truncated.mp4"), ("no_face", "no face found")],
 )
+@pytest.mark.slow
 def test_bad_input_is_one_error_row(tmp_path, face_inputs, eye_prior_model_dir, key, message):
     out = tmp_path / "out"
     result = run_analyze(face_inputs[key], "--out", out, "--model", eye_prior_model_dir)
@@ -85,6 +89,7 @@ def test_bad_input_is_one_error_row(tmp_path, face_inputs, eye_prior_model_dir, 
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_inputs_are_never_modified(tmp_path, face_inputs, eye_prior_model_dir):
     before = {p: p.read_bytes() for p in face_inputs["good_dir"].iterdir()}
     out = tmp_path / "o"
@@ -169,6 +174,7 @@ def test_unknown_config_key_is_exit_2(tmp_path, face_inputs, eye_prior_model_dir
     assert result.exit_code == 2 and "keyframe_count" in result.output
 
 
+@pytest.mark.slow
 def test_python_api(tmp_path, face_inputs, eye_prior_model_dir):
     import ocularseg
 
@@ -195,6 +201,7 @@ def test_tiny_face_is_one_no_face_found_error_row(tmp_path, astronaut, eye_prior
     assert errors == [(str(tiny), "frames", f"{tiny}: no face found in the image")]
 
 
+@pytest.mark.slow
 def test_4k_frame_is_analysed(tmp_path, astronaut, eye_prior_model_dir):
     import cv2
     import numpy as np

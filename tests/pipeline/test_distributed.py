@@ -109,6 +109,7 @@ def _rows(out: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_dask_run_survives_a_killed_worker_and_stays_on_the_cluster(cluster, tmp_path):
     address, workers, env = cluster
     inputs = tmp_path / "clinic"

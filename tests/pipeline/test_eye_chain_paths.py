@@ -30,6 +30,7 @@ def _same(a: float, b: float) -> bool:
     return (math.isnan(a) and math.isnan(b)) or a == b
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("side_index", [0, 1])
 def test_analyze_and_evaluation_give_the_same_eye(astronaut, tmp_path, side_index):
     from ocularseg.core.containers import Frame

@@ -48,6 +48,7 @@ def test_importing_ocularseg_first_switches_telemetry_off(tmp_path, tiny_model_d
     assert _files_under(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_a_whole_analysis_writes_nothing_outside_out(tmp_path, face_inputs, eye_prior_model_dir):
     home = tmp_path / "home"
     home.mkdir()

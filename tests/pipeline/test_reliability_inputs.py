@@ -28,6 +28,7 @@ pytest.importorskip("onnxruntime")
 NON_UTF8_NAME = os.fsdecode(b"b\xe9.png")  # Latin-1 'é' as a Linux file name holds it
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="needs a file system that stores bytes")
 def test_file_name_that_is_not_utf8_is_analysed_and_reported(
     tmp_path, face_inputs, eye_prior_model_dir
@@ -53,6 +54,7 @@ def test_key_of_a_non_utf8_name_is_the_hash_of_its_bytes():
     assert item.key == "b_-" + hashlib.sha1(b"/x/b\xe9.png").hexdigest()[:8]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_named_fifo_and_dev_zero_are_error_rows_not_hangs(
     tmp_path, face_inputs, eye_prior_model_dir
@@ -106,6 +108,7 @@ def test_folder_named_like_a_video_given_alone_is_a_usage_error(tmp_path):
     assert "x.mp4: folder holds no video or image file" in result.output
 
 
+@pytest.mark.slow
 def test_output_folder_inside_the_input_folder_is_never_analysed(
     tmp_path, face_inputs, eye_prior_model_dir
 ):
@@ -141,6 +144,7 @@ def test_masks_and_outputs_inside_folders_are_skipped_with_reasons(tmp_path, fac
     assert "label mask" in reasons["images/p1_mask.png"]
 
 
+@pytest.mark.slow
 def test_truncated_fast_start_video_is_an_error_row_with_flagged_rows(
     tmp_path, astronaut, eye_prior_model_dir
 ):
@@ -172,6 +176,7 @@ def test_truncated_fast_start_video_is_an_error_row_with_flagged_rows(
     assert not read_csv(tmp_path / "o2" / "errors.csv"), whole.output
 
 
+@pytest.mark.slow
 def test_file_name_starting_like_a_formula_is_escaped_in_csv(
     tmp_path, face_inputs, eye_prior_model_dir, monkeypatch
 ):
@@ -188,6 +193,7 @@ def test_file_name_starting_like_a_formula_is_escaped_in_csv(
     assert "\n=" not in text and ',"=' not in text
 
 
+@pytest.mark.slow
 def test_resume_reuses_inputs_that_finished_without_measurements(
     tmp_path, face_inputs, eye_prior_model_dir
 ):
@@ -208,6 +214,7 @@ def test_resume_reuses_inputs_that_finished_without_measurements(
 @pytest.mark.parametrize(
     "content", ["[1, 2]", '{"rows": [1, 2]}', '{"label": 1}', "[" * 100_000, "not json"]
 )
+@pytest.mark.slow
 def test_saved_result_of_another_shape_is_analysed_again(
     tmp_path, face_inputs, eye_prior_model_dir, content
 ):
@@ -223,6 +230,7 @@ def test_saved_result_of_another_shape_is_analysed_again(
     assert json.loads(saved.read_text())["rows"]
 
 
+@pytest.mark.slow
 def test_several_faces_are_a_warning_naming_the_file(tmp_path, astronaut, eye_prior_model_dir):
     # Issue 10.4: "2 faces found; using the largest" named no file and reached no report.
     import numpy as np
@@ -258,6 +266,7 @@ def test_fps_with_keyframes_is_a_usage_error(tmp_path, face_inputs, flags, yaml)
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_phone_photo_is_turned_upright_from_exif(tmp_path, astronaut, eye_prior_model_dir):
     # Audit extension: a phone stores pixels as sensed plus an EXIF orientation tag.
     import numpy as np
@@ -274,6 +283,7 @@ def test_phone_photo_is_turned_upright_from_exif(tmp_path, astronaut, eye_prior_
     assert len(read_csv(out / "measurements.csv")) == 2  # the face is found upright
 
 
+@pytest.mark.slow
 def test_heic_photo_is_a_named_error_row(tmp_path, face_inputs, eye_prior_model_dir):
     # Audit extension: an iPhone's default format.
     (tmp_path / "IMG_0001.HEIC").write_bytes(b"\0\0\0\x18ftypheic" + b"\0" * 64)
@@ -286,6 +296,7 @@ def test_heic_photo_is_a_named_error_row(tmp_path, face_inputs, eye_prior_model_
     assert "HEIC photos" in errors[0]["error"] and "JPEG" in errors[0]["error"]
 
 
+@pytest.mark.slow
 def test_time_series_keeps_its_rate_on_a_variable_frame_rate_video(
     tmp_path, astronaut, eye_prior_model_dir
 ):

@@ -30,6 +30,7 @@ def _input_folder(out, stem):
     return folder
 
 
+@pytest.mark.slow
 def test_one_page_report_per_input(video_run) -> None:
     for stem in ("clip", "face"):
         folder = _input_folder(video_run, stem)
@@ -79,6 +80,7 @@ def test_overlays_have_a_legend_and_no_jargon(video_run) -> None:
     assert (strip == np.array([240, 228, 66])).all(axis=1).any()  # iris-circle swatch
 
 
+@pytest.mark.slow
 def test_unmeasurable_eye_error_says_why(tmp_path, face_inputs, tiny_model_dir) -> None:
     # The untrained tiny model finds no iris: the error lists the real reasons.
     out = tmp_path / "out"
@@ -92,6 +94,7 @@ def test_unmeasurable_eye_error_says_why(tmp_path, face_inputs, tiny_model_dir) 
     assert page.is_file()  # the page exists even when nothing could be measured
 
 
+@pytest.mark.slow
 def test_pages_off_writes_the_tables_and_removes_earlier_pages(
     tmp_path, face_inputs, eye_prior_model_dir
 ) -> None:

@@ -36,6 +36,7 @@ def _analyze(*args):
     return runner.invoke(app, ["analyze", *[str(a) for a in args]])
 
 
+@pytest.mark.slow
 def test_second_run_into_a_held_output_folder_is_refused(
     tmp_path, face_inputs, eye_prior_model_dir
 ):
@@ -72,6 +73,7 @@ def test_lock_is_released_when_the_holder_is_killed(tmp_path):
         pass
 
 
+@pytest.mark.slow
 def test_report_files_stay_one_set_when_writing_fails(
     tmp_path, face_inputs, eye_prior_model_dir, monkeypatch
 ):

@@ -83,6 +83,7 @@ def _check_targets(by_side) -> None:
             assert measured[name] <= limit, f"{side} eye: {name} {measured[name]:.3f} > {limit}"
 
 
+@pytest.mark.slow
 def test_exact_masks_meet_the_bias_targets(phantoms) -> None:
     _check_targets(_errors(phantoms))
 

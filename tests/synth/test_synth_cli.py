@@ -78,6 +78,7 @@ def test_synth_accepts_an_empty_existing_folder(tmp_path):
     assert (out / "manifest.csv").is_file()
 
 
+@pytest.mark.slow
 def test_shifted_profile_has_darker_skin_and_more_ptosis(tmp_path):
     import json
 
@@ -122,6 +123,7 @@ def test_shifted_profile_has_darker_skin_and_more_ptosis(tmp_path):
     assert bad.exit_code == 2 and "--profile" in bad.output
 
 
+@pytest.mark.slow
 def test_fresh_phantoms_pass_data_check_and_a_broken_file_fails_it(tmp_path):
     from typer.testing import CliRunner
 

@@ -64,6 +64,7 @@ def _lid_polygon(truth: dict, shape: tuple[int, int], grow_px: int = 1) -> np.nd
     return op(mask, kernel).astype(bool)
 
 
+@pytest.mark.slow
 def test_image_and_mask_shapes_and_values(phantoms):
     for _, eye in phantoms:
         assert eye.image.shape == (320, 480, 3) and eye.image.dtype == np.uint8

@@ -118,6 +118,7 @@ def _slope(t: np.ndarray, y: np.ndarray) -> float:
     return float(np.polyfit(t, y, 1)[0])
 
 
+@pytest.mark.slow
 def test_video_reads_back_with_frame_count_and_fps(short_video):
     import cv2
 
@@ -291,6 +292,7 @@ def _cli_app() -> typer.Typer:
     return app
 
 
+@pytest.mark.slow
 def test_cli_writes_video_and_ground_truth_and_refuses_to_overwrite(tmp_path):
     runner = CliRunner()
     out = tmp_path / "x.mp4"

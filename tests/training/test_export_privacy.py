@@ -47,6 +47,7 @@ def _all_text(folder):
     return "\n".join(p.read_text(errors="replace") for p in files)
 
 
+@pytest.mark.slow
 def test_exported_model_folder_holds_no_ids_or_paths(trained_on_named_patients, tmp_path):
     root = trained_on_named_patients
     model = tmp_path / "m"
@@ -65,6 +66,7 @@ def test_exported_model_folder_holds_no_ids_or_paths(trained_on_named_patients, 
     assert "can be shared" in result.output
 
 
+@pytest.mark.slow
 def test_include_ids_keeps_them_and_warns(trained_on_named_patients, tmp_path):
     root = trained_on_named_patients
     model = tmp_path / "m"
@@ -77,6 +79,7 @@ def test_include_ids_keeps_them_and_warns(trained_on_named_patients, tmp_path):
     assert "do not share it" in result.output
 
 
+@pytest.mark.slow
 def test_quantized_folder_holds_no_ids_or_paths(trained_on_named_patients, tmp_path):
     pytest.importorskip("onnx")
     root = trained_on_named_patients

@@ -64,6 +64,7 @@ def exported(request, tmp_path_factory) -> tuple[torch.nn.Module, Path]:
     return model, path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", [1, 2])
 def test_parity_with_dynamic_batch(exported, batch: int) -> None:
     model, path = exported
@@ -97,6 +98,7 @@ def test_numpy_batch_accepted(exported) -> None:
     assert onnx_logits(path, x).shape == (1, 5, H, W)
 
 
+@pytest.mark.slow
 def test_parity_failure_raises(tmp_path) -> None:
     torch.manual_seed(0)
     model = UNet(base_channels=4, depth=2)

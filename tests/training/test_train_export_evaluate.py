@@ -48,6 +48,7 @@ def _metrics(run):
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_training_writes_checkpoints_metrics_and_curve(trained):
     run = trained / "run"
     for name in (
@@ -67,6 +68,7 @@ def test_training_writes_checkpoints_metrics_and_curve(trained):
     assert info["status"] == "ok"
 
 
+@pytest.mark.slow
 def test_resume_continues_from_the_last_epoch(trained, tmp_path):
     (trained / "train3.yaml").write_text(CONFIG.format(epochs=3))
     again = runner.invoke(app, ["train", str(trained / "train3.yaml")])
@@ -92,6 +94,7 @@ def test_unknown_loss_lists_the_valid_ones(tmp_path, trained):
     assert "ce+tiu" in result.output
 
 
+@pytest.mark.slow
 def test_export_passes_parity_and_evaluate_prints_cis(trained, tmp_path):
     model_dir = tmp_path / "models" / "tiny-unet"
     result = runner.invoke(
@@ -138,6 +141,7 @@ def _export_unevaluated(trained, model_dir):
     return model_dir
 
 
+@pytest.mark.slow
 def test_fine_tuning_starts_from_a_model_folder(trained, tmp_path):
     model_dir = _export_unevaluated(trained, tmp_path / "m")
     (tmp_path / "ft.yaml").write_text(CONFIG.format(epochs=1).replace("out: run", "out: ft"))
