@@ -54,6 +54,12 @@ _SKIP_HELP = (
     "written). Skipped files are listed and recorded in import.json."
 )
 
+# Options the two import commands share, declared once.
+_OUT = typer.Option(..., "--out", "-o", help="New or empty dataset folder.")
+_SUBJECT_FROM = typer.Option(SubjectFrom.folder, help=_SUBJECT_HELP)
+_GROUP = typer.Option("", help="Value of the manifest's 'group' column.")
+_SKIP_BAD = typer.Option(False, "--skip-bad", help=_SKIP_HELP)
+
 
 def _print_import(report: ImportReport) -> None:
     for file, reason in report.skipped:
@@ -69,13 +75,13 @@ def _print_import(report: ImportReport) -> None:
 @import_app.command("labelme")
 def import_labelme_cmd(
     src_dir: Path = typer.Argument(..., help="Folder with LabelMe .json files (recursive)."),
-    out: Path = typer.Option(..., "--out", "-o", help="New or empty dataset folder."),
-    subject_from: SubjectFrom = typer.Option(SubjectFrom.folder, help=_SUBJECT_HELP),
-    group: str = typer.Option("", help="Value of the manifest's 'group' column."),
+    out: Path = _OUT,
+    subject_from: SubjectFrom = _SUBJECT_FROM,
+    group: str = _GROUP,
     ignore_label: list[str] = typer.Option(
         [], "--ignore-label", help="Skip shapes with this label (repeatable), e.g. landmarks."
     ),
-    skip_bad: bool = typer.Option(False, "--skip-bad", help=_SKIP_HELP),
+    skip_bad: bool = _SKIP_BAD,
 ) -> None:
     """Import LabelMe annotations (polygon, circle, ellipse, rectangle, mask shapes).
 
@@ -99,7 +105,7 @@ def import_labelme_cmd(
 def import_masks_cmd(
     images_dir: Path = typer.Argument(..., help="Folder of images (recursive)."),
     masks_dir: Path = typer.Argument(..., help="Folder of PNG masks with the same names."),
-    out: Path = typer.Option(..., "--out", "-o", help="New or empty dataset folder."),
+    out: Path = _OUT,
     colors: str | None = typer.Option(
         None,
         "--colors",
@@ -109,9 +115,9 @@ def import_masks_cmd(
     mask_suffix: str = typer.Option(
         "", help="Suffix of mask names to ignore when pairing, e.g. '_mask'."
     ),
-    subject_from: SubjectFrom = typer.Option(SubjectFrom.folder, help=_SUBJECT_HELP),
-    group: str = typer.Option("", help="Value of the manifest's 'group' column."),
-    skip_bad: bool = typer.Option(False, "--skip-bad", help=_SKIP_HELP),
+    subject_from: SubjectFrom = _SUBJECT_FROM,
+    group: str = _GROUP,
+    skip_bad: bool = _SKIP_BAD,
 ) -> None:
     """Import images with index or colour PNG masks, paired by file name."""
     from ocularseg.data.labelnames import parse_colour_mapping
@@ -197,7 +203,7 @@ def export_labelme_cmd(
 @data_app.command("build-real")
 def build_real_cmd(
     sources: Path = typer.Argument(..., help="Sources YAML (docs/realset/sources.yaml)."),
-    out: Path = typer.Option(..., "--out", "-o", help="New or empty dataset folder."),
+    out: Path = _OUT,
     mirrors: Path = typer.Option(
         None, help="Folder of bare git mirrors, one per source repository: MIRRORS/OWNER+NAME/repo."
     ),
@@ -251,7 +257,7 @@ def build_real_cmd(
 @data_app.command("relabel-real")
 def relabel_real_cmd(
     real: Path = typer.Argument(..., help="A real-eye dataset from `data build-real`."),
-    out: Path = typer.Option(..., "--out", "-o", help="New or empty dataset folder."),
+    out: Path = _OUT,
     excluded: Path | None = typer.Option(
         None, help="YAML {sample_name: reason}: eyes that keep only the first teacher's labels."
     ),
@@ -275,7 +281,7 @@ def relabel_real_cmd(
 @data_app.command("build-context")
 def build_context_cmd(
     real: Path = typer.Argument(..., help="A real-eye dataset from `data build-real`."),
-    out: Path = typer.Option(..., "--out", "-o", help="New or empty dataset folder."),
+    out: Path = _OUT,
     per_eye: int = typer.Option(2, min=1, max=20, help="Phantom eyeballs drawn per real eye."),
     seed: int = typer.Option(0, help="Seed of every drawn eyeball."),
 ) -> None:

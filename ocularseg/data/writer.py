@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ocularseg.core.errors import ConfigError, DataError
+from ocularseg.core.errors import ConfigError, DataError, OcularsegError
 from ocularseg.core.labels import LABEL_SETS, NUM_CLASSES
 from ocularseg.data.manifest import ManifestRow, write_manifest
 from ocularseg.io.atomic import write_json_atomic
@@ -32,18 +32,25 @@ log = logging.getLogger(__name__)
 SUBJECT_MODES: tuple[str, ...] = ("folder", "filename-prefix", "none")
 
 
-def check_output_dir(out_dir: str | os.PathLike[str]) -> Path:
+def check_output_dir(
+    out_dir: str | os.PathLike[str], error: type[OcularsegError] = DataError
+) -> Path:
     """Return ``out_dir`` as a Path if it is new or an empty folder.
 
+    Args:
+        out_dir: the folder a data set is to be written to.
+        error: the error class raised (``DataError`` for imports; ``synth`` passes
+            ``ConfigError``, a usage error).
+
     Raises:
-        DataError: ``out_dir`` is a file or a non-empty folder.
+        DataError (or ``error``): ``out_dir`` is a file or a non-empty folder.
     """
     out = Path(out_dir)
     if out.exists():
         if not out.is_dir():
-            raise DataError(f"{out}: exists and is a file; --out must be a new or empty folder")
+            raise error(f"{out}: exists and is a file; --out must be a new or empty folder")
         if any(out.iterdir()):
-            raise DataError(
+            raise error(
                 f"{out}: folder exists and is not empty; choose a new --out folder "
                 "(nothing is overwritten)"
             )

@@ -28,6 +28,7 @@ import numpy as np
 
 from ocularseg.core.errors import ConfigError
 from ocularseg.data.manifest import ManifestRow, write_manifest
+from ocularseg.data.writer import check_output_dir
 from ocularseg.synth.params import EyeParams, sample_eye_params, subject_traits
 
 if TYPE_CHECKING:
@@ -84,14 +85,7 @@ def check_options(n: int, seed: int, n_subjects: int, out_dir: str | os.PathLike
         raise ConfigError(f"--subjects must be >= 1, got {n_subjects}")
     if n_subjects > n:
         raise ConfigError(f"--subjects {n_subjects} is more than --n {n} images")
-    out = Path(out_dir)
-    if out.exists():
-        if not out.is_dir():
-            raise ConfigError(f"{out}: exists and is not a folder")
-        if any(out.iterdir()):
-            raise ConfigError(
-                f"{out}: folder exists and is not empty; choose a new or empty folder"
-            )
+    check_output_dir(out_dir, error=ConfigError)
 
 
 def write_dataset(

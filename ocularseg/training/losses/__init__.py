@@ -1,4 +1,4 @@
-"""Segmentation losses and their registry (see ``LOSSES.md`` for the exact definitions).
+"""Segmentation losses and their registry (see ``docs/losses.md`` for the exact definitions).
 
 Every trainer-facing loss is a :class:`SegmentationLoss` called as
 ``loss(logits, target, *, epoch=0, maps=None)`` — logits ``(B, C, H, W)``, integer
@@ -15,17 +15,9 @@ from ocularseg.training.losses.base import (
     SegmentationLoss,
     WeightedSum,
 )
-from ocularseg.training.losses.options import (
-    CEOptions,
-    DiceOptions,
-    FocalOptions,
-    LossConfigError,
-    LossOptions,
-    NoOptions,
-    PixelPlusPPOptions,
-    ProjectedPoolingOptions,
-    TIUOptions,
-)
+
+# Each loss's options model lives in ``losses.options``; the package names the base and TIU's.
+from ocularseg.training.losses.options import LossConfigError, LossOptions, TIUOptions
 from ocularseg.training.losses.pixel import CrossEntropyLoss, DiceLoss, FocalLoss
 from ocularseg.training.losses.projected_pooling import (
     ProjectedPoolingLoss,
@@ -56,17 +48,11 @@ __all__ = [
     "MAP_BOUNDARY",
     "MAP_RRW",
     "BoundaryLoss",
-    "CEOptions",
     "CrossEntropyLoss",
     "DiceLoss",
-    "DiceOptions",
     "FocalLoss",
-    "FocalOptions",
     "LossConfigError",
     "LossOptions",
-    "NoOptions",
-    "PixelPlusPPOptions",
-    "ProjectedPoolingOptions",
     "ProjectedPoolingLoss",
     "RegionWiseLoss",
     "ScheduledSum",
