@@ -434,13 +434,13 @@ def visible_iris_area(geo: EyeGeometry, samples: int = 4000) -> float:
 def compute_truth(geo: EyeGeometry, labels: np.ndarray) -> dict:
     """Exact ground truth of one phantom (JSON-ready; crop px, y down).
 
-    Measurements follow CLINICAL.md in the crop's pixel grid — the crop is the measurement
-    frame, so with head roll the "centre column" is still a column of the crop, not a line
-    along the rolled head. Lid distances are evaluated analytically on the centre of the
-    pixel column that contains the iris centre (x = round(cx)), against the exact iris
-    centre row cy; the mask values on that column differ only by rasterisation (< 1 px).
-    Areas are pixel counts of ``labels``. Values that do not exist (closed eye, or no
-    opening pixel on the centre column) are ``None`` (JSON null).
+    Measurements follow ``docs/measurements.md`` ("Columns", "Pixel conventions") in the
+    crop's pixel grid — the crop is the measurement frame, so with head roll the "centre
+    column" is still a column of the crop, not a line along the rolled head. Lid distances
+    are evaluated analytically on the centre of the pixel column that contains the iris
+    centre (x = round(cx)), against the exact iris centre row cy; the mask values on that
+    column differ only by rasterisation (< 1 px). Areas are pixel counts of ``labels``.
+    Values that do not exist (closed eye, no opening pixel on the centre column) are None.
     """
     cx, cy = geo.iris_center()
     pcx, pcy = geo.pupil_center()

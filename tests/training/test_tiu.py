@@ -1,4 +1,4 @@
-"""TIU loss: the relation term's properties 1-3 (LOSSES.md) on drawn eyes, the topology
+"""TIU loss: the relation term's properties 1-3 (docs/losses.md) on drawn eyes, the topology
 term's two forms, the weighted sum, gradients and bad inputs.
 
 Eyes are drawn here with NumPy (no phantom generator): a lens-shaped opening between two

@@ -1,6 +1,6 @@
 """Pixel-level baselines: cross-entropy, soft Dice and focal loss (all take logits).
 
-Definitions follow ``LOSSES.md``; each applies softmax over the class axis itself. Each
+Definitions follow ``docs/losses.md``; each applies softmax over the class axis itself. Each
 takes its options model of :mod:`.options` (or that model's fields as keywords).
 """
 

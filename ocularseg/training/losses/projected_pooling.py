@@ -2,7 +2,7 @@
 
 A soft topology term: max-pooling with several kernel sizes counts how many cells of
 each scale a structure occupies; the loss is the mean absolute difference of those
-counts between prediction and reference. Exactly as ``LOSSES.md``:
+counts between prediction and reference. Exactly as ``docs/losses.md``:
 
 1. Planes. 3-D ``(B, C, X, Y, Z)``: plane 0 = max over Z, plane 1 = max over X,
    plane 2 = max over Y. 2-D ``(B, C, H, W)``: the image itself.
