@@ -10,8 +10,9 @@ centred on the point (x, y) = (j, i) as in ``stages.measure``):
 * the MRD1 line in vermillion: a vertical segment in the centre column
   (``floor(iris_cx_px + 0.5)``, the column the measurement used) from the iris centre up to
   the upper-lid margin at ``iris_cy_px − mrd1_px``, with a tick at the margin; and the
-  MRD2 line in white, down to ``iris_cy_px + mrd2_px``. Each line is drawn 1 px wide
-  over a 3-px dark underlay so it stays visible on skin, sclera and iris alike;
+  MRD2 line in white, down to ``iris_cy_px + mrd2_px``. MRD1, the key measure, is the
+  most visible line: 3 px wide over a 7-px dark underlay; MRD2 is 1 px wide over a 5-px
+  underlay. The underlays keep both visible on skin, sclera and iris alike;
 * the corneal light reflex (``reflex_x_px``, ``reflex_y_px``), when found, as a white
   diamond around it;
 * a text block at the top left: ``OD (right)`` / ``OS (left)``, MRD1 in mm, the visible
@@ -48,6 +49,11 @@ from ocularseg.io.images import write_image_atomic
 CLASS_ALPHA = 0.4
 IRIS_CIRCLE_RGB: tuple[int, int, int] = (240, 228, 66)  # Okabe-Ito yellow
 MRD1_RGB: tuple[int, int, int] = (213, 94, 0)  # Okabe-Ito vermillion
+#: OpenCV line thickness of each lid line and of its dark underlay. OpenCV draws
+#: thickness 1, 2, 3, 5 as 1, 3, 5, 7 px wide lines: MRD1, the key measure, is 3 px of colour
+#: in a 7-px underlay; MRD2 is 1 px in a 5-px underlay.
+_MRD1_THICKNESS = (2, 5)
+_MRD2_THICKNESS = (1, 3)
 MRD2_RGB: tuple[int, int, int] = (255, 255, 255)
 TEXT_RGB: tuple[int, int, int] = (255, 255, 255)
 OUTLINE_RGB: tuple[int, int, int] = (0, 0, 0)
@@ -164,19 +170,23 @@ def _draw_iris_and_lids(out: np.ndarray, values: Mapping[str, Any]) -> None:
         return
     column = math.floor(cx + 0.5)
     centre_row = round(cy)
-    segments: list[tuple[tuple[int, int], tuple[int, int], tuple[int, int, int]]] = []
-    for key, sign, colour in (("mrd1_px", -1.0, MRD1_RGB), ("mrd2_px", 1.0, MRD2_RGB)):
+    Point = tuple[int, int]
+    segments: list[tuple[Point, Point, tuple[int, int, int], tuple[int, int]]] = []
+    for key, sign, colour, thickness in (
+        ("mrd1_px", -1.0, MRD1_RGB, _MRD1_THICKNESS),
+        ("mrd2_px", 1.0, MRD2_RGB, _MRD2_THICKNESS),
+    ):
         length = _number(values, key)
         if math.isfinite(length):
             end_row = round(cy + sign * length)
-            segments.append(((column, centre_row), (column, end_row), colour))
+            segments.append(((column, centre_row), (column, end_row), colour, thickness))
             tick = ((column - _TICK_HALF_PX, end_row), (column + _TICK_HALF_PX, end_row))
-            segments.append((*tick, colour))
+            segments.append((*tick, colour, thickness))
     # All dark underlays first, so one line's underlay never covers the other line.
-    for start, end, _ in segments:
-        cv2.line(out, start, end, OUTLINE_RGB, 3, cv2.LINE_8)
-    for start, end, colour in segments:
-        cv2.line(out, start, end, colour, 1, cv2.LINE_8)
+    for start, end, _, (_, underlay) in segments:
+        cv2.line(out, start, end, OUTLINE_RGB, underlay, cv2.LINE_8)
+    for start, end, colour, (line, _) in segments:
+        cv2.line(out, start, end, colour, line, cv2.LINE_8)
     if math.isfinite(radius):
         cv2.drawMarker(out, (column, centre_row), IRIS_CIRCLE_RGB, cv2.MARKER_CROSS, 7, 1)
 
@@ -206,20 +216,21 @@ def draw_legend(image: np.ndarray) -> None:
     )
     x = _TEXT_MARGIN_PX
     mid = top + LEGEND_HEIGHT_PX // 2
-    items: list[tuple[str, tuple[int, int, int], str]] = [
-        (label.name.lower(), LABEL_COLOURS_RGB[label], "box") for label in Label if label
+    # (text, colour, OpenCV thickness of its line; 0 for a filled box)
+    items: list[tuple[str, tuple[int, int, int], int]] = [
+        (label.name.lower(), LABEL_COLOURS_RGB[label], 0) for label in Label if label
     ]
     items += [
-        ("iris circle", IRIS_CIRCLE_RGB, "line"),
-        ("MRD1", MRD1_RGB, "line"),
-        ("MRD2", MRD2_RGB, "line"),
+        ("iris circle", IRIS_CIRCLE_RGB, 1),
+        ("MRD1", MRD1_RGB, _MRD1_THICKNESS[0]),
+        ("MRD2", MRD2_RGB, _MRD2_THICKNESS[0]),
     ]
     scale = _CAPTION_SCALE
-    for text, colour, kind in items:
-        if kind == "box":
+    for text, colour, thickness in items:
+        if thickness == 0:
             cv2.rectangle(image, (x, mid - 5), (x + 10, mid + 5), colour, -1)
         else:
-            cv2.line(image, (x, mid), (x + 10, mid), colour, 2)
+            cv2.line(image, (x, mid), (x + 10, mid), colour, thickness)
         x += 14
         _put_text(image, text, (x, mid + 5), scale)
         x += _text_width(text, scale) + 12

@@ -99,17 +99,20 @@ def test_mrd_lines_in_the_centre_column() -> None:
     out = render_overlay(crop, labels, values, "right")
     upper_lid_row = round(CY - MRD1_PX)
     lower_lid_row = round(CY + MRD2_PX)
-    for row in range(upper_lid_row + 2, round(CY) - 4):  # clear of the tick and the cross
-        assert tuple(out[row, COLUMN]) == MRD1_RGB
-        assert tuple(out[row, COLUMN - 1]) == OUTLINE_RGB
-        assert tuple(out[row, COLUMN + 1]) == OUTLINE_RGB
+    for row in range(upper_lid_row + 3, round(CY) - 4):  # clear of the tick and the cross
+        # MRD1, the key measure, is the widest line: 3 px of colour between dark edges.
+        assert [tuple(out[row, COLUMN + d]) for d in (-1, 0, 1)] == [MRD1_RGB] * 3
+        assert tuple(out[row, COLUMN - 2]) == OUTLINE_RGB
+        assert tuple(out[row, COLUMN + 3]) == OUTLINE_RGB
     for row in range(round(CY) + 5, lower_lid_row - 1):
         assert tuple(out[row, COLUMN]) == MRD2_RGB
+        assert tuple(out[row, COLUMN - 1]) == OUTLINE_RGB
+        assert tuple(out[row, COLUMN + 1]) == OUTLINE_RGB
     # Ticks mark the lid margins.
     assert tuple(out[upper_lid_row, COLUMN + 4]) == MRD1_RGB
     assert tuple(out[lower_lid_row, COLUMN - 4]) == MRD2_RGB
     # Nothing beyond the margins.
-    assert tuple(out[upper_lid_row - 3, COLUMN]) != MRD1_RGB
+    assert tuple(out[upper_lid_row - 4, COLUMN]) != MRD1_RGB
 
 
 def test_nan_values_skip_the_elements_that_need_them() -> None:
