@@ -1,5 +1,6 @@
 """The loss reference vectors: ``data/loss_vectors.json``, the repository's copy of the shared
-reference file (``test_reference_copy`` checks that the two are byte-identical)."""
+reference file plus a ``provenance`` block per method (``test_reference_copy`` checks that the
+two are byte-identical with those blocks left out; ``data/README.md`` says how to rebuild)."""
 
 from __future__ import annotations
 
