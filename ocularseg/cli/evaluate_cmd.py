@@ -23,7 +23,7 @@ def evaluate(
         None,
         "--out",
         "-o",
-        help="New or empty output folder [default: a new evaluation-MODEL-DATA-SPLIT folder "
+        help="New or empty output folder \\[default: a new evaluation-MODEL-DATA-SPLIT folder "
         "here, -2, -3 … if taken; refused inside a git working tree].",
     ),
     overwrite: bool = typer.Option(
