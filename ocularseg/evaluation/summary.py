@@ -271,21 +271,25 @@ def summary_markdown(
             images = per_image if group == OVERALL_GROUP else per_image[per_image["group"] == group]
             heading += f" ({images['image_id'].nunique()} images)"
         lines += ["", heading, "", *_group_table(part, columns, ci)]
-        fewest = _fewest_subjects(part)
-        if fewest is not None:
-            lines += [
-                "",
-                f"{_UNRELIABLE_MARK} {CI_UNRELIABLE_NOTE} (this table: {fewest} subject(s)).",
-            ]
+        note = _few_subjects_note(part)
+        if note:
+            lines += ["", note]
     return "\n".join(lines) + "\n"
 
 
-def _fewest_subjects(part: pd.DataFrame) -> int | None:
-    """The smallest subject count behind a flagged interval of a group, or None."""
+def _few_subjects_note(part: pd.DataFrame) -> str:
+    """The footnote of a group's table whose intervals come from too few people, or ''."""
     if "ci_reliable" not in part.columns:
-        return None
-    flagged = part[~part["ci_reliable"].astype(bool) & part["ci_low"].notna()]
-    return int(flagged["n_subjects"].min()) if len(flagged) else None
+        return ""
+    few = part[~part["ci_reliable"].astype(bool) & part["mean"].notna()]
+    if not len(few):
+        return ""
+    low, high = int(few["n_subjects"].min()), int(few["n_subjects"].max())
+    span = str(low) if low == high else f"{low} to {high}"
+    note = f"{_UNRELIABLE_MARK} {CI_UNRELIABLE_NOTE} (this table: {span} subject(s)"
+    if few["ci_low"].isna().any():
+        note += "; [n/a]: one subject gives no interval"
+    return note + ")."
 
 
 def _group_table(part: pd.DataFrame, columns: list[str], ci: str) -> list[str]:

@@ -130,6 +130,15 @@ def test_intervals_from_fewer_than_5_subjects_are_flagged(dataset, tmp_path):
     assert "not meaningful" in result.stdout  # the printed table carries the note too
 
 
+def test_one_subject_says_why_there_is_no_interval(tmp_path):
+    dataset = _dataset(tmp_path / "ds", n_subjects=1, per_subject=3)
+    result = _evaluate(dataset, "--out", str(tmp_path / "eval"))
+    assert result.exit_code == 0, result.output
+    markdown = (tmp_path / "eval" / "summary.md").read_text()
+    assert "100.0 [n/a]" in markdown
+    assert "(this table: 1 subject(s); [n/a]: one subject gives no interval)." in markdown
+
+
 def test_intervals_from_5_subjects_are_not_flagged(tmp_path):
     dataset = _dataset(tmp_path / "ds", n_subjects=5, per_subject=2)
     result = _evaluate(dataset, "--out", str(tmp_path / "eval"))
