@@ -17,8 +17,13 @@ _INPUTS = typer.Argument(..., help="Video files, images and/or folders (recursiv
 _OUT = typer.Option(Path("ocularseg_out"), "--out", "-o", help="Output folder.")
 _MODEL = typer.Option(None, "--model", help="Model folder (default: bundled).")
 _CONFIG = typer.Option(None, "--config", help="YAML file of analysis options.")
+# None here so a --config file's value counts; the help shows AnalyzeConfig's defaults
+# (tests/cli/test_help_and_readme.py checks they agree). A backslash before "[" keeps Rich
+# from reading "[...]" as markup.
 _KEYFRAMES = typer.Option(
-    None, "--keyframes", help="Key frames per video (key-frame mode; not with --fps)."
+    None,
+    "--keyframes",
+    help="Key frames per video (key-frame mode; not with --fps). \\[default: 8]",
 )
 _FPS = typer.Option(
     None,
@@ -26,8 +31,8 @@ _FPS = typer.Option(
     help="Time-series mode: analyse frames at this rate (Hz), e.g. for fatigability "
     "(not with --keyframes).",
 )
-_DEVICE = typer.Option(None, "--device", help="auto, cpu or cuda.")
-_BATCH_SIZE = typer.Option(None, "--batch-size", help="Crops per model call.")
+_DEVICE = typer.Option(None, "--device", help="auto, cpu or cuda. \\[default: auto]")
+_BATCH_SIZE = typer.Option(None, "--batch-size", help="Crops per model call. \\[default: 8]")
 _CLEANUP = typer.Option(
     None, "--cleanup/--no-cleanup", help="Anatomical clean-up of label maps (default on)."
 )
@@ -43,7 +48,7 @@ _EXECUTOR = typer.Option(
     "local",
     "--executor",
     help="local (this machine, --jobs processes) or dask (a Dask cluster: --scheduler; "
-    "needs the [distributed] extra).",
+    "needs the \\[distributed] extra).",
 )
 _SCHEDULER = typer.Option(
     None, "--scheduler", help="Dask scheduler address for --executor dask, tcp://HOST:PORT."

@@ -1,4 +1,8 @@
-"""``ocularseg info``: versions, providers, landmark model and bundled models."""
+"""``ocularseg info``: versions, providers, landmark model and bundled models.
+
+Plain lines, never cut: paths and sha256 hashes are printed in full (to be copied or
+compared), however narrow the terminal.
+"""
 
 from __future__ import annotations
 
@@ -6,45 +10,46 @@ import platform
 
 import typer
 
+#: Width of the label column.
+_LABEL_WIDTH = 16
+
 
 def register(app: typer.Typer) -> None:
     app.command("info")(info)
 
 
-def info() -> None:
-    """Show versions, ONNX Runtime providers, the landmark model and bundled models."""
-    from rich.console import Console
-    from rich.table import Table
+def _line(label: str, value: str) -> None:
+    typer.echo(f"{label:<{_LABEL_WIDTH}}{value}")
 
+
+def info() -> None:
+    """Show versions, the ONNX Runtime providers ocularseg can use here, the landmark model
+    and bundled models (full paths and sha256)."""
     from ocularseg import __version__
     from ocularseg.core.errors import ModelError
     from ocularseg.io.landmark_model import landmark_model_path
     from ocularseg.io.model_store import bundled_models, onnxruntime_status
 
-    table = Table(show_header=False, box=None)
-    table.add_row("ocularseg", __version__)
-    table.add_row("python", f"{platform.python_version()} ({platform.machine()})")
+    _line("ocularseg", __version__)
+    _line("python", f"{platform.python_version()} ({platform.machine()})")
     ort_version, providers, ort_message = onnxruntime_status()
-    table.add_row("onnxruntime", ort_version or f"[red]not installed[/red] — {ort_message}")
-    table.add_row("  providers", ", ".join(providers) if providers else "—")
+    _line("onnxruntime", ort_version or f"not installed — {ort_message}")
+    _line("  providers", ", ".join(providers) if providers else "—")
     try:
         import dlib
 
-        table.add_row("dlib", str(dlib.__version__))
+        _line("dlib", str(dlib.__version__))
     except ImportError:
-        table.add_row("dlib", "[red]not installed[/red] — pip install dlib-bin")
+        _line("dlib", "not installed — pip install dlib-bin")
     try:
         path = landmark_model_path()
-        table.add_row("landmark model", f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
+        _line("landmark model", f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
     except ModelError as exc:
-        table.add_row("landmark model", f"[red]{exc}[/red]")
-    table.add_row("", "(iBUG 300-W licence: non-commercial use only)")
+        _line("landmark model", str(exc))
+    _line("", "(iBUG 300-W licence: non-commercial use only)")
     models = bundled_models()
     if not models:
-        table.add_row("bundled models", "none")
+        _line("bundled models", "none")
     for i, (name, sha256, size_bytes) in enumerate(models):
-        table.add_row(
-            "bundled models" if i == 0 else "",
-            f"{name}  {size_bytes / 1e6:.1f} MB  sha256 {sha256}",
-        )
-    Console().print(table)
+        _line("bundled models" if i == 0 else "", f"{name}  {size_bytes / 1e6:.1f} MB")
+        _line("", f"  sha256 {sha256}")

@@ -22,7 +22,8 @@ def synth(
     subjects: int | None = typer.Option(
         None,
         "--subjects",
-        help="Number of phantom people, 1..N (default N // 10, at least 1); "
+        help="Number of phantom people, 1..N (default N // 10, at least 3 or N when "
+        "smaller, enough for a train/val/test split); "
         "sample i belongs to person i % K.",
     ),
     profile: str = typer.Option(

@@ -3,8 +3,10 @@
 Subjects are sorted, shuffled with a seeded generator, then each goes to the split that is
 missing the largest share of its target number of *samples* (fraction × total), so splits
 match the requested fractions as closely as whole subjects allow and, with at least as many
-subjects as splits, no requested split is left empty. Same manifest + fractions + seed
--> same split, whatever the row order of the manifest.
+subjects as splits, no requested split is left empty. ``split_dataset`` refuses (and leaves
+the manifest as it was) when a split with a non-zero fraction would still be empty: fewer
+subjects than requested splits. Same manifest + fractions + seed -> same split, whatever the
+row order of the manifest.
 """
 
 from __future__ import annotations
@@ -147,17 +149,34 @@ def split_dataset(
     """Split a dataset by subject and rewrite its manifest atomically.
 
     Raises:
-        ConfigError: bad ``fractions`` or ``by``; DataError: bad or missing manifest.
+        ConfigError: bad ``fractions`` or ``by``, or a requested split would be empty (too
+            few subjects; the manifest is left as it was). DataError: bad or missing manifest.
     """
     if by not in SPLIT_BY:
         raise ConfigError(f"--by {by!r} is not supported; use one of {', '.join(SPLIT_BY)}")
     values = parse_fractions(fractions)
     rows = read_manifest(dataset_dir)
     new_rows = split_rows(rows, values, seed=seed)
-    write_manifest(dataset_dir, new_rows)
     summary = summarise(new_rows, values)
+    _refuse_empty_split(Path(dataset_dir), summary, values, len({r.subject for r in rows}))
+    write_manifest(dataset_dir, new_rows)
     # Warnings travel in the summary (the CLI prints them); log them for API users' logs.
     for warning in summary.warnings:
         log.info("%s", warning)
     log.info("split %s (%s, seed %d)", Path(dataset_dir), values, seed)
     return summary
+
+
+def _refuse_empty_split(
+    dataset: Path, summary: SplitSummary, fractions: tuple[float, ...], n_subjects: int
+) -> None:
+    """Raise ConfigError naming the first requested (non-zero fraction) split left empty."""
+    for name, fraction in zip(SPLITS, fractions, strict=False):
+        if fraction > 0 and summary.samples[name] == 0:
+            requested = sum(1 for f in fractions if f > 0)
+            raise ConfigError(
+                f"{dataset}: {n_subjects} subject(s) are too few for --fractions "
+                f"{','.join(f'{f:g}' for f in fractions)}: split {name!r} (fraction "
+                f"{fraction:g}) would be empty; it needs at least {requested} subjects, or "
+                "fewer splits (e.g. --fractions 0.8,0.2); manifest.csv is unchanged"
+            )

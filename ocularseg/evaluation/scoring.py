@@ -7,6 +7,8 @@ the pairs here. Label maps are (H, W) uint8 in crop px.
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,9 +17,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ocularseg.evaluation.metrics import evaluate_dataset
+from ocularseg.evaluation.metrics import EmptyMaskWarning, evaluate_dataset
 from ocularseg.evaluation.summary import summarise, summary_markdown
 from ocularseg.io.share import IMAGE_PREFIX, SUBJECT_PREFIX, new_key, pseudonymise
+
+log = logging.getLogger(__name__)
 
 #: How image and subject ids are written: as they are, or as unlinkable pseudonyms (for
 #: files that travel with a shared model folder; see ``io.share``).
@@ -29,12 +33,17 @@ ImagePair = tuple[str, str, np.ndarray, np.ndarray]
 
 @dataclass
 class EvaluationOutcome:
-    """Per-image rows, the summary with CIs, its Markdown and the files written."""
+    """Per-image rows, the summary with CIs, its Markdown, the files written and notes.
+
+    ``notes`` are plain sentences for the user (e.g. classes absent from both maps in some
+    images), caught from the metrics' warnings so a command prints them as one line each.
+    """
 
     per_image: pd.DataFrame
     summary: pd.DataFrame
     markdown: str
     files: dict[str, Path] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 def score_images(
@@ -61,9 +70,18 @@ def score_images(
             pseudonyms, to pair two models' rows.
 
     Returns:
-        The outcome, with no files written.
+        The outcome, with no files written; ``EmptyMaskWarning`` is caught into ``notes``
+        (and logged) instead of being shown as a Python warning.
     """
-    per_image = evaluate_dataset(pairs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EmptyMaskWarning)
+        per_image = evaluate_dataset(pairs)
+    notes = tuple(str(w.message) for w in caught if issubclass(w.category, EmptyMaskWarning))
+    for w in caught:
+        if not issubclass(w.category, EmptyMaskWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for note in notes:
+        log.info("%s", note)
     per_image.insert(1, "subject", per_image["image_id"].map(subjects))
     if ids == "pseudonymise":
         key = id_key or new_key()
@@ -75,4 +93,4 @@ def score_images(
         )
     summary = summarise(per_image, seed=seed, n_resamples=n_resamples, cluster_column="subject")
     markdown = summary_markdown(summary, per_image=per_image, title=title)
-    return EvaluationOutcome(per_image, summary, markdown)
+    return EvaluationOutcome(per_image, summary, markdown, notes=notes)

@@ -45,7 +45,27 @@ SUMMARY_METRICS: tuple[str, ...] = (
     "area_error_rel",
 )
 
-SUMMARY_COLUMNS: tuple[str, ...] = ("group", "class", "metric", "mean", "ci_low", "ci_high", "n")
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "group",
+    "class",
+    "metric",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "n",
+    "n_subjects",
+    "ci_reliable",
+)
+
+#: Fewest resampled people (clusters) for a bootstrap interval to mean something: with 2
+#: people the resamples can only mix two means, e.g. [92.0, 92.0].
+MIN_CI_SUBJECTS = 5
+
+#: The flag on an interval from fewer than ``MIN_CI_SUBJECTS`` people.
+CI_UNRELIABLE_NOTE = f"n subjects < {MIN_CI_SUBJECTS}: the interval is not meaningful"
+
+#: Marks such an interval in the Markdown tables.
+_UNRELIABLE_MARK = "†"
 
 #: Markdown columns: metric -> (header, scale, decimals). Fractions are shown in %.
 _MARKDOWN_COLUMNS: dict[str, tuple[str, float, int]] = {
@@ -95,8 +115,11 @@ def summarise(
     Returns:
         Tidy DataFrame with ``SUMMARY_COLUMNS``: ``group`` ("all", then groups sorted),
         ``class`` (order of first appearance), ``metric``, ``mean`` (NaN-aware), ``ci_low``,
-        ``ci_high`` and ``n`` (non-NaN values used). Units are those of the metric column
-        (fractions for Dice etc., px for HD95). ``summary.attrs`` records the settings.
+        ``ci_high``, ``n`` (non-NaN values used), ``n_subjects`` (clusters among them; each
+        value is its own cluster without ``cluster_column``) and ``ci_reliable`` (False when
+        ``n_subjects < MIN_CI_SUBJECTS``: ``CI_UNRELIABLE_NOTE``). Units are those of the
+        metric column (fractions for Dice etc., px for HD95). ``summary.attrs`` records the
+        settings.
 
     Raises:
         DataError: a needed column is missing, or a group is called ``"all"``.
@@ -122,6 +145,8 @@ def summarise(
         "n_resamples": int(n_resamples),
         "seed": int(seed),
         "cluster_column": cluster_column,
+        "min_ci_subjects": MIN_CI_SUBJECTS,
+        "ci_unreliable_note": CI_UNRELIABLE_NOTE,
     }
     return summary
 
@@ -148,6 +173,8 @@ def _cells(
                 confidence=confidence,
                 clusters=clusters,
             )
+            valid = ~np.isnan(values)
+            n_subjects = len(set(clusters[valid])) if clusters is not None else int(valid.sum())
             rows.append(
                 {
                     "group": group,
@@ -156,7 +183,9 @@ def _cells(
                     "mean": mean,
                     "ci_low": low,
                     "ci_high": high,
-                    "n": int(np.count_nonzero(~np.isnan(values))),
+                    "n": int(np.count_nonzero(valid)),
+                    "n_subjects": n_subjects,
+                    "ci_reliable": n_subjects >= MIN_CI_SUBJECTS,
                 }
             )
     return rows
@@ -192,13 +221,16 @@ def _subsets(df: pd.DataFrame, by_group: bool) -> list[tuple[str, pd.DataFrame]]
     return subsets
 
 
-def _format_cell(mean: float, low: float, high: float, scale: float, decimals: int) -> str:
+def _format_cell(
+    mean: float, low: float, high: float, scale: float, decimals: int, *, reliable: bool = True
+) -> str:
     if math.isnan(mean):
         return "n/a"
     text = f"{mean * scale:.{decimals}f}"
     if math.isnan(low) or math.isnan(high):
         return f"{text} [n/a]"
-    return f"{text} [{low * scale:.{decimals}f}, {high * scale:.{decimals}f}]"
+    mark = "" if reliable else _UNRELIABLE_MARK
+    return f"{text} [{low * scale:.{decimals}f}, {high * scale:.{decimals}f}]{mark}"
 
 
 def summary_markdown(
@@ -239,7 +271,25 @@ def summary_markdown(
             images = per_image if group == OVERALL_GROUP else per_image[per_image["group"] == group]
             heading += f" ({images['image_id'].nunique()} images)"
         lines += ["", heading, "", *_group_table(part, columns, ci)]
+        note = _few_subjects_note(part)
+        if note:
+            lines += ["", note]
     return "\n".join(lines) + "\n"
+
+
+def _few_subjects_note(part: pd.DataFrame) -> str:
+    """The footnote of a group's table whose intervals come from too few people, or ''."""
+    if "ci_reliable" not in part.columns:
+        return ""
+    few = part[~part["ci_reliable"].astype(bool) & part["mean"].notna()]
+    if not len(few):
+        return ""
+    low, high = int(few["n_subjects"].min()), int(few["n_subjects"].max())
+    span = str(low) if low == high else f"{low} to {high}"
+    note = f"{_UNRELIABLE_MARK} {CI_UNRELIABLE_NOTE} (this table: {span} subject(s)"
+    if few["ci_low"].isna().any():
+        note += "; [n/a]: one subject gives no interval"
+    return note + ")."
 
 
 def _group_table(part: pd.DataFrame, columns: list[str], ci: str) -> list[str]:
@@ -259,7 +309,8 @@ def _group_table(part: pd.DataFrame, columns: list[str], ci: str) -> list[str]:
                 row.append("–")
                 continue
             mean, low, high = (cells.at[m, k] for k in ("mean", "ci_low", "ci_high"))
-            row.append(_format_cell(mean, low, high, scale, decimals))
+            reliable = bool(cells.at[m, "ci_reliable"]) if "ci_reliable" in cells else True
+            row.append(_format_cell(mean, low, high, scale, decimals, reliable=reliable))
         lines.append("| " + " | ".join(row) + " |")
     return lines
 

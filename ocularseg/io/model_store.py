@@ -12,6 +12,10 @@ from pathlib import Path
 from ocularseg.io.files import sha256_regular
 
 MODELS_ENV = "OCULARSEG_MODELS_DIR"
+CUDA_PROVIDER = "CUDAExecutionProvider"
+CPU_PROVIDER = "CPUExecutionProvider"
+#: The ONNX Runtime providers ocularseg runs models on (``stages.segment.choose_providers``).
+USED_PROVIDERS: tuple[str, ...] = (CUDA_PROVIDER, CPU_PROVIDER)
 ONNXRUNTIME_MISSING = (
     "ONNX Runtime is not installed: install exactly one of `pip install 'ocularseg[cpu]'` "
     "(onnxruntime) or `pip install 'ocularseg[gpu]'` (onnxruntime-gpu, which also runs on CPU)"
@@ -42,9 +46,15 @@ def bundled_models() -> list[tuple[str, str, int]]:
 
 
 def onnxruntime_status() -> tuple[str | None, list[str], str]:
-    """(version or None, available providers, message when missing)."""
+    """(version or None, the providers ocularseg can run on here, message when missing).
+
+    Only ``USED_PROVIDERS`` that this ONNX Runtime build offers are listed (CPU always; CUDA
+    with onnxruntime-gpu): others the wheel ships, such as AzureExecutionProvider, are
+    never used by ocularseg.
+    """
     try:
         import onnxruntime
     except ImportError:
         return None, [], ONNXRUNTIME_MISSING
-    return str(onnxruntime.__version__), list(onnxruntime.get_available_providers()), ""
+    available = set(onnxruntime.get_available_providers())
+    return str(onnxruntime.__version__), [p for p in USED_PROVIDERS if p in available], ""

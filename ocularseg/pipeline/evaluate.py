@@ -21,7 +21,7 @@ from ocularseg.evaluation import write_evaluation
 from ocularseg.evaluation.scoring import EvaluationOutcome, IdPolicy, score_images
 from ocularseg.io.images import read_image_rgb, read_image_unchanged
 
-__all__ = ["EvaluationOutcome", "IdPolicy", "evaluate", "select_rows"]
+__all__ = ["EvaluationOutcome", "IdPolicy", "evaluate", "scored_dir", "select_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,19 @@ def _mask(path: Path) -> np.ndarray:
     return mask
 
 
+def scored_dir(
+    model_dir: str | os.PathLike[str] | None, pred_dir: str | os.PathLike[str] | None
+) -> Path:
+    """The folder being scored: the model folder or the prediction-mask folder.
+
+    Raises:
+        ConfigError: neither or both are given.
+    """
+    if (model_dir is None) == (pred_dir is None):
+        raise ConfigError("give exactly one of --model (a model folder) and --pred (mask folder)")
+    return Path(model_dir if model_dir is not None else pred_dir)
+
+
 def evaluate(
     data_dir: str | os.PathLike[str],
     out_dir: str | os.PathLike[str] | None,
@@ -83,8 +96,7 @@ def evaluate(
     one person stay together) and the data and model folders are named without their path;
     evaluations given the same ``id_key`` get the same pseudonyms (to pair two models' rows).
     """
-    if (model_dir is None) == (pred_dir is None):
-        raise ConfigError("give exactly one of --model (a model folder) and --pred (mask folder)")
+    scored_dir(model_dir, pred_dir)
     root = Path(data_dir)
     rows = select_rows(read_manifest(root), split)
     if model_dir is not None:

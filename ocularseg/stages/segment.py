@@ -18,13 +18,11 @@ import numpy as np
 from ocularseg.core.containers import SegmentationResult
 from ocularseg.core.errors import ConfigError, InputError, ModelError
 from ocularseg.io.model_folder import ModelSpec, load_model_spec, model_input, onnx_path
-from ocularseg.io.model_store import ONNXRUNTIME_MISSING
+from ocularseg.io.model_store import CPU_PROVIDER, CUDA_PROVIDER, ONNXRUNTIME_MISSING
 
 log = logging.getLogger(__name__)
 
 Device = Literal["auto", "cpu", "cuda"]
-CUDA_PROVIDER = "CUDAExecutionProvider"
-CPU_PROVIDER = "CPUExecutionProvider"
 
 
 def choose_providers(available: Sequence[str], device: str) -> list[str]:

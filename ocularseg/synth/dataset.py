@@ -41,9 +41,17 @@ PHANTOM_GROUP = "phantom"
 _SAMPLE_TAG = 0x5A3B1E  # keeps per-sample streams apart from per-subject streams
 
 
+#: Fewest phantom people by default: one per split of a train/val/test split.
+MIN_DEFAULT_SUBJECTS = 3
+
+
 def default_subjects(n: int) -> int:
-    """Default number of phantom people for ``n`` images: about 10 images each."""
-    return max(1, n // 10)
+    """Default number of phantom people for ``n`` images: about 10 images each.
+
+    At least ``MIN_DEFAULT_SUBJECTS`` (or ``n``, when fewer images), so that a small set
+    still splits three ways by subject (``data split --fractions 0.7,0.15,0.15``).
+    """
+    return max(min(n, MIN_DEFAULT_SUBJECTS), n // 10, 1)
 
 
 def subject_name(subject_id: int) -> str:

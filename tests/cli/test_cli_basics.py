@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -45,6 +46,25 @@ def test_info_lists_versions_and_landmark_model():
     assert result.exit_code == 0, result.output
     for needle in ("ocularseg", "onnxruntime", "dlib", "landmark model", "non-commercial"):
         assert needle in result.output
+
+
+def test_info_prints_paths_and_hashes_in_full_and_only_usable_providers(monkeypatch):
+    """Nothing is cut with "…" on a narrow terminal; providers ocularseg never uses are not
+    listed (issue 20)."""
+    ort = pytest.importorskip("onnxruntime")
+    from ocularseg.io.landmark_model import landmark_model_path
+    from ocularseg.io.model_store import bundled_models
+
+    shipped = ["AzureExecutionProvider", "CPUExecutionProvider"]
+    monkeypatch.setattr(ort, "get_available_providers", lambda: shipped)
+    result = runner.invoke(app, ["info"], terminal_width=40)
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    assert str(landmark_model_path()) in result.output
+    for _, sha256, _ in bundled_models():
+        assert f"sha256 {sha256}" in result.output
+    (providers,) = [line for line in result.output.splitlines() if "providers" in line]
+    assert providers.split() == ["providers", "CPUExecutionProvider"]
 
 
 def _app_raising(exc: Exception) -> typer.Typer:

@@ -40,7 +40,7 @@ def _csv(path):
 
 
 @pytest.mark.slow
-def test_labelme_to_finetuned_model_to_analyze(tmp_path, repo_root):
+def test_labelme_to_finetuned_model_to_analyze(tmp_path, repo_root, monkeypatch):
     bundled = repo_root / "models" / DEFAULT_MODEL_NAME
     dataset = _labelme_dataset(tmp_path, repo_root)
     run = _fine_tune(tmp_path, repo_root, dataset, bundled)
@@ -64,6 +64,13 @@ def test_labelme_to_finetuned_model_to_analyze(tmp_path, repo_root):
     iris_dice = summary[("all", "iris", "dice")]
     assert float(iris_dice["ci_low"]) <= float(iris_dice["mean"]) <= float(iris_dice["ci_high"])
     assert float(iris_dice["mean"]) > 0.75, iris_dice
+    # The README's comparison run without --out: a new folder, the first one untouched.
+    before = (evaluation / "summary.json").read_bytes()
+    monkeypatch.chdir(evaluation.parent)
+    output = _ok("evaluate", "--model", bundled, *test_split, "--resamples", "200")
+    compared = tmp_path / f"evaluation-{bundled.name}-my_dataset-test"
+    assert f"wrote the evaluation to {compared} (" in output
+    assert (evaluation / "summary.json").read_bytes() == before
 
     analysis = tmp_path / "analysis"
     video = repo_root / "sample_data" / "phantom_video.mp4"

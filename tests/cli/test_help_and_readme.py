@@ -96,3 +96,16 @@ def test_global_options_are_in_the_reference(repo_root):
     first = _reference(repo_root).strip().splitlines()[0]
     for name in ("--version", "--help", "-v/--verbose"):
         assert name in first
+
+
+def test_analyze_help_shows_the_defaults_of_options_a_config_can_set():
+    """--keyframes, --batch-size and --device default to the config's values (issue 20)."""
+    from ocularseg.pipeline.config import AnalyzeConfig
+
+    result = runner.invoke(app, ["analyze", "--help"], terminal_width=200)
+    text = re.sub(r"[\s│]+", " ", result.output)
+    fields = AnalyzeConfig.model_fields
+    for option, field in (("--keyframes", "keyframes"), ("--batch-size", "batch_size")):
+        assert re.search(rf"{option} INTEGER [^│]*?\[default: {fields[field].default}\]", text)
+    assert re.search(rf"--device TEXT [^│]*?\[default: {fields['device'].default}\]", text)
+    assert "needs the [distributed] extra" in text  # "[...]" is not eaten as markup

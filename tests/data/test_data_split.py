@@ -98,7 +98,21 @@ def test_cli_split_bad_fractions_and_missing_dataset(tmp_path):
     assert result.exit_code == 1 and "dataset folder not found" in result.stderr
 
 
-def test_cli_split_warns_about_empty_split(tmp_path):
+def test_cli_split_refuses_an_empty_split(tmp_path):
+    """Two people cannot fill three splits: one-line usage error, manifest untouched."""
     write_manifest(tmp_path, _rows(n_subjects=2))
+    before = (tmp_path / "manifest.csv").read_bytes()
     result = CliRunner().invoke(app, ["data", "split", str(tmp_path)])
-    assert result.exit_code == 0 and "warning: split 'test' is empty" in result.stderr
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert str(tmp_path) in line and "2 subject(s)" in line
+    assert "split 'test' (fraction 0.15) would be empty" in line
+    assert (tmp_path / "manifest.csv").read_bytes() == before
+
+
+def test_cli_split_two_ways_with_two_subjects_and_a_zero_fraction(tmp_path):
+    write_manifest(tmp_path, _rows(n_subjects=2))
+    for fractions in ("0.5,0.5", "0.5,0.5,0"):
+        result = CliRunner().invoke(app, ["data", "split", str(tmp_path), "--fractions", fractions])
+        assert result.exit_code == 0, result.output
+        assert {r.split for r in read_manifest(tmp_path)} == {"train", "val"}

@@ -103,6 +103,11 @@ def test_cluster_column_is_used(per_image: pd.DataFrame) -> None:
     # Two clusters only: the interval exists but is the spread of two group means.
     assert summary["ci_low"].notna().any()
     assert summary.attrs["cluster_column"] == "subject"
+    # ... and is flagged: 2 people are too few for a meaningful interval.
+    assert set(summary["n_subjects"]) <= {0, 1, 2} and not summary["ci_reliable"].any()
+    unclustered = summarise(per_image, seed=0, n_resamples=100, by_group=False)
+    iris = unclustered.query("`class` == 'iris' and metric == 'dice'").iloc[0]
+    assert iris["n_subjects"] == 12 and iris["ci_reliable"]
 
 
 @pytest.mark.parametrize(

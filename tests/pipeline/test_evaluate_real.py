@@ -103,3 +103,22 @@ def test_a_model_with_the_amodal_disc_measures_from_it(tmp_path, amodal_model_di
     assert np.allclose(eyes["iris_limbus_radius_ratio"], 1.0, atol=0.02)
     assert np.allclose(eyes["iris_cy_px"], 150.0, atol=0.1)
     assert not eyes["flags"].str.contains("iris_from_visible_limbus").any()
+
+
+def test_cli_writes_a_silver_evaluation_to_a_new_folder_and_says_where(
+    tmp_path, eye_prior_model_dir, monkeypatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from ocularseg.cli.app import app
+
+    root = _dataset(tmp_path / "real", _silver(drawn_eye_labels()))
+    monkeypatch.chdir(tmp_path)
+    words = ["evaluate", "--data", str(root), "--model", str(eye_prior_model_dir)]
+    result = CliRunner().invoke(app, [*words, "--resamples", "20", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / f"evaluation-{eye_prior_model_dir.name}-real-test"
+    assert (folder / "real_summary.md").is_file()
+    assert f"wrote the evaluation to {folder} (real_eyes.csv" in result.stdout
+    # 3 people: the table says its intervals are not meaningful.
+    assert "n subjects < 5: the interval is not meaningful" in result.stdout

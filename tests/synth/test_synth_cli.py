@@ -40,7 +40,24 @@ def test_synth_writes_images_masks_meta_and_manifest(tmp_path):
 def test_synth_default_subjects(tmp_path):
     result = runner.invoke(app, ["synth", "--n", "3", "--out", str(tmp_path / "ds")])
     assert result.exit_code == 0, result.output
-    assert "of 1 subjects" in result.output
+    assert "of 3 subjects" in result.output
+
+
+@pytest.mark.parametrize(("n", "subjects"), [(1, 1), (2, 2), (3, 3), (20, 3), (29, 3), (50, 5)])
+def test_default_subjects_allow_a_three_way_split(n, subjects):
+    from ocularseg.synth.dataset import default_subjects
+
+    assert default_subjects(n) == subjects
+
+
+def test_small_synth_set_splits_three_ways(tmp_path):
+    """``synth --n 20`` then the README's split: every split gets a person (issue 20)."""
+    out = tmp_path / "ds"
+    assert runner.invoke(app, ["synth", "--n", "20", "--out", str(out)]).exit_code == 0
+    result = runner.invoke(app, ["data", "split", str(out), "--fractions", "0.7,0.15,0.15"])
+    assert result.exit_code == 0, result.output
+    splits = {r.split for r in read_manifest(out)}
+    assert splits == {"train", "val", "test"}
 
 
 @pytest.mark.parametrize(

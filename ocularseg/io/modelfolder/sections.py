@@ -116,6 +116,8 @@ class EvaluationSettings(_Record):
     n_resamples: int | None = None
     seed: int | None = None
     cluster_column: str | None = None
+    min_ci_subjects: int | None = None
+    ci_unreliable_note: str | None = None
 
 
 class EvaluationRow(_Record):
@@ -128,6 +130,8 @@ class EvaluationRow(_Record):
     mean: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
+    n_subjects: int | None = None
+    ci_reliable: bool | None = None
 
 
 class EvaluationSection(_Record):
