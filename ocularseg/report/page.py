@@ -363,12 +363,12 @@ def _draw_page(
     mode = _mode(measurements, summary)
     analysed = measurements["frame_index"].nunique() if len(measurements) else 0
     figure.text(0.03, 0.965, f"ocularseg report — {Path(label).name}", fontsize=15, weight="bold")
-    subtitle = (
-        f"{label}   ·   {'time series' if mode == 'timeseries' else 'key frames'}, "
-        + frames_line(analysed, mode, frames)
-        + (f"   ·   {context.created_utc}" if context.created_utc else "")
+    subtitle = f"{label}   ·   {'time series' if mode == 'timeseries' else 'key frames'}" + (
+        f"   ·   {context.created_utc}" if context.created_utc else ""
     )
     figure.text(0.03, 0.94, subtitle, fontsize=8.5, color="0.3")
+    # A line of its own, so a long path never pushes the counts under the table's title.
+    figure.text(0.03, 0.921, frames_line(analysed, mode, frames), fontsize=8.5, color="0.3")
 
     table_axes = figure.add_axes((0.585, 0.555, 0.405, 0.365))
     _draw_table(table_axes, summary, mode, context.params)
