@@ -165,3 +165,14 @@ def test_frames_with_no_face_are_counted_everywhere(no_face_run) -> None:
     (saved,) = no_face_run.glob("inputs/*/result.json")
     times = json.loads(saved.read_text())["no_face_times_s"]
     assert times == pytest.approx([0.5, 0.6, 0.7, 0.8, 0.9])
+
+
+def test_saved_result_keeps_what_failed_and_the_no_face_times() -> None:
+    # --resume must not turn a reused unmeasurable eye back into a failed input.
+    result = _input("a.png", ("right",))
+    result.frames = {"decoded": 4, "no_face": 2, "analysed": 1}
+    result.no_face_times_s = [0.1, 0.2]
+    again = InputResult.from_json(json.loads(json.dumps(result.to_json())))
+    assert not again.failed and again.errors == result.errors
+    assert again.frame_counts().no_face_times_s == (0.1, 0.2)
+    assert again.frame_counts().not_chosen == 1
