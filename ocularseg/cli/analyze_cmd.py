@@ -72,8 +72,9 @@ def analyze(
 ) -> None:
     """Measure each eye (MRD1, visible iris fraction, ratios) and write CSV/XLSX reports.
 
-    Exit code: 0 all inputs done, 1 some inputs failed (listed; see errors.csv),
-    2 usage or configuration error.
+    Exit code: 0 every input analysed (an eye that was never measurable is recorded in
+    errors.csv, not a failure), 1 some input could not be read or analysed (listed; see
+    errors.csv), 2 usage or configuration error.
     """
     from rich.console import Console
 
@@ -114,11 +115,7 @@ def analyze(
 
 
 def _print_summary(result, out: Path) -> None:
-    done = len(result.inputs) - len(result.failed)
-    typer.echo(
-        f"{done} of {len(result.inputs)} input(s) analysed ({len(result.resumed)} resumed), "
-        f"{len(result.rows)} eye measurement(s); results in {out}"
-    )
+    typer.echo(closing_line(result.tally(), out))
     if result.skipped_files:
         typer.echo(
             f"{len(result.skipped_files)} file(s) or folder(s) skipped inside folders, each "
@@ -129,9 +126,34 @@ def _print_summary(result, out: Path) -> None:
         typer.echo(f"{len(warnings)} warning(s) (see {out / 'warnings.csv'}):", err=True)
         for warning in warnings:
             typer.echo(f"  - {warning.warning}", err=True)
-    if result.failed:
-        typer.echo(
-            f"{len(result.failed)} input(s) had problems (see {out / 'errors.csv'}):", err=True
-        )
+    if result.errors:
+        inputs = len({e.input for e in result.errors})
+        typer.echo(f"{_count(inputs, 'input')} with problems (see {out / 'errors.csv'}):", err=True)
         for error in result.errors:
             typer.echo(f"  - {error.error}", err=True)
+
+
+def closing_line(tally, out: Path) -> str:
+    """The run in one line, every input counted once, e.g. "30 inputs analysed: 12 both
+    eyes measured, 6 one eye, 12 neither eye (reasons in OUT/errors.csv); 30 eyes measured".
+
+    ``tally`` is ``pipeline.run.RunTally``; inputs that could not be analysed and resumed
+    inputs are said apart.
+    """
+    analysed = tally.inputs - tally.failed
+    eyes = f"{tally.both_eyes} both eyes measured, {tally.one_eye} one eye, "
+    eyes += f"{tally.neither_eye} neither eye"
+    if tally.failed:
+        line = f"{_count(tally.inputs, 'input')}: {analysed} analysed ({eyes}), "
+        line += f"{tally.failed} could not be analysed"
+    else:
+        line = f"{_count(tally.inputs, 'input')} analysed: {eyes}"
+    if tally.one_eye or tally.neither_eye or tally.failed:
+        line += f" (reasons in {out / 'errors.csv'})"
+    if tally.resumed:
+        line += f"; {tally.resumed} resumed from an earlier run, {tally.analysed_now} done now"
+    return f"{line}; {_count(tally.eyes_measured, 'eye')} measured; results in {out}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -67,7 +67,8 @@ class RunProgress:
             self._bar.reset(self._frames, total=None)
             return
         elapsed = time.monotonic() - self._started_s
-        state = "failed" if result.failed else "done"
+        # An analysed input with an unmeasurable eye is done; its reason is in errors.csv.
+        state = "failed" if result.failed else "done, see errors.csv" if result.errors else "done"
         self.console.print(
             f"[{done}/{total}] {result.label}: {state} ({elapsed:.0f} s elapsed)",
             highlight=False,

@@ -266,12 +266,16 @@ class ErrorRecord:
         stage: the step that failed (``"frames"``, ``"face"``, ``"measure"`` …).
         error: one line that names the file and the problem.
         frame_index: the frame concerned, or None when the error is not tied to one.
+        input_failed: True when the input could not be read or analysed (the run exits
+            1); False for an input that was analysed but in which an eye was never
+            measurable (the reason is recorded; the run exits 0).
     """
 
     input: str
     stage: str
     error: str
     frame_index: int | None = None
+    input_failed: bool = True
 
 
 @dataclass(frozen=True)
@@ -291,6 +295,29 @@ WARNING_COLUMNS: tuple[str, ...] = ("input", "stage", "frame_index", "warning")
 
 
 @dataclass(frozen=True)
+class FrameCounts:
+    """Where every frame an input's analysis looked at went (see ``pipeline.frames``).
+
+    Attributes:
+        looked_at: frames the face detector looked at (time series: every sampled frame;
+            key frames: the candidate frames; a photo: 1).
+        no_face: of those, frames in which no face was found (not analysed).
+        analysed: frames whose eyes were measured (rows in ``measurements.csv``).
+        no_face_times_s: the times (s from the start) of the no-face frames.
+    """
+
+    looked_at: int = 0
+    no_face: int = 0
+    analysed: int = 0
+    no_face_times_s: tuple[float, ...] = ()
+
+    @property
+    def not_chosen(self) -> int:
+        """Frames with a face that were not analysed (key frames: not chosen)."""
+        return max(0, self.looked_at - self.no_face - self.analysed)
+
+
+@dataclass(frozen=True)
 class ReasonCount:
     """How many of an eye's frames one exclusion reason removed."""
 
@@ -303,11 +330,18 @@ ReasonCounts = tuple[ReasonCount, ...]
 
 
 def count_reasons(reasons_per_row: Iterable[Iterable[str]]) -> ReasonCounts:
-    """Frames per exclusion reason over rows (a row with two reasons counts for both)."""
+    """Excluded frames per main exclusion reason over rows.
+
+    Each excluded row counts once, under its first reason in the rule's order
+    (``core.exclusion``: blink, then the excluding flags, then the failed gates in
+    checking order), so the counts add up to the number of excluded frames; a row's
+    other reasons stay in its ``flags`` / ``gates_failed`` cells and on its overlay.
+    """
     counts: dict[str, int] = {}
     for reasons in reasons_per_row:
-        for reason in reasons:
-            counts[reason] = counts.get(reason, 0) + 1
+        main = next(iter(reasons), None)
+        if main is not None:
+            counts[main] = counts.get(main, 0) + 1
     return tuple(ReasonCount(reason, n) for reason, n in counts.items())
 
 

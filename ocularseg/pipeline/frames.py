@@ -60,6 +60,7 @@ class FrameStats:
 
     Attributes:
         decoded / no_face / several_faces: frame counts.
+        no_face_times_s: the times (s) of the frames with no face, in order.
         first_several_faces: index of the first frame with more than one face (or None).
         most_faces: the largest number of faces seen in one frame.
         decode: what decoding the video found (None for images).
@@ -70,6 +71,7 @@ class FrameStats:
 
     decoded: int = 0
     no_face: int = 0
+    no_face_times_s: list[float] = field(default_factory=list)
     several_faces: int = 0
     first_several_faces: int | None = None
     most_faces: int = 0
@@ -93,6 +95,7 @@ class _Looker:
             face = self.detector.detect(frame.image, face_width_hint_px=self.face_width_px)
         except DetectionError:
             stats.no_face += 1
+            stats.no_face_times_s.append(round(frame.timestamp_s, 4))
             return None
         left, _, right, _ = face.box_px
         self.face_width_px = right - left

@@ -162,6 +162,7 @@ def process_input(
         "several_faces": stats.several_faces,
         "analysed": len(eyes) // 2,
     }
+    result.no_face_times_s = list(stats.no_face_times_s)
     t0 = time.perf_counter()
     rows = _rows(item, eyes, config, partial)
     rows = _share_iris_radius(rows, eyes, config, partial)
@@ -502,6 +503,7 @@ def _check_usable(item: InputItem, rows: list[EyeRow], result: InputResult) -> N
                 stage="measure",
                 error=f"{item.label}: {side} eye not measurable in any of the "
                 f"{len(side_rows)} analysed frame(s): {why}",
+                input_failed=False,  # the input was analysed; the reason is recorded
             )
         )
 

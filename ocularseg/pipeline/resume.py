@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ocularseg import __version__
+from ocularseg.core.containers import SIDES
 from ocularseg.core.errors import InputError
-from ocularseg.core.records import ErrorRecord, EyeRow, WarningRecord
+from ocularseg.core.exclusion import EXCLUDING_FLAGS
+from ocularseg.core.records import ErrorRecord, EyeRow, FrameCounts, WarningRecord
 from ocularseg.io.atomic import write_json_atomic
 from ocularseg.io.files import sha256_regular
 from ocularseg.pipeline.inputs import InputItem
@@ -32,14 +35,14 @@ RESULT_JSON = "result.json"
 
 
 #: The version of ``result.json``'s layout; a result saved with another is analysed again.
-RESULT_SCHEMA = 2
+RESULT_SCHEMA = 3
 
 
 @dataclass
 class InputResult:
     """What one input produced: its ``measurements.csv``, ``errors.csv`` and
     ``warnings.csv`` rows, seconds per stage and frame counts (``decoded``, ``no_face``,
-    ``several_faces``, ``analysed``)."""
+    ``several_faces``, ``analysed``) with the times (s) of the frames with no face."""
 
     label: str
     key: str
@@ -48,11 +51,37 @@ class InputResult:
     warnings: list[WarningRecord] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
     frames: dict[str, int] = field(default_factory=dict)
+    no_face_times_s: list[float] = field(default_factory=list)
     resume_key: str = ""
 
     @property
     def failed(self) -> bool:
-        return bool(self.errors)
+        """The input could not be read or analysed (an error that fails it; an eye that
+        was analysed but never measurable does not)."""
+        return any(e.input_failed for e in self.errors)
+
+    def frame_counts(self) -> FrameCounts:
+        """Where the frames this input's analysis looked at went."""
+        return FrameCounts(
+            looked_at=self.frames.get("decoded", 0),
+            no_face=self.frames.get("no_face", 0),
+            analysed=self.frames.get("analysed", 0),
+            no_face_times_s=tuple(self.no_face_times_s),
+        )
+
+    def measured_sides(
+        self, exclude_flags: Iterable[str] = EXCLUDING_FLAGS, exclude_blinks: bool = True
+    ) -> tuple[str, ...]:
+        """The eyes (``right``, ``left``) with at least one used frame (``core.exclusion``)."""
+        flags = tuple(exclude_flags)
+        return tuple(
+            side
+            for side in SIDES
+            if any(
+                row.side == side and not row.exclusion_reasons(flags, exclude_blinks)
+                for row in self.rows
+            )
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +94,7 @@ class InputResult:
             "warnings": [asdict(w) for w in self.warnings],
             "timings_s": self.timings_s,
             "frames": self.frames,
+            "no_face_times_s": self.no_face_times_s,
         }
 
     @classmethod
@@ -88,6 +118,7 @@ class InputResult:
             warnings=[WarningRecord(**w.model_dump()) for w in saved.warnings],
             timings_s=dict(saved.timings_s),
             frames=dict(saved.frames),
+            no_face_times_s=list(saved.no_face_times_s),
             resume_key=saved.resume_key,
         )
 
@@ -113,6 +144,7 @@ class _SavedRecord(BaseModel):
 
 class _SavedError(_SavedRecord):
     error: str
+    input_failed: bool = True
 
 
 class _SavedWarning(_SavedRecord):
@@ -132,6 +164,7 @@ class _SavedResult(BaseModel):
     warnings: list[_SavedWarning] = []
     timings_s: dict[str, float]
     frames: dict[str, int]
+    no_face_times_s: list[float] = []
 
 
 def resume_key_for(item: InputItem, model_sha: str, config_hash: str) -> str:

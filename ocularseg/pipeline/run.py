@@ -79,8 +79,28 @@ class AnalysisResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when every input is complete, 1 when some failed."""
+        """1 when some input could not be read or analysed, else 0 (an analysed input in
+        which an eye was never measurable is not a failure: its reason is recorded)."""
         return 1 if self.failed else 0
+
+    def tally(self) -> RunTally:
+        """The inputs by how many eyes were measured (used frames, ``ReportParams``' rule)."""
+        params = self.report_params
+        measured = {
+            r.label: len(r.measured_sides(params.exclude_flags, params.exclude_blinks))
+            for r in self.inputs
+            if not r.failed
+        }
+        by_eyes = list(measured.values())
+        return RunTally(
+            inputs=len(self.inputs),
+            resumed=len(self.resumed),
+            both_eyes=by_eyes.count(2),
+            one_eye=by_eyes.count(1),
+            neither_eye=by_eyes.count(0),
+            failed=len(self.failed),
+            eyes_measured=sum(by_eyes),
+        )
 
     @property
     def rows(self) -> list[EyeRow]:
@@ -98,6 +118,26 @@ class AnalysisResult:
             for s in self.skipped_files
         ]
         return [w for r in self.inputs for w in r.warnings] + skipped
+
+
+@dataclass(frozen=True)
+class RunTally:
+    """The counts of the closing line: every input in exactly one of ``both_eyes``,
+    ``one_eye``, ``neither_eye`` (analysed, no eye measured) and ``failed`` (could not be
+    read or analysed); ``resumed`` of ``inputs`` came from an earlier run's results."""
+
+    inputs: int
+    resumed: int
+    both_eyes: int
+    one_eye: int
+    neither_eye: int
+    failed: int
+    eyes_measured: int
+
+    @property
+    def analysed_now(self) -> int:
+        """Inputs this run analysed itself (the others were resumed)."""
+        return self.inputs - self.resumed
 
 
 class RunStoppedError(ReportError):
@@ -375,6 +415,7 @@ def _run_info(config, model_dir, segmenter, result: AnalysisResult, *, elapsed_s
         for stage, seconds in r.timings_s.items():
             timings[stage] = round(timings.get(stage, 0.0) + seconds, 4)
     frames = sum(r.frames.get("analysed", 0) for r in result.inputs)
+    tally = result.tally()
     return {
         "ocularseg_version": __version__,
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -397,7 +438,15 @@ def _run_info(config, model_dir, segmenter, result: AnalysisResult, *, elapsed_s
         "inputs_resumed": result.resumed,
         "skipped_files": [{"file": s.label, "reason": s.reason} for s in result.skipped_files],
         "warnings": len(result.warnings),
+        "inputs_by_eyes_measured": {
+            "both": tally.both_eyes,
+            "one": tally.one_eye,
+            "neither": tally.neither_eye,
+            "failed": tally.failed,
+        },
+        "eyes_measured": tally.eyes_measured,
         "frames_analysed": frames,
+        "frames_no_face": sum(r.frames.get("no_face", 0) for r in result.inputs),
         "timings_s": timings,
         "elapsed_s": round(elapsed_s, 3),
         "iris_diameter_mm": config.measure.iris_diameter_mm,
@@ -428,7 +477,9 @@ def write_reports(result: AnalysisResult) -> None:
 
     params = result.report_params
     measurements = mark_used(measurements_frame(result.rows, MEASUREMENT_COLUMNS), params)
-    summary = summarise(measurements, params)
+    summary = summarise(
+        measurements, params, frame_counts={r.label: r.frame_counts() for r in result.inputs}
+    )
     errors = errors_frame(result.errors)
     warnings = warnings_frame(result.warnings)
     if result.pages:
@@ -492,7 +543,9 @@ def _write_input_pages(result: AnalysisResult, measurements, summary, errors) ->
         if not len(rows):
             continue
         folder = result.out_dir / "inputs" / done.key
-        paths = write_input_report(folder, result.out_dir, rows, eyes, problems, context)
+        paths = write_input_report(
+            folder, result.out_dir, rows, eyes, problems, context, frames=done.frame_counts()
+        )
         if "chart" in paths:
             charts[done.label] = paths["chart"]
     return charts

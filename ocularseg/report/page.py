@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import os
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ocularseg.core.errors import OcularsegError, ReportError
-from ocularseg.core.records import PLAIN_WORDS, reason_counts_text
+from ocularseg.core.records import PLAIN_WORDS, FrameCounts, reason_counts_text
 from ocularseg.report.summary import DISCLAIMER, NOT_ASSESSABLE, YES, ReportParams
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ _PAGE_DPI = 150
 _CHART_SIZE_IN = (10.0, 4.0)
 _CHART_DPI = 110
 _YES_FILL = "#FFE0B2"
+#: Frames with no face on the chart: hatched bands in a colour apart from the blinks' grey.
+_NO_FACE_COLOUR = "#CC79A7"
 _MAX_MESSAGES = 6
 _WRAP_CHARS = 175  # characters per text line at 8 pt across the page
 
@@ -87,6 +89,7 @@ def write_input_report(
     summary: pd.DataFrame,
     errors: pd.DataFrame,
     context: PageContext,
+    frames: FrameCounts | None = None,
 ) -> dict[str, Path]:
     """Write ``report.png``, ``report.pdf`` (and ``chart.png`` for a video) for one input.
 
@@ -98,6 +101,8 @@ def write_input_report(
         summary: this input's rows of ``summarise`` (right, left, right-left).
         errors: this input's rows of the errors table (``stage``, ``error``).
         context: run-wide facts (provenance, version …).
+        frames: where the input's frames went (frames looked at, with no face): counted
+            in the header and the no-face frames marked on the chart; None when unknown.
 
     Returns:
         ``{"png": path, "pdf": path}`` plus ``"chart": path`` when a chart was drawn.
@@ -114,13 +119,14 @@ def write_input_report(
     folder.mkdir(parents=True, exist_ok=True)
     label = _input_label(measurements, summary, errors)
     figure = Figure(figsize=_PAGE_SIZE_IN, dpi=_PAGE_DPI)
-    _draw_page(figure, Path(out_dir), label, measurements, summary, errors, context)
+    _draw_page(figure, Path(out_dir), label, measurements, summary, errors, context, frames)
     paths = {"png": folder / REPORT_PNG, "pdf": folder / REPORT_PDF}
     _save(figure, paths["png"], dpi=_PAGE_DPI)
     _save(figure, paths["pdf"])
     if has_time_axis(measurements):
         paths["chart"] = folder / CHART_PNG
-        write_chart(paths["chart"], measurements, summary, context.params)
+        no_face_times_s = frames.no_face_times_s if frames else ()
+        write_chart(paths["chart"], measurements, summary, context.params, no_face_times_s)
     return paths
 
 
@@ -129,8 +135,10 @@ def write_chart(
     measurements: pd.DataFrame,
     summary: pd.DataFrame,
     params: ReportParams | None = None,
+    no_face_times_s: Sequence[float] = (),
 ) -> Path:
-    """The time-series chart alone (MRD1 and visible iris fraction over time) as a PNG."""
+    """The time-series chart alone (MRD1 and visible iris fraction over time) as a PNG;
+    ``no_face_times_s``: the times (s) of the frames with no face, marked."""
     from ocularseg._privacy import private_matplotlib_cache
 
     private_matplotlib_cache()
@@ -141,7 +149,9 @@ def write_chart(
     # squeeze it.
     mrd1_axes = figure.add_axes((0.07, 0.14, 0.4, 0.64))
     fraction_axes = figure.add_axes((0.57, 0.14, 0.4, 0.64))
-    draw_timeseries(mrd1_axes, fraction_axes, measurements, summary, params or ReportParams())
+    draw_timeseries(
+        mrd1_axes, fraction_axes, measurements, summary, params or ReportParams(), no_face_times_s
+    )
     path = Path(path)
     _save(figure, path, dpi=_CHART_DPI)
     return path
@@ -160,16 +170,19 @@ def draw_timeseries(
     measurements: pd.DataFrame,
     summary: pd.DataFrame,
     params: ReportParams,
+    no_face_times_s: Sequence[float] = (),
 ) -> None:
     """MRD1 (mm) and visible iris fraction of both eyes over time on two axes.
 
     Used frames are filled markers joined by a thin line; excluded frames are hollow
     markers at their value, or a small tick at the bottom of the axis when they have no
-    value; blink frames are shaded grey; the fitted MRD1 line (least squares over the used
-    frames, as in the summary) is dashed and labelled with its slope in mm/s and the
+    value; blink frames are shaded grey, frames with no face (``no_face_times_s``, s)
+    hatched in purple and named in the legend; the fitted MRD1 line (least squares over
+    the used frames, as in the summary) is dashed and labelled with its slope in mm/s and the
     change it shows over the recording.
     """
     _draw_blinks_and_threshold(mrd1_axes, fraction_axes, measurements, params)
+    _draw_no_face(mrd1_axes, fraction_axes, measurements, no_face_times_s)
     used_mask = _used(measurements)
     for side in ("right", "left"):
         rows = measurements[measurements["side"] == side].sort_values("timestamp_s")
@@ -186,10 +199,31 @@ def draw_timeseries(
         axes.set_xlabel("time in the recording (s)")
         axes.grid(True, color="0.9", lw=0.6)
         axes.tick_params(labelsize=8)
-    _legend(mrd1_axes)
+    _legend(mrd1_axes, no_face=bool(len(no_face_times_s)))
     fraction_axes.set_title(
         "filled: used · hollow / tick: excluded · grey band: blink", fontsize=8, color="0.3"
     )
+
+
+def _draw_no_face(
+    mrd1_axes: Axes, fraction_axes: Axes, measurements: pd.DataFrame, times_s: Sequence[float]
+) -> None:
+    """A hatched band one frame step wide at each frame with no face, on both axes."""
+    if not len(times_s):
+        return
+    times = np.asarray(times_s, dtype=float)
+    step = _frame_step(np.concatenate([measurements["timestamp_s"].to_numpy(float), times]))
+    for axes in (mrd1_axes, fraction_axes):
+        for moment in times:
+            axes.axvspan(
+                moment - step / 2,
+                moment + step / 2,
+                facecolor="none",
+                edgecolor=_NO_FACE_COLOUR,
+                hatch="////",
+                lw=0,
+                zorder=0,
+            )
 
 
 def _draw_blinks_and_threshold(
@@ -284,12 +318,16 @@ def _draw_fit(axes: Axes, used: pd.DataFrame, summary: pd.DataFrame, side: str, 
     )
 
 
-def _legend(axes: Axes) -> None:
+def _legend(axes: Axes, *, no_face: bool = False) -> None:
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     handles, labels = axes.get_legend_handles_labels()
     handles.append(Line2D([], [], marker="o", mfc="none", mec="0.3", ls="none"))
     labels.append("excluded frame")
+    if no_face:
+        handles.append(Patch(facecolor="none", edgecolor=_NO_FACE_COLOUR, hatch="////", lw=0))
+        labels.append("no face found")
     # Above the plot, so it never hides a data point.
     axes.legend(
         handles,
@@ -320,16 +358,17 @@ def _draw_page(
     summary: pd.DataFrame,
     errors: pd.DataFrame,
     context: PageContext,
+    frames: FrameCounts | None = None,
 ) -> None:
     mode = _mode(measurements, summary)
     analysed = measurements["frame_index"].nunique() if len(measurements) else 0
     figure.text(0.03, 0.965, f"ocularseg report — {Path(label).name}", fontsize=15, weight="bold")
-    subtitle = (
-        f"{label}   ·   {'time series' if mode == 'timeseries' else 'key frames'}, "
-        f"{analysed} frame{'s' if analysed != 1 else ''} analysed"
-        + (f"   ·   {context.created_utc}" if context.created_utc else "")
+    subtitle = f"{label}   ·   {'time series' if mode == 'timeseries' else 'key frames'}" + (
+        f"   ·   {context.created_utc}" if context.created_utc else ""
     )
     figure.text(0.03, 0.94, subtitle, fontsize=8.5, color="0.3")
+    # A line of its own, so a long path never pushes the counts under the table's title.
+    figure.text(0.03, 0.921, frames_line(analysed, mode, frames), fontsize=8.5, color="0.3")
 
     table_axes = figure.add_axes((0.585, 0.555, 0.405, 0.365))
     _draw_table(table_axes, summary, mode, context.params)
@@ -342,7 +381,10 @@ def _draw_page(
             _draw_eye(axes, out_dir, measurements, summary, side)
         mrd1_axes = figure.add_axes((0.06, 0.2, 0.41, 0.28))
         fraction_axes = figure.add_axes((0.56, 0.2, 0.41, 0.28))
-        draw_timeseries(mrd1_axes, fraction_axes, measurements, summary, context.params)
+        no_face_times_s = frames.no_face_times_s if frames else ()
+        draw_timeseries(
+            mrd1_axes, fraction_axes, measurements, summary, context.params, no_face_times_s
+        )
         _text_lines(figure, lines, top=0.125, bottom=0.075, width_chars=_WRAP_CHARS)
     else:
         # A still image: the text beside the table, the two overlays large below.
@@ -367,6 +409,22 @@ def _draw_page(
         + f" · {DISCLAIMER}"
     )
     figure.text(0.03, 0.02, footer, fontsize=7, color="0.3", wrap=True)
+
+
+def frames_line(analysed: int, mode: str, frames: FrameCounts | None) -> str:
+    """Where every frame looked at went, e.g. "46 frames looked at: 31 analysed, 15 with
+    no face"; just "31 frames analysed" when the counts are unknown or all were analysed."""
+    plural = "s" if analysed != 1 else ""
+    if frames is None or frames.looked_at <= analysed:
+        return f"{analysed} frame{plural} analysed"
+    parts = [f"{analysed} analysed" + (" as key frames" if mode != "timeseries" else "")]
+    if frames.no_face:
+        parts.append(f"{frames.no_face} with no face")
+    # Counted from the frames shown here, so the parts always add up to the total.
+    rest = frames.looked_at - analysed - frames.no_face
+    if rest > 0:
+        parts.append(f"{rest} not chosen" if mode != "timeseries" else f"{rest} other")
+    return f"{frames.looked_at} frames looked at: " + ", ".join(parts)
 
 
 def _text_lines(

@@ -24,12 +24,20 @@ Layout of ``summary.csv`` (one block of three rows per input)
     notes and the MRD1 median come first; the remaining medians / IQR follow.
 
 Definitions
+    * Frame counts, per eye row: ``frames_looked_at`` (frames the face detector looked at:
+      every sampled frame of a time series, the candidate frames in key-frame mode, 1 for
+      a photo), ``frames_no_face`` (of those, frames with no face found: not analysed),
+      ``frames_total`` (frames whose eye was analysed: rows in ``measurements.csv``),
+      ``frames_used`` + ``frames_excluded`` = ``frames_total``, and ``frames_blink``
+      (analysed frames judged a blink, used or not). In key-frame mode the frames looked at
+      but neither without a face nor analysed were not chosen as key frames. The first two
+      are empty when the frame counts are not known (``summarise`` without them).
     * Usable frame: not a blink (``blink`` False), none of ``ReportParams.exclude_flags``
       (``eye_closed``, ``iris_not_found``) in ``flags`` and no failed quality gate in
       ``gates_failed`` (``stages.gates``). Other frames are counted in
-      ``frames_excluded`` (a frame with several reasons counts once there, and once per
-      reason in ``frames_excluded_reasons``) and never enter a median, a slope or an
-      indicator.
+      ``frames_excluded`` and, under its main (first) reason, in
+      ``frames_excluded_reasons`` (``core.records.count_reasons``: the reason counts add
+      up to ``frames_excluded``); they never enter a median, a slope or an indicator.
     * Assessable eye: at least ``min(indicator_min_frames, frames_total)`` usable frames
       with an MRD1 value (3 by default; a still image has one frame, which must pass) and
       at least ``indicator_min_used_fraction`` (50 %) of the analysed frames usable.
@@ -76,7 +84,7 @@ import pandas as pd
 
 from ocularseg.core.errors import ReportError
 from ocularseg.core.exclusion import exclusion_reasons
-from ocularseg.core.records import ReasonCounts, count_reasons
+from ocularseg.core.records import FrameCounts, ReasonCounts, count_reasons
 from ocularseg.core.report_params import ReportParams
 
 logger = logging.getLogger(__name__)
@@ -124,7 +132,10 @@ INDICATOR_COLUMNS: tuple[str, ...] = (
     "indicator_fatigable_ge_2mm",
 )
 _COUNT_COLUMNS: tuple[str, ...] = (
+    "frames_looked_at",
+    "frames_no_face",
     "frames_total",
+    "frames_blink",
     "frames_used",
     "frames_excluded",
     "mrd1_mm_n",
@@ -137,9 +148,12 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "input",
     "side",
     "mode",
+    "frames_looked_at",
+    "frames_no_face",
     "frames_total",
     "frames_used",
     "frames_excluded",
+    "frames_blink",
     *INDICATOR_COLUMNS,
     "screening_notes",
     "mrd1_mm_median",
@@ -185,13 +199,19 @@ DISCLAIMER = (
 )
 
 
-def summarise(measurements_df: pd.DataFrame, params: ReportParams | None = None) -> pd.DataFrame:
+def summarise(
+    measurements_df: pd.DataFrame,
+    params: ReportParams | None = None,
+    frame_counts: Mapping[str, FrameCounts] | None = None,
+) -> pd.DataFrame:
     """Summarise the measurements per input and eye, and compare the eyes.
 
     Args:
         measurements_df: the table of :func:`ocularseg.report.tables.measurements_frame`
             (one row per eye per analysed frame; units in the column names).
         params: thresholds; defaults to ``ReportParams()``.
+        frame_counts: per input label, where its frames went (``frames_looked_at``,
+            ``frames_no_face``); inputs without an entry leave those cells empty.
 
     Returns:
         DataFrame with ``SUMMARY_COLUMNS``: per input (in order of first appearance), a
@@ -210,9 +230,11 @@ def summarise(measurements_df: pd.DataFrame, params: ReportParams | None = None)
             raise ReportError(f"cannot summarise: measurements lack {', '.join(missing)}")
         for input_name, group in measurements_df.groupby("input", sort=False):
             mode = _input_mode(group["mode"])
+            counts = (frame_counts or {}).get(str(input_name))
             eyes: dict[str, dict[str, Any]] = {}
             for side in (SIDE_RIGHT, SIDE_LEFT):
                 eyes[side] = _summarise_eye(group[group["side"] == side], mode, params)
+                eyes[side].update(_looked_at(counts))
                 records.append({"input": input_name, "side": side, "mode": mode, **eyes[side]})
             records.append(
                 {
@@ -223,6 +245,13 @@ def summarise(measurements_df: pd.DataFrame, params: ReportParams | None = None)
                 }
             )
     return _typed(pd.DataFrame.from_records(records, columns=list(SUMMARY_COLUMNS)))
+
+
+def _looked_at(counts: FrameCounts | None) -> dict[str, Any]:
+    """An eye row's ``frames_looked_at`` and ``frames_no_face`` (missing when unknown)."""
+    if counts is None:
+        return {"frames_looked_at": pd.NA, "frames_no_face": pd.NA}
+    return {"frames_looked_at": counts.looked_at, "frames_no_face": counts.no_face}
 
 
 def usable_mask(measurements_df: pd.DataFrame, params: ReportParams | None = None) -> pd.Series:
@@ -271,6 +300,7 @@ def _summarise_eye(rows: pd.DataFrame, mode: str, params: ReportParams) -> dict[
         "frames_total": len(rows),
         "frames_used": len(used),
         "frames_excluded": len(rows) - len(used),
+        "frames_blink": int(rows["blink"].astype(bool).sum()) if len(rows) else 0,
         "frames_excluded_reasons": counts,
         "time_span_s": _span(used["timestamp_s"].to_numpy(float)) if len(used) else NAN,
         "iris_diameter_mm": _first_finite(used["iris_diameter_mm"]) if len(used) else NAN,

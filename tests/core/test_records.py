@@ -105,6 +105,14 @@ def test_one_exclusion_rule_for_rows_and_csv_cells(blink, flags, gates) -> None:
 
 
 def test_reason_counts_are_typed_and_written_as_one_cell() -> None:
-    counts = count_reasons([["blink"], ["low_quality", "blink"], []])
+    counts = count_reasons([["blink"], ["low_quality", "blink"], [], ["blink", "blurred"]])
     assert counts == (ReasonCount("blink", 2), ReasonCount("low_quality", 1))
     assert reason_counts_cell(counts) == "blink 2; low_quality 1"
+
+
+def test_reason_counts_add_up_to_the_excluded_frames() -> None:
+    # Issue 20.6: "1 frame(s) excluded — iris circle not found (1), frame blurred (1)".
+    rows = [["iris_not_found", "blurred"], ["blurred"], [], ["blink", "eye_closed", "low_quality"]]
+    counts = count_reasons(rows)
+    assert sum(c.frames for c in counts) == 3  # the excluded rows, each once
+    assert all(c.reason for c in counts)

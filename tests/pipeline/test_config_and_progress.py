@@ -25,12 +25,16 @@ def test_progress_off_a_terminal_is_one_plain_line_per_input():
     console = Console(file=buffer, force_terminal=False, width=200)
     with RunProgress(console, live=False) as progress:
         progress.frame_done(3, 10)  # frames of a short input: no line
-        progress.input_done(1, 2, SimpleNamespace(label="clinic/a.mp4", failed=False))
-        progress.input_done(2, 2, SimpleNamespace(label="clinic/b.mp4", failed=True))
+        progress.input_done(1, 3, SimpleNamespace(label="clinic/a.mp4", failed=False, errors=[]))
+        # Issue 20.6: analysed, with an unmeasurable eye recorded: done, not failed.
+        eye = SimpleNamespace(label="clinic/c.png", failed=False, errors=["left eye"])
+        progress.input_done(2, 3, eye)
+        progress.input_done(3, 3, SimpleNamespace(label="clinic/b.mp4", failed=True, errors=["x"]))
     lines = buffer.getvalue().splitlines()
     assert [line.split(" (")[0] for line in lines] == [
-        "[1/2] clinic/a.mp4: done",
-        "[2/2] clinic/b.mp4: failed",
+        "[1/3] clinic/a.mp4: done",
+        "[2/3] clinic/c.png: done, see errors.csv",
+        "[3/3] clinic/b.mp4: failed",
     ]
     assert "\x1b[" not in buffer.getvalue()  # no escape codes in a log file
 
