@@ -64,9 +64,17 @@ Definitions
     * ``*_right_minus_left``: right median − left median (same unit as the measure).
       ``*_right_over_left``: right median / left median, only when both are > 0 (a ratio of
       a negative MRD1 means nothing); otherwise empty.
-    * Indicators are words: ``yes``, ``no`` or ``not assessable`` (the eye is not
-      assessable, the value is undefined, not a time series, too short). Comparisons allow
-      1e-9 for floating-point rounding, so an asymmetry printed as 1.00 mm counts as ≥ 1 mm.
+    * ``mrd1_mm_ci_low`` / ``_ci_high`` (and for MRD2 and fissure height): the 95 % interval
+      of the median, from the frames' spread and one original-image pixel
+      (``mm_per_frame_px``, the median over the frames used), as ``report.interval`` and
+      ``docs/measurements.md`` ("Uncertainty") define it.
+      ``mrd1_mm_right_minus_left_ci_low`` / ``_ci_high``: the interval of the difference.
+    * Indicators are words: ``yes``, ``no``, ``borderline`` or ``not assessable``. MRD1 ≤ 2
+      mm and the asymmetry indicators read ``yes`` / ``no`` only when the whole 95 %
+      interval lies on one side of the threshold, ``borderline`` when it straddles it;
+      ``not assessable`` when the eye is not assessable or the value undefined (for
+      fatigability also: not a time series, too short; fatigability compares the start and
+      end medians directly). Comparisons allow 1e-9 for floating-point rounding.
     * Column names keep the default thresholds (``..._le_2mm``) so downstream scripts can
       rely on them; the thresholds actually used are written in ``screening_notes``.
     * ``iris_diameter_mm`` is the ruler used for the mm values (the first usable frame's).
@@ -86,6 +94,17 @@ from ocularseg.core.errors import ReportError
 from ocularseg.core.exclusion import exclusion_reasons
 from ocularseg.core.records import FrameCounts, ReasonCounts, count_reasons
 from ocularseg.core.report_params import ReportParams
+from ocularseg.report.interval import (
+    BORDERLINE,
+    NO,
+    NOT_ASSESSABLE,
+    YES,
+    Interval,
+    at_or_below,
+    difference_interval,
+    magnitude_at_least,
+    median_interval,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +143,8 @@ COMPARED_MEASURES: tuple[tuple[str, str], ...] = (
     ("fissure_height_mm", "fissure_height"),
 )
 STATISTICS: tuple[str, ...] = ("median", "q25", "q75")
+#: Measures given a 95 % interval of their median (``report.interval``).
+INTERVAL_MEASURES: tuple[str, ...] = ("mrd1_mm", "mrd2_mm", "fissure_height_mm")
 
 INDICATOR_COLUMNS: tuple[str, ...] = (
     "indicator_mrd1_le_2mm",
@@ -157,9 +178,15 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     *INDICATOR_COLUMNS,
     "screening_notes",
     "mrd1_mm_median",
+    "mrd1_mm_ci_low",
+    "mrd1_mm_ci_high",
+    "mm_per_frame_px",
     "mrd1_mm_q25",
     "mrd1_mm_q75",
     "mrd1_mm_n",
+    "mrd1_mm_right_minus_left_ci_low",
+    "mrd1_mm_right_minus_left_ci_high",
+    *(f"{m}_{end}" for m in INTERVAL_MEASURES if m != "mrd1_mm" for end in ("ci_low", "ci_high")),
     *(
         column
         for measure, stem in COMPARED_MEASURES
@@ -178,8 +205,8 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "frames_excluded_reasons",
 )
 
-#: The three values of an indicator.
-YES, NO, NOT_ASSESSABLE = "yes", "no", "not assessable"
+#: The values of an indicator (``report.interval``): yes, no, borderline, not assessable.
+INDICATOR_WORDS: tuple[str, ...] = (YES, NO, BORDERLINE, NOT_ASSESSABLE)
 
 #: Columns ``summarise`` needs in the measurements table (``gates_failed`` is optional).
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -310,6 +337,11 @@ def _summarise_eye(rows: pd.DataFrame, mode: str, params: ReportParams) -> dict[
         out.update(zip((f"{measure}_{s}" for s in STATISTICS), _quartiles(values), strict=True))
         if measure == "mrd1_mm":
             out["mrd1_mm_n"] = int(values.size)
+    intervals = _intervals(used)
+    for measure, interval in intervals.items():
+        out[f"{measure}_ci_low"], out[f"{measure}_ci_high"] = interval.low_mm, interval.high_mm
+    out["mm_per_frame_px"] = intervals["mrd1_mm"].resolution_mm
+    out["mrd1_interval"] = intervals["mrd1_mm"]
 
     times, mrd1 = _mrd1_series(used)
     slope = _mrd1_slope(times, mrd1, mode, params)
@@ -319,12 +351,11 @@ def _summarise_eye(rows: pd.DataFrame, mode: str, params: ReportParams) -> dict[
 
     fatigue = _fatigue(times, mrd1, mode, params)
     out.update(fatigue)
-    median = out["mrd1_mm_median"]
     why_not = _not_assessable_reason(out, counts, params)
     out["assessable"] = why_not is None
     out["indicator_mrd1_le_2mm"] = (
-        _word(median <= params.mrd1_low_mm + _TOLERANCE)
-        if why_not is None and math.isfinite(median)
+        at_or_below(intervals["mrd1_mm"], params.mrd1_low_mm, _TOLERANCE)
+        if why_not is None
         else NOT_ASSESSABLE
     )
     drop = fatigue["mrd1_mm_fatigue_drop"]
@@ -337,9 +368,28 @@ def _summarise_eye(rows: pd.DataFrame, mode: str, params: ReportParams) -> dict[
         out["screening_notes"] = f"not assessable: {why_not}"
     else:
         out["screening_notes"] = "; ".join(
-            (_mrd1_note(median, out["frames_used"], params), _fatigue_note(out, mode, params))
+            (
+                _mrd1_note(intervals["mrd1_mm"], out["frames_used"], params),
+                _fatigue_note(out, mode, params),
+            )
         )
     return out
+
+
+def _intervals(used: pd.DataFrame) -> dict[str, Interval]:
+    """The 95 % interval of each of ``INTERVAL_MEASURES`` over the usable frames."""
+    scale = (
+        used["mm_per_frame_px"].to_numpy(float)
+        if len(used) and "mm_per_frame_px" in used.columns
+        else np.empty(0)
+    )
+    return {
+        measure: median_interval(
+            _finite(used[measure]) if len(used) else np.empty(0),
+            scale[np.isfinite(used[measure].to_numpy(float))] if scale.size else scale,
+        )
+        for measure in INTERVAL_MEASURES
+    }
 
 
 def _not_assessable_reason(
@@ -375,19 +425,19 @@ def _compare_eyes(
         out[f"{stem}_right_over_left"] = r / lt if r > 0 and lt > 0 else NAN
     asymmetry = abs(out["mrd1_mm_right_minus_left"])
     both = bool(right.get("assessable")) and bool(left.get("assessable"))
-    defined = both and math.isfinite(asymmetry)
-    out["indicator_asymmetry_ge_1mm"] = (
-        _word(asymmetry >= params.asymmetry_noticeable_mm - _TOLERANCE)
-        if defined
-        else NOT_ASSESSABLE
-    )
-    out["indicator_asymmetry_ge_2mm"] = (
-        _word(asymmetry >= params.asymmetry_marked_mm - _TOLERANCE) if defined else NOT_ASSESSABLE
-    )
+    difference = difference_interval(right["mrd1_interval"], left["mrd1_interval"])
+    out["mrd1_mm_right_minus_left_ci_low"] = difference.low_mm
+    out["mrd1_mm_right_minus_left_ci_high"] = difference.high_mm
+    for column, threshold in (
+        ("indicator_asymmetry_ge_1mm", params.asymmetry_noticeable_mm),
+        ("indicator_asymmetry_ge_2mm", params.asymmetry_marked_mm),
+    ):
+        word = magnitude_at_least(difference, threshold, _TOLERANCE)
+        out[column] = word if both else NOT_ASSESSABLE
     if math.isfinite(asymmetry) and not both:
         out["screening_notes"] = "MRD1 asymmetry not assessable (an eye is not assessable)"
     else:
-        out["screening_notes"] = _asymmetry_note(out["mrd1_mm_right_minus_left"], params)
+        out["screening_notes"] = _asymmetry_note(difference, params)
     return out
 
 
@@ -434,15 +484,29 @@ def _fatigue(
     return out
 
 
-def _mrd1_note(median: float, frames_used: int, params: ReportParams) -> str:
-    if not math.isfinite(median):
+def _mrd1_note(interval: Interval, frames_used: int, params: ReportParams) -> str:
+    if not math.isfinite(interval.median_mm):
         return f"MRD1 not measurable ({frames_used} usable frames)"
-    if median <= params.mrd1_low_mm + _TOLERANCE:
+    text = f"MRD1 median {_mm(interval.median_mm)} mm {_range(interval)}"
+    word = at_or_below(interval, params.mrd1_low_mm, _TOLERANCE)
+    if word == YES:
         return (
-            f"MRD1 median {median:.2f} mm ≤ {params.mrd1_low_mm:g} mm "
+            f"{text} ≤ {params.mrd1_low_mm:g} mm "
             "(at or below the usual functional-ptosis threshold)"
         )
-    return f"MRD1 median {median:.2f} mm > {params.mrd1_low_mm:g} mm"
+    if word == BORDERLINE:
+        return f"{text} straddles {params.mrd1_low_mm:g} mm (borderline)"
+    return f"{text} > {params.mrd1_low_mm:g} mm"
+
+
+def _range(interval: Interval) -> str:
+    """``[low, high]`` of a 95 % interval, in mm with 2 decimals."""
+    return f"[95 % {_mm(interval.low_mm)}, {_mm(interval.high_mm)}]"
+
+
+def _mm(value: float) -> str:
+    """Two decimals; a value that rounds to zero prints as 0.00, never −0.00."""
+    return f"{round(value, 2) + 0.0:.2f}"
 
 
 def _fatigue_note(eye: Mapping[str, Any], mode: str, params: ReportParams) -> str:
@@ -466,16 +530,20 @@ def _fatigue_note(eye: Mapping[str, Any], mode: str, params: ReportParams) -> st
     return f"{change}: change {-drop + 0.0:+.2f} mm (fall < {params.fatigue_drop_mm:g} mm)"
 
 
-def _asymmetry_note(difference: float, params: ReportParams) -> str:
-    if not math.isfinite(difference):
+def _asymmetry_note(difference: Interval, params: ReportParams) -> str:
+    if not math.isfinite(difference.median_mm):
         return "MRD1 asymmetry not measurable (an eye has no MRD1 median)"
-    size = abs(difference)
-    text = f"|MRD1 right − left| = {size:.2f} mm"
-    if size >= params.asymmetry_marked_mm - _TOLERANCE:
-        return f"{text} ≥ {params.asymmetry_marked_mm:g} mm (asymmetric-ptosis range)"
-    if size >= params.asymmetry_noticeable_mm - _TOLERANCE:
-        return f"{text} ≥ {params.asymmetry_noticeable_mm:g} mm (noticeable asymmetry)"
-    return f"{text} < {params.asymmetry_noticeable_mm:g} mm"
+    text = f"MRD1 right − left = {_mm(difference.median_mm)} mm {_range(difference)}"
+    for threshold, name in (
+        (params.asymmetry_marked_mm, "asymmetric-ptosis range"),
+        (params.asymmetry_noticeable_mm, "noticeable asymmetry"),
+    ):
+        word = magnitude_at_least(difference, threshold, _TOLERANCE)
+        if word == YES:
+            return f"{text}: |difference| ≥ {threshold:g} mm ({name})"
+        if word == BORDERLINE:
+            return f"{text}: |difference| may be ≥ {threshold:g} mm (borderline)"
+    return f"{text}: |difference| < {params.asymmetry_noticeable_mm:g} mm"
 
 
 def _input_mode(modes: pd.Series) -> str:

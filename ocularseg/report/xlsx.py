@@ -317,15 +317,19 @@ def _indicator_comments(params: ReportParams) -> dict[str, str]:
     return {
         "indicator_mrd1_le_2mm": (
             f"Median MRD1 <= {params.mrd1_low_mm:g} mm (usual functional-ptosis "
-            "threshold). Screening indicator, not a diagnosis."
+            "threshold): yes / no only when the whole 95 % interval (mrd1_mm_ci_low.."
+            "mrd1_mm_ci_high) is on one side, borderline when it straddles the threshold. "
+            "Screening indicator, not a diagnosis."
         ),
         "indicator_asymmetry_ge_1mm": (
             f"|median MRD1 right - left| >= {params.asymmetry_noticeable_mm:g} mm "
-            "(noticeable). Screening indicator, not a diagnosis."
+            "(noticeable); borderline when the difference's 95 % interval straddles it. "
+            "Screening indicator, not a diagnosis."
         ),
         "indicator_asymmetry_ge_2mm": (
             f"|median MRD1 right - left| >= {params.asymmetry_marked_mm:g} mm "
-            "(asymmetric ptosis range). Screening indicator, not a diagnosis."
+            "(asymmetric ptosis range); borderline when the difference's 95 % interval "
+            "straddles it. Screening indicator, not a diagnosis."
         ),
         "indicator_fatigable_ge_2mm": (
             f"Time series only: MRD1 fell >= {params.fatigue_drop_mm:g} mm from the first "
