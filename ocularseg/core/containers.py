@@ -85,7 +85,8 @@ class FaceLandmarks:
             patient's right eye, 42–47 the patient's left eye (iBUG 300-W order).
         box_px: detector box (left, top, right, bottom) in frame px.
         detector_score: HOG detector score of the chosen face (higher = more confident).
-        faces_found: how many faces the detector found in the frame.
+        faces_found: how many faces the frame shows: the chosen one and the detections
+            comparable to it (``stages.face.FaceParams``; faint boxes do not count).
     """
 
     points_px: np.ndarray
