@@ -36,6 +36,7 @@ import pandas as pd
 
 from ocularseg.core.errors import OcularsegError, ReportError
 from ocularseg.core.records import PLAIN_WORDS, reason_counts_text
+from ocularseg.core.text import number_text
 from ocularseg.report.summary import DISCLAIMER, NOT_ASSESSABLE, YES, ReportParams
 
 if TYPE_CHECKING:
@@ -279,8 +280,8 @@ def _draw_fit(axes: Axes, used: pd.DataFrame, summary: pd.DataFrame, side: str, 
         color=colour,
         lw=1.2,
         zorder=4,
-        label=f"{EYE_NAMES[side][:2]} fit {slope:+.2f} mm/s "
-        f"({change:+.1f} mm over {span[1] - span[0]:.1f} s)",
+        label=f"{EYE_NAMES[side][:2]} fit {_minus(number_text(slope, '+.2f'))} mm/s "
+        f"({_minus(number_text(change, '+.1f'))} mm over {span[1] - span[0]:.1f} s)",
     )
 
 
@@ -605,12 +606,12 @@ def _float(row: Mapping[str, Any], key: str) -> float:
 
 def _number(row: Mapping[str, Any], key: str, spec: str = ".2f") -> str:
     value = _float(row, key)
-    return format(value, spec) if math.isfinite(value) else "—"
+    return _minus(number_text(value, spec)) if math.isfinite(value) else "—"
 
 
 def _signed(row: Mapping[str, Any], key: str, spec: str = ".2f") -> str:
     value = _float(row, key)
-    return format(value, "+" + spec).replace("-", "−") if math.isfinite(value) else "—"
+    return _minus(number_text(value, "+" + spec)) if math.isfinite(value) else "—"
 
 
 def _iqr(row: Mapping[str, Any], measure: str, spec: str = ".2f") -> str:
@@ -618,11 +619,11 @@ def _iqr(row: Mapping[str, Any], measure: str, spec: str = ".2f") -> str:
     if not math.isfinite(median):
         return "—"
     low, high = _float(row, f"{measure}_q25"), _float(row, f"{measure}_q75")
-    text = _minus(format(median, spec))
+    text = _minus(number_text(median, spec))
     if _float(row, "frames_used") < 2:
         return text  # one frame: no spread to show
     if math.isfinite(low) and math.isfinite(high):
-        text += f" ({_minus(format(low, spec))}–{_minus(format(high, spec))})"
+        text += f" ({_minus(number_text(low, spec))}–{_minus(number_text(high, spec))})"
     return text
 
 
@@ -633,7 +634,7 @@ def _minus(text: str) -> str:
 
 def _slope(row: Mapping[str, Any]) -> str:
     slope = _float(row, "mrd1_mm_slope_per_s")
-    return _minus(f"{slope:+.3f}") if math.isfinite(slope) else "—"
+    return _minus(number_text(slope, "+.3f")) if math.isfinite(slope) else "—"
 
 
 def _change(row: Mapping[str, Any]) -> str:
@@ -641,7 +642,7 @@ def _change(row: Mapping[str, Any]) -> str:
     change, span = _float(row, "mrd1_mm_fitted_change"), _float(row, "time_span_s")
     if not (math.isfinite(change) and math.isfinite(span)):
         return "—"
-    return _minus(f"{change:+.1f} over {span:.1f} s")
+    return _minus(f"{number_text(change, '+.1f')} over {span:.1f} s")
 
 
 def _frames(row: Mapping[str, Any]) -> str:

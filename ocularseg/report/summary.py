@@ -78,6 +78,7 @@ from ocularseg.core.errors import ReportError
 from ocularseg.core.exclusion import exclusion_reasons
 from ocularseg.core.records import ReasonCounts, count_reasons
 from ocularseg.core.report_params import ReportParams
+from ocularseg.core.text import number_text
 
 logger = logging.getLogger(__name__)
 
@@ -409,10 +410,10 @@ def _mrd1_note(median: float, frames_used: int, params: ReportParams) -> str:
         return f"MRD1 not measurable ({frames_used} usable frames)"
     if median <= params.mrd1_low_mm + _TOLERANCE:
         return (
-            f"MRD1 median {median:.2f} mm ≤ {params.mrd1_low_mm:g} mm "
+            f"MRD1 median {number_text(median, '.2f')} mm ≤ {params.mrd1_low_mm:g} mm "
             "(at or below the usual functional-ptosis threshold)"
         )
-    return f"MRD1 median {median:.2f} mm > {params.mrd1_low_mm:g} mm"
+    return f"MRD1 median {number_text(median, '.2f')} mm > {params.mrd1_low_mm:g} mm"
 
 
 def _fatigue_note(eye: Mapping[str, Any], mode: str, params: ReportParams) -> str:
@@ -427,20 +428,23 @@ def _fatigue_note(eye: Mapping[str, Any], mode: str, params: ReportParams) -> st
         )
     percent = f"{params.fatigue_window_fraction * 100:g} %"
     change = (
-        f"MRD1 {eye['mrd1_mm_start_median']:.2f} → {eye['mrd1_mm_end_median']:.2f} mm "
+        f"MRD1 {number_text(eye['mrd1_mm_start_median'], '.2f')} → "
+        f"{number_text(eye['mrd1_mm_end_median'], '.2f')} mm "
         f"from the first to the last {percent} of {eye['fatigue_span_s']:.1f} s"
     )
     if drop >= params.fatigue_drop_mm - _TOLERANCE:
-        return f"{change}: fell {drop:.2f} mm ≥ {params.fatigue_drop_mm:g} mm (fatigability)"
-    # "+ 0.0" turns -0.0 into 0.0 so a steady lid reads "+0.00", not "-0.00".
-    return f"{change}: change {-drop + 0.0:+.2f} mm (fall < {params.fatigue_drop_mm:g} mm)"
+        fell = number_text(drop, ".2f")
+        return f"{change}: fell {fell} mm ≥ {params.fatigue_drop_mm:g} mm (fatigability)"
+    # A steady lid reads "0.00", not "-0.00".
+    moved = number_text(-drop, "+.2f")
+    return f"{change}: change {moved} mm (fall < {params.fatigue_drop_mm:g} mm)"
 
 
 def _asymmetry_note(difference: float, params: ReportParams) -> str:
     if not math.isfinite(difference):
         return "MRD1 asymmetry not measurable (an eye has no MRD1 median)"
     size = abs(difference)
-    text = f"|MRD1 right − left| = {size:.2f} mm"
+    text = f"|MRD1 right − left| = {number_text(size, '.2f')} mm"
     if size >= params.asymmetry_marked_mm - _TOLERANCE:
         return f"{text} ≥ {params.asymmetry_marked_mm:g} mm (asymmetric-ptosis range)"
     if size >= params.asymmetry_noticeable_mm - _TOLERANCE:
@@ -480,7 +484,7 @@ def _span(times: np.ndarray) -> float:
 
 
 def _fmt(value: float, spec: str) -> str:
-    return format(value, spec) if math.isfinite(value) else "n/a"
+    return number_text(value, spec) if math.isfinite(value) else "n/a"
 
 
 def _text(value: Any) -> str:
