@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import os
-import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,15 @@ from ocularseg.core.errors import OcularsegError, ReportError
 from ocularseg.core.records import PLAIN_WORDS, reason_counts_text
 from ocularseg.core.text import number_text
 from ocularseg.report.summary import DISCLAIMER, NOT_ASSESSABLE, YES, ReportParams
+from ocularseg.report.text_flow import (
+    TextRegion,
+    WidthOf,
+    draw_lines,
+    fitted_size,
+    paginate,
+    width_measure,
+    wrap_text,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -55,8 +63,16 @@ _PAGE_DPI = 150
 _CHART_SIZE_IN = (10.0, 4.0)
 _CHART_DPI = 110
 _YES_FILL = "#FFE0B2"
-_MAX_MESSAGES = 6
-_WRAP_CHARS = 175  # characters per text line at 8 pt across the page
+_LEFT = 0.03  # left margin (figure fraction)
+_BODY_WIDTH_PT = (1 - 2 * _LEFT) * _PAGE_SIZE_IN[0] * 72
+_TITLE_WIDTH_PT = _BODY_WIDTH_PT - 80  # room for "page 1 of 2" at the right
+_SUBTITLE_WIDTH_PT = (0.66 - _LEFT) * _PAGE_SIZE_IN[0] * 72  # left of the table's title
+#: Running text: under the chart of a video, beside the table of a still image, and the
+#: whole page between header and footer on the pages it continues on.
+_VIDEO_TEXT_REGION = TextRegion(_LEFT, 0.165, 0.075, _BODY_WIDTH_PT)
+_STILL_TEXT_REGION = TextRegion(_LEFT, 0.9, 0.56, (0.57 - _LEFT) * _PAGE_SIZE_IN[0] * 72)
+_CONTINUATION_REGION = TextRegion(_LEFT, 0.91, 0.085, _BODY_WIDTH_PT)
+_PAGE_GAP_PX = 12  # grey band between the pages of a PNG
 
 
 @dataclass(frozen=True)
@@ -88,6 +104,7 @@ def write_input_report(
     summary: pd.DataFrame,
     errors: pd.DataFrame,
     context: PageContext,
+    warnings: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write ``report.png``, ``report.pdf`` (and ``chart.png`` for a video) for one input.
 
@@ -99,9 +116,12 @@ def write_input_report(
         summary: this input's rows of ``summarise`` (right, left, right-left).
         errors: this input's rows of the errors table (``stage``, ``error``).
         context: run-wide facts (provenance, version …).
+        warnings: this input's rows of the warnings table (``stage``, ``warning``), or None.
 
     Returns:
         ``{"png": path, "pdf": path}`` plus ``"chart": path`` when a chart was drawn.
+        Text that does not fit the first page continues on more pages: more pages in the
+        PDF, the pages one below the other in the PNG.
 
     Raises:
         ReportError: a file could not be written (the path is named).
@@ -114,11 +134,23 @@ def write_input_report(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     label = _input_label(measurements, summary, errors)
-    figure = Figure(figsize=_PAGE_SIZE_IN, dpi=_PAGE_DPI)
-    _draw_page(figure, Path(out_dir), label, measurements, summary, errors, context)
+    first = Figure(figsize=_PAGE_SIZE_IN, dpi=_PAGE_DPI)
+    width_of = width_measure(first)
+    lead, region = _draw_page(first, Path(out_dir), label, measurements, summary, context, width_of)
+    items = lead + _exclusion_lines(summary, context) + _message_lines(errors, warnings)
+    pages = paginate(items, region, _CONTINUATION_REGION, width_of)
+    figures = [first]
+    for _ in pages[1:]:
+        figures.append(Figure(figsize=_PAGE_SIZE_IN, dpi=_PAGE_DPI))
+        _draw_continuation(figures[-1], label, width_of)
+    for number, (figure, lines) in enumerate(zip(figures, pages, strict=True), start=1):
+        _draw_page_text(
+            figure, lines, region if number == 1 else _CONTINUATION_REGION, number, len(pages)
+        )
+    _draw_footer(figures, context, width_of)
     paths = {"png": folder / REPORT_PNG, "pdf": folder / REPORT_PDF}
-    _save(figure, paths["png"], dpi=_PAGE_DPI)
-    _save(figure, paths["pdf"])
+    _save_png(figures, paths["png"])
+    _save_pdf(figures, paths["pdf"])
     if has_time_axis(measurements):
         paths["chart"] = folder / CHART_PNG
         write_chart(paths["chart"], measurements, summary, context.params)
@@ -304,83 +336,140 @@ def _legend(axes: Axes) -> None:
     )
 
 
-def provenance_font_pt(text: str) -> float:
-    """Font size (pt) of the provenance line: 8, smaller for a line that would not fit.
-
-    About 165 bold characters fit across the A4-landscape page at 8 pt; a longer line is set
-    smaller rather than cut off at the page edge (it must be readable in every report).
-    """
-    return min(8.0, 8.0 * 165 / max(len(text), 1))
-
-
 def _draw_page(
     figure: Figure,
     out_dir: Path,
     label: str,
     measurements: pd.DataFrame,
     summary: pd.DataFrame,
-    errors: pd.DataFrame,
     context: PageContext,
-) -> None:
+    width_of: WidthOf,
+) -> tuple[list[str], TextRegion]:
+    """The first page's header, table, overlays and chart.
+
+    Returns:
+        The items that lead the running text (what the header had no room for, the
+        still-image note) and the region of the first page that the running text fills.
+    """
     mode = _mode(measurements, summary)
     analysed = measurements["frame_index"].nunique() if len(measurements) else 0
-    figure.text(0.03, 0.965, f"ocularseg report — {Path(label).name}", fontsize=15, weight="bold")
-    subtitle = (
-        f"{label}   ·   {'time series' if mode == 'timeseries' else 'key frames'}, "
+    details = (
+        f"{'time series' if mode == 'timeseries' else 'key frames'}, "
         f"{analysed} frame{'s' if analysed != 1 else ''} analysed"
         + (f"   ·   {context.created_utc}" if context.created_utc else "")
     )
-    figure.text(0.03, 0.94, subtitle, fontsize=8.5, color="0.3")
+    lead = _draw_header(figure, label, details, width_of)
 
     table_axes = figure.add_axes((0.585, 0.555, 0.405, 0.365))
     _draw_table(table_axes, summary, mode, context.params)
-    lines = _exclusion_lines(summary, context) + _message_lines(errors)
-
     if has_time_axis(measurements):
         # A video: small overlays beside the table, the chart across the page, text below.
         for number, side in enumerate(("right", "left")):
-            axes = figure.add_axes((0.02 + number * 0.285, 0.555, 0.275, 0.365))
+            # Their titles stay below the header's second line.
+            axes = figure.add_axes((0.02 + number * 0.285, 0.555, 0.275, 0.345))
             _draw_eye(axes, out_dir, measurements, summary, side)
-        mrd1_axes = figure.add_axes((0.06, 0.2, 0.41, 0.28))
-        fraction_axes = figure.add_axes((0.56, 0.2, 0.41, 0.28))
+        mrd1_axes = figure.add_axes((0.06, 0.25, 0.41, 0.23))
+        fraction_axes = figure.add_axes((0.56, 0.25, 0.41, 0.23))
         draw_timeseries(mrd1_axes, fraction_axes, measurements, summary, context.params)
-        _text_lines(figure, lines, top=0.125, bottom=0.075, width_chars=_WRAP_CHARS)
-    else:
-        # A still image: the text beside the table, the two overlays large below.
-        note = (
-            "Single frame: no time series. Fatigability needs a video analysed in "
-            "time-series mode (--fps)."
-        )
-        _text_lines(figure, [note, *lines], top=0.9, bottom=0.56, width_chars=100)
-        for number, side in enumerate(("right", "left")):
-            axes = figure.add_axes((0.03 + number * 0.49, 0.08, 0.45, 0.43))
-            _draw_eye(axes, out_dir, measurements, summary, side)
-    figure.text(
-        0.03,
-        0.045,
-        context.provenance,
-        fontsize=provenance_font_pt(context.provenance),
-        weight="bold",
+        return lead, _VIDEO_TEXT_REGION
+    # A still image: the text beside the table, the two overlays large below.
+    note = (
+        "Single frame: no time series. Fatigability needs a video analysed in "
+        "time-series mode (--fps)."
     )
+    for number, side in enumerate(("right", "left")):
+        axes = figure.add_axes((0.03 + number * 0.49, 0.08, 0.45, 0.43))
+        _draw_eye(axes, out_dir, measurements, summary, side)
+    return [*lead, note], _STILL_TEXT_REGION
+
+
+def _draw_header(figure: Figure, label: str, details: str, width_of: WidthOf) -> list[str]:
+    """The title (the file's name) and the line under it (label, mode, frames, date).
+
+    A name too long for the title at its smallest size, or a label too long for the line
+    under it, is not cut: it leads the running text instead (returned as items).
+    """
+    lead: list[str] = []
+    name = Path(label).name
+    title = f"ocularseg report — {name}"
+    size = fitted_size(title, _TITLE_WIDTH_PT, width_of, largest=15, smallest=9, weight="bold")
+    if size is None:
+        title, size = "ocularseg report", 15
+        lead.append(f"Input: {label}")
+    figure.text(_LEFT, 0.965, title, fontsize=size, weight="bold", parse_math=False)
+    subtitle = f"{label}   ·   {details}"
+    size = fitted_size(
+        subtitle, _SUBTITLE_WIDTH_PT, width_of, largest=8.5, smallest=6.5, weight="normal"
+    )
+    if size is None:
+        subtitle, size = details, 8.5
+        if not lead:
+            lead.append(f"Input: {label}")
+    figure.text(_LEFT, 0.94, subtitle, fontsize=size, color="0.3", parse_math=False)
+    return lead
+
+
+def _draw_continuation(figure: Figure, label: str, width_of: WidthOf) -> None:
+    """The header of a page the running text continues on."""
+    title = f"ocularseg report — {Path(label).name} (continued)"
+    size = fitted_size(title, _TITLE_WIDTH_PT, width_of, largest=12, smallest=6, weight="bold")
+    if size is None:
+        title, size = "ocularseg report (continued)", 12
+    figure.text(_LEFT, 0.965, title, fontsize=size, weight="bold", parse_math=False)
+
+
+def _draw_page_text(
+    figure: Figure, lines: list[str], region: TextRegion, number: int, pages: int
+) -> None:
+    """The page's share of the running text, its "continued" note and page number."""
+    if number < pages:
+        lines = [*lines, f"(continued on page {number + 1} of {pages})"]
+    draw_lines(figure, lines, region)
+    if pages > 1:
+        figure.text(1 - _LEFT, 0.965, f"page {number} of {pages}", fontsize=9, ha="right")
+
+
+def _draw_footer(figures: list[Figure], context: PageContext, width_of: WidthOf) -> None:
+    """The provenance line (bold) and version, checksum and disclaimer at every page's foot.
+
+    Each is set smaller rather than cut off; a line too long even at the smallest size
+    wraps upwards.
+    """
     footer = (
         f"ocularseg {context.version}"
         + (f" · model sha256 {context.model_sha256[:12]}" if context.model_sha256 else "")
         + f" · {DISCLAIMER}"
     )
-    figure.text(0.03, 0.02, footer, fontsize=7, color="0.3", wrap=True)
+    for figure in figures:
+        _fitted_lines(figure, context.provenance, 0.045, width_of, largest=8, weight="bold")
+        _fitted_lines(figure, footer, 0.02, width_of, largest=7, weight="normal", colour="0.3")
 
 
-def _text_lines(
-    figure: Figure, lines: list[str], *, top: float, bottom: float, width_chars: int
+def _fitted_lines(
+    figure: Figure,
+    text: str,
+    y: float,
+    width_of: WidthOf,
+    *,
+    largest: float,
+    weight: str,
+    colour: str = "black",
 ) -> None:
-    """Wrapped 8 pt lines from ``top`` down, stopping at ``bottom`` (figure fractions)."""
-    y = top
-    for line in lines:
-        for part in textwrap.wrap(line, width_chars, subsequent_indent="      ") or [""]:
-            if y < bottom:
-                return  # no room: the rest is in summary.csv / errors.csv
-            figure.text(0.03, y, part, fontsize=8)
-            y -= 0.022
+    size = fitted_size(text, _BODY_WIDTH_PT, width_of, largest=largest, smallest=5, weight=weight)
+    lines = [text]
+    if size is None:
+        size = 5.5
+        lines = wrap_text(text, _BODY_WIDTH_PT, width_of, size_pt=size)
+    for number, line in enumerate(lines):  # the last line at ``y``, the others above
+        figure.text(
+            _LEFT,
+            y + (len(lines) - 1 - number) * 0.012,
+            line.strip(),
+            fontsize=size,
+            weight=weight,
+            color=colour,
+            parse_math=False,
+        )
 
 
 def _draw_eye(
@@ -528,16 +617,17 @@ def _exclusion_lines(summary: pd.DataFrame, context: PageContext) -> list[str]:
     return lines
 
 
-def _message_lines(errors: pd.DataFrame) -> list[str]:
-    if errors is None or not len(errors):
+def _message_lines(errors: pd.DataFrame | None, warnings: pd.DataFrame | None) -> list[str]:
+    """Every error and warning recorded for the input, each in full (the page flows on)."""
+    messages = [
+        f"  • {kind} ({str(row.get('stage', '') or '').strip() or 'run'}): {row.get(column, '')}"
+        for frame, kind, column in ((errors, "error", "error"), (warnings, "warning", "warning"))
+        if frame is not None and len(frame)
+        for _, row in frame.iterrows()
+    ]
+    if not messages:
         return ["Errors and warnings: none recorded."]
-    lines = ["Errors and warnings recorded for this input:"]
-    for _, row in errors.head(_MAX_MESSAGES).iterrows():
-        kind = str(row.get("level", "") or row.get("stage", "") or "").strip()
-        lines.append(f"  • [{kind}] {row.get('error', row.get('message', ''))}")
-    if len(errors) > _MAX_MESSAGES:
-        lines.append(f"  … {len(errors) - _MAX_MESSAGES} more in errors.csv")
-    return lines
+    return ["Errors and warnings recorded for this input:", *messages]
 
 
 def _representative(rows: pd.DataFrame, summary: pd.DataFrame, side: str) -> Mapping[str, Any]:
@@ -675,14 +765,56 @@ def _save(figure: Figure, path: Path, *, dpi: float | None = None) -> None:
         raise ReportError(f"cannot draw {path}: {exc}") from exc
 
 
+def _save_png(figures: list[Figure], path: Path) -> None:
+    """The pages one below the other, a grey band between them, as one PNG."""
+    if len(figures) == 1:
+        _save(figures[0], path, dpi=_PAGE_DPI)
+        return
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    from ocularseg.report.tables import write_atomic
+
+    images = []
+    for figure in figures:
+        figure.set_facecolor("white")
+        canvas = FigureCanvasAgg(figure)
+        canvas.draw()
+        page = np.asarray(canvas.buffer_rgba())[..., :3]
+        images += [page, np.full((_PAGE_GAP_PX, page.shape[1], 3), 160, np.uint8)]
+    stacked = Image.fromarray(np.vstack(images[:-1]))
+    dpi = (_PAGE_DPI, _PAGE_DPI)
+    write_atomic(path, lambda tmp: stacked.save(tmp, format="png", dpi=dpi))
+
+
+def _save_pdf(figures: list[Figure], path: Path) -> None:
+    """All pages in one PDF."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from ocularseg.report.tables import write_atomic
+
+    def writer(tmp: Path) -> None:
+        with PdfPages(tmp) as pdf:
+            for figure in figures:
+                pdf.savefig(figure, facecolor="white")
+
+    try:
+        write_atomic(path, writer)
+    except ReportError:
+        raise
+    except (RuntimeError, ValueError) as exc:  # pragma: no cover - matplotlib failures
+        raise ReportError(f"cannot draw {path}: {exc}") from exc
+
+
 def input_frames(
     measurements: pd.DataFrame, summary: pd.DataFrame, errors: pd.DataFrame, label: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The rows of the three run tables that belong to input ``label``."""
+    return input_rows(measurements, label), input_rows(summary, label), input_rows(errors, label)
 
-    def pick(frame: pd.DataFrame) -> pd.DataFrame:
-        if frame is None or not len(frame) or "input" not in frame:
-            return frame.iloc[0:0] if frame is not None else pd.DataFrame()
-        return frame[frame["input"] == label]
 
-    return pick(measurements), pick(summary), pick(errors)
+def input_rows(frame: pd.DataFrame | None, label: str) -> pd.DataFrame:
+    """The rows of a run table (with an ``input`` column) that belong to input ``label``."""
+    if frame is None or not len(frame) or "input" not in frame:
+        return frame.iloc[0:0] if frame is not None else pd.DataFrame()
+    return frame[frame["input"] == label]

@@ -142,13 +142,7 @@ class FaceDetector:
         rect = self._dlib.rectangle(round(left), round(top), round(right), round(bottom))
         shape = self._predictor(np.ascontiguousarray(image), rect)
         points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
-        faces = 1 + sum(
-            self.params.counts_as_second_face(
-                scores[i], boxes[i].width(), scores[best], boxes[best].width()
-            )
-            for i in range(len(boxes))
-            if i != best
-        )
+        faces = self._faces_seen(boxes, scores, best)
         if faces > 1:
             # Reported once per input, with the file's name, by the pipeline (warnings.csv).
             log.debug("%d faces found; using the highest-scoring", faces)
@@ -157,6 +151,16 @@ class FaceDetector:
             box_px=(float(left), float(top), float(right), float(bottom)),
             detector_score=float(scores[best]),
             faces_found=faces,
+        )
+
+    def _faces_seen(self, boxes: list, scores: list, best: int) -> int:
+        """The chosen face and the other detections comparable to it (FaceParams)."""
+        return 1 + sum(
+            self.params.counts_as_second_face(
+                scores[i], boxes[i].width(), scores[best], boxes[best].width()
+            )
+            for i in range(len(boxes))
+            if i != best
         )
 
     def _run(self, image: np.ndarray, shrink: float, upsample: int) -> tuple[list, list]:
