@@ -1,6 +1,6 @@
-"""The one-page report per input (``report.png`` + ``report.pdf``) and its time-series chart.
+"""The report per input (``report.png`` + ``report.pdf``) and its time-series chart.
 
-What a clinician reads first, on one A4 landscape page:
+What a clinician reads first, on an A4 landscape page:
 
 * header: the input file, the mode (key frames or time series), frames analysed, date;
 * both eyes' overlays (the used frame whose MRD1 is closest to the eye's median, else the
@@ -12,9 +12,18 @@ What a clinician reads first, on one A4 landscape page:
 * for a video: MRD1 and visible iris fraction per eye over time — used frames filled,
   excluded frames hollow (or as a tick on the axis when they have no value), blinks
   shaded, the fitted MRD1 line with its slope, the 2 mm reference line;
-* why frames were excluded (in words), the errors and warnings recorded for the input;
+* why frames were excluded (in words), and every error and warning recorded for the input
+  (``errors.csv`` and ``warnings.csv`` rows), each in full;
 * footer: the model's provenance line ("trained on …; validated on …"), the ocularseg
   version, the model checksum and the disclaimer.
+
+Nothing is cut off (``report.text_flow``): the running text wraps by its measured width,
+and what does not fit under the chart (a video) or beside the table (a still image)
+continues on further pages with the same footer, each page numbered and the break marked
+"(continued on page N of M)". The PDF then has several pages; the PNG stays one file with
+the pages one below the other (a grey band between them), so an earlier run's extra files
+can never be mistaken for this run's. Titles and the footer lines are set smaller rather
+than cut off; a file name too long for the title leads the running text instead.
 
 Drawn with matplotlib's object API (no pyplot, no global state, Agg canvas), so it is safe
 in worker processes; the PDF is vector. matplotlib is imported inside the functions that

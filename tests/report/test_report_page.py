@@ -8,7 +8,6 @@ error and warning in full; every drawn text must lie inside its page.
 from __future__ import annotations
 
 import re
-import zlib
 
 import matplotlib
 import pandas as pd
@@ -22,6 +21,7 @@ from ocularseg.report.page import PageContext, write_input_report
 from ocularseg.report.summary import summarise
 from ocularseg.report.tables import errors_frame, warnings_frame
 from ocularseg.report.text_flow import TextRegion, paginate, wrap_text
+from tests.pdf_text import comparable, pdf_text
 
 LONG_NAME = "patient_" + "very_long_recording_name_" * 9 + "end.mp4"
 #: Longer than the page is wide even at the smallest footer size: it wraps.
@@ -70,54 +70,6 @@ def _tables(rows: list[dict], n_errors: int, n_warnings: int, reasons: int, name
     return measurements, summary, errors, warnings
 
 
-def _pdf_text(path) -> str:
-    """The text of every text object in the PDF, in drawing order, one object a line."""
-    data = path.read_bytes()
-    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S)
-    texts = []
-    for stream in streams:
-        try:
-            stream = zlib.decompress(stream)
-        except zlib.error:
-            pass
-        for block in re.findall(rb"BT(.*?)ET", stream, re.S):
-            texts.append("".join(_pdf_strings(block)))
-    return "\n".join(texts)
-
-
-def _pdf_strings(block: bytes) -> list[str]:
-    """The literal strings ``( … )`` of a content-stream block, escapes undone."""
-    out, i = [], 0
-    escapes = {b"n": "\n", b"r": "\r", b"t": "\t", b"b": "\b", b"f": "\f"}
-    while i < len(block):
-        if block[i : i + 1] != b"(":
-            i += 1
-            continue
-        depth, i, chars = 1, i + 1, []
-        while depth:
-            char = block[i : i + 1]
-            if char == b"\\":
-                following = block[i + 1 : i + 2]
-                octal = re.match(rb"[0-7]{1,3}", block[i + 1 : i + 4])
-                if octal:
-                    chars.append(chr(int(octal.group(), 8)))
-                    i += 1 + len(octal.group())
-                    continue
-                chars.append(escapes.get(following, following.decode("latin-1")))
-                i += 2
-                continue
-            depth += {b"(": 1, b")": -1}.get(char, 0)
-            if depth:
-                chars.append(char.decode("latin-1"))
-            i += 1
-        out.append("".join(chars))
-    return out
-
-
-def _squeezed(text: str) -> str:
-    return "".join(text.split())
-
-
 @pytest.fixture
 def drawn(monkeypatch):
     """The figures of the last report written (each page), captured as it is saved."""
@@ -147,20 +99,20 @@ def _write(tmp_path, tables):
 def test_every_reason_error_and_warning_is_in_the_pdf_in_full(tmp_path, drawn, rows) -> None:
     tables = _tables(rows(), n_errors=10, n_warnings=6, reasons=20)
     paths = _write(tmp_path, tables)
-    text = _squeezed(_pdf_text(paths["pdf"]))
+    text = comparable(pdf_text(paths["pdf"]))
     _, summary, errors, warnings = tables
     for number in range(20):
-        assert _squeezed(_words()[f"reason_{number}"]) in text
+        assert comparable(_words()[f"reason_{number}"]) in text
     for message in [*errors["error"], *warnings["warning"]]:
-        assert _squeezed(message) in text
-    assert _squeezed(LONG_NAME) in text
-    assert _squeezed(PROVENANCE) in text
+        assert comparable(message) in text
+    assert comparable(LONG_NAME) in text
+    assert comparable(PROVENANCE) in text
     # More pages: in the PDF, and one below the other in the PNG.
     pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", paths["pdf"].read_bytes()))
     assert pages == len(drawn) >= 2
     png = read_image_rgb(paths["png"])
     assert png.shape[0] > png.shape[1] * 1.5
-    assert "(continuedonpage2of" in text
+    assert "(continuedonpage2of" in text  # a note where the text breaks
 
 
 def _drawn_texts(figure) -> list:
@@ -200,7 +152,7 @@ def test_warnings_are_listed_under_errors_and_warnings(tmp_path, drawn) -> None:
     warnings = warnings_frame([WarningRecord(LONG_NAME, "face", "2 faces: check the patient")])
     errors = errors_frame([])
     paths = _write(tmp_path, (measurements, summary, errors, warnings))
-    text = _pdf_text(paths["pdf"])
+    text = pdf_text(paths["pdf"])
     assert "Errors and warnings recorded for this input:" in text
     assert "warning (face): 2 faces: check the patient" in text
     assert "none recorded" not in text
@@ -225,7 +177,7 @@ def test_wrap_keeps_every_character_and_breaks_long_words() -> None:
     text = "short words " + "x" * 50 + " end"
     lines = wrap_text(text, 106.0, _chars)  # 20 characters a line after the 6 pt slack
     assert all(len(line) <= 20 for line in lines)
-    assert _squeezed("".join(lines)) == _squeezed(text)
+    assert comparable("".join(lines)) == comparable(text)
     # The long word is broken where it stands, not moved to a line of its own first.
     assert lines[:2] == ["short words xxxxxxxx", "      xxxxxxxxxxxxxx"]
     assert wrap_text("  • a bullet", 106.0, _chars) == ["  • a bullet"]
