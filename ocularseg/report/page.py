@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -759,19 +759,8 @@ def _text(row: Mapping[str, Any], key: str) -> str:
 
 
 def _save(figure: Figure, path: Path, *, dpi: float | None = None) -> None:
-    from ocularseg.report.tables import write_atomic
-
     suffix = path.suffix.lstrip(".")
-
-    def writer(tmp: Path) -> None:
-        figure.savefig(tmp, format=suffix, dpi=dpi, facecolor="white")
-
-    try:
-        write_atomic(path, writer)
-    except ReportError:
-        raise
-    except (RuntimeError, ValueError) as exc:  # pragma: no cover - matplotlib failures
-        raise ReportError(f"cannot draw {path}: {exc}") from exc
+    _write_drawn(path, lambda tmp: figure.savefig(tmp, format=suffix, dpi=dpi, facecolor="white"))
 
 
 def _save_png(figures: list[Figure], path: Path) -> None:
@@ -782,8 +771,6 @@ def _save_png(figures: list[Figure], path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
-    from ocularseg.report.tables import write_atomic
-
     images = []
     for figure in figures:
         figure.set_facecolor("white")
@@ -793,19 +780,24 @@ def _save_png(figures: list[Figure], path: Path) -> None:
         images += [page, np.full((_PAGE_GAP_PX, page.shape[1], 3), 160, np.uint8)]
     stacked = Image.fromarray(np.vstack(images[:-1]))
     dpi = (_PAGE_DPI, _PAGE_DPI)
-    write_atomic(path, lambda tmp: stacked.save(tmp, format="png", dpi=dpi))
+    _write_drawn(path, lambda tmp: stacked.save(tmp, format="png", dpi=dpi))
 
 
 def _save_pdf(figures: list[Figure], path: Path) -> None:
     """All pages in one PDF."""
     from matplotlib.backends.backend_pdf import PdfPages
 
-    from ocularseg.report.tables import write_atomic
-
     def writer(tmp: Path) -> None:
         with PdfPages(tmp) as pdf:
             for figure in figures:
                 pdf.savefig(figure, facecolor="white")
+
+    _write_drawn(path, writer)
+
+
+def _write_drawn(path: Path, writer: Callable[[Path], None]) -> None:
+    """``report.tables.write_atomic`` with matplotlib's own failures as ReportError too."""
+    from ocularseg.report.tables import write_atomic
 
     try:
         write_atomic(path, writer)
