@@ -87,12 +87,15 @@ class FaceLandmarks:
         detector_score: HOG detector score of the chosen face (higher = more confident).
         faces_found: how many faces the frame shows: the chosen one and the detections
             comparable to it (``stages.face.FaceParams``; faint boxes do not count).
+        other_boxes_px: boxes (left, top, right, bottom; frame px) of those other faces,
+            when the detector recorded them.
     """
 
     points_px: np.ndarray
     box_px: tuple[float, float, float, float]
     detector_score: float
     faces_found: int = 1
+    other_boxes_px: tuple[tuple[float, float, float, float], ...] = ()
 
     def __post_init__(self) -> None:
         pts = self.points_px

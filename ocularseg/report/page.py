@@ -14,6 +14,8 @@ What a clinician reads first, on an A4 landscape page:
   shaded, the fitted MRD1 line with its slope, the 2 mm reference line;
 * why frames were excluded (in words), and every error and warning recorded for the input
   (``errors.csv`` and ``warnings.csv`` rows), each in full;
+* when the input showed more than one face, the faces thumbnail (``faces.png``, see
+  ``report.faces``) at the right end of that text: which face was measured;
 * footer: the model's provenance line ("trained on …; validated on …"), the ocularseg
   version, the model checksum and the disclaimer.
 
@@ -35,7 +37,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +47,7 @@ import pandas as pd
 from ocularseg.core.errors import OcularsegError, ReportError
 from ocularseg.core.records import PLAIN_WORDS, reason_counts_text
 from ocularseg.core.text import number_text
+from ocularseg.report.faces import FACES_PNG
 from ocularseg.report.summary import DISCLAIMER, NOT_ASSESSABLE, YES, ReportParams
 from ocularseg.report.text_flow import (
     TextRegion,
@@ -146,6 +149,7 @@ def write_input_report(
     first = Figure(figsize=_PAGE_SIZE_IN, dpi=_PAGE_DPI)
     width_of = width_measure(first)
     lead, region = _draw_page(first, Path(out_dir), label, measurements, summary, context, width_of)
+    region = _draw_faces(first, folder / FACES_PNG, region)
     items = lead + _exclusion_lines(summary, context) + _message_lines(errors, warnings)
     pages = paginate(items, region, _CONTINUATION_REGION, width_of)
     figures = [first]
@@ -390,6 +394,22 @@ def _draw_page(
         axes = figure.add_axes((0.03 + number * 0.49, 0.08, 0.45, 0.43))
         _draw_eye(axes, out_dir, measurements, summary, side)
     return [*lead, note], _STILL_TEXT_REGION
+
+
+def _draw_faces(figure: Figure, path: Path, region: TextRegion) -> TextRegion:
+    """The faces thumbnail (``report.faces``), when the input showed more than one face,
+    at the right end of the running text's first-page region; returns the narrowed region."""
+    image = _read_image(path)
+    if image is None:
+        return region
+    video = region.top < 0.5  # the video page's text runs under the chart
+    box = (0.79, 0.075, 0.18, 0.085) if video else (0.42, 0.56, 0.15, 0.13)
+    axes = figure.add_axes(box)
+    axes.set_axis_off()
+    axes.imshow(image, interpolation="antialiased")
+    axes.set_title("more than one face:\nthe measured one boxed green", fontsize=6.5)
+    width_pt = (box[0] - 0.01 - region.left) * _PAGE_SIZE_IN[0] * 72
+    return replace(region, width_pt=width_pt)
 
 
 def _draw_header(figure: Figure, label: str, details: str, width_of: WidthOf) -> list[str]:
@@ -655,10 +675,17 @@ def _representative(rows: pd.DataFrame, summary: pd.DataFrame, side: str) -> Map
 def _read_overlay(out_dir: Path, relative: Any) -> np.ndarray | None:
     if not isinstance(relative, str) or not relative:
         return None
+    return _read_image(out_dir / relative)
+
+
+def _read_image(path: Path) -> np.ndarray | None:
+    """The RGB image at ``path``, or None when it is missing or unreadable."""
+    if not path.is_file():
+        return None
     from ocularseg.io.images import read_image_rgb
 
     try:
-        return read_image_rgb(out_dir / relative)
+        return read_image_rgb(path)
     except (OcularsegError, OSError):
         return None
 

@@ -2,7 +2,8 @@
 
 Nothing is cut off: a line is wrapped at spaces by its measured width (a word longer than
 a line, such as a long file name, is broken between characters), and what does not fit on
-a page continues on the next (a short item moves there whole rather than being split).
+a page continues on the next (an item moves there whole rather than leave a line or two
+behind).
 Widths are measured in points from the font's own glyph advances (matplotlib's default
 font, the one the page is drawn in), so the PNG and the PDF break at the same places.
 """
@@ -25,8 +26,8 @@ _SLACK_PT = 6.0
 #: Hinted glyphs at the page's 150 dpi come out up to about 2 % wider than their advances.
 _HINTING_ALLOWANCE = 1.03
 
-#: An item of up to this many lines is not split between pages.
-_SHORT_ITEM_LINES = 4
+#: An item is split between pages only when each part has at least this many lines.
+_MIN_SPLIT_LINES = 3
 
 #: ``width_pt(text, size_pt, weight)``: the drawn width of one line of text in points.
 WidthOf = Callable[[str, float, str], float]
@@ -158,9 +159,9 @@ def paginate(
     """Wrapped lines per page: the first page's region, then as many ``rest`` pages as needed.
 
     When everything fits on the first page it takes one page. Otherwise every page but the
-    last keeps its last line free for a "continued on page N" note; a short item that does
-    not fit on the page in hand starts the next page, a longer one fills the page and
-    continues on the next.
+    last keeps its last line free for a "continued on page N" note; an item that does not
+    fit on the page in hand starts the next page, unless both parts of it would have a
+    few lines (:data:`_MIN_SPLIT_LINES`): then it fills the page and continues.
     """
     wrapped = [wrap_text(item, first.width_pt, width_of, size_pt=first.size_pt) for item in items]
     if sum(map(len, wrapped)) <= first.capacity:
@@ -170,8 +171,8 @@ def paginate(
     region = first
     for item in items:
         lines = wrap_text(item, region.width_pt, width_of, size_pt=region.size_pt)
-        short = len(lines) <= _SHORT_ITEM_LINES
-        if short and current and len(current) + len(lines) > region.capacity - 1:
+        room = region.capacity - 1 - len(current)
+        if current and len(lines) > room and not _worth_splitting(len(lines), room):
             pages.append(current)
             current, region = [], rest
             lines = wrap_text(item, region.width_pt, width_of, size_pt=region.size_pt)
@@ -182,6 +183,11 @@ def paginate(
         current += lines
     pages.append(current)
     return pages
+
+
+def _worth_splitting(item_lines: int, room: int) -> bool:
+    """Split an item over two pages only when each part gets a few lines."""
+    return room >= _MIN_SPLIT_LINES and item_lines - room >= _MIN_SPLIT_LINES
 
 
 def draw_lines(figure: Figure, lines: Sequence[str], region: TextRegion) -> None:

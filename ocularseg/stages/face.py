@@ -142,26 +142,31 @@ class FaceDetector:
         rect = self._dlib.rectangle(round(left), round(top), round(right), round(bottom))
         shape = self._predictor(np.ascontiguousarray(image), rect)
         points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
-        faces = self._faces_seen(boxes, scores, best)
-        if faces > 1:
+        others = tuple(
+            (b.left() / shrink, b.top() / shrink, b.right() / shrink, b.bottom() / shrink)
+            for b in self._other_faces(boxes, scores, best)
+        )
+        if others:
             # Reported once per input, with the file's name, by the pipeline (warnings.csv).
-            log.debug("%d faces found; using the highest-scoring", faces)
+            log.debug("%d faces found; using the highest-scoring", 1 + len(others))
         return FaceLandmarks(
             points_px=points,
             box_px=(float(left), float(top), float(right), float(bottom)),
             detector_score=float(scores[best]),
-            faces_found=faces,
+            faces_found=1 + len(others),
+            other_boxes_px=others,
         )
 
-    def _faces_seen(self, boxes: list, scores: list, best: int) -> int:
-        """The chosen face and the other detections comparable to it (FaceParams)."""
-        return 1 + sum(
-            self.params.counts_as_second_face(
-                scores[i], boxes[i].width(), scores[best], boxes[best].width()
-            )
+    def _other_faces(self, boxes: list, scores: list, best: int) -> list:
+        """The detections beside the chosen one that are comparable to it (FaceParams)."""
+        return [
+            boxes[i]
             for i in range(len(boxes))
             if i != best
-        )
+            and self.params.counts_as_second_face(
+                scores[i], boxes[i].width(), scores[best], boxes[best].width()
+            )
+        ]
 
     def _run(self, image: np.ndarray, shrink: float, upsample: int) -> tuple[list, list]:
         """HOG boxes and scores on ``image`` shrunk by ``shrink`` (detection px)."""

@@ -127,6 +127,9 @@ def test_two_people_warn_and_the_warning_is_on_the_page(tmp_path, astronaut, tin
     text = pdf_text(_input_folder(out, "two") / "report.pdf")
     assert "Errors and warnings recorded for this input:" in text
     assert comparable(warning) in comparable(text)
+    # Which face was measured: the frame's thumbnail, on the page too.
+    assert (_input_folder(out, "two") / "faces.png").is_file()
+    assert comparable("more than one face: the measured one boxed green") in comparable(text)
 
 
 @pytest.mark.slow
@@ -137,3 +140,4 @@ def test_the_sample_video_warns_of_no_second_face(tmp_path, repo_root, tiny_mode
     result = run_analyze(video, "--out", out, "--model", tiny_model_dir, "--keyframes", "2")
     assert (out / "warnings.csv").is_file(), result.output
     assert not [w for w in read_csv(out / "warnings.csv") if "face" in w["warning"]]
+    assert not list(out.glob("inputs/*/faces.png"))
