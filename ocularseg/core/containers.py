@@ -85,13 +85,17 @@ class FaceLandmarks:
             patient's right eye, 42–47 the patient's left eye (iBUG 300-W order).
         box_px: detector box (left, top, right, bottom) in frame px.
         detector_score: HOG detector score of the chosen face (higher = more confident).
-        faces_found: how many faces the detector found in the frame.
+        faces_found: how many faces the frame shows: the chosen one and the detections
+            comparable to it (``stages.face.FaceParams``; faint boxes do not count).
+        other_boxes_px: boxes (left, top, right, bottom; frame px) of those other faces,
+            when the detector recorded them.
     """
 
     points_px: np.ndarray
     box_px: tuple[float, float, float, float]
     detector_score: float
     faces_found: int = 1
+    other_boxes_px: tuple[tuple[float, float, float, float], ...] = ()
 
     def __post_init__(self) -> None:
         pts = self.points_px

@@ -57,3 +57,20 @@ def safe_cell(value: object) -> object:
     if isinstance(value, str):
         return spreadsheet_safe(printable(value))
     return value
+
+
+def number_text(value: float, spec: str = ".1f") -> str:
+    """``value`` formatted with ``spec``; a value that rounds to zero reads ``0.0``, never
+    ``-0.0`` (or ``+0.0`` with a ``+`` spec): a clinician reads a sign as a direction.
+
+    Infinite and NaN values keep Python's text (``-inf``, ``nan``); callers that show a
+    dash for missing values test for them first.
+    """
+    text = format(value, spec)
+    if text[:1] in "+-" and _DIGIT.search(text) and not _NON_ZERO_DIGIT.search(text):
+        return text[1:]
+    return text
+
+
+_DIGIT = re.compile(r"\d")
+_NON_ZERO_DIGIT = re.compile(r"[1-9]")

@@ -20,12 +20,15 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ocularseg.core.containers import EyeCrop, FaceLandmarks, Frame
 from ocularseg.core.errors import DetectionError
 from ocularseg.io.images import read_image_rgb
 from ocularseg.io.video import DecodeReport, iter_frames, probe_video
 from ocularseg.pipeline.config import AnalyzeConfig
 from ocularseg.pipeline.inputs import InputItem
+from ocularseg.report.faces import faces_thumbnail
 from ocularseg.stages.crop import crop_eye
 from ocularseg.stages.face import FaceDetector
 from ocularseg.stages.keyframes import FrameScores, score_frame, select_keyframes
@@ -67,6 +70,8 @@ class FrameStats:
         expected: frames the input is expected to give for analysis (for progress; None
             while unknown).
         warnings: sentences for ``warnings.csv`` (without the file name).
+        faces_thumbnail: the first frame with more than one face, shrunk, with the
+            measured face boxed (``report.faces``), or None.
     """
 
     decoded: int = 0
@@ -78,6 +83,7 @@ class FrameStats:
     decode: DecodeReport | None = None
     expected: int | None = None
     warnings: list[str] = field(default_factory=list)
+    faces_thumbnail: np.ndarray | None = None
 
 
 class _Looker:
@@ -104,6 +110,7 @@ class _Looker:
             stats.most_faces = max(stats.most_faces, face.faces_found)
             if stats.first_several_faces is None:
                 stats.first_several_faces = frame.index
+                stats.faces_thumbnail = faces_thumbnail(frame.image, face)
         scores = score_frame(frame.index, frame.timestamp_s, frame.image, face)
         crops = (
             crop_eye(frame.image, face, "right", self.config.crop),

@@ -44,6 +44,7 @@ from ocularseg.pipeline.frames import AnalysedFrame, FrameStats, analysed_frames
 from ocularseg.pipeline.inputs import InputItem
 from ocularseg.pipeline.overlap import prefetched
 from ocularseg.pipeline.resume import InputResult, save_result
+from ocularseg.report.faces import FACES_PNG
 from ocularseg.stages.eye import EyeResult, run_eye_chain
 from ocularseg.stages.face import FaceDetector
 from ocularseg.stages.gates import agreement_gates, frame_gates
@@ -175,11 +176,24 @@ def process_input(
         t0 = time.perf_counter()
         rows = _write_overlays(out_dir, folder, item, rows, eyes)
         timer.add("write_images", t0)
+    if config.overlays:
+        _write_faces_thumbnail(folder, stats.faces_thumbnail)
     result.rows = rows
     result.timings_s = {k: round(v, 4) for k, v in timer.totals.items()}
     result.timings_s["total"] = round(time.perf_counter() - began, 4)
     save_result(out_dir, result)
     return result
+
+
+def _write_faces_thumbnail(folder: Path, thumbnail: np.ndarray | None) -> None:
+    """``faces.png`` when the input showed more than one face (``report.faces``); an
+    earlier run's is removed otherwise, so the report never shows another run's faces."""
+    path = folder / FACES_PNG
+    if thumbnail is None:
+        path.unlink(missing_ok=True)
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    write_image_atomic(path, thumbnail)
 
 
 def _collect_eyes(

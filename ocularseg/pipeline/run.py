@@ -483,7 +483,7 @@ def write_reports(result: AnalysisResult) -> None:
     errors = errors_frame(result.errors)
     warnings = warnings_frame(result.warnings)
     if result.pages:
-        charts = _write_input_pages(result, measurements, summary, errors)
+        charts = _write_input_pages(result, measurements, summary, errors, warnings)
     else:
         charts = {}
         _remove_input_pages(result)
@@ -524,9 +524,11 @@ def _remove_input_pages(result: AnalysisResult) -> None:
                 (result.out_dir / "inputs" / done.key / name).unlink()
 
 
-def _write_input_pages(result: AnalysisResult, measurements, summary, errors) -> dict[str, Path]:
+def _write_input_pages(
+    result: AnalysisResult, measurements, summary, errors, warnings
+) -> dict[str, Path]:
     """The one-page report of every input with rows or errors; returns its chart PNGs."""
-    from ocularseg.report.page import PageContext, input_frames, write_input_report
+    from ocularseg.report.page import PageContext, input_frames, input_rows, write_input_report
 
     info = result.run_info or {}
     model = info.get("model") or {}
@@ -543,8 +545,16 @@ def _write_input_pages(result: AnalysisResult, measurements, summary, errors) ->
         if not len(rows):
             continue
         folder = result.out_dir / "inputs" / done.key
+        notes = input_rows(warnings, done.label)
         paths = write_input_report(
-            folder, result.out_dir, rows, eyes, problems, context, frames=done.frame_counts()
+            folder,
+            result.out_dir,
+            rows,
+            eyes,
+            problems,
+            context,
+            frames=done.frame_counts(),
+            warnings=notes,
         )
         if "chart" in paths:
             charts[done.label] = paths["chart"]

@@ -43,6 +43,7 @@ import numpy as np
 from ocularseg.core.errors import InputError, OcularsegError, ReportError
 from ocularseg.core.labels import LABEL_COLOURS_RGB, Label
 from ocularseg.core.records import note_words
+from ocularseg.core.text import number_text
 from ocularseg.io.images import write_image_atomic
 
 #: Opacity of the class colours over the crop (0 = invisible, 1 = opaque).
@@ -426,11 +427,15 @@ def _text_lines(
     fraction = _number(values, "visible_iris_fraction")
     suffix = " (excluded)" if excluded else ""
     lines = [SIDE_LABELS[side]]
-    lines.append((f"MRD1 {mrd1_mm:.1f} mm" if math.isfinite(mrd1_mm) else "MRD1 n/a") + suffix)
-    lines.append(f"visible iris {fraction:.2f}" if math.isfinite(fraction) else "visible iris n/a")
+    mrd1_text = f"MRD1 {number_text(mrd1_mm)} mm" if math.isfinite(mrd1_mm) else "MRD1 n/a"
+    lines.append(mrd1_text + suffix)
+    if math.isfinite(fraction):
+        lines.append(f"visible iris {number_text(fraction, '.2f')}")
+    else:
+        lines.append("visible iris n/a")
     reflex_mm = _number(values, "mrd1_reflex_mm")
     if math.isfinite(reflex_mm):
-        lines.append(f"from reflex (diamond) {reflex_mm:.1f} mm")
+        lines.append(f"from reflex (diamond) {number_text(reflex_mm)} mm")
     notes = note_words(flags)
     if notes:
         lines.append("note: " + ", ".join(notes))

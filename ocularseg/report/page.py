@@ -1,6 +1,6 @@
-"""The one-page report per input (``report.png`` + ``report.pdf``) and its time-series chart.
+"""The report per input (``report.png`` + ``report.pdf``) and its time-series chart.
 
-What a clinician reads first, on one A4 landscape page:
+What a clinician reads first, on an A4 landscape page:
 
 * header: the input file, the mode (key frames or time series), frames analysed, date;
 * both eyes' overlays (the used frame whose MRD1 is closest to the eye's median, else the
@@ -12,9 +12,20 @@ What a clinician reads first, on one A4 landscape page:
 * for a video: MRD1 and visible iris fraction per eye over time — used frames filled,
   excluded frames hollow (or as a tick on the axis when they have no value), blinks
   shaded, the fitted MRD1 line with its slope, the 2 mm reference line;
-* why frames were excluded (in words), the errors and warnings recorded for the input;
+* why frames were excluded (in words), and every error and warning recorded for the input
+  (``errors.csv`` and ``warnings.csv`` rows), each in full;
+* when the input showed more than one face, the faces thumbnail (``faces.png``, see
+  ``report.faces``) at the right end of that text: which face was measured;
 * footer: the model's provenance line ("trained on …; validated on …"), the ocularseg
   version, the model checksum and the disclaimer.
+
+Nothing is cut off (``report.text_flow``): the running text wraps by its measured width,
+and what does not fit under the chart (a video) or beside the table (a still image)
+continues on further pages with the same footer, each page numbered and the break marked
+"(continued on page N of M)". The PDF then has several pages; the PNG stays one file with
+the pages one below the other (a grey band between them), so an earlier run's extra files
+can never be mistaken for this run's. Titles and the footer lines are set smaller rather
+than cut off; a file name too long for the title leads the running text instead.
 
 Drawn with matplotlib's object API (no pyplot, no global state, Agg canvas), so it is safe
 in worker processes; the PDF is vector. matplotlib is imported inside the functions that
@@ -25,9 +36,8 @@ from __future__ import annotations
 
 import math
 import os
-import textwrap
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +46,24 @@ import pandas as pd
 
 from ocularseg.core.errors import OcularsegError, ReportError
 from ocularseg.core.records import PLAIN_WORDS, FrameCounts, reason_counts_text
-from ocularseg.report.summary import DISCLAIMER, NOT_ASSESSABLE, YES, ReportParams
+from ocularseg.core.text import number_text
+from ocularseg.report.faces import FACES_PNG
+from ocularseg.report.summary import (
+    BORDERLINE,
+    DISCLAIMER,
+    NOT_ASSESSABLE,
+    YES,
+    ReportParams,
+)
+from ocularseg.report.text_flow import (
+    TextRegion,
+    WidthOf,
+    draw_lines,
+    fitted_size,
+    paginate,
+    width_measure,
+    wrap_text,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -54,10 +81,28 @@ _PAGE_DPI = 150
 _CHART_SIZE_IN = (10.0, 4.0)
 _CHART_DPI = 110
 _YES_FILL = "#FFE0B2"
+#: A borderline indicator: the 95 % interval straddles the threshold.
+_BORDERLINE_FILL = "#FFF3C4"
+#: What the interval leaves out, said on every report.
+UNCERTAINTY_NOTE = (
+    "95 % interval: the frames' spread and one image pixel (docs/measurements.md, "
+    '"Uncertainty"); an indicator is borderline when its interval straddles the threshold. '
+    "It does not include the model's bias on real faces: against human-placed lid points the "
+    "bundled default model reads MRD1 about 1.1 mm low (README); check values near a "
+    "threshold by hand."
+)
 #: Frames with no face on the chart: hatched bands in a colour apart from the blinks' grey.
 _NO_FACE_COLOUR = "#CC79A7"
-_MAX_MESSAGES = 6
-_WRAP_CHARS = 175  # characters per text line at 8 pt across the page
+_LEFT = 0.03  # left margin (figure fraction)
+_BODY_WIDTH_PT = (1 - 2 * _LEFT) * _PAGE_SIZE_IN[0] * 72
+_TITLE_WIDTH_PT = _BODY_WIDTH_PT - 80  # room for "page 1 of 2" at the right
+_SUBTITLE_WIDTH_PT = (0.66 - _LEFT) * _PAGE_SIZE_IN[0] * 72  # left of the table's title
+#: Running text: under the chart of a video, beside the table of a still image, and the
+#: whole page between header and footer on the pages it continues on.
+_VIDEO_TEXT_REGION = TextRegion(_LEFT, 0.165, 0.075, _BODY_WIDTH_PT)
+_STILL_TEXT_REGION = TextRegion(_LEFT, 0.9, 0.56, (0.57 - _LEFT) * _PAGE_SIZE_IN[0] * 72)
+_CONTINUATION_REGION = TextRegion(_LEFT, 0.91, 0.085, _BODY_WIDTH_PT)
+_PAGE_GAP_PX = 12  # grey band between the pages of a PNG
 
 
 @dataclass(frozen=True)
@@ -90,6 +135,7 @@ def write_input_report(
     errors: pd.DataFrame,
     context: PageContext,
     frames: FrameCounts | None = None,
+    warnings: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write ``report.png``, ``report.pdf`` (and ``chart.png`` for a video) for one input.
 
@@ -103,9 +149,12 @@ def write_input_report(
         context: run-wide facts (provenance, version …).
         frames: where the input's frames went (frames looked at, with no face): counted
             in the header and the no-face frames marked on the chart; None when unknown.
+        warnings: this input's rows of the warnings table (``stage``, ``warning``), or None.
 
     Returns:
         ``{"png": path, "pdf": path}`` plus ``"chart": path`` when a chart was drawn.
+        Text that does not fit the first page continues on more pages: more pages in the
+        PDF, the pages one below the other in the PNG.
 
     Raises:
         ReportError: a file could not be written (the path is named).
@@ -118,11 +167,31 @@ def write_input_report(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     label = _input_label(measurements, summary, errors)
-    figure = Figure(figsize=_PAGE_SIZE_IN, dpi=_PAGE_DPI)
-    _draw_page(figure, Path(out_dir), label, measurements, summary, errors, context, frames)
+    first = Figure(figsize=_PAGE_SIZE_IN, dpi=_PAGE_DPI)
+    width_of = width_measure(first)
+    lead, region = _draw_page(
+        first, Path(out_dir), label, measurements, summary, context, width_of, frames
+    )
+    region = _draw_faces(first, folder / FACES_PNG, region)
+    items = [
+        *lead,
+        *_exclusion_lines(summary, context),
+        *_message_lines(errors, warnings),
+        UNCERTAINTY_NOTE,
+    ]
+    pages = paginate(items, region, _CONTINUATION_REGION, width_of)
+    figures = [first]
+    for _ in pages[1:]:
+        figures.append(Figure(figsize=_PAGE_SIZE_IN, dpi=_PAGE_DPI))
+        _draw_continuation(figures[-1], label, width_of)
+    for number, (figure, lines) in enumerate(zip(figures, pages, strict=True), start=1):
+        _draw_page_text(
+            figure, lines, region if number == 1 else _CONTINUATION_REGION, number, len(pages)
+        )
+    _draw_footer(figures, context, width_of)
     paths = {"png": folder / REPORT_PNG, "pdf": folder / REPORT_PDF}
-    _save(figure, paths["png"], dpi=_PAGE_DPI)
-    _save(figure, paths["pdf"])
+    _save_png(figures, paths["png"])
+    _save_pdf(figures, paths["pdf"])
     if has_time_axis(measurements):
         paths["chart"] = folder / CHART_PNG
         no_face_times_s = frames.no_face_times_s if frames else ()
@@ -313,8 +382,8 @@ def _draw_fit(axes: Axes, used: pd.DataFrame, summary: pd.DataFrame, side: str, 
         color=colour,
         lw=1.2,
         zorder=4,
-        label=f"{EYE_NAMES[side][:2]} fit {slope:+.2f} mm/s "
-        f"({change:+.1f} mm over {span[1] - span[0]:.1f} s)",
+        label=f"{EYE_NAMES[side][:2]} fit {_minus(number_text(slope, '+.2f'))} mm/s "
+        f"({_minus(number_text(change, '+.1f'))} mm over {span[1] - span[0]:.1f} s)",
     )
 
 
@@ -341,74 +410,133 @@ def _legend(axes: Axes, *, no_face: bool = False) -> None:
     )
 
 
-def provenance_font_pt(text: str) -> float:
-    """Font size (pt) of the provenance line: 8, smaller for a line that would not fit.
-
-    About 165 bold characters fit across the A4-landscape page at 8 pt; a longer line is set
-    smaller rather than cut off at the page edge (it must be readable in every report).
-    """
-    return min(8.0, 8.0 * 165 / max(len(text), 1))
-
-
 def _draw_page(
     figure: Figure,
     out_dir: Path,
     label: str,
     measurements: pd.DataFrame,
     summary: pd.DataFrame,
-    errors: pd.DataFrame,
     context: PageContext,
+    width_of: WidthOf,
     frames: FrameCounts | None = None,
-) -> None:
+) -> tuple[list[str], TextRegion]:
+    """The first page's header, table, overlays and chart.
+
+    Returns:
+        The items that lead the running text (what the header had no room for, the
+        still-image note) and the region of the first page that the running text fills.
+    """
     mode = _mode(measurements, summary)
     analysed = measurements["frame_index"].nunique() if len(measurements) else 0
-    figure.text(0.03, 0.965, f"ocularseg report — {Path(label).name}", fontsize=15, weight="bold")
-    subtitle = f"{label}   ·   {'time series' if mode == 'timeseries' else 'key frames'}" + (
-        f"   ·   {context.created_utc}" if context.created_utc else ""
+    details = (
+        f"{'time series' if mode == 'timeseries' else 'key frames'}, "
+        f"{frames_line(analysed, mode, frames)}"
+        + (f"   ·   {context.created_utc}" if context.created_utc else "")
     )
-    figure.text(0.03, 0.94, subtitle, fontsize=8.5, color="0.3")
-    # A line of its own, so a long path never pushes the counts under the table's title.
-    figure.text(0.03, 0.921, frames_line(analysed, mode, frames), fontsize=8.5, color="0.3")
+    lead = _draw_header(figure, label, details, width_of)
 
     table_axes = figure.add_axes((0.585, 0.555, 0.405, 0.365))
     _draw_table(table_axes, summary, mode, context.params)
-    lines = _exclusion_lines(summary, context) + _message_lines(errors)
-
     if has_time_axis(measurements):
         # A video: small overlays beside the table, the chart across the page, text below.
         for number, side in enumerate(("right", "left")):
-            axes = figure.add_axes((0.02 + number * 0.285, 0.555, 0.275, 0.365))
+            # Their titles stay below the header's second line.
+            axes = figure.add_axes((0.02 + number * 0.285, 0.555, 0.275, 0.345))
             _draw_eye(axes, out_dir, measurements, summary, side)
-        mrd1_axes = figure.add_axes((0.06, 0.2, 0.41, 0.28))
-        fraction_axes = figure.add_axes((0.56, 0.2, 0.41, 0.28))
+        mrd1_axes = figure.add_axes((0.06, 0.25, 0.41, 0.23))
+        fraction_axes = figure.add_axes((0.56, 0.25, 0.41, 0.23))
         no_face_times_s = frames.no_face_times_s if frames else ()
         draw_timeseries(
             mrd1_axes, fraction_axes, measurements, summary, context.params, no_face_times_s
         )
-        _text_lines(figure, lines, top=0.125, bottom=0.075, width_chars=_WRAP_CHARS)
-    else:
-        # A still image: the text beside the table, the two overlays large below.
-        note = (
-            "Single frame: no time series. Fatigability needs a video analysed in "
-            "time-series mode (--fps)."
-        )
-        _text_lines(figure, [note, *lines], top=0.9, bottom=0.56, width_chars=100)
-        for number, side in enumerate(("right", "left")):
-            axes = figure.add_axes((0.03 + number * 0.49, 0.08, 0.45, 0.43))
-            _draw_eye(axes, out_dir, measurements, summary, side)
-    figure.text(
-        0.03,
-        0.045,
-        context.provenance,
-        fontsize=provenance_font_pt(context.provenance),
-        weight="bold",
+        return lead, _VIDEO_TEXT_REGION
+    # A still image: the text beside the table, the two overlays large below.
+    note = (
+        "Single frame: no time series. Fatigability needs a video analysed in "
+        "time-series mode (--fps)."
     )
+    for number, side in enumerate(("right", "left")):
+        axes = figure.add_axes((0.03 + number * 0.49, 0.08, 0.45, 0.43))
+        _draw_eye(axes, out_dir, measurements, summary, side)
+    return [*lead, note], _STILL_TEXT_REGION
+
+
+def _draw_faces(figure: Figure, path: Path, region: TextRegion) -> TextRegion:
+    """The faces thumbnail (``report.faces``), when the input showed more than one face,
+    at the right end of the running text's first-page region; returns the narrowed region."""
+    image = _read_image(path)
+    if image is None:
+        return region
+    video = region.top < 0.5  # the video page's text runs under the chart
+    box = (0.79, 0.075, 0.18, 0.085) if video else (0.42, 0.56, 0.15, 0.13)
+    axes = figure.add_axes(box)
+    axes.set_axis_off()
+    axes.imshow(image, interpolation="antialiased")
+    axes.set_title("more than one face:\nthe measured one boxed green", fontsize=6.5)
+    width_pt = (box[0] - 0.01 - region.left) * _PAGE_SIZE_IN[0] * 72
+    return replace(region, width_pt=width_pt)
+
+
+def _draw_header(figure: Figure, label: str, details: str, width_of: WidthOf) -> list[str]:
+    """The title (the file's name) and the line under it (label, mode, frames, date).
+
+    A name too long for the title at its smallest size, or a label too long for the line
+    under it, is not cut: it leads the running text instead (returned as items).
+    """
+    lead: list[str] = []
+    name = Path(label).name
+    title = f"ocularseg report — {name}"
+    size = fitted_size(title, _TITLE_WIDTH_PT, width_of, largest=15, smallest=9, weight="bold")
+    if size is None:
+        title, size = "ocularseg report", 15
+        lead.append(f"Input: {label}")
+    figure.text(_LEFT, 0.965, title, fontsize=size, weight="bold", parse_math=False)
+    subtitle = f"{label}   ·   {details}"
+    size = fitted_size(
+        subtitle, _SUBTITLE_WIDTH_PT, width_of, largest=8.5, smallest=6.5, weight="normal"
+    )
+    if size is None:
+        subtitle, size = details, 8.5
+        if not lead:
+            lead.append(f"Input: {label}")
+    figure.text(_LEFT, 0.94, subtitle, fontsize=size, color="0.3", parse_math=False)
+    return lead
+
+
+def _draw_continuation(figure: Figure, label: str, width_of: WidthOf) -> None:
+    """The header of a page the running text continues on."""
+    title = f"ocularseg report — {Path(label).name} (continued)"
+    size = fitted_size(title, _TITLE_WIDTH_PT, width_of, largest=12, smallest=6, weight="bold")
+    if size is None:
+        title, size = "ocularseg report (continued)", 12
+    figure.text(_LEFT, 0.965, title, fontsize=size, weight="bold", parse_math=False)
+
+
+def _draw_page_text(
+    figure: Figure, lines: list[str], region: TextRegion, number: int, pages: int
+) -> None:
+    """The page's share of the running text, its "continued" note and page number."""
+    if number < pages:
+        lines = [*lines, f"(continued on page {number + 1} of {pages})"]
+    draw_lines(figure, lines, region)
+    if pages > 1:
+        figure.text(1 - _LEFT, 0.965, f"page {number} of {pages}", fontsize=9, ha="right")
+
+
+def _draw_footer(figures: list[Figure], context: PageContext, width_of: WidthOf) -> None:
+    """The provenance line (bold) and version, checksum and disclaimer at every page's foot.
+
+    Each is set smaller rather than cut off; a line too long even at the smallest size
+    wraps upwards.
+    """
     footer = (
         f"ocularseg {context.version}"
         + (f" · model sha256 {context.model_sha256[:12]}" if context.model_sha256 else "")
         + f" · {DISCLAIMER}"
     )
-    figure.text(0.03, 0.02, footer, fontsize=7, color="0.3", wrap=True)
+    for figure in figures:
+        _fitted_lines(figure, context.provenance, 0.045, width_of, largest=8, weight="bold")
+        _fitted_lines(figure, footer, 0.02, width_of, largest=7, weight="normal", colour="0.3")
 
 
 def frames_line(analysed: int, mode: str, frames: FrameCounts | None) -> str:
@@ -427,17 +555,31 @@ def frames_line(analysed: int, mode: str, frames: FrameCounts | None) -> str:
     return f"{frames.looked_at} frames looked at: " + ", ".join(parts)
 
 
-def _text_lines(
-    figure: Figure, lines: list[str], *, top: float, bottom: float, width_chars: int
+def _fitted_lines(
+    figure: Figure,
+    text: str,
+    y: float,
+    width_of: WidthOf,
+    *,
+    largest: float,
+    weight: str,
+    colour: str = "black",
 ) -> None:
-    """Wrapped 8 pt lines from ``top`` down, stopping at ``bottom`` (figure fractions)."""
-    y = top
-    for line in lines:
-        for part in textwrap.wrap(line, width_chars, subsequent_indent="      ") or [""]:
-            if y < bottom:
-                return  # no room: the rest is in summary.csv / errors.csv
-            figure.text(0.03, y, part, fontsize=8)
-            y -= 0.022
+    size = fitted_size(text, _BODY_WIDTH_PT, width_of, largest=largest, smallest=5, weight=weight)
+    lines = [text]
+    if size is None:
+        size = 5.5
+        lines = wrap_text(text, _BODY_WIDTH_PT, width_of, size_pt=size)
+    for number, line in enumerate(lines):  # the last line at ``y``, the others above
+        figure.text(
+            _LEFT,
+            y + (len(lines) - 1 - number) * 0.012,
+            line.strip(),
+            fontsize=size,
+            weight=weight,
+            color=colour,
+            parse_math=False,
+        )
 
 
 def _draw_eye(
@@ -484,6 +626,9 @@ def _draw_table(axes: Axes, summary: pd.DataFrame, mode: str, params: ReportPara
         if row > 0 and cell.get_text().get_text() == YES:
             cell.set_facecolor(_YES_FILL)
             cell.set_text_props(weight="bold")
+        if row > 0 and cell.get_text().get_text() == BORDERLINE:
+            cell.set_facecolor(_BORDERLINE_FILL)
+            cell.set_text_props(style="italic")
         if row > 0 and cell.get_text().get_text() == NOT_ASSESSABLE:
             cell.set_text_props(color="0.35", style="italic")
     axes.set_title("Screening indicators (not diagnoses)", fontsize=10)
@@ -503,6 +648,18 @@ def _table_rows(
             _iqr(right, "mrd1_mm"),
             _iqr(left, "mrd1_mm"),
             _signed(both, "mrd1_mm_right_minus_left"),
+        ),
+        (
+            "MRD1 95 % interval (mm)",
+            _interval(right, "mrd1_mm"),
+            _interval(left, "mrd1_mm"),
+            _interval(both, "mrd1_mm_right_minus_left"),
+        ),
+        (
+            "mm per image pixel",
+            _number(right, "mm_per_frame_px", ".3f"),
+            _number(left, "mm_per_frame_px", ".3f"),
+            "",
         ),
         ("MRD2 (mm)", _iqr(right, "mrd2_mm"), _iqr(left, "mrd2_mm"), ""),
         (
@@ -585,16 +742,17 @@ def _exclusion_lines(summary: pd.DataFrame, context: PageContext) -> list[str]:
     return lines
 
 
-def _message_lines(errors: pd.DataFrame) -> list[str]:
-    if errors is None or not len(errors):
+def _message_lines(errors: pd.DataFrame | None, warnings: pd.DataFrame | None) -> list[str]:
+    """Every error and warning recorded for the input, each in full (the page flows on)."""
+    messages = [
+        f"  • {kind} ({str(row.get('stage', '') or '').strip() or 'run'}): {row.get(column, '')}"
+        for frame, kind, column in ((errors, "error", "error"), (warnings, "warning", "warning"))
+        if frame is not None and len(frame)
+        for _, row in frame.iterrows()
+    ]
+    if not messages:
         return ["Errors and warnings: none recorded."]
-    lines = ["Errors and warnings recorded for this input:"]
-    for _, row in errors.head(_MAX_MESSAGES).iterrows():
-        kind = str(row.get("level", "") or row.get("stage", "") or "").strip()
-        lines.append(f"  • [{kind}] {row.get('error', row.get('message', ''))}")
-    if len(errors) > _MAX_MESSAGES:
-        lines.append(f"  … {len(errors) - _MAX_MESSAGES} more in errors.csv")
-    return lines
+    return ["Errors and warnings recorded for this input:", *messages]
 
 
 def _representative(rows: pd.DataFrame, summary: pd.DataFrame, side: str) -> Mapping[str, Any]:
@@ -613,10 +771,17 @@ def _representative(rows: pd.DataFrame, summary: pd.DataFrame, side: str) -> Map
 def _read_overlay(out_dir: Path, relative: Any) -> np.ndarray | None:
     if not isinstance(relative, str) or not relative:
         return None
+    return _read_image(out_dir / relative)
+
+
+def _read_image(path: Path) -> np.ndarray | None:
+    """The RGB image at ``path``, or None when it is missing or unreadable."""
+    if not path.is_file():
+        return None
     from ocularseg.io.images import read_image_rgb
 
     try:
-        return read_image_rgb(out_dir / relative)
+        return read_image_rgb(path)
     except (OcularsegError, OSError):
         return None
 
@@ -663,12 +828,12 @@ def _float(row: Mapping[str, Any], key: str) -> float:
 
 def _number(row: Mapping[str, Any], key: str, spec: str = ".2f") -> str:
     value = _float(row, key)
-    return format(value, spec) if math.isfinite(value) else "—"
+    return _minus(number_text(value, spec)) if math.isfinite(value) else "—"
 
 
 def _signed(row: Mapping[str, Any], key: str, spec: str = ".2f") -> str:
     value = _float(row, key)
-    return format(value, "+" + spec).replace("-", "−") if math.isfinite(value) else "—"
+    return _minus(number_text(value, "+" + spec)) if math.isfinite(value) else "—"
 
 
 def _iqr(row: Mapping[str, Any], measure: str, spec: str = ".2f") -> str:
@@ -676,12 +841,20 @@ def _iqr(row: Mapping[str, Any], measure: str, spec: str = ".2f") -> str:
     if not math.isfinite(median):
         return "—"
     low, high = _float(row, f"{measure}_q25"), _float(row, f"{measure}_q75")
-    text = _minus(format(median, spec))
+    text = _minus(number_text(median, spec))
     if _float(row, "frames_used") < 2:
         return text  # one frame: no spread to show
     if math.isfinite(low) and math.isfinite(high):
-        text += f" ({_minus(format(low, spec))}–{_minus(format(high, spec))})"
+        text += f" ({_minus(number_text(low, spec))}–{_minus(number_text(high, spec))})"
     return text
+
+
+def _interval(row: Mapping[str, Any], measure: str, spec: str = ".2f") -> str:
+    """``[low, high]`` of the 95 % interval (``report.interval``), or a dash."""
+    low, high = _float(row, f"{measure}_ci_low"), _float(row, f"{measure}_ci_high")
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "—"
+    return _minus(f"[{number_text(low, spec)}, {number_text(high, spec)}]")
 
 
 def _minus(text: str) -> str:
@@ -691,7 +864,7 @@ def _minus(text: str) -> str:
 
 def _slope(row: Mapping[str, Any]) -> str:
     slope = _float(row, "mrd1_mm_slope_per_s")
-    return _minus(f"{slope:+.3f}") if math.isfinite(slope) else "—"
+    return _minus(number_text(slope, "+.3f")) if math.isfinite(slope) else "—"
 
 
 def _change(row: Mapping[str, Any]) -> str:
@@ -699,7 +872,7 @@ def _change(row: Mapping[str, Any]) -> str:
     change, span = _float(row, "mrd1_mm_fitted_change"), _float(row, "time_span_s")
     if not (math.isfinite(change) and math.isfinite(span)):
         return "—"
-    return _minus(f"{change:+.1f} over {span:.1f} s")
+    return _minus(f"{number_text(change, '+.1f')} over {span:.1f} s")
 
 
 def _frames(row: Mapping[str, Any]) -> str:
@@ -717,12 +890,45 @@ def _text(row: Mapping[str, Any], key: str) -> str:
 
 
 def _save(figure: Figure, path: Path, *, dpi: float | None = None) -> None:
-    from ocularseg.report.tables import write_atomic
-
     suffix = path.suffix.lstrip(".")
+    _write_drawn(path, lambda tmp: figure.savefig(tmp, format=suffix, dpi=dpi, facecolor="white"))
+
+
+def _save_png(figures: list[Figure], path: Path) -> None:
+    """The pages one below the other, a grey band between them, as one PNG."""
+    if len(figures) == 1:
+        _save(figures[0], path, dpi=_PAGE_DPI)
+        return
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    images = []
+    for figure in figures:
+        figure.set_facecolor("white")
+        canvas = FigureCanvasAgg(figure)
+        canvas.draw()
+        page = np.asarray(canvas.buffer_rgba())[..., :3]
+        images += [page, np.full((_PAGE_GAP_PX, page.shape[1], 3), 160, np.uint8)]
+    stacked = Image.fromarray(np.vstack(images[:-1]))
+    dpi = (_PAGE_DPI, _PAGE_DPI)
+    _write_drawn(path, lambda tmp: stacked.save(tmp, format="png", dpi=dpi))
+
+
+def _save_pdf(figures: list[Figure], path: Path) -> None:
+    """All pages in one PDF."""
+    from matplotlib.backends.backend_pdf import PdfPages
 
     def writer(tmp: Path) -> None:
-        figure.savefig(tmp, format=suffix, dpi=dpi, facecolor="white")
+        with PdfPages(tmp) as pdf:
+            for figure in figures:
+                pdf.savefig(figure, facecolor="white")
+
+    _write_drawn(path, writer)
+
+
+def _write_drawn(path: Path, writer: Callable[[Path], None]) -> None:
+    """``report.tables.write_atomic`` with matplotlib's own failures as ReportError too."""
+    from ocularseg.report.tables import write_atomic
 
     try:
         write_atomic(path, writer)
@@ -736,10 +942,11 @@ def input_frames(
     measurements: pd.DataFrame, summary: pd.DataFrame, errors: pd.DataFrame, label: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The rows of the three run tables that belong to input ``label``."""
+    return input_rows(measurements, label), input_rows(summary, label), input_rows(errors, label)
 
-    def pick(frame: pd.DataFrame) -> pd.DataFrame:
-        if frame is None or not len(frame) or "input" not in frame:
-            return frame.iloc[0:0] if frame is not None else pd.DataFrame()
-        return frame[frame["input"] == label]
 
-    return pick(measurements), pick(summary), pick(errors)
+def input_rows(frame: pd.DataFrame | None, label: str) -> pd.DataFrame:
+    """The rows of a run table (with an ``input`` column) that belong to input ``label``."""
+    if frame is None or not len(frame) or "input" not in frame:
+        return frame.iloc[0:0] if frame is not None else pd.DataFrame()
+    return frame[frame["input"] == label]

@@ -94,6 +94,7 @@ from ocularseg.core.errors import ReportError
 from ocularseg.core.exclusion import exclusion_reasons
 from ocularseg.core.records import FrameCounts, ReasonCounts, count_reasons
 from ocularseg.core.report_params import ReportParams
+from ocularseg.core.text import number_text
 from ocularseg.report.interval import (
     BORDERLINE,
     NO,
@@ -506,7 +507,7 @@ def _range(interval: Interval) -> str:
 
 def _mm(value: float) -> str:
     """Two decimals; a value that rounds to zero prints as 0.00, never −0.00."""
-    return f"{round(value, 2) + 0.0:.2f}"
+    return number_text(value, ".2f")
 
 
 def _fatigue_note(eye: Mapping[str, Any], mode: str, params: ReportParams) -> str:
@@ -521,13 +522,16 @@ def _fatigue_note(eye: Mapping[str, Any], mode: str, params: ReportParams) -> st
         )
     percent = f"{params.fatigue_window_fraction * 100:g} %"
     change = (
-        f"MRD1 {eye['mrd1_mm_start_median']:.2f} → {eye['mrd1_mm_end_median']:.2f} mm "
+        f"MRD1 {number_text(eye['mrd1_mm_start_median'], '.2f')} → "
+        f"{number_text(eye['mrd1_mm_end_median'], '.2f')} mm "
         f"from the first to the last {percent} of {eye['fatigue_span_s']:.1f} s"
     )
     if drop >= params.fatigue_drop_mm - _TOLERANCE:
-        return f"{change}: fell {drop:.2f} mm ≥ {params.fatigue_drop_mm:g} mm (fatigability)"
-    # "+ 0.0" turns -0.0 into 0.0 so a steady lid reads "+0.00", not "-0.00".
-    return f"{change}: change {-drop + 0.0:+.2f} mm (fall < {params.fatigue_drop_mm:g} mm)"
+        fell = number_text(drop, ".2f")
+        return f"{change}: fell {fell} mm ≥ {params.fatigue_drop_mm:g} mm (fatigability)"
+    # A steady lid reads "0.00", not "-0.00".
+    moved = number_text(-drop, "+.2f")
+    return f"{change}: change {moved} mm (fall < {params.fatigue_drop_mm:g} mm)"
 
 
 def _asymmetry_note(difference: Interval, params: ReportParams) -> str:
@@ -578,7 +582,7 @@ def _span(times: np.ndarray) -> float:
 
 
 def _fmt(value: float, spec: str) -> str:
-    return format(value, spec) if math.isfinite(value) else "n/a"
+    return number_text(value, spec) if math.isfinite(value) else "n/a"
 
 
 def _text(value: Any) -> str:

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ocularseg.core.records import PLAIN_WORDS, reason_counts_text
+from ocularseg.core.text import number_text
 from ocularseg.report.summary import DISCLAIMER, INDICATOR_COLUMNS, YES, ReportParams
 from ocularseg.report.tables import cell_text, errors_frame, write_atomic
 
@@ -227,7 +228,9 @@ def _readable_value(
         used = record.get("frames_used")
         if not per_eye or low is None or pd.isna(low) or pd.isna(high) or pd.isna(used):
             return None
-        return f"{low:.2f} to {high:.2f}" if used >= 2 else None  # one frame: no spread
+        if used < 2:
+            return None  # one frame: no spread
+        return f"{number_text(low, '.2f')} to {number_text(high, '.2f')}"
     if column == "time_span_s" and pd.isna(record.get("mrd1_mm_slope_per_s")):
         return None  # a span without a slope (one frame, key frames < 1 s) says nothing
     if column == "screening_notes":

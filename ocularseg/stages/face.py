@@ -4,7 +4,11 @@ Both models are loaded once per run (:class:`FaceDetector`), never per image. Wi
 faces in a frame the highest-scoring detection is taken (the most face-like: in a clinic
 recording the patient faces the camera, and a small, low-scoring box in a poster or on a
 screen behind the patient is not chosen just because it exists) and the count is recorded
-so the report can warn. Small faces are retried with the image upsampled.
+so the report can warn. Only a face comparable to the chosen one counts as a second face
+(:attr:`FaceParams.second_face_min_score_ratio`, :attr:`FaceParams.second_face_min_width_ratio`):
+dlib also returns faint, small boxes in hair or texture next to a real face, and a warning
+about them would teach the reader to ignore the warning. Small faces are retried with the
+image upsampled.
 
 Within a video the detector can be told the previous frame's face width
 (``face_width_hint_px``): it then searches the whole frame shrunk by the whole factor that
@@ -53,6 +57,32 @@ class FaceParams(BaseModel):
         description="with the previous frame's face width known, detect on the frame shrunk "
         "until that face is this wide (detection px; 0 = always the default scale)",
     )
+    second_face_min_score_ratio: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="another detection counts as a second face only when its HOG score is at "
+        "least this fraction of the chosen face's score",
+    )
+    second_face_min_width_ratio: float = Field(
+        0.33,
+        ge=0.0,
+        le=1.0,
+        description="... and its box is at least this fraction of the chosen face's width "
+        "(a second person a little further from the camera still counts)",
+    )
+
+    def counts_as_second_face(
+        self, score: float, width_px: float, best_score: float, best_width_px: float
+    ) -> bool:
+        """Whether a detection beside the chosen face is a face worth a warning.
+
+        Args:
+            score, width_px: the other detection's HOG score and box width (any px unit).
+            best_score, best_width_px: the chosen face's score and width (same unit).
+        """
+        score_floor = self.second_face_min_score_ratio * max(best_score, 0.0)
+        return score >= score_floor and width_px >= self.second_face_min_width_ratio * best_width_px
 
 
 class FaceDetector:
@@ -112,15 +142,31 @@ class FaceDetector:
         rect = self._dlib.rectangle(round(left), round(top), round(right), round(bottom))
         shape = self._predictor(np.ascontiguousarray(image), rect)
         points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
-        if len(boxes) > 1:
+        others = tuple(
+            (b.left() / shrink, b.top() / shrink, b.right() / shrink, b.bottom() / shrink)
+            for b in self._other_faces(boxes, scores, best)
+        )
+        if others:
             # Reported once per input, with the file's name, by the pipeline (warnings.csv).
-            log.debug("%d faces found; using the highest-scoring", len(boxes))
+            log.debug("%d faces found; using the highest-scoring", 1 + len(others))
         return FaceLandmarks(
             points_px=points,
             box_px=(float(left), float(top), float(right), float(bottom)),
             detector_score=float(scores[best]),
-            faces_found=len(boxes),
+            faces_found=1 + len(others),
+            other_boxes_px=others,
         )
+
+    def _other_faces(self, boxes: list, scores: list, best: int) -> list:
+        """The detections beside the chosen one that are comparable to it (FaceParams)."""
+        return [
+            boxes[i]
+            for i in range(len(boxes))
+            if i != best
+            and self.params.counts_as_second_face(
+                scores[i], boxes[i].width(), scores[best], boxes[best].width()
+            )
+        ]
 
     def _run(self, image: np.ndarray, shrink: float, upsample: int) -> tuple[list, list]:
         """HOG boxes and scores on ``image`` shrunk by ``shrink`` (detection px)."""

@@ -111,3 +111,33 @@ def test_pages_off_writes_the_tables_and_removes_earlier_pages(
     assert not (folder / "report.pdf").exists() and not (folder / "report.png").exists()
     assert len(read_csv(out / "measurements.csv")) == 2
     assert (out / "report.xlsx").is_file()
+
+
+@pytest.mark.slow
+def test_two_people_warn_and_the_warning_is_on_the_page(tmp_path, astronaut, tiny_model_dir):
+    from ocularseg.io.images import write_image_atomic
+    from tests.pdf_text import comparable, pdf_text
+
+    photo = tmp_path / "two.png"
+    write_image_atomic(photo, np.hstack([astronaut, astronaut]))
+    out = tmp_path / "out"
+    run_analyze(photo, "--out", out, "--model", tiny_model_dir)
+    (warning,) = [w["warning"] for w in read_csv(out / "warnings.csv")]
+    assert "more than one face" in warning
+    text = pdf_text(_input_folder(out, "two") / "report.pdf")
+    assert "Errors and warnings recorded for this input:" in text
+    assert comparable(warning) in comparable(text)
+    # Which face was measured: the frame's thumbnail, on the page too.
+    assert (_input_folder(out, "two") / "faces.png").is_file()
+    assert comparable("more than one face: the measured one boxed green") in comparable(text)
+
+
+@pytest.mark.slow
+def test_the_sample_video_warns_of_no_second_face(tmp_path, repo_root, tiny_model_dir):
+    # dlib finds a faint "face" in the hair of one frame; it is no second person.
+    out = tmp_path / "out"
+    video = repo_root / "sample_data" / "phantom_video.mp4"
+    result = run_analyze(video, "--out", out, "--model", tiny_model_dir, "--keyframes", "2")
+    assert (out / "warnings.csv").is_file(), result.output
+    assert not [w for w in read_csv(out / "warnings.csv") if "face" in w["warning"]]
+    assert not list(out.glob("inputs/*/faces.png"))

@@ -219,12 +219,3 @@ def test_readable_summary_sheet(tables, tmp_path) -> None:
     assert rows[0]["Frames excluded, why"] == "a blink (1)"
     assert rows[5]["Asymmetry ≥ 1 mm"] == "yes"
     assert len(sheet._images) == 1  # the chart under the table
-
-
-def test_long_provenance_line_is_set_smaller_not_cut_off() -> None:
-    from ocularseg.report.page import provenance_font_pt
-
-    assert provenance_font_pt("Model m: trained on phantoms") == 8.0
-    long_line = "Model m: " + "trained on many things; " * 12
-    # The page holds ~165 characters at 8 pt: the size shrinks in proportion.
-    assert provenance_font_pt(long_line) * len(long_line) <= 8.0 * 165 + 1e-9

@@ -8,7 +8,7 @@ import pytest
 from ocularseg.core.containers import CROP_HEIGHT_PX, CROP_WIDTH_PX, FaceLandmarks
 from ocularseg.core.errors import DetectionError
 from ocularseg.stages.crop import CropParams, crop_eye, crop_geometry
-from ocularseg.stages.face import FaceDetector
+from ocularseg.stages.face import FaceDetector, FaceParams
 from ocularseg.stages.keyframes import FrameScores, eye_aspect_ratio, select_keyframes
 
 
@@ -108,16 +108,59 @@ def test_several_faces_take_the_highest_scoring_detection(detector, astronaut):
 
     # The astronaut beside a half-size copy of herself. dlib scores the original ≈ 1.5 and
     # gives the copy a weak (≈ 0.02) but *larger* box: the detection to trust is the
-    # highest-scoring one, not the largest.
+    # highest-scoring one, not the largest. So weak a box is no second face to warn about.
     small = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
     canvas = np.zeros((512, 800, 3), np.uint8)
     canvas[:, :512] = astronaut
     canvas[128:384, 530:786] = small
     face = detector.detect(canvas)
-    assert face.faces_found == 2
     boxes, scores, _ = detector._detector.run(canvas, 0, detector.params.min_score)
+    assert len(boxes) == 2
     assert face.detector_score == pytest.approx(max(scores))
     assert face.box_px[2] < 512  # the original's box, not the copy's larger weak one
+    assert face.faces_found == 1
+
+
+def test_two_real_people_side_by_side_count_as_two_faces(detector, astronaut):
+    import cv2
+
+    big = cv2.resize(astronaut, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    face = detector.detect(np.hstack([big, big]))
+    assert face.faces_found == 2
+
+
+# (other score, other width, best score, best width, counts): the sample video's hair box
+# scores 0.06 beside the face's 0.86 and is a quarter as wide.
+SECOND_FACE_CASES = [
+    (0.062, 73.0, 0.861, 311.0, False),
+    (0.5, 311.0, 0.861, 311.0, True),
+    (0.43, 311.0, 0.861, 311.0, False),  # just under half the best score
+    (0.8, 110.0, 0.861, 311.0, True),  # a person further back: a third of the width
+    (0.8, 90.0, 0.861, 311.0, False),
+    (0.8, 300.0, 0.0, 311.0, True),  # a best score of 0 (the default floor) sets no floor
+]
+
+
+@pytest.mark.parametrize(
+    ("score", "width", "best_score", "best_width", "counts"), SECOND_FACE_CASES
+)
+def test_second_face_needs_a_comparable_score_and_size(
+    score, width, best_score, best_width, counts
+):
+    params = FaceParams()
+    assert params.counts_as_second_face(score, width, best_score, best_width) is counts
+
+
+@pytest.mark.slow
+def test_the_hair_of_the_sample_video_is_no_second_face(detector, repo_root):
+    from ocularseg.io.video import iter_frames
+
+    # dlib finds a faint "face" in the hair of frame 112 next to the patient's.
+    video = repo_root / "sample_data" / "phantom_video.mp4"
+    (frame,) = [f for f in iter_frames(video) if f.index == 112]
+    boxes, _, _ = detector._detector.run(frame.image, 0, detector.params.min_score)
+    assert len(boxes) == 2
+    assert detector.detect(frame.image).faces_found == 1
 
 
 def test_a_face_width_hint_finds_the_same_face_faster_scale(detector, astronaut):
