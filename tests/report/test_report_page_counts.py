@@ -10,8 +10,15 @@ from pathlib import Path
 import pytest
 
 from ocularseg.core.records import FrameCounts
-from ocularseg.report.page import PageContext, _draw_page, draw_timeseries, frames_line
+from ocularseg.report.page import (
+    PageContext,
+    _draw_page,
+    _exclusion_lines,
+    draw_timeseries,
+    frames_line,
+)
 from ocularseg.report.summary import mark_used, summarise
+from ocularseg.report.text_flow import width_measure
 from tests.report.report_cases import make_row, measurements_frame_of
 
 FRAMES_CASES = [
@@ -65,9 +72,12 @@ def _page_text(measurements, summary, frames) -> list[str]:
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(11.69, 8.27))
-    errors = measurements.iloc[0:0]
-    _draw_page(figure, Path("."), "b.mp4", measurements, summary, errors, PageContext(""), frames)
-    return [t.get_text() for t in figure.texts]
+    context = PageContext("")
+    lead, _ = _draw_page(
+        figure, Path("."), "b.mp4", measurements, summary, context, width_measure(figure), frames
+    )
+    # The header is drawn; the running text (exclusion lines) flows from the items.
+    return [t.get_text() for t in figure.texts] + lead + _exclusion_lines(summary, context)
 
 
 def test_exclusion_reasons_have_names_and_add_up() -> None:
