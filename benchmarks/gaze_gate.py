@@ -3,11 +3,11 @@
 Usage::
 
     python benchmarks/gaze_gate.py [--seeds 0 1 2] [--seconds 60] [--fps 5]
-        [--min-corner-clearance X] [--model models/ocularseg-unet-real] [--csv OUT]
+        [--min-corner-clearance-r X] [--model models/ocularseg-unet-real] [--csv OUT]
 
 For each seed, renders a phantom video (``synth-video --seconds 60 --fps 5 --seed S``), runs
 ``analyze`` in time-series mode on every frame twice — with the gaze gate off and with it at
-``--min-corner-clearance`` (default: ``GateParams``') — and matches each (frame, eye) with the
+``--min-corner-clearance-r`` (default: ``GateParams``') — and matches each (frame, eye) with the
 truth (MRD1 in mm with the true iris radius: mm = px × 11.7 / (2 r)). Prints, per seed and
 eye, before → after: used frames, used frames with |MRD1 error| > 0.5 mm, the median
 |error| of the used frames, and how many frames the gate excluded that were right (used
@@ -31,11 +31,11 @@ from ocularseg.core.records import Gate
 
 #: |MRD1 error| above this is a wrong value (mm).
 WRONG_MM = 0.5
-#: Thresholds tabulated from the gate-off run (fractions of the eye width).
-THRESHOLDS = (0.08, 0.10, 0.11, 0.12, 0.13, 0.14, 0.16)
+#: Thresholds tabulated from the gate-off run (iris radii).
+THRESHOLDS = (0.3, 0.35, 0.4, 0.43, 0.45, 0.5, 0.6)
 
 
-def _analyse(video: Path, out: Path, fps: float, model: Path, min_corner_clearance: float):
+def _analyse(video: Path, out: Path, fps: float, model: Path, min_corner_clearance_r: float):
     """``analyze`` rows of ``video`` (time series at ``fps``), used column included."""
     from ocularseg.pipeline.config import AnalyzeConfig
     from ocularseg.pipeline.run import run_analysis
@@ -49,7 +49,7 @@ def _analyse(video: Path, out: Path, fps: float, model: Path, min_corner_clearan
         fps=fps,
         overlays=False,
         save_crops=False,
-        measure=MeasureParams(gates=GateParams(min_corner_clearance=min_corner_clearance)),
+        measure=MeasureParams(gates=GateParams(min_corner_clearance_r=min_corner_clearance_r)),
     )
     result = run_analysis([video], out, config)
     return mark_used(measurements_frame(result.rows, MEASUREMENT_COLUMNS))
@@ -145,7 +145,7 @@ def _threshold_table(before: pd.DataFrame) -> pd.DataFrame:
         cut = used.corner_clearance < limit
         lines.append(
             {
-                "min_corner_clearance": limit,
+                "min_corner_clearance_r": limit,
                 "excluded": int(cut.sum()),
                 "of them wrong": int((cut & wrong).sum()),
                 "of them right": int((cut & ~wrong).sum()),
@@ -160,7 +160,7 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--fps", type=float, default=5.0)
-    parser.add_argument("--min-corner-clearance", type=float, help="default: GateParams'")
+    parser.add_argument("--min-corner-clearance-r", type=float, help="default: GateParams'")
     return parser.parse_args()
 
 
@@ -172,7 +172,7 @@ def _seed_rows(args: argparse.Namespace, seed: int, tmp: Path, limit: float):
     video = tmp / f"phantom_seed{seed}.mp4"
     write_synth_video(video, SynthVideoSpec(seconds=args.seconds, fps=args.fps, seed=seed))
     truth = _truth(video)
-    before = _analyse(video, tmp / f"off{seed}", args.fps, args.model, -1.0)
+    before = _analyse(video, tmp / f"off{seed}", args.fps, args.model, -10.0)
     after = _analyse(video, tmp / f"on{seed}", args.fps, args.model, limit)
     keys = ["frame_index", "side"]
     before = before.merge(truth, on=keys).merge(_clearances(video, before), on=keys)
@@ -183,7 +183,7 @@ def main() -> None:
     from ocularseg.stages.gates import GateParams
 
     args = _parse_args()
-    limit = args.min_corner_clearance or GateParams().min_corner_clearance
+    limit = args.min_corner_clearance_r or GateParams().min_corner_clearance_r
     lines, offs = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
@@ -192,7 +192,7 @@ def main() -> None:
             offs.append(before.assign(seed=seed))
             print(f"seed {seed}: threshold table (gate off, used frames)")
             print(_threshold_table(before).to_string(index=False))
-    print(f"\nbefore → after the gaze gate (min_corner_clearance {limit:g}):")
+    print(f"\nbefore → after the gaze gate (min_corner_clearance_r {limit:g}):")
     print(pd.DataFrame(lines).to_string(index=False))
     if args.csv:
         pd.concat(offs).to_csv(args.csv, index=False)
