@@ -61,6 +61,7 @@ class Gate(StrEnum):
     LOW_QUALITY = "low_quality"
     OPENING_OUTSIDE_EYE = "opening_outside_eye"
     LID_OFFSET = "lid_far_from_outline"
+    GAZE_SIDEWAYS = "gaze_sideways"
     IRIS_SIZE = "iris_size_implausible"
     IRIS_ARC = "iris_arc_short"
     MRD1_RANGE = "mrd1_out_of_range"
@@ -85,6 +86,7 @@ PLAIN_WORDS: Mapping[str, str] = MappingProxyType(
         Gate.LOW_QUALITY: "segmentation quality low",
         Gate.OPENING_OUTSIDE_EYE: "segmentation outside the eye outline",
         Gate.LID_OFFSET: "lid margin far from the landmark eye outline",
+        Gate.GAZE_SIDEWAYS: "looking far to the side",
         Gate.IRIS_SIZE: "iris size implausible for the eye width",
         Gate.IRIS_ARC: "too little iris border visible",
         Gate.MRD1_RANGE: "MRD1 outside the plausible range",

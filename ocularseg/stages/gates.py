@@ -24,6 +24,14 @@ Per frame and eye (:func:`frame_gates`, in this order)
                                landmark lower lid (a lid crease or the lower lid's skin
                                labelled as eye; dlib's lid points sit on or just inside
                                the lid margin).
+    ``gaze_sideways``          along the canthus-to-canthus line, the gap between the fitted
+                               iris circle and the nearer corner is below
+                               ``min_corner_clearance_r`` iris radii
+                               (:func:`corner_clearance`): the eye looks far to one side,
+                               the corner hides that side's limbus, the circle is fitted
+                               to a one-sided arc and comes out too large, so the mm scale
+                               and MRD1 read low (with a high quality signal: the mask
+                               itself is right).
     ``iris_size_implausible``  iris diameter 2r outside ``iris_to_eye_width_min…max`` of the
                                canthus-to-canthus width. Adults' horizontal visible iris
                                diameter (~11.7 mm) is about 40–55 % of the palpebral fissure
@@ -107,6 +115,12 @@ class GateParams(BaseModel):
             dilated outline.
         max_lid_offset: largest distance of the segmented lid beyond the landmark lid in
             the MRD1 column, as a fraction of the eye width (0.1 ≈ 3 mm).
+        min_corner_clearance_r: smallest gap between the fitted iris circle and the
+            nearer eye corner, along the canthus-to-canthus line (landmarks p1–p4), in iris
+            radii. In primary gaze an adult's gap is ~1.5 radii (a 11.7 mm iris in a
+            ~30 mm fissure); it shrinks as the eye turns sideways and as a wrong circle
+            grows. Calibrated on phantom videos with exact truth
+            (``benchmarks/gaze_gate.py``; ``docs/experiments.md``).
         iris_to_eye_width_min, iris_to_eye_width_max: plausible iris diameter / canthus-to-
             canthus width (anatomy: 0.40–0.55; widened by 0.05 for landmark and fit noise,
             0.06 below so that the phantoms, drawn from 0.35, pass). Real eyes that pass
@@ -144,6 +158,7 @@ class GateParams(BaseModel):
     eye_outline_margin: float = Field(default=0.15, ge=0.0, le=1.0)
     max_opening_outside_fraction: float = Field(default=0.15, ge=0.0, le=1.0)
     max_lid_offset: float = Field(default=0.1, ge=0.0)
+    min_corner_clearance_r: float = Field(default=0.43, le=2.0)
     iris_to_eye_width_min: float = Field(default=0.34, gt=0.0)
     iris_to_eye_width_max: float = Field(default=0.60, gt=0.0)
     min_limbus_arc_deg: float = Field(default=90.0, ge=0.0, le=360.0)
@@ -214,8 +229,58 @@ def frame_gates(
         failed.append(Gate.OPENING_OUTSIDE_EYE)
     if _lid_far_from_outline(values, outline, eye_width_crop_px, params):
         failed.append(Gate.LID_OFFSET)
+    clearance = corner_clearance(values, outline)
+    if math.isfinite(clearance) and clearance < params.min_corner_clearance_r:
+        failed.append(Gate.GAZE_SIDEWAYS)
     failed.extend(_range_gates(values, eye_width_crop_px, params))
     return tuple(failed)
+
+
+def gaze_offset(values: Mapping[str, float], eye_outline_px: np.ndarray) -> float:
+    """Where the iris centre lies along the canthus-to-canthus line: the horizontal gaze.
+
+    Args:
+        values: a ``measure_eye`` result (``iris_cx_px``, ``iris_cy_px`` in crop px).
+        eye_outline_px: (6, 2) landmark eye points in crop px, dlib order (p1 and p4 are
+            the canthi; p1 is on the image left for both eyes).
+
+    Returns:
+        The iris centre's projection on the line p1 → p4, in half eye widths from its
+        middle: 0 = midway between the corners, −1 at p1 (image left), +1 at p4 (image
+        right). NaN without an iris centre or with coincident corners.
+    """
+    cx, cy = float(values.get("iris_cx_px", math.nan)), float(values.get("iris_cy_px", math.nan))
+    outline = np.asarray(eye_outline_px, dtype=np.float64)
+    axis = outline[3] - outline[0]
+    length_sq = float(axis @ axis)
+    if not (math.isfinite(cx) and math.isfinite(cy)) or length_sq <= 0.0:
+        return math.nan
+    along = float((np.array([cx, cy]) - outline[0]) @ axis) / length_sq
+    return 2.0 * along - 1.0
+
+
+def corner_clearance(values: Mapping[str, float], eye_outline_px: np.ndarray) -> float:
+    """The gap between the fitted iris circle and the nearer eye corner: extreme side gaze.
+
+    Args:
+        values: a ``measure_eye`` result (``iris_cx_px``, ``iris_cy_px``,
+            ``iris_radius_px``, crop px).
+        eye_outline_px: (6, 2) landmark eye points in crop px, dlib order (p1, p4 the
+            canthi).
+
+    Returns:
+        (distance from the iris centre to the nearer corner along the line p1 → p4, less
+        the iris radius) / the iris radius: about 1.5 for an adult eye in primary gaze, 0
+        when the circle's edge reaches a corner, negative beyond it. NaN without an iris
+        circle.
+    """
+    offset = gaze_offset(values, eye_outline_px)
+    radius = float(values.get("iris_radius_px", math.nan))
+    outline = np.asarray(eye_outline_px, dtype=np.float64)
+    width = float(np.hypot(*(outline[3] - outline[0])))
+    if not (math.isfinite(offset) and math.isfinite(radius) and radius > 0.0):
+        return math.nan
+    return (0.5 * (1.0 - abs(offset)) * width - radius) / radius
 
 
 def _range_gates(

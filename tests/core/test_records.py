@@ -33,7 +33,7 @@ def _row(**changes) -> EyeRow:
 
 def test_flags_and_gates_are_their_names() -> None:
     assert Flag.EYE_CLOSED == "eye_closed" and f"{Gate.NEAR_BLINK}" == "near_blink"
-    assert GATE_NAMES[0] == "eye_too_small" and len(GATE_NAMES) == len(set(GATE_NAMES)) == 13
+    assert GATE_NAMES[0] == "eye_too_small" and len(GATE_NAMES) == len(set(GATE_NAMES)) == 14
 
 
 def test_a_row_is_frozen_and_gates_are_added_once() -> None:

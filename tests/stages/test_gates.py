@@ -23,7 +23,9 @@ from ocularseg.stages.gates import (
     GATE_NAMES,
     GateParams,
     agreement_gates,
+    corner_clearance,
     frame_gates,
+    gaze_offset,
 )
 from ocularseg.stages.measure import MEASUREMENT_COLUMNS, measure_eye, measure_eye_crop
 from ocularseg.stages.quality import (
@@ -59,6 +61,7 @@ def open_eye():
         pytest.param({"gaze_y": 1.0}, id="downward-gaze"),
         pytest.param({"gaze_y": -1.0}, id="upward-gaze"),
         pytest.param({"gaze_x": 1.0}, id="side-gaze"),
+        pytest.param({"gaze_x": -0.5}, id="side-gaze-lateral"),
         pytest.param({"upper_lid_open": 0.45}, id="ptotic-lid"),
     ],
 )
@@ -143,6 +146,48 @@ def test_iris_too_large_for_the_eye_fails_iris_size(open_eye) -> None:
     assert "iris_size_implausible" in _gates(labels, narrow)
     radius = measure_eye(labels)["iris_radius_px"]
     assert "iris_size_implausible" in _gates(labels, outline, iris_radius_px=radius * 0.5)
+
+
+#: Hand-made eyes: corners at x = 100 and 400 crop px (300 px apart) on y = 160; the iris
+#: centre (x, y) and radius (crop px) → (gaze offset in half eye widths, corner clearance
+#: in iris radii).
+GAZE_CASES = [
+    pytest.param((250.0, 160.0, 60.0), (0.0, 1.5), id="midway"),
+    pytest.param((250.0, 140.0, 60.0), (0.0, 1.5), id="midway-higher"),
+    pytest.param((325.0, 160.0, 50.0), (0.5, 0.5), id="towards-p4"),
+    pytest.param((340.0, 160.0, 50.0), (0.6, 0.2), id="near-p4"),
+    pytest.param((130.0, 160.0, 60.0), (-0.8, -0.5), id="circle-past-p1"),
+    pytest.param((400.0, 160.0, 50.0), (1.0, -1.0), id="at-p4"),
+]
+_CORNERS = np.array([[100, 160], [180, 120], [320, 120], [400, 160], [320, 200], [180, 200]])
+
+
+@pytest.mark.parametrize(("iris", "expected"), GAZE_CASES)
+@pytest.mark.parametrize("roll_deg", [0.0, 12.0])
+def test_gaze_offset_and_corner_clearance_on_known_positions(iris, expected, roll_deg) -> None:
+    angle = math.radians(roll_deg)
+    turn = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    centre = np.array([240.0, 160.0])
+    outline = (_CORNERS - centre) @ turn.T + centre
+    cx, cy = (np.array(iris[:2]) - centre) @ turn.T + centre
+    values = {"iris_cx_px": cx, "iris_cy_px": cy, "iris_radius_px": iris[2]}
+    assert gaze_offset(values, outline) == pytest.approx(expected[0], abs=1e-9)
+    assert corner_clearance(values, outline) == pytest.approx(expected[1], abs=1e-9)
+    limit = GateParams().min_corner_clearance_r
+    labels = np.zeros((320, 480), np.uint8)  # no opening: only the value gates apply
+    failed = frame_gates(values, labels, outline)
+    assert (Gate.GAZE_SIDEWAYS in failed) == (expected[1] < limit)
+    assert math.isnan(corner_clearance({"iris_cx_px": cx, "iris_cy_px": cy}, outline))
+
+
+@pytest.mark.parametrize("gaze_x", [-1.0, -0.75])
+def test_extreme_side_gaze_fails_gaze_sideways_only(gaze_x) -> None:
+    # The right eye's lateral corner is on the image left (gaze −1): at the anatomical
+    # limit the circle's edge reaches the corner. Medially the caruncle stops the iris
+    # short of it (gaze +1 passes, above).
+    _, eye = phantom(gaze_x=gaze_x)
+    assert _gates(eye.labels, outline_from_truth(eye.truth), quality=0.95) == (Gate.GAZE_SIDEWAYS,)
+    assert PLAIN_WORDS[Gate.GAZE_SIDEWAYS] == "looking far to the side"
 
 
 def test_short_limbus_arc_fails_iris_arc(open_eye) -> None:
@@ -323,6 +368,8 @@ def test_params_are_strict_and_ordered() -> None:
         GateParams(mrd1_min_mm=9.0, mrd1_max_mm=4.0)
     with pytest.raises(ValidationError):
         GateParams(min_quality=1.5)
+    with pytest.raises(ValidationError):
+        GateParams(min_corner_clearance_r=2.5)  # more than primary gaze leaves
     params = GateParams()
     with pytest.raises(ValidationError):
         params.min_quality = 0.1  # type: ignore[misc]
