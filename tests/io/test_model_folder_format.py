@@ -109,3 +109,12 @@ def test_an_unknown_key_beside_unreliable_classes_is_still_refused(tmp_path, tin
     folder = _copy(tmp_path, tiny_model_dir, content)
     with pytest.raises(ModelError, match=r"invalid field 'output\.unreliable'"):
         load_model_spec(folder)
+
+
+def test_an_int8_card_carries_the_marks_its_float_model_had(repo_root):
+    # quantize copies the float model's spec, output section included.
+    spec = load_model_spec(repo_root / "models" / "ocularseg-unet-tiu-int8", verify_checksum=False)
+    assert "marked unreliable" not in render_card(spec)
+    output = spec.output.model_copy(update={"unreliable_classes": {"caruncle": "low Dice"}})
+    card = render_card(spec.model_copy(update={"output": output}))
+    assert "**Caruncle marked unreliable**" in card and "low Dice" in card

@@ -175,6 +175,7 @@ def _quantized_lines(spec: ModelSpec, q: QuantizationSection) -> list[str]:
         f"- Calibration: {q.calibration_images} crops of `{q.calibration_data}` "
         f"(non-test rows, seed {q.calibration_seed}), ONNX Runtime {q.onnxruntime_version}",
         f"- ONNX sha256 `{spec.sha256}` ({(spec.onnx_size_bytes or 0) / 1e6:.1f} MB)",
+        *_unreliable_lines(spec.output.unreliable_classes),
         f"- Agreement with the float model on {agreement.images} other crops: "
         f"{100 * agreement.mean:.2f} % of pixels get the same class (worst crop "
         f"{100 * agreement.min:.2f} %)",
