@@ -69,7 +69,14 @@ def main(argv: list[str] | None = None) -> int:
         result = segmenter.segment([image], [points])[0]
         eye = run_eye_chain(result, image, meta.side, meta.scale_crop_per_frame, points)
         labels, measurement = eye.labels, eye.measurement
-        tile = render_overlay(image, labels, measurement.values, meta.side, flags=measurement.flags)
+        tile = render_overlay(
+            image,
+            labels,
+            measurement.values,
+            meta.side,
+            flags=measurement.flags,
+            unreliable=tuple(segmenter.spec.output.unreliable_classes),
+        )
         tile = cv2.resize(tile, (240, 160), interpolation=cv2.INTER_AREA)
         cv2.putText(tile, row.stem[-24:], (3, 155), 0, 0.3, (255, 255, 0), 1, cv2.LINE_AA)
         tiles.append(tile)

@@ -174,7 +174,8 @@ def process_input(
     _check_usable(item, rows, result)
     if config.overlays and eyes:
         t0 = time.perf_counter()
-        rows = _write_overlays(out_dir, folder, item, rows, eyes)
+        unreliable = tuple(segmenter.spec.output.unreliable_classes)
+        rows = _write_overlays(out_dir, folder, item, rows, eyes, unreliable)
         timer.add("write_images", t0)
     if config.overlays:
         _write_faces_thumbnail(folder, stats.faces_thumbnail)
@@ -528,9 +529,11 @@ def _write_overlays(
     item: InputItem,
     rows: list[EyeRow],
     eyes: list[_Eye],
+    unreliable: tuple[str, ...] = (),
 ) -> list[EyeRow]:
     """One overlay PNG per analysed eye and paged contact sheets of them; returns the rows
-    with their overlay's path. Drawn a page at a time on two threads (memory stays one page)."""
+    with their overlay's path. Drawn a page at a time on two threads (memory stays one page).
+    ``unreliable``: the classes the model marks unreliable (named so in each legend)."""
     from ocularseg.report.overlay import CONTACT_SHEET_STEM, SHEET_TILES
 
     for old in folder.glob(f"{CONTACT_SHEET_STEM}*.png"):
@@ -543,7 +546,7 @@ def _write_overlays(
             sheet = folder / f"{CONTACT_SHEET_STEM}_{number:02d}.png"
             writer.run(
                 lambda r=rows[page], e=eyes[page], p=paths[page], s=sheet: _overlay_page(
-                    out_dir, r, e, p, s
+                    out_dir, r, e, p, s, unreliable
                 )
             )
     return rows
@@ -555,6 +558,7 @@ def _overlay_page(
     eyes: list[_Eye],
     paths: list[Path],
     sheet: Path,
+    unreliable: tuple[str, ...],
 ) -> None:
     """The overlays of one contact-sheet page, and the page."""
     from ocularseg.report.overlay import (
@@ -575,6 +579,7 @@ def _overlay_page(
             eye.side,
             excluded=reasons,
             flags=row.flags,
+            unreliable=unreliable,
         )
         write_image_atomic(out_dir / relative, overlay)
         tiles.append(overlay)

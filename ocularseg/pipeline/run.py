@@ -428,6 +428,7 @@ def _run_info(config, model_dir, segmenter, result: AnalysisResult, *, elapsed_s
             "sha256": segmenter.spec.sha256,
         },
         "model_provenance": model_provenance(segmenter.spec),
+        "unreliable_classes": dict(segmenter.spec.output.unreliable_classes),
         "config": config.model_dump(mode="json"),
         "mode": config.mode,
         "inputs": len(result.inputs),
@@ -529,11 +530,13 @@ def _write_input_pages(
 ) -> dict[str, Path]:
     """The one-page report of every input with rows or errors; returns its chart PNGs."""
     from ocularseg.report.page import PageContext, input_frames, input_rows, write_input_report
+    from ocularseg.report.unreliable import run_marks
 
     info = result.run_info or {}
     model = info.get("model") or {}
     context = PageContext(
         provenance=str(info.get("model_provenance") or ""),
+        unreliable_classes=run_marks(info),
         version=str(info.get("ocularseg_version") or __version__),
         model_sha256=str(model.get("sha256") or ""),
         created_utc=str(info.get("created_utc") or ""),

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,7 @@ def render_overlay(
     excluded: Sequence[str] = (),
     flags: Sequence[str] = (),
     legend: bool = True,
+    unreliable: Collection[str] = (),
 ) -> np.ndarray:
     """Draw segmentation, iris circle, MRD1/MRD2, a text block and a legend over one crop.
 
@@ -106,6 +107,8 @@ def render_overlay(
             ``core.records.PLAIN_WORDS`` that do not exclude: ``at_border``,
             ``iris_radius_shared`` …) are written in words in the text block.
         legend: draw the colour legend along the bottom edge.
+        unreliable: class names the model marks unreliable (``model.json``
+            ``output.unreliable_classes``); the legend calls them "(unreliable)".
 
     Returns:
         A new (H, W, 3) uint8 RGB image; the inputs are not modified.
@@ -124,7 +127,7 @@ def render_overlay(
     if reasons:
         _excluded_label(out, "EXCLUDED: " + "; ".join(reasons), bottom + 4)
     if legend:
-        draw_legend(out)
+        draw_legend(out, unreliable)
     return out
 
 
@@ -203,40 +206,67 @@ def _draw_reflex(out: np.ndarray, values: Mapping[str, Any]) -> None:
         cv2.drawMarker(out, spot, MRD2_RGB, cv2.MARKER_DIAMOND, 13, 1)
 
 
-def draw_legend(image: np.ndarray) -> None:
-    """Draw the colour legend in a dark strip along the bottom edge of ``image`` (in place)."""
+#: A legend entry: its text, colour and OpenCV line thickness (0 for a filled box).
+LegendItem = tuple[str, tuple[int, int, int], int]
+
+
+def legend_items(unreliable: Collection[str] = ()) -> list[LegendItem]:
+    """The legend's entries; a class named in ``unreliable`` (the model's
+    ``output.unreliable_classes``) reads "caruncle (unreliable)"."""
+    items: list[LegendItem] = []
+    for label in Label:
+        if label:
+            name = label.name.lower()
+            text = f"{name} (unreliable)" if name in unreliable else name
+            items.append((text, LABEL_COLOURS_RGB[label], 0))
+    items += [
+        ("iris circle", IRIS_CIRCLE_RGB, 1),
+        ("MRD1", MRD1_RGB, _MRD1_THICKNESS[0]),
+        ("MRD2", MRD2_RGB, _MRD2_THICKNESS[0]),
+    ]
+    return items
+
+
+def _legend_rows(items: list[LegendItem], width: int) -> list[list[LegendItem]]:
+    """The entries split into rows that each fit ``width`` px (a row holds one at least)."""
+    rows: list[list[LegendItem]] = [[]]
+    x = _TEXT_MARGIN_PX
+    for item in items:
+        step = 14 + _text_width(item[0], _CAPTION_SCALE) + 12
+        if rows[-1] and x + step - 12 > width:
+            rows.append([])
+            x = _TEXT_MARGIN_PX
+        rows[-1].append(item)
+        x += step
+    return rows
+
+
+def draw_legend(image: np.ndarray, unreliable: Collection[str] = ()) -> None:
+    """Draw the colour legend in a dark strip along the bottom edge of ``image`` (in place):
+    one row of ``LEGEND_HEIGHT_PX``, two when the entries do not fit the width (a class the
+    model marks unreliable, named in ``unreliable``, makes its entry longer)."""
     import cv2
 
     height, width = image.shape[:2]
-    top = height - LEGEND_HEIGHT_PX
+    rows = _legend_rows(legend_items(unreliable), width)
+    top = height - LEGEND_HEIGHT_PX * len(rows)
     if top < 0:
         return
     strip = image[top:].astype(np.float32)
     image[top:] = np.clip(np.rint(0.3 * strip + 0.7 * np.float32(OUTLINE_RGB)), 0, 255).astype(
         np.uint8
     )
-    x = _TEXT_MARGIN_PX
-    mid = top + LEGEND_HEIGHT_PX // 2
-    # (text, colour, OpenCV thickness of its line; 0 for a filled box)
-    items: list[tuple[str, tuple[int, int, int], int]] = [
-        (label.name.lower(), LABEL_COLOURS_RGB[label], 0) for label in Label if label
-    ]
-    items += [
-        ("iris circle", IRIS_CIRCLE_RGB, 1),
-        ("MRD1", MRD1_RGB, _MRD1_THICKNESS[0]),
-        ("MRD2", MRD2_RGB, _MRD2_THICKNESS[0]),
-    ]
-    scale = _CAPTION_SCALE
-    for text, colour, thickness in items:
-        if thickness == 0:
-            cv2.rectangle(image, (x, mid - 5), (x + 10, mid + 5), colour, -1)
-        else:
-            cv2.line(image, (x, mid), (x + 10, mid), colour, thickness)
-        x += 14
-        _put_text(image, text, (x, mid + 5), scale)
-        x += _text_width(text, scale) + 12
-        if x >= width:
-            break
+    for number, row in enumerate(rows):
+        x = _TEXT_MARGIN_PX
+        mid = top + number * LEGEND_HEIGHT_PX + LEGEND_HEIGHT_PX // 2
+        for text, colour, thickness in row:
+            if thickness == 0:
+                cv2.rectangle(image, (x, mid - 5), (x + 10, mid + 5), colour, -1)
+            else:
+                cv2.line(image, (x, mid), (x + 10, mid), colour, thickness)
+            x += 14
+            _put_text(image, text, (x, mid + 5), _CAPTION_SCALE)
+            x += _text_width(text, _CAPTION_SCALE) + 12
 
 
 def _excluded_label(image: np.ndarray, text: str, top: int) -> None:

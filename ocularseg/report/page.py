@@ -64,6 +64,7 @@ from ocularseg.report.text_flow import (
     width_measure,
     wrap_text,
 )
+from ocularseg.report.unreliable import unreliable_line
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -117,6 +118,8 @@ class PageContext:
         exclusion_text: plain words per exclusion reason name (``core.records.PLAIN_WORDS``);
             names without an entry are shown with spaces for underscores.
         params: the summary thresholds used (for the indicator labels).
+        unreliable_classes: class name → why the model marks its mask unreliable
+            (``run.json`` ``unreliable_classes``); said in one line of the running text.
     """
 
     provenance: str
@@ -125,6 +128,7 @@ class PageContext:
     created_utc: str = ""
     exclusion_text: Mapping[str, str] = field(default_factory=lambda: PLAIN_WORDS)
     params: ReportParams = field(default_factory=ReportParams)
+    unreliable_classes: Mapping[str, str] = field(default_factory=dict)
 
 
 def write_input_report(
@@ -173,21 +177,8 @@ def write_input_report(
         first, Path(out_dir), label, measurements, summary, context, width_of, frames
     )
     region = _draw_faces(first, folder / FACES_PNG, region)
-    items = [
-        *lead,
-        *_exclusion_lines(summary, context),
-        *_message_lines(errors, warnings),
-        UNCERTAINTY_NOTE,
-    ]
-    pages = paginate(items, region, _CONTINUATION_REGION, width_of)
-    figures = [first]
-    for _ in pages[1:]:
-        figures.append(Figure(figsize=_PAGE_SIZE_IN, dpi=_PAGE_DPI))
-        _draw_continuation(figures[-1], label, width_of)
-    for number, (figure, lines) in enumerate(zip(figures, pages, strict=True), start=1):
-        _draw_page_text(
-            figure, lines, region if number == 1 else _CONTINUATION_REGION, number, len(pages)
-        )
+    items = _running_items(lead, summary, errors, warnings, context)
+    figures = _flow_text(first, label, items, region, width_of)
     _draw_footer(figures, context, width_of)
     paths = {"png": folder / REPORT_PNG, "pdf": folder / REPORT_PDF}
     _save_png(figures, paths["png"])
@@ -459,6 +450,44 @@ def _draw_page(
         axes = figure.add_axes((0.03 + number * 0.49, 0.08, 0.45, 0.43))
         _draw_eye(axes, out_dir, measurements, summary, side)
     return [*lead, note], _STILL_TEXT_REGION
+
+
+def _running_items(
+    lead: list[str],
+    summary: pd.DataFrame,
+    errors: pd.DataFrame,
+    warnings: pd.DataFrame | None,
+    context: PageContext,
+) -> list[str]:
+    """The running text's items, in order: what leads it, the classes the model marks
+    unreliable, the exclusions, every error and warning, and the uncertainty note."""
+    marked = unreliable_line(context.unreliable_classes)
+    return [
+        *lead,
+        *([marked] if marked else []),
+        *_exclusion_lines(summary, context),
+        *_message_lines(errors, warnings),
+        UNCERTAINTY_NOTE,
+    ]
+
+
+def _flow_text(
+    first: Figure, label: str, items: list[str], region: TextRegion, width_of: WidthOf
+) -> list[Figure]:
+    """The items drawn from ``region`` of the first page on, onto as many continuation
+    pages as they need; returns every page's figure."""
+    from matplotlib.figure import Figure
+
+    pages = paginate(items, region, _CONTINUATION_REGION, width_of)
+    figures = [first]
+    for _ in pages[1:]:
+        figures.append(Figure(figsize=_PAGE_SIZE_IN, dpi=_PAGE_DPI))
+        _draw_continuation(figures[-1], label, width_of)
+    for number, (figure, lines) in enumerate(zip(figures, pages, strict=True), start=1):
+        _draw_page_text(
+            figure, lines, region if number == 1 else _CONTINUATION_REGION, number, len(pages)
+        )
+    return figures
 
 
 def _draw_faces(figure: Figure, path: Path, region: TextRegion) -> TextRegion:

@@ -1,10 +1,11 @@
 """``report.xlsx``: the summary, measurements, errors and run provenance in one workbook.
 
 Sheets, in order
-    ``summary``       for people: a title, the disclaimer and the model's provenance line,
-                      then one row per input and eye (OD, OS, and OD − OS for the
-                      differences and asymmetry indicators) with the measures' names and
-                      units in one header row ("MRD1 (mm) median", …), indicators in words
+    ``summary``       for people: a title, the disclaimer, the model's provenance line and
+                      the classes it marks unreliable (when it marks any), then one row
+                      per input and eye (OD, OS, and OD − OS for the differences and
+                      asymmetry indicators) with the measures' names and units in one
+                      header row ("MRD1 (mm) median", …), indicators in words
                       (yes / no / not assessable; "yes" shaded) and why frames were
                       excluded, in words. Below the table, each video's chart of MRD1 and
                       visible iris fraction over time (the picture of its report page).
@@ -13,9 +14,11 @@ Sheets, in order
                       it, after one empty row, the disclaimer (read the data rows with
                       ``nrows=`` or use ``summary.csv`` when processing by program).
                       "yes" indicator cells are shaded; indicator headers carry a comment
-                      with the threshold.
+                      with the threshold; the columns of a ratio built on a class the
+                      model marks unreliable (``run.json`` ``unreliable_classes``) carry
+                      "model marks caruncle unreliable: …".
     ``measurements``  one row per eye per analysed frame; ``overlay`` cells link to the
-                      PNG (relative to the workbook's folder).
+                      PNG (relative to the workbook's folder); the same ratio comments.
     ``errors``        one row per recorded error; header only when there were none.
     ``run``           ``key`` / ``value`` rows: nested dicts flattened with dotted keys
                       (``config.measure.iris_diameter_mm``), lists written as JSON text.
@@ -44,6 +47,7 @@ from ocularseg.core.records import PLAIN_WORDS, reason_counts_text
 from ocularseg.core.text import number_text
 from ocularseg.report.summary import DISCLAIMER, INDICATOR_COLUMNS, YES, ReportParams
 from ocularseg.report.tables import cell_text, errors_frame, write_atomic
+from ocularseg.report.unreliable import column_notes, run_marks, unreliable_line
 
 if TYPE_CHECKING:
     from openpyxl.workbook.workbook import Workbook
@@ -126,12 +130,19 @@ def _workbook(
     readable = workbook.active
     readable.title = "summary"
     _write_readable_summary(readable, summary_df, run_info, params, charts, exclusion_text)
+    marks = run_marks(run_info)
     summary_sheet = workbook.create_sheet("summary_data")
-    _write_table(summary_sheet, summary_df, comments=_indicator_comments(params))
+    comments = {**_indicator_comments(params), **column_notes(marks, map(str, summary_df))}
+    _write_table(summary_sheet, summary_df, comments=comments)
     note_row = summary_sheet.max_row + 2
     note = summary_sheet.cell(row=note_row, column=1, value=DISCLAIMER)
     note.font = _font(bold=True, italic=True)
-    _write_table(workbook.create_sheet("measurements"), measurements_df, link_column="overlay")
+    _write_table(
+        workbook.create_sheet("measurements"),
+        measurements_df,
+        comments=column_notes(marks, map(str, measurements_df)),
+        link_column="overlay",
+    )
     _write_table(workbook.create_sheet("errors"), errors_df)
     run_df = pd.DataFrame(flatten_run_info(run_info), columns=["key", "value"])
     _write_table(workbook.create_sheet("run"), run_df)
@@ -187,6 +198,9 @@ def _write_readable_summary(
     provenance = run_info.get("model_provenance")
     if provenance:
         _set_value(sheet.cell(row=3, column=1), str(provenance))
+    marked = unreliable_line(run_marks(run_info))
+    if marked:
+        _set_value(sheet.cell(row=4, column=1), marked)
     header_row = 5
     fill = PatternFill("solid", start_color=_INDICATOR_FILL_RGB, end_color=_INDICATOR_FILL_RGB)
     widths = []

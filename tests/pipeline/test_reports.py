@@ -141,3 +141,36 @@ def test_the_sample_video_warns_of_no_second_face(tmp_path, repo_root, tiny_mode
     assert (out / "warnings.csv").is_file(), result.output
     assert not [w for w in read_csv(out / "warnings.csv") if "face" in w["warning"]]
     assert not list(out.glob("inputs/*/faces.png"))
+
+
+@pytest.mark.slow
+def test_classes_the_model_marks_unreliable_are_named_on_every_report(
+    tmp_path, face_inputs, eye_prior_model_dir
+) -> None:
+    import json
+    import shutil
+
+    from tests.conftest import edit_model_json
+    from tests.pdf_text import comparable, pdf_text
+
+    marks = {"caruncle": "phantom Dice low, drawn at both corners", "pupil": "blobs on real eyes"}
+    model = tmp_path / "marked"
+    shutil.copytree(eye_prior_model_dir, model)
+    edit_model_json(model, output__unreliable_classes=marks)
+    out = tmp_path / "out"
+    result = run_analyze(face_inputs["png"], "--out", out, "--model", model)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "run.json").read_text())["unreliable_classes"] == marks
+    text = comparable(pdf_text(_input_folder(out, "face") / "report.pdf"))
+    assert comparable("Unreliable in this model (do not trust their outlines or ratios)") in text
+    assert comparable("pupil: blobs on real eyes (pupil_iris_ratio rests on it)") in text
+    rows = read_csv(out / "measurements.csv")
+    assert "pupil_iris_ratio" in rows[0] and "caruncle_opening_ratio" in rows[0]
+    # The legend's longer entries take a second row of the strip.
+    overlay = read_image_rgb(out / rows[0]["overlay"])
+    upper_row = overlay[-36:-18].reshape(-1, 3)
+    assert (upper_row == np.array([204, 121, 167])).all(axis=1).any()  # caruncle swatch
+    sheet = openpyxl.load_workbook(out / "report.xlsx")["measurements"]
+    header = [c.value for c in sheet[1]]
+    comment = sheet.cell(row=1, column=header.index("caruncle_opening_ratio") + 1).comment
+    assert comment is not None and "model marks caruncle unreliable" in comment.text

@@ -21,6 +21,7 @@ from ocularseg.report.overlay import (
     OUTLINE_RGB,
     contact_sheet,
     contact_sheet_pages,
+    legend_items,
     render_overlay,
     write_png,
 )
@@ -160,6 +161,26 @@ def test_legend_strip_along_the_bottom() -> None:
     for label in (Label.SCLERA, Label.IRIS, Label.PUPIL, Label.CARUNCLE):
         assert LABEL_COLOURS_RGB[label] in colours
     assert IRIS_CIRCLE_RGB in colours and MRD1_RGB in colours
+
+
+def test_legend_names_the_classes_the_model_marks_unreliable() -> None:
+    texts = [text for text, _, _ in legend_items(("caruncle", "pupil"))]
+    assert texts[:4] == ["sclera", "iris", "pupil (unreliable)", "caruncle (unreliable)"]
+    assert [text for text, _, _ in legend_items()][:4] == ["sclera", "iris", "pupil", "caruncle"]
+
+
+def test_a_marked_legend_takes_two_rows_and_keeps_every_entry() -> None:
+    crop, labels, values = _scene()
+    plain = render_overlay(crop, labels, values, "right")
+    marked = render_overlay(crop, labels, values, "right", unreliable=("caruncle", "pupil"))
+    two_rows = H - 2 * LEGEND_HEIGHT_PX
+    assert np.array_equal(plain[: two_rows - 1], marked[: two_rows - 1])
+    assert not np.array_equal(plain[two_rows:], marked[two_rows:])
+    # The longer entries push the line entries onto a second row; none is cut off.
+    second_row = {tuple(px) for px in marked[H - LEGEND_HEIGHT_PX :].reshape(-1, 3)}
+    assert MRD1_RGB in second_row and MRD2_RGB in second_row
+    first_row = {tuple(px) for px in marked[two_rows : H - LEGEND_HEIGHT_PX].reshape(-1, 3)}
+    assert LABEL_COLOURS_RGB[Label.CARUNCLE] in first_row
 
 
 def test_contact_sheet_pages_keep_tiles_at_full_width() -> None:

@@ -219,3 +219,35 @@ def test_readable_summary_sheet(tables, tmp_path) -> None:
     assert rows[0]["Frames excluded, why"] == "a blink (1)"
     assert rows[5]["Asymmetry ≥ 1 mm"] == "yes"
     assert len(sheet._images) == 1  # the chart under the table
+
+
+def test_ratios_on_classes_the_model_marks_unreliable_are_labelled(tables, tmp_path) -> None:
+    df, summary, errors = tables
+    marks = {"caruncle": "phantom Dice low", "pupil": "often off-centre"}
+    info = {**RUN_INFO, "unreliable_classes": marks}
+    book = openpyxl.load_workbook(write_xlsx(tmp_path / "r.xlsx", summary, df, errors, info))
+    for sheet_name, column in (
+        ("summary_data", "caruncle_opening_ratio_median"),
+        ("summary_data", "pupil_iris_ratio_q25"),
+        ("measurements", "caruncle_opening_ratio"),
+        ("measurements", "pupil_iris_ratio"),
+    ):
+        sheet = book[sheet_name]
+        comment = sheet.cell(row=1, column=_header(sheet).index(column) + 1).comment
+        name = column.split("_")[0]
+        assert comment is not None, (sheet_name, column)
+        assert comment.text == f"model marks {name} unreliable: {marks[name]}"
+    lead = "Unreliable in this model (do not trust their outlines or ratios): "
+    assert book["summary"]["A4"].value.startswith(lead)
+    assert "caruncle: phantom Dice low (caruncle_opening_ratio rests on it)" in (
+        book["summary"]["A4"].value
+    )
+    # Column names stay as downstream scripts know them.
+    assert "pupil_iris_ratio" in _header(book["measurements"])
+
+
+def test_no_ratio_comment_when_the_model_marks_nothing(workbook) -> None:
+    sheet = workbook["measurements"]
+    column = _header(sheet).index("pupil_iris_ratio") + 1
+    assert sheet.cell(row=1, column=column).comment is None
+    assert workbook["summary"]["A4"].value is None

@@ -66,6 +66,7 @@ def _model_lines(spec: ModelSpec) -> list[str]:
         f"- Input: {shape.width}×{shape.height} {shape.channel_order}, scaled by 1/255 then "
         f"normalised with mean {mean} and std {std}",
         *_prior_lines(shape.prior),
+        *_unreliable_lines(spec.output.unreliable_classes),
         f"- Parity PyTorch vs ONNX Runtime: max |Δlogit| {max_diff:.2e}, "
         f"argmax agreement {100 * agreement:.3f} %",
         f"- Code: ocularseg {spec.ocularseg_version}, commit {spec.git_commit}",
@@ -83,6 +84,15 @@ def _prior_lines(prior: PriorSpec | None) -> list[str]:
         "36–41 or 42–47) in crop px and exp(−d² / (2 (σ·w)²)) at distance d outside it, "
         f"σ = {prior.sigma_frac} and w = the corner-to-corner distance. Crops without "
         f"landmarks (eye photographs, imported data sets) get the average eye: {template}."
+    ]
+
+
+def _unreliable_lines(marks: dict[str, str]) -> list[str]:
+    """One card line per class the model marks unreliable (model.json says why)."""
+    return [
+        f"- **{name.capitalize()} marked unreliable** (model.json `output.unreliable_classes`; "
+        f"the overlays' legend and every report say so): {reason}"
+        for name, reason in marks.items()
     ]
 
 
@@ -165,6 +175,7 @@ def _quantized_lines(spec: ModelSpec, q: QuantizationSection) -> list[str]:
         f"- Calibration: {q.calibration_images} crops of `{q.calibration_data}` "
         f"(non-test rows, seed {q.calibration_seed}), ONNX Runtime {q.onnxruntime_version}",
         f"- ONNX sha256 `{spec.sha256}` ({(spec.onnx_size_bytes or 0) / 1e6:.1f} MB)",
+        *_unreliable_lines(spec.output.unreliable_classes),
         f"- Agreement with the float model on {agreement.images} other crops: "
         f"{100 * agreement.mean:.2f} % of pixels get the same class (worst crop "
         f"{100 * agreement.min:.2f} %)",

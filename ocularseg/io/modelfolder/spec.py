@@ -10,6 +10,8 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ocularseg.core.labels import LABEL_NAMES
+
 
 class PriorSpec(BaseModel):
     """How the landmark-prior channel is built (``ocularseg.core.eye_prior``).
@@ -76,8 +78,25 @@ class OutputSpec(BaseModel):
     Channels ``0 … len(labels) − 1`` are always the class logits (arg-max → label map).
     ``amodal_iris_disc_channel``: a further channel whose logit is > 0 (sigmoid > 0.5)
     inside the whole iris disc, including the part the lids cover.
+    ``unreliable_classes``: class name (a ``labels`` key other than background) → one line
+    saying why this model's mask of that class is not to be trusted; the overlays' legend,
+    the report page, the workbook and ``run.json`` carry it. Files without it mark nothing.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     amodal_iris_disc_channel: int | None = Field(None, ge=0)
+    unreliable_classes: dict[str, str] = Field(
+        default_factory=dict, description="class name -> why its mask is not to be trusted"
+    )
+
+    @field_validator("unreliable_classes")
+    @classmethod
+    def _known_classes(cls, value: dict[str, str]) -> dict[str, str]:
+        names = sorted(set(LABEL_NAMES) - {"background"})
+        for name, reason in value.items():
+            if name not in names:
+                raise ValueError(f"{name!r} is not a class name (one of {names})")
+            if not reason.strip() or "\n" in reason:
+                raise ValueError(f"the reason for {name!r} must be one non-empty line")
+        return value
