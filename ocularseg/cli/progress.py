@@ -105,7 +105,7 @@ class RunProgress:
         as unknown."""
         total = expected if expected and expected >= done else None
         if self._bar is not None:
-            shown = self._bar.tasks[-1].total
+            (shown,) = [t.total for t in self._bar.tasks if t.id == self._frames]
             if total is None and shown is not None:
                 self._restart_second_row("frames", total=None, completed=done)
             self._bar.update(self._frames, completed=done, total=total)
