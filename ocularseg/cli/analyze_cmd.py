@@ -105,6 +105,7 @@ def analyze(
                 scheduler=scheduler,
                 on_progress=progress.input_done,
                 on_frame=progress.frame_done,
+                on_phase=progress.phase,
             )
         except RunStoppedError as exc:
             progress.close()

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 #: One input's outcome: returns its result or raises.
 Outcome = Callable[[], InputResult]
-#: Called by a serial run after each analysed frame: (frames done, frames expected or None).
+#: Called by a serial run after each frame looked at: (frames done, frames expected or None).
 FrameCallback = Callable[[int, int | None], None]
 
 

@@ -27,6 +27,7 @@ from ocularseg.core.errors import DetectionError
 from ocularseg.io.images import read_image_rgb
 from ocularseg.io.video import DecodeReport, iter_frames, probe_video
 from ocularseg.pipeline.config import AnalyzeConfig
+from ocularseg.pipeline.executors import FrameCallback
 from ocularseg.pipeline.inputs import InputItem
 from ocularseg.report.faces import faces_thumbnail
 from ocularseg.stages.crop import crop_eye
@@ -89,12 +90,27 @@ class FrameStats:
 class _Looker:
     """Finds the face in successive frames of one input, remembering the last face's size."""
 
-    def __init__(self, detector: FaceDetector, config: AnalyzeConfig, stats: FrameStats) -> None:
+    def __init__(
+        self,
+        detector: FaceDetector,
+        config: AnalyzeConfig,
+        stats: FrameStats,
+        on_frame: FrameCallback | None = None,
+    ) -> None:
         self.detector, self.config, self.stats = detector, config, stats
+        self.on_frame = on_frame
         self.face_width_px: float | None = None
 
     def look(self, frame: Frame) -> AnalysedFrame | None:
-        """Detect, score and crop ``frame``; None (counted) when it shows no face."""
+        """Detect, score and crop ``frame``; None (counted) when it shows no face.
+        Progress is reported once the frame is counted, face or not."""
+        try:
+            return self._look(frame)
+        finally:
+            if self.on_frame is not None:
+                self.on_frame(self.stats.decoded, self.stats.expected)
+
+    def _look(self, frame: Frame) -> AnalysedFrame | None:
         stats = self.stats
         stats.decoded += 1
         try:
@@ -120,16 +136,22 @@ class _Looker:
 
 
 def analysed_frames(
-    item: InputItem, detector: FaceDetector, config: AnalyzeConfig, stats: FrameStats
+    item: InputItem,
+    detector: FaceDetector,
+    config: AnalyzeConfig,
+    stats: FrameStats,
+    on_frame: FrameCallback | None = None,
 ) -> Iterator[AnalysedFrame]:
-    """Frames of ``item`` to analyse, in time order.
+    """Frames of ``item`` to analyse, in time order; ``on_frame`` after each frame looked
+    at (on the thread that decodes, as it decodes: key-frame mode looks at every candidate
+    before it yields the first key frame).
 
     Raises:
         InputError: the file cannot be decoded.
         DetectionError: no face in any frame looked at.
     """
     max_pixels = round(config.max_image_megapixels * 1e6)
-    looker = _Looker(detector, config, stats)
+    looker = _Looker(detector, config, stats, on_frame)
     if item.kind == "unsupported":
         read_image_rgb(item.path)  # raises the format's own message
     if item.kind == "image":
@@ -146,11 +168,15 @@ def analysed_frames(
     limit = info.frame_count
     if config.max_seconds is not None:
         limit = min(limit, max(1, int(config.max_seconds * info.fps)))
+    # A header without a frame count reads as 1 frame (``probe_video``): no total then.
+    counted = info.frame_count > 1
     if config.fps:
-        stats.expected = max(1, math.ceil(limit / info.fps * config.fps))
+        if counted:
+            stats.expected = max(1, math.ceil(limit / info.fps * config.fps))
         yield from _timeseries(item, looker, config, stats, max_pixels)
         return
-    stats.expected = min(limit, config.max_candidates)
+    if counted:
+        stats.expected = min(limit, config.max_candidates)
     yield from _keyframes(item, limit, looker, config, stats, max_pixels)
 
 

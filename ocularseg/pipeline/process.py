@@ -19,7 +19,7 @@ import threading
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,6 +40,7 @@ from ocularseg.core.text import printable
 from ocularseg.io.background import BackgroundWriter
 from ocularseg.io.images import decode_png, encode_png, write_image_atomic
 from ocularseg.pipeline.config import AnalyzeConfig
+from ocularseg.pipeline.executors import FrameCallback
 from ocularseg.pipeline.frames import AnalysedFrame, FrameStats, analysed_frames
 from ocularseg.pipeline.inputs import InputItem
 from ocularseg.pipeline.overlap import prefetched
@@ -142,13 +143,13 @@ def process_input(
     config: AnalyzeConfig,
     out_dir: Path,
     resume_key: str,
-    on_frame: Callable[[int, int | None], None] | None = None,
+    on_frame: FrameCallback | None = None,
 ) -> InputResult:
     """Analyse one input; never raises for a problem with the input itself.
 
     Problems with the input (unreadable, no face, eyes never usable) become error rows; the
     rows of frames that did work are kept. ``on_frame(frames looked at, frames expected or
-    None)`` is called after each frame is looked at (progress).
+    None)`` is called after each frame is looked at (progress; from the decoding thread).
     """
     began = time.perf_counter()
     result = InputResult(label=item.label, key=item.key, resume_key=resume_key)
@@ -205,7 +206,7 @@ def _collect_eyes(
     folder: Path,
     timer: _Timer,
     stats: FrameStats,
-    on_frame: Callable[[int, int | None], None] | None,
+    on_frame: FrameCallback | None,
     result: InputResult,
 ) -> list[_Eye]:
     """Every analysed eye of ``item``; a problem with the input is an error in ``result``.
@@ -217,8 +218,8 @@ def _collect_eyes(
     with BackgroundWriter() as writer, ThreadPoolExecutor(1, "ocularseg-measure") as measurer:
         pending: Future[list[_Eye]] | None = None
         try:
-            frames = prefetched(analysed_frames(item, detector, config, stats), depth=8)
-            timed = _timed(frames, timer, stats, on_frame)
+            frames = prefetched(analysed_frames(item, detector, config, stats, on_frame), depth=8)
+            timed = _timed(frames, timer)
             for batch in _batches(timed, max(1, config.batch_size // 2)):
                 segmented = _segment_batch(batch, segmenter, config, timer)
                 if pending is not None:
@@ -233,20 +234,12 @@ def _collect_eyes(
     return eyes
 
 
-def _timed(
-    frames: Iterator[AnalysedFrame],
-    timer: _Timer,
-    stats: FrameStats,
-    on_frame: Callable[[int, int | None], None] | None,
-) -> Iterator[AnalysedFrame]:
-    """``frames``, with the time spent producing them added to ``frames_and_face`` and
-    progress reported after each."""
+def _timed(frames: Iterator[AnalysedFrame], timer: _Timer) -> Iterator[AnalysedFrame]:
+    """``frames``, with the time spent waiting for them added to ``frames_and_face``."""
     while True:
         t0 = time.perf_counter()
         frame = next(frames, None)
         timer.add("frames_and_face", t0)
-        if on_frame is not None:
-            on_frame(stats.decoded, stats.expected)
         if frame is None:
             return
         yield frame

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,19 @@ log = logging.getLogger(__name__)
 #: Called after each input: (done count, total, result).
 ProgressCallback = Callable[[int, int, InputResult], None]
 
+
+class RunPhase(StrEnum):
+    """The phases a run announces to its ``on_phase`` callback."""
+
+    #: (0, inputs) once the inputs are found and the model is loaded.
+    ANALYSING = "analysing"
+    #: (pages drawn, pages to draw), from (0, N), as the one-page reports are drawn.
+    DRAWING_REPORTS = "drawing reports"
+
+
+#: Called as a run moves on: (phase, steps done, steps in the phase).
+PhaseCallback = Callable[[RunPhase, int, int], None]
+
 #: Report files of a run, written as one set (see ``report.report_set``); run.json last.
 REPORT_FILES: tuple[str, ...] = (
     "measurements.csv",
@@ -72,6 +86,7 @@ class AnalysisResult:
     run_info: dict[str, Any] = field(default_factory=dict)
     report_params: ReportParams = field(default_factory=ReportParams)
     pages: bool = True
+    clock: RunClock = field(default_factory=lambda: RunClock())
 
     @property
     def failed(self) -> list[InputResult]:
@@ -118,6 +133,47 @@ class AnalysisResult:
             for s in self.skipped_files
         ]
         return [w for r in self.inputs for w in r.warnings] + skipped
+
+
+@dataclass
+class RunClock:
+    """Wall-clock seconds of one run (``time.perf_counter``), from the start of
+    :func:`run_analysis` to the report set written; ``run.json`` gets ``elapsed_s`` and
+    ``phases_s``.
+
+    Attributes:
+        started_s: when the run started.
+        setup_s: finding the inputs, locking the output folder, loading the model.
+        analysis_s: analysing the inputs (resumed ones are only read).
+        reports_s: the rest: the run's record, drawing the pages, writing the report
+            set up to ``run.json``.
+    """
+
+    started_s: float = field(default_factory=time.perf_counter)
+    setup_s: float = 0.0
+    analysis_s: float = 0.0
+    reports_s: float = 0.0
+
+    def elapsed_s(self) -> float:
+        """Seconds since the run started."""
+        return time.perf_counter() - self.started_s
+
+    def phases_s(self) -> dict[str, float]:
+        """The phases' seconds by name, rounded as ``run.json`` shows them."""
+        return {
+            "setup": round(self.setup_s, 3),
+            "analysis": round(self.analysis_s, 3),
+            "reports": round(self.reports_s, 3),
+        }
+
+
+@dataclass(frozen=True)
+class RunCallbacks:
+    """What a caller is told as a run goes on (each optional)."""
+
+    on_progress: ProgressCallback | None = None
+    on_frame: FrameCallback | None = None
+    on_phase: PhaseCallback | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +266,7 @@ def run_analysis(
     scheduler: str | None = None,
     on_progress: ProgressCallback | None = None,
     on_frame: FrameCallback | None = None,
+    on_phase: PhaseCallback | None = None,
 ) -> AnalysisResult:
     """Analyse every input and write the reports into ``out_dir``.
 
@@ -217,7 +274,9 @@ def run_analysis(
         executor: ``"local"`` (this machine: ``jobs`` processes, 1 = this process) or
             ``"dask"`` (the Dask cluster at ``scheduler``, ``tcp://HOST:PORT``).
         on_progress: called after each input (done, total, result).
-        on_frame: called after each frame of a serial run (frames done, expected).
+        on_frame: called after each frame of a serial run (frames done, expected), from
+            the decoding thread.
+        on_phase: called as the run moves on (``RunPhase``, done, total).
 
     Raises:
         ConfigError / ModelError: the run cannot start (nothing is analysed), including
@@ -225,6 +284,7 @@ def run_analysis(
         RunStoppedError: outputs stopped being writable part-way (a full disk); inputs
             finished before are saved for ``--resume``.
     """
+    clock = RunClock()
     config = config or AnalyzeConfig()
     check_finite(config, "options")
     out = Path(out_dir)
@@ -240,8 +300,8 @@ def run_analysis(
             config,
             resume,
             _Where(executor, jobs, scheduler),
-            on_progress,
-            on_frame,
+            RunCallbacks(on_progress, on_frame, on_phase),
+            clock,
         )
 
 
@@ -261,37 +321,40 @@ def _run_locked(
     config: AnalyzeConfig,
     resume: bool,
     where: _Where,
-    on_progress: ProgressCallback | None,
-    on_frame: FrameCallback | None,
+    calls: RunCallbacks,
+    clock: RunClock,
 ) -> AnalysisResult:
     model_dir = resolve_model_dir(config)
-    started = time.perf_counter()
     segmenter = _load_segmenter(model_dir, config)
     result = AnalysisResult(
-        out_dir=out, skipped_files=skipped, report_params=config.report, pages=config.pages
+        out_dir=out,
+        skipped_files=skipped,
+        report_params=config.report,
+        pages=config.pages,
+        clock=clock,
     )
-    todo = _reuse_saved(items, out, config, segmenter.spec.sha256, resume, result, on_progress)
+    clock.setup_s = clock.elapsed_s()
+    if calls.on_phase:
+        calls.on_phase(RunPhase.ANALYSING, 0, len(items))
+    todo = _reuse_saved(items, out, config, segmenter.spec.sha256, resume, result, calls)
     stop: ReportError | None = None
     if todo:
-        stop = _analyse(
-            todo, len(items), where, segmenter, model_dir, config, result, on_progress, on_frame
-        )
+        stop = _analyse(todo, len(items), where, segmenter, model_dir, config, result, calls)
     order = {item.label: i for i, item in enumerate(items)}
     result.inputs.sort(key=lambda r: order.get(r.label, len(order)))
-    result.run_info = _run_info(
-        config, model_dir, segmenter, result, elapsed_s=time.perf_counter() - started
-    )
+    clock.analysis_s = clock.elapsed_s() - clock.setup_s
+    result.run_info = _run_info(config, model_dir, segmenter, result)
     result.run_info["executor"] = where.executor
     if stop is not None:
         result.run_info["stopped"] = str(stop)
         with contextlib.suppress(ReportError):
-            write_reports(result)
+            write_reports(result, on_phase=calls.on_phase)
         raise RunStoppedError(
             f"{stop}; the run stopped after {len(result.inputs)} of {len(items)} input(s) "
             "(each finished input is saved: free some space and rerun with --resume)",
             result,
         )
-    write_reports(result)
+    write_reports(result, on_phase=calls.on_phase)
     return result
 
 
@@ -318,7 +381,7 @@ def _reuse_saved(
     model_sha: str,
     resume: bool,
     result: AnalysisResult,
-    on_progress: ProgressCallback | None,
+    calls: RunCallbacks,
 ) -> list[Job]:
     """Put every reusable saved result into ``result``; return the inputs still to do."""
     config_hash = config.content_hash()
@@ -331,8 +394,8 @@ def _reuse_saved(
         if saved is not None and saved.resume_key == resume_key:
             result.inputs.append(saved)
             result.resumed.append(item.label)
-            if on_progress:
-                on_progress(len(result.inputs), len(items), saved)
+            if calls.on_progress:
+                calls.on_progress(len(result.inputs), len(items), saved)
             continue
         todo.append(Job(item, resume_key))
     return todo
@@ -346,8 +409,7 @@ def _analyse(
     model_dir: Path,
     config: AnalyzeConfig,
     result: AnalysisResult,
-    on_progress: ProgressCallback | None,
-    on_frame: FrameCallback | None,
+    calls: RunCallbacks,
 ) -> ReportError | None:
     """Run ``todo`` on the chosen executor, collecting into ``result``; returns the
     output error that stopped the run, if one did."""
@@ -359,7 +421,7 @@ def _analyse(
         model_dir=model_dir,
         config=config,
         out_dir=result.out_dir,
-        on_frame=on_frame,
+        on_frame=calls.on_frame,
     )
     with runner:
         try:
@@ -370,8 +432,8 @@ def _analyse(
                     runner.stop()
                     return exc
                 result.inputs.append(done)
-                if on_progress:
-                    on_progress(len(result.inputs), total, done)
+                if calls.on_progress:
+                    calls.on_progress(len(result.inputs), total, done)
         except BaseException:
             # Ctrl-C: leaving the block would wait for every queued input to finish.
             runner.stop()
@@ -407,7 +469,9 @@ def _safe_process(call: Callable[[], InputResult], item: InputItem) -> InputResu
     return failed
 
 
-def _run_info(config, model_dir, segmenter, result: AnalysisResult, *, elapsed_s: float):
+def _run_info(config, model_dir, segmenter, result: AnalysisResult):
+    """``run.json`` without ``elapsed_s``, ``phases_s`` and ``report_files`` (added as the
+    report set is written)."""
     import onnxruntime
 
     timings: dict[str, float] = {}
@@ -449,92 +513,104 @@ def _run_info(config, model_dir, segmenter, result: AnalysisResult, *, elapsed_s
         "frames_analysed": frames,
         "frames_no_face": sum(r.frames.get("no_face", 0) for r in result.inputs),
         "timings_s": timings,
-        "elapsed_s": round(elapsed_s, 3),
         "iris_diameter_mm": config.measure.iris_diameter_mm,
     }
 
 
-def write_reports(result: AnalysisResult) -> None:
+def write_reports(result: AnalysisResult, *, on_phase: PhaseCallback | None = None) -> None:
     """The report files of ``REPORT_FILES`` and ``run.json``, written as one set, and per
     input ``report.png`` / ``report.pdf`` (the one-page report) and its chart.
 
     Either all the set's files come from this run or the previous run's set is left as it
     was (see ``report.report_set``); ``skipped_files.txt`` (``PATH<TAB>REASON`` lines) only
-    when something was skipped.
+    when something was skipped. ``run.json``'s ``elapsed_s`` runs from the start of the
+    run (``result.clock``) to the moment it is written, after every other file.
 
     Raises:
         ReportError: the set could not be written (the reason and folder are named).
     """
+    from ocularseg.pipeline.pages import RunTables, remove_pages, write_pages
     from ocularseg.report.report_set import write_report_set
     from ocularseg.report.summary import mark_used, summarise
-    from ocularseg.report.tables import (
-        errors_frame,
-        measurements_frame,
-        warnings_frame,
-        write_csv,
-    )
-    from ocularseg.report.xlsx import write_xlsx
+    from ocularseg.report.tables import errors_frame, measurements_frame, warnings_frame
     from ocularseg.stages.measure import MEASUREMENT_COLUMNS
 
+    clock = result.clock
     params = result.report_params
     measurements = mark_used(measurements_frame(result.rows, MEASUREMENT_COLUMNS), params)
     summary = summarise(
         measurements, params, frame_counts={r.label: r.frame_counts() for r in result.inputs}
     )
-    errors = errors_frame(result.errors)
-    warnings = warnings_frame(result.warnings)
-    if result.pages:
-        charts = _write_input_pages(result, measurements, summary, errors, warnings)
-    else:
-        charts = {}
-        _remove_input_pages(result)
-    writers: dict[str, Callable[[Path], None]] = {
-        "measurements.csv": lambda p: write_csv(p, measurements),
-        "summary.csv": lambda p: write_csv(p, summary),
-        "errors.csv": lambda p: write_csv(p, errors),
-        "warnings.csv": lambda p: write_csv(p, warnings),
-    }
-    if result.skipped_files:
-        text = "".join(f"{s.line()}\n" for s in result.skipped_files)
-        writers["skipped_files.txt"] = lambda p: p.write_text(text, encoding="utf-8")
-    writers["report.xlsx"] = lambda p: write_xlsx(
-        p,
-        summary,
-        measurements,
-        errors,
-        result.run_info,
-        extra_sheets={"warnings": warnings},
-        charts=charts,
-        params=params,
+    tables = RunTables(
+        measurements, summary, errors_frame(result.errors), warnings_frame(result.warnings)
     )
+    charts: dict[str, Path] = {}
+    if result.pages:
+        charts = write_pages(
+            result.out_dir,
+            result.inputs,
+            tables,
+            _page_context(result),
+            resumed=set(result.resumed),
+            on_page=_pages_callback(on_phase),
+        )
+    else:
+        remove_pages(result.out_dir, result.inputs)
+    writers = _set_writers(result, tables, charts)
 
     def write_run_json(path: Path, hashes: dict[str, str]) -> None:
+        elapsed_s = clock.elapsed_s()
+        clock.reports_s = elapsed_s - clock.setup_s - clock.analysis_s
+        result.run_info["elapsed_s"] = round(elapsed_s, 3)
+        result.run_info["phases_s"] = clock.phases_s()
         result.run_info["report_files"] = hashes
         write_json_atomic(path, result.run_info)
 
     write_report_set(result.out_dir, writers, RUN_JSON, write_run_json, previous=REPORT_FILES)
 
 
-def _remove_input_pages(result: AnalysisResult) -> None:
-    """Without pages, an earlier run's pages would describe other numbers: remove them."""
-    from ocularseg.report.page import CHART_PNG, REPORT_PDF, REPORT_PNG
+def _set_writers(result: AnalysisResult, tables, charts: dict[str, Path]):
+    """The writers of the report set's files (``REPORT_FILES``), by file name."""
+    from ocularseg.report.tables import write_csv
+    from ocularseg.report.xlsx import write_xlsx
 
-    for done in result.inputs:
-        for name in (REPORT_PNG, REPORT_PDF, CHART_PNG):
-            with contextlib.suppress(FileNotFoundError):
-                (result.out_dir / "inputs" / done.key / name).unlink()
+    params = result.report_params
+    writers: dict[str, Callable[[Path], None]] = {
+        "measurements.csv": lambda p: write_csv(p, tables.measurements),
+        "summary.csv": lambda p: write_csv(p, tables.summary),
+        "errors.csv": lambda p: write_csv(p, tables.errors),
+        "warnings.csv": lambda p: write_csv(p, tables.warnings),
+    }
+    if result.skipped_files:
+        text = "".join(f"{s.line()}\n" for s in result.skipped_files)
+        writers["skipped_files.txt"] = lambda p: p.write_text(text, encoding="utf-8")
+    writers["report.xlsx"] = lambda p: write_xlsx(
+        p,
+        tables.summary,
+        tables.measurements,
+        tables.errors,
+        result.run_info,
+        extra_sheets={"warnings": tables.warnings},
+        charts=charts,
+        params=params,
+    )
+    return writers
 
 
-def _write_input_pages(
-    result: AnalysisResult, measurements, summary, errors, warnings
-) -> dict[str, Path]:
-    """The one-page report of every input with rows or errors; returns its chart PNGs."""
-    from ocularseg.report.page import PageContext, input_frames, input_rows, write_input_report
+def _pages_callback(on_phase: PhaseCallback | None) -> Callable[[int, int], None] | None:
+    if on_phase is None:
+        return None
+    return lambda done, total: on_phase(RunPhase.DRAWING_REPORTS, done, total)
+
+
+def _page_context(result: AnalysisResult):
+    """The run-wide facts every page prints, from ``result.run_info``."""
+    from ocularseg.report.page import PageContext
     from ocularseg.report.unreliable import run_marks
 
     info = result.run_info or {}
     model = info.get("model") or {}
-    context = PageContext(
+    return PageContext(
         provenance=str(info.get("model_provenance") or ""),
         unreliable_classes=run_marks(info),
         version=str(info.get("ocularseg_version") or __version__),
@@ -542,23 +618,3 @@ def _write_input_pages(
         created_utc=str(info.get("created_utc") or ""),
         params=result.report_params,
     )
-    charts: dict[str, Path] = {}
-    for done in result.inputs:
-        rows, eyes, problems = input_frames(measurements, summary, errors, done.label)
-        if not len(rows):
-            continue
-        folder = result.out_dir / "inputs" / done.key
-        notes = input_rows(warnings, done.label)
-        paths = write_input_report(
-            folder,
-            result.out_dir,
-            rows,
-            eyes,
-            problems,
-            context,
-            frames=done.frame_counts(),
-            warnings=notes,
-        )
-        if "chart" in paths:
-            charts[done.label] = paths["chart"]
-    return charts
