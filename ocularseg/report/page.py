@@ -680,14 +680,12 @@ def _table_rows(
         ),
         (
             "MRD1 95 % interval (mm)",
-            _interval(right, "mrd1_mm"),
-            _interval(left, "mrd1_mm"),
+            *(_interval(eye, "mrd1_mm") for eye in (right, left)),
             _interval(both, "mrd1_mm_right_minus_left"),
         ),
         (
             "mm per image pixel",
-            _number(right, "mm_per_frame_px", ".3f"),
-            _number(left, "mm_per_frame_px", ".3f"),
+            *(_number(eye, "mm_per_frame_px", ".3f") for eye in (right, left)),
             "",
         ),
         ("MRD2 (mm)", _iqr(right, "mrd2_mm"), _iqr(left, "mrd2_mm"), ""),

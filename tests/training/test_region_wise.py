@@ -12,21 +12,9 @@ import torch
 from ocularseg.training.losses import MAP_BOUNDARY, MAP_RRW, LossConfigError
 from ocularseg.training.losses import region_wise as rwl
 from ocularseg.training.losses.pixel import CrossEntropyLoss, DiceLoss, FocalLoss
-from tests.training.reference_vectors import reference_vectors
+from tests.training.reference_vectors import concentric_labels, reference_vectors
 
 TOLERANCE = 1e-6
-
-
-def concentric_labels(batch: int, size: list[int], radii: list[float], shift=None) -> np.ndarray:
-    """The input protocol's concentric labels: (B, 1, *S), label = Σ_j [r ≤ radii[j]]."""
-    shift = shift or [[0.0] * len(size)] * batch
-    grid = np.indices(size).astype(float)
-    out = np.zeros((batch, 1, *size), dtype=np.int64)
-    for b in range(batch):
-        centre = [(s - 1) / 2 + shift[b][d] for d, s in enumerate(size)]
-        r = np.sqrt(sum((grid[d] - centre[d]) ** 2 for d in range(len(size))))
-        out[b, 0] = sum((r <= radius).astype(np.int64) for radius in radii)
-    return out
 
 
 def _case_inputs(case: dict) -> tuple[torch.Tensor, torch.Tensor]:

@@ -39,6 +39,10 @@ import numpy as np
 import scipy
 import torch
 
+# The repository root, for the input protocol's label generator shared with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from tests.training.reference_vectors import concentric_labels  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[2]
 DEFAULT_BASE = HERE / "loss_vectors.json"
@@ -64,18 +68,6 @@ LICENCE_FILES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "LICENCE", "COPYING")
 
 
 # --------------------------------------------------------------------------- inputs
-
-
-def concentric_labels(batch: int, size: list[int], radii: list[float], shift=None) -> np.ndarray:
-    """input_protocol 'concentric': (B, 1, *S) int64, label = sum_j [r <= radii[j]]."""
-    shift = shift or [[0.0] * len(size)] * batch
-    grid = np.indices(size).astype(np.float64)
-    out = np.zeros((batch, 1, *size), dtype=np.int64)
-    for b in range(batch):
-        centre = [(s - 1) / 2 + shift[b][d] for d, s in enumerate(size)]
-        r = np.sqrt(sum((grid[d] - centre[d]) ** 2 for d in range(len(size))))
-        out[b, 0] = sum((r <= radius).astype(np.int64) for radius in radii)
-    return out
 
 
 def case_arrays(case: dict) -> tuple[np.ndarray, np.ndarray]:
