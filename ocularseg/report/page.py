@@ -625,6 +625,9 @@ def _draw_eye(
     when = f"frame {int(row['frame_index'])}"
     if has_time_axis(measurements):
         when += f", {float(row['timestamp_s']):.2f} s"
+    if not bool(_used(rows).any()):
+        # Every frame was excluded: show the one that shows most, and say so.
+        when += " (excluded; the best available)"
     axes.set_title(f"{title} — {when}", fontsize=10)
     if image is None:
         axes.text(0.5, 0.5, "no overlay image\n(overlays were not written)", ha="center")
@@ -729,9 +732,11 @@ def _indicator_rows(
             "",
         ),
         (
-            f"fatigability: MRD1 fell ≥ {params.fatigue_drop_mm:g} mm",
-            _text(right, "indicator_fatigable_ge_2mm") if series else "time series only",
-            _text(left, "indicator_fatigable_ge_2mm") if series else "time series only",
+            # The cells read what summary.csv says; the label says why a photo has none.
+            f"fatigability: MRD1 fell ≥ {params.fatigue_drop_mm:g} mm"
+            + ("" if series else " (needs --fps)"),
+            _text(right, "indicator_fatigable_ge_2mm"),
+            _text(left, "indicator_fatigable_ge_2mm"),
             "",
         ),
         (
@@ -783,7 +788,8 @@ def _message_lines(errors: pd.DataFrame | None, warnings: pd.DataFrame | None) -
 
 
 def _representative(rows: pd.DataFrame, summary: pd.DataFrame, side: str) -> Mapping[str, Any]:
-    """The used row whose MRD1 is nearest the eye's median; else the first row."""
+    """The used row whose MRD1 is nearest the eye's median; when no frame was used, the most
+    telling excluded one (see :func:`_best_excluded`)."""
     used = rows[_used(rows)]
     median = _float(_summary_row(summary, side), "mrd1_mm_median")
     if len(used) and math.isfinite(median):
@@ -792,7 +798,28 @@ def _representative(rows: pd.DataFrame, summary: pd.DataFrame, side: str) -> Map
             return used.loc[distance.idxmin()].to_dict()
     if len(used):
         return used.iloc[0].to_dict()
-    return rows.iloc[0].to_dict()
+    return _best_excluded(rows)
+
+
+def _best_excluded(rows: pd.DataFrame) -> Mapping[str, Any]:
+    """Of frames that were all excluded, the one that shows most: an MRD1 first, then an
+    iris circle, then the highest quality signal, then the sharpest (ties: the earliest)."""
+
+    def score(row: pd.Series) -> tuple[bool, bool, float, float]:
+        def finite(key: str) -> float:
+            value = pd.to_numeric(row.get(key), errors="coerce")
+            return float(value) if pd.notna(value) and math.isfinite(value) else -math.inf
+
+        return (
+            finite("mrd1_mm") > -math.inf,
+            finite("iris_radius_px") > -math.inf,
+            finite("quality"),
+            finite("sharpness"),
+        )
+
+    scores = [score(row) for _, row in rows.iterrows()]
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    return rows.iloc[best].to_dict()
 
 
 def _read_overlay(out_dir: Path, relative: Any) -> np.ndarray | None:
