@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -29,7 +30,7 @@ from ocularseg.report.page import PageContext
 #: The stamp beside ``report.png`` in ``OUT/inputs/<key>/``.
 PAGE_STAMP = "report_stamp.json"
 #: Changes whenever what goes into the fingerprint changes.
-_STAMP_FORMAT = 1
+_STAMP_FORMAT = 2
 
 
 class PageStamp(BaseModel):
@@ -64,7 +65,7 @@ def page_fingerprint(
         folder: the input's folder (its ``faces.png``, if any, is on the page).
         out_dir: the run's output folder (resolved: a moved folder's pages are redrawn).
         tables: the input's measurements, summary, errors and warnings rows.
-        context: the run-wide facts; ``created_utc`` is left out.
+        context: the run-wide facts, every field but ``created_utc``.
         frames: the input's frame counts, or None.
     """
     digest = hashlib.sha256()
@@ -73,11 +74,7 @@ def page_fingerprint(
         str(_STAMP_FORMAT),
         str(Path(out_dir).resolve()),
         *(_table_text(t) for t in tables),
-        context.provenance,
-        context.version,
-        context.model_sha256,
-        json.dumps(sorted(context.exclusion_text.items())),
-        context.params.model_dump_json(),
+        *_context_parts(context),
         json.dumps(dataclasses.asdict(frames) if frames else None),
         sha256_regular(faces) if faces.exists() else "no faces",
     ]
@@ -85,6 +82,23 @@ def page_fingerprint(
         digest.update(part.encode("utf-8", "surrogateescape"))
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def _context_parts(context: PageContext) -> list[str]:
+    """Every run-wide fact of ``context`` as text, field by field (a field added to
+    ``PageContext`` later is in the fingerprint without a change here), the date left out."""
+    parts = []
+    for item in dataclasses.fields(context):
+        if item.name == "created_utc":
+            continue
+        value = getattr(context, item.name)
+        if isinstance(value, BaseModel):
+            parts.append(value.model_dump_json())
+        elif isinstance(value, Mapping):
+            parts.append(json.dumps(sorted((str(k), str(v)) for k, v in value.items())))
+        else:
+            parts.append(str(value))
+    return parts
 
 
 def kept_page(folder: str | os.PathLike[str], fingerprint: str) -> dict[str, Path] | None:
